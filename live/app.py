@@ -1,0 +1,62 @@
+"""Builds the Starlette app: routes, templates, the backend, and one lifespan for them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from .backends.base import Backend, create_backend
+from .config import Settings
+from .hub import Hub
+from .links import Signer
+from .web import api, live_ws, pages
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("relais")
+
+
+def demo_definitions() -> dict[str, str]:
+    """The demo events shipped in the package, by file name."""
+    folder = resources.files("live.demo")
+    return {
+        f.name: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".yaml")
+    }
+
+
+def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    backend = backend or create_backend(settings.backend, str(settings.data_dir))
+    hub = Hub(backend, settings.snapshot_every)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await backend.open()
+        await hub.load_all()
+        if settings.demo:
+            for name, text in sorted(demo_definitions().items()):
+                event = await hub.put(text, name)
+                log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
+        try:
+            yield
+        finally:
+            await backend.close()
+
+    routes = [
+        *pages.routes,
+        *api.routes,
+        WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
+        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.backend = backend
+    app.state.hub = hub
+    app.state.signer = Signer(settings.secret, settings.link_days)
+    return app

@@ -1,0 +1,55 @@
+"""Settings, read once from the environment: the one place that knows variable names."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _secret(data_dir: Path) -> str:
+    """The signing secret: RELAIS_SECRET, or one generated once and kept in the data dir.
+
+    Links stay valid across restarts because the secret is persisted next to the data.
+    """
+    env = os.environ.get("RELAIS_SECRET")
+    if env:
+        return env
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    backend: str = "sqlite"
+    secret: str = ""
+    base_url: str = "http://localhost:8000"
+    link_days: int = 60
+    snapshot_every: int = 100
+    max_message_bytes: int = 16 * 1024
+    send_queue: int = 64
+    demo: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        data_dir = Path(os.environ.get("RELAIS_DATA", "data"))
+        s = cls(
+            data_dir=data_dir,
+            backend=os.environ.get("LIVE_BACKEND", "sqlite"),
+            base_url=os.environ.get("RELAIS_BASE_URL", "http://localhost:8000").rstrip("/"),
+            link_days=int(os.environ.get("RELAIS_LINK_DAYS", "60")),
+            demo=os.environ.get("RELAIS_DEMO", "") not in ("", "0", "false"),
+        )
+        for key, value in overrides.items():
+            setattr(s, key, value)
+        if not s.secret:
+            s.secret = _secret(s.data_dir)
+        return s

@@ -1,0 +1,101 @@
+"""What every handler shares: templates with the page language, links, lookups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from ..backends.base import Backend
+from ..hub import Live
+from ..i18n import LANGS, strings, translator
+from ..links import Claims, LinkError
+from ..model import Event
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+templates = Jinja2Templates(directory=ROOT / "templates")
+
+
+def lang_of(request: Request) -> str:
+    """`?lang=` wins and is remembered in a cookie; French otherwise."""
+    lang = request.query_params.get("lang") or request.cookies.get("lang") or "fr"
+    return lang if lang in LANGS else "fr"
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    lang = lang_of(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"lang": lang, "t": translator(lang), "strings": strings(lang), **context},
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+async def revoked_ids(backend: Backend, event_id: str) -> frozenset[str]:
+    """Ids of this event's revoked links (records `revoked/{event}:{link id}`)."""
+    records = await backend.list_records("revoked", f"{event_id}:")
+    return frozenset(key.split(":", 1)[1] for key in records)
+
+
+def get_live(request: Request) -> Live | None:
+    live: Live | None = request.app.state.hub.get(request.path_params["event_id"])
+    return live
+
+
+async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
+    """The verified link of this request (`?k=`), for one of `roles`, or LinkError."""
+    revoked = await revoked_ids(request.app.state.backend, live.event.id)
+    claims: Claims = request.app.state.signer.verify(
+        request.query_params.get("k"), live.event.id, revoked=revoked
+    )
+    if claims.role not in roles:
+        raise LinkError("link_role", f"a {claims.role} link does not open this page")
+    return claims
+
+
+def link_error(request: Request, exc: LinkError) -> Response:
+    status = 401 if exc.code in ("link_missing", "link_invalid") else 403
+    return render(request, "error.html", status=status, code=exc.code, detail=str(exc))
+
+
+def event_info(event: Event) -> dict[str, Any]:
+    """What page scripts need of the definition: titles, planned times, workshops."""
+    return {
+        "id": event.id,
+        "title": event.title,
+        "date": event.date.isoformat(),
+        "timezone": event.timezone,
+        "timers": {"warning": event.timers.warning, "danger": event.timers.danger},
+        "sites": [{"id": s.id, "name": s.name, "hub": s.hub} for s in event.sites],
+        "agenda": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "title": s.title,
+                "start": s.start.strftime("%H:%M"),
+                "planned_ms": event.planned_start_ms(i),
+                "duration": s.duration,
+                "speaker": s.speaker,
+                "sites": list(s.sites),
+                "video": s.video,
+            }
+            for i, s in enumerate(event.agenda)
+        ],
+        "workshops": {
+            w.id: {
+                "title": event.workshop_title(w),
+                "theme": w.theme,
+                "site": w.site,
+                "room": w.room,
+                "visio_url": w.visio_url,
+            }
+            for w in event.workshops
+        },
+    }

@@ -1,0 +1,101 @@
+"""The live websocket (`/ws/events/{event_id}`): thin transport around `hub.Live`.
+
+A receive loop parses and dispatches; a send task drains the client's bounded outbox.
+The two are cancelled together when either ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .. import messages
+from ..agenda import Rejected
+from ..backends.base import SeqConflict
+from ..commands import CommandError
+from ..hub import RESYNC, Client, Live, now_ms
+from ..links import PUBLIC, LinkError
+from .common import revoked_ids
+
+log = logging.getLogger("relais.ws")
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    app = websocket.app
+    live: Live | None = app.state.hub.get(websocket.path_params["event_id"])
+    await websocket.accept()
+    if live is None:
+        await websocket.send_text(messages.error("unknown_event", "no such event"))
+        await websocket.close(code=4404)
+        return
+    token = websocket.query_params.get("k")
+    claims = PUBLIC
+    if token:
+        try:
+            revoked = await revoked_ids(app.state.backend, live.event.id)
+            claims = app.state.signer.verify(token, live.event.id, revoked=revoked)
+        except LinkError as exc:
+            await websocket.send_text(messages.error(exc.code, str(exc)))
+            await websocket.close(code=4401)
+            return
+    client = Client(claims, app.state.settings.send_queue)
+    sender = asyncio.create_task(_send(websocket, client, live))
+    try:
+        await _receive(websocket, client, live, app.state.settings.max_message_bytes)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        live.clients.discard(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
+    try:
+        while not client.closed:
+            frame = await client.queue.get()
+            if frame is RESYNC:
+                client.behind = False
+                frame = live.snapshot()
+            await websocket.send_text(frame)
+        await websocket.close(code=1013)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+
+
+async def _receive(websocket: WebSocket, client: Client, live: Live, max_bytes: int) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("text")
+        if data is None:
+            data = message.get("bytes") or b""
+        try:
+            msg = messages.parse(data, max_bytes)
+        except messages.ProtocolError as exc:
+            client.push_reply(messages.error(exc.code, exc.message, exc.id))
+            continue
+        if isinstance(msg, messages.Ping):
+            client.push_reply(messages.pong(msg.t0, now_ms()))
+        elif isinstance(msg, messages.Hello):
+            # Registering and queueing the catch-up in one synchronous step: no gap.
+            live.clients.add(client)
+            client.behind = False
+            client.push_reply(live.catch_up(msg.since, msg.epoch))
+        else:
+            try:
+                seq = await live.command(msg.name, msg.args, client.claims, msg.id)
+            except (CommandError, Rejected) as exc:
+                client.push_reply(messages.error(exc.code, exc.message, msg.id))
+            except SeqConflict as exc:
+                client.push_reply(messages.error(messages.CONFLICT, str(exc), msg.id))
+            except Exception:
+                log.exception("command %s failed", msg.name)
+                client.push_reply(messages.error(messages.INTERNAL, "internal error", msg.id))
+            else:
+                client.push_reply(messages.ack(msg.id, seq))

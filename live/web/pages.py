@@ -1,0 +1,104 @@
+"""HTML pages: home, public event page, console, site screen, participant page."""
+
+from __future__ import annotations
+
+import segno
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..links import COMMANDERS, LinkError, url
+from .common import claims_for, event_info, get_live, link_error, render
+
+
+async def home(request: Request) -> Response:
+    events = [live.event for live in request.app.state.hub.events.values()]
+    return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
+
+
+async def event_page(request: Request) -> Response:
+    live = get_live(request)
+    if live is None:
+        return render(request, "error.html", status=404, code="not_found", detail="")
+    return render(
+        request, "event.html", event=live.event, info=event_info(live.event), token="", site=None
+    )
+
+
+async def console(request: Request) -> Response:
+    live = get_live(request)
+    if live is None:
+        return render(request, "error.html", status=404, code="not_found", detail="")
+    try:
+        claims = await claims_for(request, live, set(COMMANDERS))
+    except LinkError as exc:
+        return link_error(request, exc)
+    return render(
+        request,
+        "console.html",
+        event=live.event,
+        info=event_info(live.event),
+        token=request.query_params["k"],
+        claims=claims,
+    )
+
+
+async def screen(request: Request) -> Response:
+    """A projector at one site: the site comes from its link."""
+    live = get_live(request)
+    if live is None:
+        return render(request, "error.html", status=404, code="not_found", detail="")
+    try:
+        claims = await claims_for(request, live, {"screen", *COMMANDERS})
+    except LinkError as exc:
+        return link_error(request, exc)
+    event = live.event
+    site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
+    settings = request.app.state.settings
+    join = url(
+        settings.base_url,
+        event.id,
+        "participant",
+        request.app.state.signer.sign(event.id, "participant", site=site.id),
+    )
+    qr = segno.make(join, error="m").svg_inline(scale=6, dark="#000", light="#fff")
+    return render(
+        request,
+        "screen.html",
+        event=event,
+        info=event_info(event),
+        token=request.query_params["k"],
+        site=site,
+        join=join,
+        qr=qr,
+    )
+
+
+async def participant(request: Request) -> Response:
+    live = get_live(request)
+    if live is None:
+        return render(request, "error.html", status=404, code="not_found", detail="")
+    try:
+        claims = await claims_for(
+            request, live, {"participant", "screen", "rapporteur", *COMMANDERS}
+        )
+    except LinkError as exc:
+        return link_error(request, exc)
+    event = live.event
+    return render(
+        request,
+        "event.html",
+        event=event,
+        info=event_info(event),
+        token=request.query_params["k"],
+        site=event.site(claims.site or ""),
+    )
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/e/{event_id}", event_page, name="event"),
+    Route("/e/{event_id}/console", console, name="console"),
+    Route("/e/{event_id}/screen", screen, name="screen"),
+    Route("/e/{event_id}/me", participant, name="participant"),
+]
