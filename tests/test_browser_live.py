@@ -1,0 +1,58 @@
+"""In Debian's Chromium: the console drives what an open site screen shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+EVENT = "ariege-2020"
+
+
+def test_next_in_the_console_changes_the_step_on_an_open_site_screen(
+    live_server: LiveServer, browser: Any
+) -> None:
+    screen = browser.new_page()
+    screen.goto(
+        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
+    )
+    expect(screen.locator("#step-kind")).to_have_text("L'événement n'a pas commencé")
+    console = browser.new_page()
+    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
+    expect(console.locator("#conn")).to_have_text("Connecté")
+    console.get_by_role("button", name="Étape suivante →").click()
+    expect(screen.locator("#step-title")).to_contain_text("Plénière de lancement")
+    expect(screen.locator("#countdown")).to_have_text("45:00", timeout=3000)
+    console.keyboard.press("ArrowRight")
+    expect(screen.locator("#step-title")).to_have_text("Ateliers par thématiques")
+    expect(console.locator("#workshop-timers li")).to_have_count(5)
+    screen.close()
+    console.close()
+
+
+def test_a_message_from_the_console_shows_on_the_screen_banner(
+    live_server: LiveServer, browser: Any
+) -> None:
+    screen = browser.new_page()
+    screen.goto(
+        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
+    )
+    console = browser.new_page()
+    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
+    console.get_by_label("Texte du message").fill("Reprise à 16 h 30")
+    console.get_by_role("button", name="Afficher").click()
+    expect(screen.locator("#banner")).to_have_text("Reprise à 16 h 30")
+    screen.close()
+    console.close()
+
+
+def test_the_console_page_is_refused_without_a_link(live_server: LiveServer, browser: Any) -> None:
+    page = browser.new_page()
+    response = page.goto(f"{live_server.url}/e/{EVENT}/console")
+    assert response is not None and response.status == 401
+    expect(page.get_by_role("alert")).to_contain_text("lien personnel")
+    page.close()

@@ -1,0 +1,66 @@
+"""The wire schema and the command checks, without a socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from live import commands, messages
+
+
+def error_code(text: str | bytes, limit: int = 1000) -> str:
+    with pytest.raises(messages.ProtocolError) as exc:
+        messages.parse(text, limit)
+    return exc.value.code
+
+
+def test_valid_messages_parse() -> None:
+    assert isinstance(messages.parse('{"type":"hello","since":3}', 100), messages.Hello)
+    cmd = messages.parse('{"type":"command","id":"a","name":"step.next"}', 100)
+    assert isinstance(cmd, messages.Command) and cmd.args == {}
+    assert isinstance(messages.parse('{"type":"ping","t0":1.5}', 100), messages.Ping)
+
+
+def test_malformed_oversized_and_unknown_messages_have_codes() -> None:
+    assert error_code("{") == "bad_json"
+    assert error_code(b"\xff\xfe") == "bad_json"
+    assert error_code("x" * 2000) == "too_large"
+    assert error_code('{"type":"nope"}') == "invalid_message"
+    assert error_code('{"type":"hello","since":-1}') == "invalid_message"
+    assert error_code('{"type":"command","id":"a","name":"x","extra":1}') == "invalid_message"
+
+
+def test_an_invalid_command_keeps_its_id_in_the_error() -> None:
+    with pytest.raises(messages.ProtocolError) as exc:
+        messages.parse('{"type":"command","id":"c7","name":""}', 1000)
+    assert exc.value.id == "c7"
+
+
+def test_only_the_regie_may_send_agenda_commands() -> None:
+    for role in ("screen", "participant", "rapporteur", "public"):
+        with pytest.raises(commands.CommandError) as exc:
+            commands.check("step.next", {}, role)
+        assert exc.value.code == "forbidden"
+    assert commands.check("step.next", {}, "facilitator") == {"start": True}
+
+
+def test_command_arguments_are_checked_strictly() -> None:
+    def code(name: str, args: dict) -> str:  # type: ignore[type-arg]
+        with pytest.raises(commands.CommandError) as exc:
+            commands.check(name, args, "facilitator")
+        return exc.value.code
+
+    assert code("timer.adjust", {"minutes": "5"}) == "invalid_args"
+    assert code("timer.adjust", {"minutes": 0}) == "invalid_args"
+    assert code("timer.adjust", {"minutes": 1000}) == "invalid_args"
+    assert code("step.goto", {}) == "invalid_args"
+    assert code("message.show", {"text": ""}) == "invalid_args"
+    assert code("timer.pause", {"x": 1}) == "invalid_args"
+    assert code("self.destruct", {}) == "unknown_command"
+
+
+def test_replies_are_json_with_their_type() -> None:
+    assert json.loads(messages.ack("a", 3)) == {"type": "ack", "id": "a", "seq": 3}
+    err = json.loads(messages.error("forbidden", "no", "a"))
+    assert err["type"] == "error" and err["code"] == "forbidden"

@@ -1,0 +1,105 @@
+"""Event definition files: the demo events load, and mistakes are located precisely."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from live.model import DEFAULT_NOTES_TEMPLATE, DefinitionError, parse_event
+
+DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
+
+MINIMAL = """\
+id: test
+title: Test
+date: 2026-11-23
+sites:
+  - id: hub
+    name: Hub
+agenda:
+  - id: open
+    kind: plenary
+    title: Ouverture
+    start: "09:00"
+    duration: 30
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(DefinitionError) as exc:
+        parse_event(text, "event.yaml")
+    return exc.value.problems
+
+
+def test_the_ariege_demo_follows_the_invitation() -> None:
+    e = parse_event((DEMO / "ariege-2020.yaml").read_text())
+    assert [(s.kind, s.start) for s in e.agenda] == [
+        ("plenary", time(13, 30)),
+        ("workshops", time(14, 15)),
+        ("break", time(16, 15)),
+        ("restitution", time(16, 30)),
+    ]
+    assert e.agenda[0].video and "Recteur" in e.agenda[0].speaker
+    assert len(e.themes) == 5 and len(e.workshops) == 5
+    assert e.timezone == "Europe/Paris"
+
+
+def test_the_poitiers_demo_has_four_linked_sites() -> None:
+    e = parse_event((DEMO / "poitiers-2020.yaml").read_text())
+    assert len(e.sites) == 4 and e.hub.id == "poitiers"
+    assert e.agenda[0].start == time(8, 30) and e.agenda[-1].start == time(12, 45)
+
+
+def test_defaults_timezone_and_notes_template() -> None:
+    e = parse_event(MINIMAL)
+    assert e.timezone == "Europe/Paris"
+    assert "## Constats" in e.notes_template and e.notes_template == DEFAULT_NOTES_TEMPLATE
+
+
+def test_unquoted_times_are_read_as_clock_times() -> None:
+    e = parse_event(MINIMAL.replace('"09:00"', "9:00"))
+    assert e.agenda[0].start == time(9, 0)
+
+
+def test_a_wrong_field_is_named_with_its_line() -> None:
+    (problem,) = problems(MINIMAL.replace("kind: plenary", "kind: party"))
+    assert problem.startswith("event.yaml:9: agenda[0].kind:")
+
+
+def test_an_unknown_site_in_a_step_is_named_with_its_line() -> None:
+    text = MINIMAL + "    sites: [lyon]\n"
+    (problem,) = problems(text)
+    assert problem.startswith("event.yaml:13: agenda[0].sites:") and "lyon" in problem
+
+
+def test_a_workshop_of_an_unknown_theme_is_refused() -> None:
+    text = MINIMAL + "workshops:\n  - {id: w, theme: nope, site: hub, capacity: 10}\n"
+    (problem,) = problems(text)
+    assert "workshops[0].theme" in problem and ":14:" in problem
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    text = MINIMAL.replace("duration: 30", "duration: 0").replace("name: Hub", "name: ''")
+    found = problems(text)
+    assert len(found) == 2
+    assert any("sites[0].name" in p for p in found) and any("duration" in p for p in found)
+
+
+def test_invalid_yaml_reports_its_line() -> None:
+    (problem,) = problems(MINIMAL + "  - [unclosed\n")
+    assert problem.startswith("event.yaml:") and "invalid YAML" in problem
+
+
+def test_steps_out_of_order_and_unknown_timezones_are_refused() -> None:
+    text = MINIMAL.replace('"09:00"', '"09:00"') + (
+        "  - {id: b, kind: break, title: Pause, start: '08:00', duration: 10}\n"
+    )
+    assert any("chronological" in p for p in problems(text))
+    assert any("timezone" in p for p in problems(MINIMAL + "timezone: Mars/Olympus\n"))
+
+
+def test_duplicate_ids_are_refused() -> None:
+    text = MINIMAL + "  - {id: open, kind: break, title: Pause, start: '10:00', duration: 10}\n"
+    assert any("duplicate id 'open'" in p for p in problems(text))
