@@ -88,8 +88,11 @@ class Live:
         snap = await self.backend.load_snapshot(self.stream)
         if snap is not None:
             state = agenda.State.from_dict(snap[1])
-        entries = await self.backend.read(self.stream, state.seq)
-        state = agenda.replay(entries, self.event, state)
+        # Read a little before the snapshot too: reconnecting clients and retried
+        # commands are served from these recent entries after a restart.
+        recent = self.recent.maxlen or 0
+        entries = await self.backend.read(self.stream, max(0, state.seq - recent))
+        state = agenda.replay([e for e in entries if e["seq"] > state.seq], self.event, state)
         self._set(state)
         for entry in entries:
             self._remember(entry)

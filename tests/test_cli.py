@@ -1,0 +1,47 @@
+"""The `relais` command: import an event file, print its links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from live.cli import main
+
+DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RELAIS_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RELAIS_SECRET", "s")
+    return tmp_path
+
+
+def test_import_loads_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", str(DEMO / "poitiers-2020.yaml")]) == 0
+    assert "imported poitiers-2020" in capsys.readouterr().out
+
+
+def test_import_reports_each_problem_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((DEMO / "ariege-2020.yaml").read_text().replace("duration: 45", "duration: -5"))
+    assert main(["import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:" in err and "agenda[0].duration" in err
+
+
+def test_links_prints_every_role_and_place(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--base-url", "https://relais.example", "links", "poitiers-2020"]) == 0
+    out = capsys.readouterr().out
+    assert "https://relais.example/e/poitiers-2020/console?k=" in out
+    for site in ("poitiers", "niort", "angouleme", "saint-jean"):
+        assert f"screen {site}" in out and f"participants {site}" in out
+    assert out.count("/notes?k=") == 5  # one rapporteur link per workshop
+
+
+def test_links_of_an_unknown_event_fail(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["links", "nope"]) == 2
+    assert "unknown event" in capsys.readouterr().err

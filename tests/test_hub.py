@@ -1,0 +1,88 @@
+"""The live hub: write before broadcast, bounded outboxes, catch-up, restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from live.agenda import Rejected
+from live.backends.memory import MemoryBackend
+from live.hub import RESYNC, Client, Hub
+from live.links import Claims
+
+DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
+REGIE = Claims(event="ariege-2020", role="facilitator", id="regie")
+SCREEN = Claims(event="ariege-2020", role="screen", site="foix")
+
+
+async def hub_with_demo(backend: MemoryBackend | None = None) -> Hub:
+    hub = Hub(backend or MemoryBackend(), snapshot_every=3)
+    await hub.put((DEMO / "ariege-2020.yaml").read_text())
+    return hub
+
+
+async def test_a_command_is_written_before_anyone_sees_it() -> None:
+    backend = MemoryBackend()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    screen = Client(SCREEN, maxsize=8)
+    live.clients.add(screen)
+    seq = await live.command("step.next", {}, REGIE, "a")
+    assert [e["seq"] for e in await backend.read(live.stream)] == [seq] == [1]
+    frame = json.loads(screen.queue.get_nowait())
+    assert frame["type"] == "event" and frame["seq"] == 1 and frame["state"]["step"] == 0
+
+
+async def test_a_refused_command_writes_and_broadcasts_nothing() -> None:
+    backend = MemoryBackend()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    screen = Client(SCREEN, maxsize=8)
+    live.clients.add(screen)
+    with pytest.raises(Rejected):
+        await live.command("timer.pause", {}, REGIE, "a")
+    assert await backend.read(live.stream) == [] and screen.queue.empty()
+
+
+async def test_a_slow_client_is_resynced_and_never_delays_the_others() -> None:
+    hub = await hub_with_demo()
+    live = hub.events["ariege-2020"]
+    slow, fast = Client(SCREEN, maxsize=2), Client(SCREEN, maxsize=64)
+    live.clients |= {slow, fast}
+    await live.command("step.next", {}, REGIE, "1")
+    for i in range(5):
+        await live.command("timer.adjust", {"minutes": 1}, REGIE, f"x{i}")
+    assert fast.queue.qsize() == 6  # every event, in order
+    assert slow.behind and slow.queue.qsize() == 1 and slow.queue.get_nowait() == RESYNC
+    snapshot = json.loads(live.snapshot())
+    assert snapshot["type"] == "snapshot" and snapshot["seq"] == 6
+
+
+async def test_catch_up_sends_exactly_the_missed_entries_or_a_snapshot() -> None:
+    hub = await hub_with_demo()
+    live = hub.events["ariege-2020"]
+    for i, name in enumerate(["step.next", "timer.pause", "timer.resume"]):
+        await live.command(name, {}, REGIE, str(i))
+    missed = json.loads(live.catch_up(1, live.epoch))
+    assert missed["type"] == "events" and [e["seq"] for e in missed["events"]] == [2, 3]
+    assert json.loads(live.catch_up(3, live.epoch))["events"] == []
+    assert json.loads(live.catch_up(None, None))["type"] == "snapshot"
+    assert json.loads(live.catch_up(1, "other"))["type"] == "snapshot"
+    assert json.loads(live.catch_up(99, live.epoch))["type"] == "snapshot"
+
+
+async def test_a_new_hub_on_the_same_store_restores_the_state_from_snapshot_and_log() -> None:
+    backend = MemoryBackend()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    for i, name in enumerate(["step.next", "timer.pause", "timer.resume", "step.next"]):
+        await live.command(name, {}, REGIE, str(i))
+    assert await backend.load_snapshot(live.stream) is not None  # every 3 entries here
+    again = Hub(backend)
+    await again.load_all()
+    restored = again.events["ariege-2020"]
+    assert restored.state == live.state and restored.epoch == live.epoch
+    # and a retried command id is still known after the restart
+    assert await restored.command("step.next", {}, REGIE, "3") == 4
