@@ -12,7 +12,10 @@ const conn = new LiveConnection({
   eventId: ev.id,
   token: cfg.token,
   onState: render,
-  onStatus: (ok) => setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]),
+  onStatus: (ok) => {
+    $("conn").toggleAttribute("data-ok", ok);
+    setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]);
+  },
   onError: (e) => setText($("error"), e.message),
 });
 
