@@ -16,7 +16,9 @@ from .backends.base import Backend, create_backend
 from .config import Settings
 from .hub import Hub
 from .links import Signer
-from .web import api, live_ws, pages
+from .mailer import Mailer
+from .notes import NotesService
+from .web import api, live_ws, notes_pages, notes_ws, pages, registration
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("relais")
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     settings = settings or Settings.from_env()
     backend = backend or create_backend(settings.backend, str(settings.data_dir))
     hub = Hub(backend, settings.snapshot_every)
+    notes = NotesService(backend)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,17 +49,30 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         try:
             yield
         finally:
+            await notes.close()
             await backend.close()
 
     routes = [
         *pages.routes,
         *api.routes,
+        *registration.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
+        *notes_pages.routes,
+        WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.backend = backend
     app.state.hub = hub
+    app.state.notes = notes
     app.state.signer = Signer(settings.secret, settings.link_days)
+    app.state.mailer = Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.smtp_user,
+        settings.smtp_password,
+        settings.smtp_starttls,
+    )
     return app

@@ -37,6 +37,12 @@ class Settings:
     max_message_bytes: int = 16 * 1024
     send_queue: int = 64
     demo: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,6 +53,12 @@ class Settings:
             base_url=os.environ.get("RELAIS_BASE_URL", "http://localhost:8000").rstrip("/"),
             link_days=int(os.environ.get("RELAIS_LINK_DAYS", "60")),
             demo=os.environ.get("RELAIS_DEMO", "") not in ("", "0", "false"),
+            smtp_host=os.environ.get("RELAIS_SMTP_HOST", ""),
+            smtp_port=int(os.environ.get("RELAIS_SMTP_PORT", "25")),
+            smtp_from=os.environ.get("RELAIS_SMTP_FROM", ""),
+            smtp_user=os.environ.get("RELAIS_SMTP_USER", ""),
+            smtp_password=os.environ.get("RELAIS_SMTP_PASSWORD", ""),
+            smtp_starttls=os.environ.get("RELAIS_SMTP_STARTTLS", "") in ("1", "true"),
         )
         for key, value in overrides.items():
             setattr(s, key, value)

@@ -92,6 +92,54 @@ STRINGS: dict[str, dict[str, str]] = {
         "step": "Étape",
         "time_left": "Temps restant",
         "overtime": "Dépassement",
+        "reg.title": "Inscription",
+        "reg.name": "Nom et prénom",
+        "reg.email_label": "Adresse électronique",
+        "reg.category_label": "Vous êtes",
+        "reg.site_label": "Site où vous participez",
+        "reg.wishes_label": "Vos vœux d'atelier, par ordre de préférence",
+        "reg.wishes_help": (
+            "Les vœux sont pris en compte dans la limite des places disponibles dans les ateliers."
+        ),
+        "reg.wish": "Vœu",
+        "reg.accessibility": "Besoins d'accessibilité (facultatif)",
+        "reg.group": "Code de groupe (facultatif)",
+        "reg.group_help": "Les personnes qui donnent le même code sont placées ensemble.",
+        "reg.consent": "J'accepte le traitement de mes données pour cette finalité.",
+        "reg.submit": "S'inscrire",
+        "reg.fix": "Le formulaire contient des erreurs ; rien n'a été enregistré.",
+        "reg.done": "Inscription enregistrée",
+        "reg.done_help": (
+            "Gardez ce lien personnel : il permet de modifier votre inscription et de "
+            "connaître votre atelier une fois l'affectation faite."
+        ),
+        "reg.required": "Ce champ est obligatoire.",
+        "reg.too_long": "Ce texte est trop long.",
+        "reg.email": "Adresse électronique invalide.",
+        "reg.category": "Choisissez une catégorie de la liste.",
+        "reg.site": "Choisissez un site de la liste.",
+        "reg.too_many": "Trop de vœux.",
+        "reg.twice": "Le même atelier est choisi deux fois.",
+        "reg.unknown_workshop": "Atelier inconnu.",
+        "reg.other_site": "Cet atelier n'a pas lieu sur le site choisi (ou est fermé).",
+        "reg.not_open": "Les inscriptions ne sont pas encore ouvertes.",
+        "reg.closed": "Les inscriptions sont closes.",
+        "reg.exists": (
+            "Cette adresse est déjà inscrite : modifiez votre inscription avec votre lien "
+            "personnel (reçu à l'inscription ; l'organisateur peut vous le renvoyer)."
+        ),
+        "reg.confirmed_site": (
+            "Votre atelier est confirmé : changer de site passe par l'organisateur."
+        ),
+        "me.workshop": "Votre atelier",
+        "me.site": "Lieu",
+        "me.when": "Horaires",
+        "me.pending": "L'affectation n'est pas encore faite : revenez sur cette page.",
+        "me.ics": "Ajouter à mon agenda (.ics)",
+        "me.qr": "Votre lien personnel",
+        "me.registration": "Votre inscription",
+        "me.update": "Mettre à jour",
+        "me.saved": "Vos modifications sont enregistrées.",
     },
     "en": {
         "app": "Relais",
@@ -180,6 +228,50 @@ STRINGS: dict[str, dict[str, str]] = {
         "step": "Step",
         "time_left": "Time left",
         "overtime": "Overtime",
+        "reg.title": "Registration",
+        "reg.name": "Full name",
+        "reg.email_label": "E-mail address",
+        "reg.category_label": "You are",
+        "reg.site_label": "Site where you take part",
+        "reg.wishes_label": "Your workshop wishes, in order of preference",
+        "reg.wishes_help": "Wishes are honoured within the limit of the seats available.",
+        "reg.wish": "Wish",
+        "reg.accessibility": "Accessibility needs (optional)",
+        "reg.group": "Group code (optional)",
+        "reg.group_help": "People who give the same code are placed together.",
+        "reg.consent": "I agree to the processing of my data for this purpose.",
+        "reg.submit": "Register",
+        "reg.fix": "The form has errors; nothing was saved.",
+        "reg.done": "Registration recorded",
+        "reg.done_help": (
+            "Keep this personal link: it lets you update your registration and see your "
+            "workshop once assigned."
+        ),
+        "reg.required": "This field is required.",
+        "reg.too_long": "This text is too long.",
+        "reg.email": "Invalid e-mail address.",
+        "reg.category": "Choose a category from the list.",
+        "reg.site": "Choose a site from the list.",
+        "reg.too_many": "Too many wishes.",
+        "reg.twice": "The same workshop is chosen twice.",
+        "reg.unknown_workshop": "Unknown workshop.",
+        "reg.other_site": "This workshop is not held at the chosen site (or is closed).",
+        "reg.not_open": "Registration is not open yet.",
+        "reg.closed": "Registration is closed.",
+        "reg.exists": (
+            "This address is already registered: update your registration with your "
+            "personal link (the organizer can send it again)."
+        ),
+        "reg.confirmed_site": "Your workshop is confirmed: ask the organizer to change site.",
+        "me.workshop": "Your workshop",
+        "me.site": "Place",
+        "me.when": "Time",
+        "me.pending": "Workshops are not assigned yet: come back to this page.",
+        "me.ics": "Add to my calendar (.ics)",
+        "me.qr": "Your personal link",
+        "me.registration": "Your registration",
+        "me.update": "Update",
+        "me.saved": "Your changes are saved.",
     },
 }
 

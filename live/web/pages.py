@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..links import COMMANDERS, LinkError, url
+from . import registration
 from .common import claims_for, event_info, get_live, link_error, render
 
 
@@ -84,6 +85,8 @@ async def participant(request: Request) -> Response:
         )
     except LinkError as exc:
         return link_error(request, exc)
+    if claims.person:
+        return await registration.personal_page(request)
     event = live.event
     return render(
         request,
@@ -100,5 +103,5 @@ routes = [
     Route("/e/{event_id}", event_page, name="event"),
     Route("/e/{event_id}/console", console, name="console"),
     Route("/e/{event_id}/screen", screen, name="screen"),
-    Route("/e/{event_id}/me", participant, name="participant"),
+    Route("/e/{event_id}/me", participant, methods=["GET", "POST"], name="participant"),
 ]

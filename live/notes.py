@@ -1,0 +1,463 @@
+"""Collaborative notes: one Yjs document per workshop, shared over y-websocket.
+
+A `Room` holds a workshop's document (a pycrdt `Doc` whose text is named `notes`) and the
+connections following it. Transport-agnostic: the websocket endpoint hands each binary
+frame to `Room.receive` and sends what a `Peer`'s outbox yields.
+
+Why it is written this way:
+
+- **Write-ahead, then relay.** An update from an editor is checked (decoded into a scratch
+  document), queued, written to the backend in a batch by the room's flush task, and only
+  then applied to the room's document and relayed. So anything another screen has ever
+  shown, and anything a (re)joining client is sent, is already on disk: a restart loses no
+  update any other client saw. y-websocket has no acknowledgement; "acknowledged" here
+  means "relayed". An update not yet written when the server dies is still in its
+  editor's browser, which sends it again on reconnect (sync step 1/2 merges it). The
+  batch is whatever arrived during the previous write (one commit, well under a
+  millisecond on SQLite), so the disk sees a handful of commits a second, not one per
+  keystroke.
+- **Joining is atomic.** A client enters the broadcast set in the same synchronous step
+  that answers its sync step 1 with the document's state (no await between): every update
+  is either in that answer or relayed after it, never both missing and never before the
+  handshake (pycrdt-websocket issue #138). This is also why the protocol is implemented
+  here on pycrdt rather than with pycrdt-websocket's `YRoom`: roles, bounded outboxes and
+  the write-ahead order all sit on the path that class owns.
+- **Roles on the server.** Only editor connections may change the text. A document update
+  from a read-only connection is dropped and answered with an error frame; its awareness
+  (cursor) is ignored silently, so 500 screens do not flood each other with presence.
+- **Never wait on a slow client.** Each broadcast is encoded once and put into every
+  peer's bounded outbox with `put_nowait`; a peer that falls behind is closed and its
+  y-websocket client reconnects and resyncs.
+- **Bounded history.** After `compact_every` stored updates (and when a room unloads),
+  they are replaced by one update encoding the whole document (deleted text garbage
+  collected), so a long event stores a few rows per workshop, not one per keystroke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from pycrdt import Doc, Text, get_state, merge_updates
+
+from . import ysync
+from .backends.base import Backend
+from .links import Claims
+from .model import Event, Workshop
+
+log = logging.getLogger("relais.notes")
+
+TEXT = "notes"  # the name of the shared text in every workshop's Yjs document
+MAX_FRAME = 512 << 10  # bytes; a paste of a whole report is far below this (and below
+# the server's websocket limit, so the sender gets an error reply, not a closed socket)
+MAX_DOC = 8 << 20  # bytes stored per document between compactions
+MAX_AWARENESS = 16 << 10
+OUTBOX = 512  # frames a peer may lag behind before it is closed and resynced
+KEEPALIVE = 10.0  # seconds; y-websocket clients reconnect after 30 s without a message
+KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
+RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...]}
+
+
+def doc_name(event_id: str, workshop_id: str) -> str:
+    return f"{event_id}/{workshop_id}"
+
+
+def template_for(event: Event, workshop: Workshop) -> str:
+    """The starting text of a workshop's notes: its own template, or the event's."""
+    return workshop.notes_template if workshop.notes_template is not None else event.notes_template
+
+
+def may_edit(claims: Claims, workshop_id: str) -> bool:
+    """Only the rapporteur link of this very workshop edits; every other role reads."""
+    return claims.role == "rapporteur" and claims.workshop == workshop_id
+
+
+class Peer:
+    """One connection's side of a room: its rights and its bounded outbox.
+
+    The outbox yields frames to send, then `None` when the peer must be closed.
+    """
+
+    def __init__(self, writer: bool, maxsize: int = OUTBOX) -> None:
+        self.writer = writer
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize)
+        self.joined = False
+        self.closed = False
+        self.presence: set[int] = set()  # awareness client ids this connection announced
+
+    def send(self, frame: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.close()
+
+    def close(self) -> None:
+        """Drop what is queued and tell the sender to close (the client will resync)."""
+        if self.closed:
+            return
+        self.closed = True
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self.outbox.put_nowait(None)
+
+
+@dataclass
+class _Pending:
+    update: bytes
+    origin: Peer | None
+
+
+@dataclass
+class Stats:
+    """Counters for tests and the benchmark."""
+
+    appends: int = 0
+    updates: int = 0
+    compactions: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+class Room:
+    """One workshop's document, its connections, and its write-ahead flush task."""
+
+    def __init__(self, name: str, backend: Backend, compact_every: int = 500) -> None:
+        self.name = name
+        self.backend = backend
+        self.compact_every = compact_every
+        self.doc: Doc[Text] = Doc()
+        self.text = self.doc.get(TEXT, type=Text)
+        self.peers: set[Peer] = set()
+        self.presence: dict[int, ysync.Presence] = {}
+        self.rapporteurs: list[str] = []
+        self.stats = Stats()
+        self._pending: list[_Pending] = []
+        self._dangling: list[bytes] = []  # applied but not integrated (missing dependencies)
+        self._stored = 0  # rows in the backend for this document
+        self._size = 0  # bytes in those rows
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def load(self, template: str) -> None:
+        """Rebuild the document from the backend; a new document starts from the template."""
+        rows = await self.backend.notes_load(self.name)
+        for row in rows:
+            self._apply(row)
+        self._stored, self._size = len(rows), sum(len(r) for r in rows)
+        record = await self.backend.get_record(RAPPORTEURS, self.name)
+        self.rapporteurs = list(record.get("names", [])) if record else []
+        if not rows and template:
+            self.text += template
+            first = self.doc.get_update()
+            await self.backend.notes_append(self.name, [first])
+            self._stored, self._size = 1, len(first)
+        elif self._stored > self.compact_every:
+            await self._compact()
+        self._task = asyncio.create_task(self._run(), name=f"notes:{self.name}")
+
+    async def close(self) -> None:
+        """Write what is pending, compact, and close every connection."""
+        if self._task is not None:
+            async with self._lock:  # so the task is never cancelled in the middle of a write
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+        if self._stored > 1:
+            await self.compact()
+        for peer in list(self.peers):
+            peer.close()
+
+    # -- connections ----------------------------------------------------------------------
+
+    def connect(self, writer: bool) -> Peer:
+        """A new connection. Editors are asked for what they have (sync step 1) at once."""
+        peer = Peer(writer)
+        self.peers.add(peer)
+        if writer:
+            peer.send(ysync.sync_step1(self.doc.get_state()))
+        return peer
+
+    def disconnect(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        gone = [self.presence.pop(c) for c in peer.presence if c in self.presence]
+        if gone:
+            left = [ysync.Presence(p.client, p.clock + 1, "null") for p in gone]
+            self._broadcast(ysync.awareness(ysync.encode_awareness(left)), None)
+
+    def receive(self, peer: Peer, frame: bytes) -> None:
+        """Handle one frame from `peer`. Synchronous on purpose: see "Joining is atomic"."""
+        if len(frame) > MAX_FRAME:
+            self._refuse(peer, "too_large", f"frame over {MAX_FRAME} bytes")
+            return
+        try:
+            msg = ysync.parse(frame)
+            if isinstance(msg, ysync.SyncStep1):
+                self._answer_step1(peer, msg.state)
+            elif isinstance(msg, ysync.SyncStep2 | ysync.Update):
+                self._accept_update(peer, msg.update)
+            elif isinstance(msg, ysync.Awareness):
+                self._accept_presence(peer, msg.payload, frame)
+            elif isinstance(msg, ysync.QueryAwareness):
+                peer.send(self._presence_frame())
+        except ysync.ProtocolError as exc:
+            self._refuse(peer, exc.code, str(exc))
+
+    def _refuse(self, peer: Peer, code: str, message: str) -> None:
+        self.stats.refused[code] = self.stats.refused.get(code, 0) + 1
+        peer.send(ysync.error(code, message))
+
+    def _answer_step1(self, peer: Peer, state: bytes) -> None:
+        try:
+            diff = self.doc.get_update(state)
+        except ValueError:
+            raise ysync.ProtocolError("malformed", "invalid state vector") from None
+        peer.send(ysync.sync_step2(diff))
+        if not peer.joined:
+            peer.joined = True
+            if self.presence:
+                peer.send(self._presence_frame())
+
+    def _accept_update(self, peer: Peer, update: bytes) -> None:
+        if update == ysync.EMPTY_UPDATE:
+            return  # what a client with nothing new answers to step 1
+        if not peer.writer:
+            self._refuse(peer, "read_only", "this link may read the notes, not edit them")
+            return
+        if self._size + len(update) > MAX_DOC:
+            self._refuse(peer, "doc_too_large", "the document has reached its size limit")
+            return
+        try:
+            Doc().apply_update(update)  # decode it away from the real document
+        except Exception:
+            raise ysync.ProtocolError("malformed", "not a valid Yjs update") from None
+        self._size += len(update)
+        self._pending.append(_Pending(update, peer))
+        self._wake.set()
+
+    def _accept_presence(self, peer: Peer, payload: bytes, frame: bytes) -> None:
+        if not peer.writer:
+            return  # viewers' cursors are nobody's business; not an error either
+        if len(payload) > MAX_AWARENESS:
+            raise ysync.ProtocolError("too_large", "awareness state too large")
+        for entry in ysync.decode_awareness(payload):
+            known = self.presence.get(entry.client)
+            if known is not None and entry.clock < known.clock:
+                continue
+            if entry.gone:
+                self.presence.pop(entry.client, None)
+                peer.presence.discard(entry.client)
+            else:
+                self.presence[entry.client] = entry
+                peer.presence.add(entry.client)
+                self._note_rapporteur(entry.state)
+        self._broadcast(frame, peer)
+
+    def _presence_frame(self) -> bytes:
+        return ysync.awareness(ysync.encode_awareness(list(self.presence.values())))
+
+    def _note_rapporteur(self, state: str) -> None:
+        """Remember the names editors give themselves: the synthesis credits them."""
+        user = json.loads(state).get("user")
+        name = user.get("name") if isinstance(user, dict) else None
+        if isinstance(name, str) and name.strip() and name.strip() not in self.rapporteurs:
+            self.rapporteurs.append(name.strip()[:80])
+            value = {"names": list(self.rapporteurs)}
+            task = asyncio.create_task(self.backend.put_record(RAPPORTEURS, self.name, value))
+            task.add_done_callback(_log_failure)
+
+    def _broadcast(self, frame: bytes, origin: Peer | None) -> None:
+        for peer in self.peers:
+            if peer.joined and peer is not origin:
+                peer.send(frame)
+
+    # -- the write-ahead path ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(KEEPALIVE):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._broadcast(KEEPALIVE_FRAME, None)
+                continue
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("notes %s: cannot write; retrying", self.name)
+                await asyncio.sleep(1.0)
+                self._wake.set()
+
+    async def flush(self) -> None:
+        """Write every pending update, then apply and relay them; compact when due."""
+        async with self._lock:
+            while self._pending:
+                batch = self._pending
+                self._pending = []
+                try:
+                    await self.backend.notes_append(self.name, [p.update for p in batch])
+                except BaseException:
+                    self._pending[:0] = batch
+                    raise
+                self._stored += len(batch)
+                self.stats.appends += 1
+                self.stats.updates += len(batch)
+                self._publish(batch)
+            if self._stored >= self.compact_every:
+                await self._compact()
+
+    async def compact(self) -> None:
+        """Replace the stored history by one update now."""
+        async with self._lock:
+            await self._compact()
+
+    def _publish(self, batch: list[_Pending]) -> None:
+        updates = [p.update for p in batch if self._apply(p.update)]
+        if not updates:
+            return
+        frame = ysync.update(updates[0] if len(updates) == 1 else merge_updates(*updates))
+        origins = {id(p.origin) for p in batch}
+        only = batch[0].origin if len(origins) == 1 else None
+        self._broadcast(frame, only)
+
+    def _apply(self, update: bytes) -> bool:
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            log.warning("notes %s: an update does not apply; skipped", self.name)
+            return False
+        if not _covered(self.doc.get_state(), get_state(update)):
+            self._dangling.append(update)
+        return True
+
+    async def _compact(self) -> None:
+        """The caller holds the lock, so no append runs between counting and replacing."""
+        state = self.doc.get_state()
+        self._dangling = [u for u in self._dangling if not _covered(state, get_state(u))]
+        merged = self.doc.get_update()
+        if self._dangling:  # yrs leaves not-yet-integrated updates out of get_update()
+            merged = merge_updates(merged, *self._dangling)
+        await self.backend.notes_compact(self.name, merged, self._stored)
+        self._stored, self._size = 1, len(merged)
+        self.stats.compactions += 1
+
+
+def _covered(doc_state: bytes, update_state: bytes) -> bool:
+    have = ysync.decode_state_vector(doc_state)
+    return all(
+        have.get(c, 0) >= clock for c, clock in ysync.decode_state_vector(update_state).items()
+    )
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("notes: cannot record a rapporteur", exc_info=task.exception())
+
+
+class NotesService:
+    """Every loaded room, by document name. A room unloads `idle` seconds after its last
+    connection leaves (written and compacted first)."""
+
+    def __init__(self, backend: Backend, *, idle: float = 30.0, compact_every: int = 500) -> None:
+        self.backend = backend
+        self.idle = idle
+        self.compact_every = compact_every
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Task[Room]] = {}
+        self._closing: dict[str, asyncio.Task[None]] = {}
+        self._unload: dict[str, asyncio.TimerHandle] = {}
+
+    async def room(self, event: Event, workshop: Workshop) -> Room:
+        name = doc_name(event.id, workshop.id)
+        handle = self._unload.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+        if name in self.rooms:
+            return self.rooms[name]
+        task = self._loading.get(name)
+        if task is None:
+            task = asyncio.create_task(self._load(name, template_for(event, workshop)))
+            self._loading[name] = task
+        return await asyncio.shield(task)
+
+    async def _load(self, name: str, template: str) -> Room:
+        try:
+            closing = self._closing.get(name)
+            if closing is not None:  # its last compaction must land before we count rows
+                await asyncio.wait([closing])
+            room = Room(name, self.backend, self.compact_every)
+            await room.load(template)
+            self.rooms[name] = room
+            return room
+        finally:
+            self._loading.pop(name, None)
+
+    def release(self, room: Room, peer: Peer) -> None:
+        """A connection ended; schedule the room's unload if it was the last one."""
+        room.disconnect(peer)
+        if not room.peers and room.name not in self._unload:
+            loop = asyncio.get_running_loop()
+            self._unload[room.name] = loop.call_later(self.idle, self._start_unload, room)
+
+    def _start_unload(self, room: Room) -> None:
+        self._unload.pop(room.name, None)
+        if not room.peers and self.rooms.get(room.name) is room:
+            del self.rooms[room.name]
+            task = asyncio.create_task(room.close())
+            self._closing[room.name] = task
+            task.add_done_callback(_log_failure)
+            task.add_done_callback(lambda _: self._closing.pop(room.name, None))
+
+    async def text(self, event_id: str, workshop_id: str) -> str:
+        """The current text of a workshop's notes ("" when nobody ever opened them)."""
+        room = self.rooms.get(doc_name(event_id, workshop_id))
+        if room is not None:
+            await room.flush()
+            return str(room.text)
+        return await stored_text(self.backend, doc_name(event_id, workshop_id))
+
+    async def rapporteurs(self, event_id: str, workshop_id: str) -> list[str]:
+        name = doc_name(event_id, workshop_id)
+        room = self.rooms.get(name)
+        if room is not None:
+            return list(room.rapporteurs)
+        return await stored_rapporteurs(self.backend, name)
+
+    async def close(self) -> None:
+        for handle in self._unload.values():
+            handle.cancel()
+        self._unload.clear()
+        rooms, self.rooms = list(self.rooms.values()), {}
+        if self._closing:
+            await asyncio.wait(list(self._closing.values()))
+        for room in rooms:
+            try:
+                await room.close()
+            except Exception:
+                log.exception("notes %s: cannot close cleanly", room.name)
+
+
+async def stored_text(backend: Backend, name: str) -> str:
+    """A document's text read straight from the backend (the CLI export uses this)."""
+    doc: Doc[Text] = Doc()
+    text = doc.get(TEXT, type=Text)
+    for row in await backend.notes_load(name):
+        try:
+            doc.apply_update(row)
+        except Exception:
+            log.warning("notes %s: a stored update does not apply; skipped", name)
+    return str(text)
+
+
+async def stored_rapporteurs(backend: Backend, name: str) -> list[str]:
+    record = await backend.get_record(RAPPORTEURS, name)
+    return list(record.get("names", [])) if record else []

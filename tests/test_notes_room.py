@@ -1,0 +1,261 @@
+"""Notes rooms without a socket: write-ahead order, compaction, reloads, roles."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text, TransactionEvent
+
+from live import ysync
+from live.backends.base import Backend
+from live.backends.memory import MemoryBackend
+from live.backends.sqlite import SQLiteBackend
+from live.links import Claims
+from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
+from live.notes import NotesService, Peer, Room, doc_name, may_edit, stored_text, template_for
+
+EVENT_YAML = """
+id: ev
+title: Essai
+date: 2020-09-30
+sites: [{id: s, name: Site}]
+themes: [{id: t, title: Thème}]
+agenda: [{id: a, kind: workshops, title: Ateliers, start: "14:00", duration: 60}]
+workshops:
+  - {id: w1, theme: t, site: s, capacity: 10}
+  - {id: w2, theme: t, site: s, capacity: 10, notes_template: "# Idées\\n"}
+"""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    b: Backend = MemoryBackend() if request.param == "memory" else SQLiteBackend(tmp_path / "n.db")
+    await b.open()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+def event() -> Event:
+    return parse_event(EVENT_YAML)
+
+
+class Editor:
+    """A local Yjs document whose edits become frames for a room."""
+
+    def __init__(self) -> None:
+        self.doc = Doc()
+        self.text = self.doc.get("notes", type=Text)
+        self.frames: list[bytes] = []
+        self.doc.observe(self._collect)
+
+    def _collect(self, event: TransactionEvent) -> None:
+        self.frames.append(ysync.update(event.update))
+
+    def take(self) -> list[bytes]:
+        frames, self.frames = self.frames, []
+        return frames
+
+
+def drain(peer: Peer) -> list[ysync.Message]:
+    out = []
+    while not peer.outbox.empty():
+        frame = peer.outbox.get_nowait()
+        assert frame is not None
+        out.append(ysync.parse(frame))
+    return out
+
+
+def updates_in(messages: list[ysync.Message]) -> list[bytes]:
+    return [m.update for m in messages if isinstance(m, ysync.Update | ysync.SyncStep2)]
+
+
+async def open_room(backend: Backend, event: Event, workshop: str, **kw: int) -> Room:
+    room = Room(doc_name(event.id, workshop), backend, **kw)
+    w = event.workshop(workshop)
+    assert w is not None
+    await room.load(template_for(event, w))
+    return room
+
+
+def test_the_workshop_template_wins_over_the_event_default(event: Event) -> None:
+    w1, w2 = event.workshop("w1"), event.workshop("w2")
+    assert w1 is not None and w2 is not None
+    assert template_for(event, w1) == DEFAULT_NOTES_TEMPLATE
+    assert template_for(event, w2) == "# Idées\n"
+
+
+def test_only_the_rapporteur_of_that_workshop_edits() -> None:
+    assert may_edit(Claims("ev", "rapporteur", workshop="w1"), "w1")
+    assert not may_edit(Claims("ev", "rapporteur", workshop="w2"), "w1")
+    for role in ("organizer", "facilitator", "screen", "participant", "public"):
+        assert not may_edit(Claims("ev", role, workshop="w1"), "w1")  # type: ignore[arg-type]
+
+
+async def test_an_update_is_stored_before_any_viewer_receives_it(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    viewer = room.connect(writer=False)
+    room.receive(viewer, ysync.sync_step1(b"\x00"))
+    follower = Doc()
+    text = follower.get("notes", type=Text)
+    for update in updates_in(drain(viewer)):
+        follower.apply_update(update)
+    writer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    ed.take()
+    ed.text += "abc"
+    for frame in ed.take():
+        room.receive(writer, frame)
+    assert viewer.outbox.empty()  # nothing relayed before the write
+    await room.flush()
+    assert len(await backend.notes_load(room.name)) == 2
+    for update in updates_in(drain(viewer)):
+        follower.apply_update(update)
+    assert str(text) == DEFAULT_NOTES_TEMPLATE + "abc"
+    await room.close()
+
+
+async def test_a_read_only_update_is_refused_and_nothing_is_written(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    screen = room.connect(writer=False)
+    ed = Editor()
+    ed.text += "graffiti"
+    for frame in ed.take():
+        room.receive(screen, frame)
+    await room.flush()
+    (reply,) = drain(screen)
+    assert isinstance(reply, ysync.Auth) and reply.reason.startswith("read_only:")
+    assert str(room.text) == DEFAULT_NOTES_TEMPLATE
+    assert len(await backend.notes_load(room.name)) == 1
+    await room.close()
+
+
+async def test_a_joiner_gets_everything_once_and_no_update_before_its_handshake(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    writer = room.connect(writer=True)
+    drain(writer)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    ed.take()
+    ed.text += " one"
+    for frame in ed.take():
+        room.receive(writer, frame)
+    late = room.connect(writer=False)
+    await room.flush()
+    assert late.outbox.empty()  # not joined yet: nothing is pushed before its sync step 2
+    room.receive(late, ysync.sync_step1(b"\x00"))
+    ed.text += " two"
+    for frame in ed.take():
+        room.receive(writer, frame)
+    await room.flush()
+    follower = Doc()
+    text = follower.get("notes", type=Text)
+    for update in updates_in(drain(late)):
+        follower.apply_update(update)
+    assert str(text) == DEFAULT_NOTES_TEMPLATE + " one two"
+    await room.close()
+
+
+async def test_history_is_compacted_and_the_text_is_kept(backend: Backend, event: Event) -> None:
+    room = await open_room(backend, event, "w1", compact_every=10)
+    writer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    for i in range(95):
+        ed.text += f"{i % 10}"
+        for frame in ed.take():
+            room.receive(writer, frame)
+        await room.flush()
+    stored = await backend.notes_load(room.name)
+    assert len(stored) <= 10
+    assert await stored_text(backend, room.name) == str(ed.text) == str(room.text)
+    await room.close()
+    assert len(await backend.notes_load(room.name)) == 1
+
+
+async def test_compaction_keeps_an_update_whose_dependencies_have_not_arrived(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    writer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    ed.take()
+    ed.text += "A"
+    first = ed.take()
+    ed.text += "B"
+    second = ed.take()
+    for frame in second:  # out of order: B depends on A
+        room.receive(writer, frame)
+    await room.flush()
+    await room.compact()
+    for frame in first:
+        room.receive(writer, frame)
+    await room.close()
+    assert await stored_text(backend, room.name) == DEFAULT_NOTES_TEMPLATE + "AB"
+
+
+async def test_a_peer_that_falls_behind_is_closed_not_waited_for(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    slow = room.connect(writer=False)
+    room.receive(slow, ysync.sync_step1(b"\x00"))
+    for _ in range(slow.outbox.maxsize + 1):
+        room.receive(slow, ysync.query_awareness())
+    assert slow.closed
+    assert slow.outbox.get_nowait() is None
+    await room.close()
+
+
+async def test_a_reloaded_room_starts_from_what_was_stored_not_the_template(
+    backend: Backend, event: Event
+) -> None:
+    service = NotesService(backend, idle=0.01)
+    w = event.workshop("w2")
+    assert w is not None
+    room = await service.room(event, w)
+    assert str(room.text) == "# Idées\n"
+    peer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    ed.text += "- une idée"
+    for frame in ed.take():
+        room.receive(peer, frame)
+    service.release(room, peer)
+    await asyncio.sleep(0.1)
+    assert doc_name(event.id, "w2") not in service.rooms
+    again = await service.room(event, w)
+    assert again is not room
+    assert str(again.text) == "# Idées\n- une idée"
+    assert await service.text(event.id, "w2") == "# Idées\n- une idée"
+    await service.close()
+
+
+async def test_rapporteur_names_come_from_their_presence(backend: Backend, event: Event) -> None:
+    service = NotesService(backend)
+    w = event.workshop("w1")
+    assert w is not None
+    room = await service.room(event, w)
+    peer = room.connect(writer=True)
+    for client, name in ((1, "Aïcha"), (2, "Bruno"), (1, "Aïcha")):
+        entry = ysync.Presence(client, 1, f'{{"user": {{"name": "{name}"}}}}')
+        room.receive(peer, ysync.awareness(ysync.encode_awareness([entry])))
+    await asyncio.sleep(0.05)
+    assert await service.rapporteurs(event.id, "w1") == ["Aïcha", "Bruno"]
+    await service.close()
+    assert await NotesService(backend).rapporteurs(event.id, "w1") == ["Aïcha", "Bruno"]
+
+
+async def test_text_of_a_workshop_nobody_opened_is_empty(backend: Backend, event: Event) -> None:
+    assert await NotesService(backend).text(event.id, "w1") == ""
