@@ -239,3 +239,22 @@ async def test_a_forged_link_cannot_open_the_websocket(live_server: LiveServer) 
     assert err["code"] == "link_invalid"
     await ws.wait_closed()
     assert ws.close_code == 4401
+
+
+def test_pages_are_french_first_and_english_on_request(live_server: LiveServer) -> None:
+    with urllib.request.urlopen(f"{live_server.url}/e/{EVENT}") as r:
+        page = r.read().decode()
+    assert '<html lang="fr">' in page and "Programme" in page
+    with urllib.request.urlopen(f"{live_server.url}/e/{EVENT}?lang=en") as r:
+        page = r.read().decode()
+        cookie = r.headers["set-cookie"]
+    assert '<html lang="en">' in page and "Agenda" in page and "lang=en" in cookie
+
+
+def test_the_screen_shows_its_site_and_a_qr_code_to_the_participant_page(
+    live_server: LiveServer,
+) -> None:
+    token = live_server.link("poitiers-2020", "screen", site="niort")
+    with urllib.request.urlopen(f"{live_server.url}/e/poitiers-2020/screen?k={token}") as r:
+        page = r.read().decode()
+    assert "Lycée Paul Guérin, Niort" in page and "<svg" in page
