@@ -39,8 +39,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -410,6 +410,7 @@ class _Site:
     top: int  # class of a placement without a wish: max wishes + 1
     key: str  # seeds the random tie-break of this site
     arcs: _Arcs | None = None  # flow arcs, built on first use
+    relaxed: _Site | None = None  # groups relaxed to individuals, built on first use
 
 
 def _assign(
@@ -850,84 +851,118 @@ def _potentials(
 
 
 def _solve_groups(site: _Site, closed: BoolArray) -> IntArray:
-    """Exact lexicographic assignment of one site with groups, via staged CP-SAT.
+    """Exact lexicographic assignment of one site with groups.
 
     A group is one unit of size k that can go to a workshop every member wishes (or any
     allowed workshop with free seats); each member's own rank counts in the objective.
+    First the flow solves the relaxation where members move individually (within the
+    workshops allowed for their group): if no group ends up split, that optimum is feasible,
+    hence optimal. Otherwise staged CP-SAT solves the exact problem, hinted with the
+    relaxation minus its split groups.
+    """
+    n = len(site.people)
+    options = [_choices(site, i) for i in range(n)]
+    if site.relaxed is None:
+        relaxed_options = list(site.options)
+        free = list(site.free)
+        for g in site.groups:
+            common = set.intersection(*(set(options[i]) for i in g))
+            for i in g:
+                relaxed_options[i] = {w: options[i][w] for w in sorted(common)}
+                free[i] = False
+        site.relaxed = replace(site, options=relaxed_options, free=free, groups=[], arcs=None)
+    target = _solve_flow(site.relaxed, closed)
+    split = [g for g in site.groups if len({int(target[i]) for i in g}) > 1]
+    if not split:
+        return target
+    for g in split:
+        target[g] = -1
+    return _solve_cpsat(site, options, closed, target)
+
+
+def _choices(site: _Site, i: int) -> dict[int, int]:
+    """Workshop index -> class for person ``i``, free seats expanded (closures ignored)."""
+    opts = dict(site.options[i])
+    if site.free[i]:
+        for w, ws in enumerate(site.workshops):
+            if ws.open and w not in opts and w not in site.excluded[i]:
+                opts[w] = site.top
+    return opts
+
+
+def _solve_cpsat(
+    site: _Site, options: list[dict[int, int]], closed: BoolArray, hint: IntArray
+) -> IntArray:
+    """Staged lexicographic CP-SAT model: one boolean per (unit, allowed workshop).
+
+    After each stage, every digit of the stage is fixed by its own equality constraint
+    (small coefficients propagate far better than one constraint on the weighted sum).
+    CP-SAT's presolve is disabled: on these models it costs more than the search itself.
+    One worker keeps the result deterministic.
     """
     from ortools.sat.python import cp_model
 
-    n, w_count = len(site.people), len(site.workshops)
+    n = len(site.people)
     in_group = {i for g in site.groups for i in g}
     units = [*site.groups, *([i] for i in range(n) if i not in in_group)]
-    open_ws = [w for w in range(w_count) if not closed[w]]
-
-    def choices(i: int) -> dict[int, int]:
-        opts = {w: c for w, c in site.options[i].items() if not closed[w]}
-        if site.free[i]:
-            for w in open_ws:
-                if w not in opts and w not in site.excluded[i]:
-                    opts[w] = site.top
-        return opts
-
-    per_person = [choices(i) for i in range(n)]
     pairs: list[tuple[int, int, list[int]]] = []  # (unit, workshop, classes of members)
     for u, members in enumerate(units):
-        common = set(per_person[members[0]])
-        for i in members[1:]:
-            common &= set(per_person[i])
+        common = set.intersection(*(set(options[i]) for i in members))
         for w in sorted(common):
-            pairs.append((u, w, [per_person[i][w] for i in members]))
+            if not closed[w]:
+                pairs.append((u, w, [options[i][w] for i in members]))
     target = np.full(n, -1, dtype=np.int64)
     if not pairs:
         return target
     max_class = max(max(c) for _, _, c in pairs)
-    digits = 1 + max(0, max_class - 1)  # digit 0: placed; digit k: classes >= k + 1
+    digits = max_class  # digit 0: placed; digit d >= 1: members of class >= d + 1
     base = n + 1
-    stages = _plan(digits, base, _CPSAT_LIMIT // base, 0, fuse_tie=False)
-    rng = _rng(site.key, "tie")
-    person_draw = rng.random((n, w_count))
+    stages = _plan(digits, base, _CPSAT_LIMIT // base, n, fuse_tie=False)
+    rand = _rng(site.key, "tie").random((n, len(site.workshops)))
+
+    def digit(classes: list[int], d: int) -> int:
+        return -len(classes) if d == 0 else sum(c >= d + 1 for c in classes)
 
     model = cp_model.CpModel()
     xs = [model.new_bool_var(f"x{u}_{w}") for u, w, _ in pairs]
     by_unit: dict[int, list[Any]] = defaultdict(list)
-    by_ws: dict[int, list[tuple[Any, int]]] = defaultdict(list)
+    by_ws: dict[int, tuple[list[Any], list[int]]] = defaultdict(lambda: ([], []))
     for x, (u, w, _) in zip(xs, pairs, strict=True):
         by_unit[u].append(x)
-        by_ws[w].append((x, len(units[u])))
+        by_ws[w][0].append(x)
+        by_ws[w][1].append(len(units[u]))
     for vs in by_unit.values():
         model.add_at_most_one(vs)
-    for w, terms in by_ws.items():
-        model.add(sum(k * x for x, k in terms) <= int(site.remaining[w]))
-
-    def digit_value(classes: list[int], d: int) -> int:
-        return -len(classes) if d == 0 else sum(c >= d + 1 for c in classes)
-
-    values: list[int] = []
+    for w, (vs, sizes) in by_ws.items():
+        model.add(cp_model.LinearExpr.weighted_sum(vs, sizes) <= int(site.remaining[w]))
+    values = [int(hint[units[u][0]] == w) for u, w, _ in pairs]
     for stage in stages:
         if stage.tie:
-            coefs = [sum(int(person_draw[i, w] * stage.tie) for i in units[u]) for u, w, _ in pairs]
+            coefs = [sum(int(rand[i, w] * stage.tie) for i in units[u]) for u, w, _ in pairs]
         else:
             coefs = [
                 sum(
-                    digit_value(cl, d) * base ** (stage.stop - 1 - d)
+                    digit(cl, d) * base ** (stage.stop - 1 - d)
                     for d in range(stage.start, stage.stop)
                 )
                 for _, _, cl in pairs
             ]
-        expr = cp_model.LinearExpr.weighted_sum(xs, coefs)
-        model.minimize(expr)
+        model.minimize(cp_model.LinearExpr.weighted_sum(xs, coefs))
+        cast(Any, model).clear_hints()
+        for x, v in zip(xs, values, strict=True):
+            model.add_hint(x, v)
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1  # deterministic
+        solver.parameters.num_workers = 1
         solver.parameters.random_seed = 0
+        solver.parameters.cp_model_presolve = False
         status = solver.solve(model)
         if status != cp_model.OPTIMAL:
             raise RuntimeError(f"CP-SAT could not prove optimality (status {status})")
         values = [int(solver.boolean_value(x)) for x in xs]
-        model.add(expr <= sum(c * v for c, v in zip(coefs, values, strict=True)))
-        model.clear_hints()
-        for x, v in zip(xs, values, strict=True):
-            model.add_hint(x, v)
+        for d in range(stage.start, stage.stop):
+            dc = [digit(cl, d) for _, _, cl in pairs]
+            done = sum(c * v for c, v in zip(dc, values, strict=True))
+            model.add(cp_model.LinearExpr.weighted_sum(xs, dc) == done)
     for (u, w, _), v in zip(pairs, values, strict=True):
         if v:
             target[units[u]] = w

@@ -140,6 +140,153 @@ STRINGS: dict[str, dict[str, str]] = {
         "me.registration": "Votre inscription",
         "me.update": "Mettre à jour",
         "me.saved": "Vos modifications sont enregistrées.",
+        "org.title": "Organisation",
+        "org.nav": "Pages et exports de l'organisation",
+        "org.report": "Bilan de l'affectation",
+        "org.back": "Retour à l'organisation",
+        "org.registrations_csv": "Inscriptions (CSV)",
+        "org.confirmations_csv": "Confirmations et liens (CSV)",
+        "org.report_csv": "Bilan (CSV)",
+        "org.public_form": "Formulaire d'inscription public",
+        "org.nothing_changed": "Rien n'a été modifié.",
+        "org.registrations": "Inscriptions",
+        "org.count.total": "Personnes inscrites",
+        "org.count.no_wishes": "Inscrites sans vœu",
+        "org.count.placed": "Placées par la dernière affectation",
+        "org.count.confirmed": "Confirmées",
+        "org.count.since_run": "Inscrites depuis la dernière affectation",
+        "org.assignment": "Affectation",
+        "org.last_run": "Dernière affectation :",
+        "org.seed": "Graine",
+        "org.optional": "facultatif",
+        "org.seed_help": (
+            "Laissez vide pour un nouveau tirage ; la même graine redonne la même affectation."
+        ),
+        "org.late_mode": "les personnes confirmées gardent leur atelier",
+        "org.published": "confirmée",
+        "org.no_run": "L'affectation n'a pas encore été lancée.",
+        "org.allow_free_seats": "Placer hors vœux les personnes restantes, dans les places libres",
+        "org.run": "Lancer l'affectation",
+        "org.publish": "Confirmer et envoyer",
+        "org.publish_mail": (
+            "Confirme chaque placement ; chaque personne nouvellement confirmée reçoit un courriel "
+            "avec son atelier et son lien personnel."
+        ),
+        "org.publish_csv": (
+            "Confirme chaque placement. Aucun serveur de courriel n'est configuré : distribuez les "
+            "liens personnels avec le CSV des confirmations."
+        ),
+        "org.workshops_caption": "Places, effectif minimum et ouverture de chaque atelier",
+        "org.workshop": "Atelier",
+        "org.capacity": "Places",
+        "org.min_size": "Effectif minimum",
+        "org.open": "Ouvert",
+        "org.placed": "Placées",
+        "org.fixed": "Épinglées ou confirmées",
+        "org.below_minimum": "Fermé à la dernière affectation : effectif minimum non atteint",
+        "org.save_workshops": "Enregistrer les ateliers",
+        "org.people": "Personnes inscrites",
+        "org.no_people": "Personne n'est encore inscrit.",
+        "org.person": "Personne",
+        "org.unpin": "— Désépingler",
+        "org.pin": "Épingler",
+        "org.pin_help": (
+            "Une personne épinglée est placée dans cet atelier à la prochaine affectation, quels "
+            "que soient ses vœux."
+        ),
+        "org.category": "Catégorie",
+        "org.wishes": "Vœux",
+        "org.group": "Groupe",
+        "org.pinned": "Épinglée",
+        "org.placement": "Affectation",
+        "org.confirmed": "Confirmée",
+        "org.data": "Données",
+        "org.none": "aucun",
+        "org.without_wish": "hors vœux",
+        "org.unplaced": "non placée",
+        "org.since_run": "inscrite après l'affectation",
+        "org.export": "Exporter (JSON)",
+        "org.erase": "Effacer",
+        "org.erase_help": (
+            "Efface l'inscription, le placement et le lien personnel de cette personne. C'est "
+            "définitif."
+        ),
+        "org.erase_confirm": "Effacer les données de",
+        "org.import": "Importer une liste (CSV)",
+        "org.import_help": (
+            "Colonnes : name, email, category, site, wish1, wish2, wish3, accessibility "
+            "(séparateur « ; » ou « , », première ligne d'en-tête). Chaque ligne est vérifiée "
+            "comme le formulaire ; les adresses déjà inscrites ne sont pas dupliquées."
+        ),
+        "org.import_file": "Fichier CSV",
+        "org.import_submit": "Importer",
+        "org.imported": (
+            "{n} inscription(s) ajoutée(s), {d} déjà inscrite(s), {e} ligne(s) refusée(s)."
+        ),
+        "org.line": "Ligne",
+        "org.duplicate": "adresse déjà inscrite, ligne ignorée",
+        "org.revoke": "Révoquer un lien",
+        "org.revoke_label": "Lien ou jeton à révoquer",
+        "org.revoke_help": (
+            "Collez le lien complet (ou seulement son jeton k=…) : il ne donnera plus accès à rien."
+        ),
+        "org.revoke_submit": "Révoquer",
+        "org.overall": "Ensemble des personnes inscrites",
+        "org.chart_title": "Part des personnes par vœu obtenu",
+        "org.scope": "Périmètre",
+        "org.all": "Toutes",
+        "org.people_count": "Personnes",
+        "org.by_site": "Par site",
+        "org.by_category": "Par catégorie",
+        "org.fill": "Remplissage des ateliers",
+        "org.fill_ratio": "Taux de remplissage",
+        "org.status": "État",
+        "org.status.open": "ouvert",
+        "org.status.closed": "fermé par l'organisation",
+        "org.status.below_minimum": "fermé : effectif minimum non atteint",
+        "org.closed_below_minimum": "Ateliers fermés faute d'effectif minimum",
+        "org.done.workshops": (
+            "Ateliers enregistrés ({n}). Relancez l'affectation pour en tenir compte."
+        ),
+        "org.done.pin": (
+            "Personne épinglée : elle sera placée dans cet atelier à la prochaine affectation."
+        ),
+        "org.done.unpin": "Personne désépinglée.",
+        "org.done.assign": "Affectation calculée : {n} personne(s) placée(s), {m} non placée(s).",
+        "org.done.publish": (
+            "{n} personne(s) nouvellement confirmée(s) ; {m} courriel(s) envoyé(s)."
+        ),
+        "org.done.revoke": "Lien révoqué : il ne donne plus accès à rien.",
+        "org.done.erase": "Les données de cette personne sont effacées.",
+        "org.bad_integer": (
+            "« {field_key} » : un nombre entier d'au moins {minimum} est attendu (reçu « {value} "
+            "»)."
+        ),
+        "org.unknown_workshop": "Atelier inconnu : « {id} ».",
+        "org.unknown_person": "Personne inconnue : « {id} ».",
+        "org.no_workshop": "Aucun atelier dans le formulaire.",
+        "org.min_over_capacity": (
+            "{workshop} : l'effectif minimum ({minimum}) dépasse le nombre de places ({capacity})."
+        ),
+        "org.capacity_below_fixed": (
+            "{workshop} : {n} personne(s) y sont épinglées ou confirmées, il faut au moins autant "
+            "de places."
+        ),
+        "org.close_fixed": (
+            "{workshop} : {n} personne(s) y sont épinglées ou confirmées ; déplacez-les avant de "
+            "fermer l'atelier."
+        ),
+        "org.pin_other_site": "{workshop} n'a pas lieu sur le site de {name}.",
+        "org.pin_closed": "{workshop} est fermé.",
+        "org.pin_full": "{workshop} est complet en personnes épinglées ou confirmées.",
+        "org.run_failed": "L'affectation est impossible avec ces réglages : {detail}",
+        "org.no_result": "Lancez d'abord l'affectation.",
+        "org.import_no_file": "Choisissez un fichier CSV.",
+        "org.import_too_big": "Fichier trop volumineux (au plus {size} Mo).",
+        "org.import_encoding": "Encodage du fichier non reconnu : enregistrez-le en UTF-8.",
+        "org.import_unreadable": "Ce fichier n'est pas un CSV lisible (séparateur « ; » ou « , »).",
+        "org.import_empty": "Le fichier ne contient aucune ligne après l'en-tête.",
+        "org.revoke_invalid": "Ce lien ne peut pas être révoqué : {reason_key}",
     },
     "en": {
         "app": "Relais",
@@ -272,6 +419,142 @@ STRINGS: dict[str, dict[str, str]] = {
         "me.registration": "Your registration",
         "me.update": "Update",
         "me.saved": "Your changes are saved.",
+        "org.title": "Organization",
+        "org.nav": "Organizer pages and exports",
+        "org.report": "Assignment report",
+        "org.back": "Back to the organizer page",
+        "org.registrations_csv": "Registrations (CSV)",
+        "org.confirmations_csv": "Confirmations and links (CSV)",
+        "org.report_csv": "Report (CSV)",
+        "org.public_form": "Public registration form",
+        "org.nothing_changed": "Nothing was changed.",
+        "org.registrations": "Registrations",
+        "org.count.total": "People registered",
+        "org.count.no_wishes": "Registered without wishes",
+        "org.count.placed": "Placed by the last assignment",
+        "org.count.confirmed": "Confirmed",
+        "org.count.since_run": "Registered since the last assignment",
+        "org.assignment": "Assignment",
+        "org.last_run": "Last assignment:",
+        "org.seed": "Seed",
+        "org.optional": "optional",
+        "org.seed_help": "Leave empty for a new draw; the same seed gives the same assignment.",
+        "org.late_mode": "confirmed people keep their workshop",
+        "org.published": "confirmed",
+        "org.no_run": "The assignment has not been run yet.",
+        "org.allow_free_seats": "Place the remaining people outside their wishes, in free seats",
+        "org.run": "Run the assignment",
+        "org.publish": "Confirm and send",
+        "org.publish_mail": (
+            "Confirms every placement; each newly confirmed person gets an e-mail with their "
+            "workshop and personal link."
+        ),
+        "org.publish_csv": (
+            "Confirms every placement. No mail server is configured: hand out the personal links "
+            "with the confirmations CSV."
+        ),
+        "org.workshops_caption": "Seats, minimum size and opening of each workshop",
+        "org.workshop": "Workshop",
+        "org.capacity": "Seats",
+        "org.min_size": "Minimum size",
+        "org.open": "Open",
+        "org.placed": "Placed",
+        "org.fixed": "Pinned or confirmed",
+        "org.below_minimum": "Closed by the last assignment: minimum size not reached",
+        "org.save_workshops": "Save the workshops",
+        "org.people": "People registered",
+        "org.no_people": "Nobody has registered yet.",
+        "org.person": "Person",
+        "org.unpin": "— Unpin",
+        "org.pin": "Pin",
+        "org.pin_help": (
+            "A pinned person is placed in that workshop at the next assignment, whatever their "
+            "wishes."
+        ),
+        "org.category": "Category",
+        "org.wishes": "Wishes",
+        "org.group": "Group",
+        "org.pinned": "Pinned",
+        "org.placement": "Placement",
+        "org.confirmed": "Confirmed",
+        "org.data": "Data",
+        "org.none": "none",
+        "org.without_wish": "outside wishes",
+        "org.unplaced": "unplaced",
+        "org.since_run": "registered after the assignment",
+        "org.export": "Export (JSON)",
+        "org.erase": "Erase",
+        "org.erase_help": (
+            "Erases this person's registration, placement and personal link. This cannot be undone."
+        ),
+        "org.erase_confirm": "Erase the data of",
+        "org.import": "Import a list (CSV)",
+        "org.import_help": (
+            "Columns: name, email, category, site, wish1, wish2, wish3, accessibility (“;” or “,” "
+            "separated, header line first). Each row is checked like the form; addresses already "
+            "registered are not duplicated."
+        ),
+        "org.import_file": "CSV file",
+        "org.import_submit": "Import",
+        "org.imported": "{n} registration(s) added, {d} already registered, {e} row(s) refused.",
+        "org.line": "Line",
+        "org.duplicate": "address already registered, row skipped",
+        "org.revoke": "Revoke a link",
+        "org.revoke_label": "Link or token to revoke",
+        "org.revoke_help": (
+            "Paste the whole link (or only its k=… token): it will open nothing any more."
+        ),
+        "org.revoke_submit": "Revoke",
+        "org.overall": "Everybody registered",
+        "org.chart_title": "Share of people by wish obtained",
+        "org.scope": "Scope",
+        "org.all": "All",
+        "org.people_count": "People",
+        "org.by_site": "By site",
+        "org.by_category": "By category",
+        "org.fill": "Workshop fill",
+        "org.fill_ratio": "Fill rate",
+        "org.status": "Status",
+        "org.status.open": "open",
+        "org.status.closed": "closed by the organizers",
+        "org.status.below_minimum": "closed: minimum size not reached",
+        "org.closed_below_minimum": "Workshops closed for lack of a minimum size",
+        "org.done.workshops": "Workshops saved ({n}). Run the assignment again to apply them.",
+        "org.done.pin": (
+            "Person pinned: they will be placed in that workshop at the next assignment."
+        ),
+        "org.done.unpin": "Person unpinned.",
+        "org.done.assign": "Assignment computed: {n} person(s) placed, {m} unplaced.",
+        "org.done.publish": "{n} person(s) newly confirmed; {m} e-mail(s) sent.",
+        "org.done.revoke": "Link revoked: it opens nothing any more.",
+        "org.done.erase": "This person's data is erased.",
+        "org.bad_integer": (
+            "“{field_key}”: a whole number of at least {minimum} is expected (got “{value}”)."
+        ),
+        "org.unknown_workshop": "Unknown workshop: “{id}”.",
+        "org.unknown_person": "Unknown person: “{id}”.",
+        "org.no_workshop": "No workshop in the form.",
+        "org.min_over_capacity": (
+            "{workshop}: the minimum size ({minimum}) exceeds the number of seats ({capacity})."
+        ),
+        "org.capacity_below_fixed": (
+            "{workshop}: {n} person(s) are pinned or confirmed there; it needs at least as many "
+            "seats."
+        ),
+        "org.close_fixed": (
+            "{workshop}: {n} person(s) are pinned or confirmed there; move them before closing it."
+        ),
+        "org.pin_other_site": "{workshop} is not held at {name}'s site.",
+        "org.pin_closed": "{workshop} is closed.",
+        "org.pin_full": "{workshop} is full of pinned or confirmed people.",
+        "org.run_failed": "The assignment is impossible with these settings: {detail}",
+        "org.no_result": "Run the assignment first.",
+        "org.import_no_file": "Choose a CSV file.",
+        "org.import_too_big": "File too large (at most {size} MB).",
+        "org.import_encoding": "Unknown file encoding: save it as UTF-8.",
+        "org.import_unreadable": "This file is not a readable CSV (“;” or “,” separated).",
+        "org.import_empty": "The file has no row after its header.",
+        "org.revoke_invalid": "This link cannot be revoked: {reason_key}",
     },
 }
 

@@ -16,6 +16,7 @@ from live.backends.sqlite import SQLiteBackend
 from live.links import Claims
 from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
 from live.notes import NotesService, Peer, Room, doc_name, may_edit, stored_text, template_for
+from live.notes_writer import Writer
 
 EVENT_YAML = """
 id: ev
@@ -73,8 +74,14 @@ def updates_in(messages: list[ysync.Message]) -> list[bytes]:
     return [m.update for m in messages if isinstance(m, ysync.Update | ysync.SyncStep2)]
 
 
-async def open_room(backend: Backend, event: Event, workshop: str, **kw: int) -> Room:
-    room = Room(doc_name(event.id, workshop), backend, **kw)
+async def open_room(
+    backend: Backend,
+    event: Event,
+    workshop: str,
+    compact_every: int = 500,
+    writer: Writer | None = None,
+) -> Room:
+    room = Room(doc_name(event.id, workshop), backend, compact_every, writer)
     w = event.workshop(workshop)
     assert w is not None
     await room.load(template_for(event, w))
@@ -195,14 +202,39 @@ async def test_compaction_keeps_an_update_whose_dependencies_have_not_arrived(
     first = ed.take()
     ed.text += "B"
     second = ed.take()
-    for frame in second:  # out of order: B depends on A
+    for frame in second:  # B arrives alone: it depends on A, which is not there yet
         room.receive(writer, frame)
     await room.flush()
     await room.compact()
+    await room.compact()
+    reloaded = await open_room(backend, event, "w1")  # as after a crash
     for frame in first:
-        room.receive(writer, frame)
+        reloaded.receive(reloaded.connect(writer=True), frame)
+    await reloaded.flush()
+    assert str(reloaded.text) == DEFAULT_NOTES_TEMPLATE + "AB"
     await room.close()
-    assert await stored_text(backend, room.name) == DEFAULT_NOTES_TEMPLATE + "AB"
+    await reloaded.close()
+
+
+async def test_compaction_leaves_one_row_when_nothing_is_waiting(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    writer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    for word in ("un ", "deux ", "trois"):
+        ed.text += word
+        for frame in ed.take():
+            room.receive(writer, frame)
+    del ed.text[0:3]
+    for frame in ed.take():
+        room.receive(writer, frame)
+    await room.flush()
+    await room.compact()
+    (row,) = await backend.notes_load(room.name)
+    assert row == room.doc.get_update()
+    await room.close()
 
 
 async def test_a_peer_that_falls_behind_is_closed_not_waited_for(
@@ -259,3 +291,93 @@ async def test_rapporteur_names_come_from_their_presence(backend: Backend, event
 
 async def test_text_of_a_workshop_nobody_opened_is_empty(backend: Backend, event: Event) -> None:
     assert await NotesService(backend).text(event.id, "w1") == ""
+
+
+async def test_a_lagging_peer_gets_queued_updates_merged_into_one_frame(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    viewer = room.connect(writer=False)
+    room.receive(viewer, ysync.sync_step1(b"\x00"))
+    writer = room.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    ed.take()
+    for word in ("un", " deux", " trois"):
+        ed.text += word
+        for frame in ed.take():
+            room.receive(writer, frame)
+        await room.flush()
+    frames = await viewer.next_frames()
+    assert frames is not None
+    step2, merged = (ysync.parse(f) for f in frames)
+    follower = Doc()
+    text = follower.get("notes", type=Text)
+    for msg in (step2, merged):
+        assert isinstance(msg, ysync.SyncStep2 | ysync.Update)
+        follower.apply_update(msg.update)
+    assert str(text) == DEFAULT_NOTES_TEMPLATE + "un deux trois"
+    await room.close()
+
+
+class GroupCommitBackend(MemoryBackend):
+    """A memory backend with the optional group commit, counting its commits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[list[str]] = []
+
+    async def notes_append_many(self, batches: dict[str, list[bytes]]) -> None:
+        self.commits.append(sorted(batches))
+        for doc, updates in batches.items():
+            await self.notes_append(doc, updates)
+
+
+async def test_rooms_share_one_commit_when_the_backend_offers_group_commit(
+    event: Event,
+) -> None:
+    backend = GroupCommitBackend()
+    service = NotesService(backend)
+    rooms = []
+    for wid in ("w1", "w2"):
+        w = event.workshop(wid)
+        assert w is not None
+        rooms.append(await service.room(event, w))
+    for room in rooms:
+        ed = Editor()
+        ed.doc.apply_update(room.doc.get_update())
+        ed.take()
+        ed.text += "x"
+        writer = room.connect(writer=True)
+        for frame in ed.take():
+            room.receive(writer, frame)
+    await service.writer.flush()
+    assert backend.commits == [["ev/w1", "ev/w2"]]
+    assert [str(r.text)[-1] for r in rooms] == ["x", "x"]
+    await service.close()
+
+
+async def test_viewers_of_an_idle_room_get_a_keepalive_while_others_are_busy(
+    event: Event,
+) -> None:
+    """y-websocket clients reconnect after 30 s of silence; a quiet room must still speak."""
+    backend = MemoryBackend()
+    writer = Writer(backend, keepalive=0.1)
+    busy = await open_room(backend, event, "w1", writer=writer)
+    quiet = await open_room(backend, event, "w2", writer=writer)
+    screen = quiet.connect(writer=False)
+    quiet.receive(screen, ysync.sync_step1(b"\x00"))
+    drain(screen)
+    editor = busy.connect(writer=True)
+    ed = Editor()
+    ed.doc.apply_update(busy.doc.get_update())
+    ed.take()
+    for _ in range(15):
+        ed.text += "x"
+        for frame in ed.take():
+            busy.receive(editor, frame)
+        await asyncio.sleep(0.02)
+    assert ysync.Awareness(ysync.encode_awareness([])) in drain(screen)
+    await busy.close()
+    await quiet.close()
+    await writer.close()

@@ -22,7 +22,7 @@ from live import ysync
 class YClient:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.doc = Doc()
+        self.doc: Doc[Text] = Doc()
         self.text = self.doc.get("notes", type=Text)
         self.errors: list[str] = []
         self.presence: dict[int, Any] = {}
@@ -68,8 +68,11 @@ class YClient:
         await self._ws.send(ysync.awareness(ysync.encode_awareness([entry])))
 
     def type(self, index: int, chars: str) -> None:
-        """Insert `chars` at `index` (the edit is sent by the change observer)."""
-        self.text.insert(index, chars)
+        """Insert `chars` at character `index` (the edit is sent by the change observer).
+
+        pycrdt counts text positions in UTF-8 bytes; tests think in characters.
+        """
+        self.text.insert(len(str(self.text)[:index].encode()), chars)
 
     def append(self, chars: str) -> None:
         self.text += chars

@@ -59,11 +59,12 @@ async def _refuse(websocket: WebSocket, close: int, code: str, message: str) -> 
 async def _send(websocket: WebSocket, peer: Peer) -> None:
     try:
         while True:
-            frame = await peer.outbox.get()
-            if frame is None:  # fell behind: close; the client reconnects and resyncs
+            frames = await peer.next_frames()
+            if frames is None:  # fell behind: close; the client reconnects and resyncs
                 await websocket.close(code=1013)
                 return
-            await websocket.send_bytes(frame)
+            for frame in frames:
+                await websocket.send_bytes(frame)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 

@@ -24,15 +24,22 @@ def people_of(request: Request, live: Live) -> People:
 
 
 async def personal_link(request: Request, live: Live, reg: Registration) -> str:
-    """A fresh signed link for this person; the previous one is revoked."""
+    """A fresh signed link for this person; the previous one is revoked.
+
+    The link is kept in `reg.extra["link"]` so that the confirmation e-mail and the
+    organizer's confirmations CSV hand out this same link instead of minting (and so
+    revoking) another one.
+    """
     signer: Signer = request.app.state.signer
     token = signer.sign(live.event.id, "participant", site=reg.site, person=reg.id)
     people = people_of(request, live)
     if reg.link_id:
         await people.revoke(reg.link_id)
     reg.link_id = signer.verify(token, live.event.id).id
+    link = url(request.app.state.settings.base_url, live.event.id, "participant", token)
+    reg.extra["link"] = link
     await people.save(reg)
-    return url(request.app.state.settings.base_url, live.event.id, "participant", token)
+    return link
 
 
 def _form(request_form: Any, wishes: int) -> dict[str, Any]:

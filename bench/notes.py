@@ -1,0 +1,495 @@
+"""Notes benchmark: how fast does a rapporteur's keystroke reach the screens following it?
+
+The server runs in its own process (uvicorn as `relais serve` runs it, SQLite backend, so
+every relayed update is written first). The load runs in this process on bare asyncio
+Protocols with the `websockets` sans-I/O client, to keep the generator light:
+
+- editors are pycrdt documents that type one character at a random place every
+  1/rate seconds (random phase), as y-websocket clients would, and apply what others type;
+- viewers only do the sync handshake, then stamp every update frame on arrival and read
+  which (client, clock) it carries from the update's state vector (pycrdt `get_state`), so
+  each keystroke's delay is measured at every viewer, merged frames included.
+
+Scenarios: one document with 3 editors and 500 viewers; then 30 documents edited at once,
+each with 3 editors and 50 viewers. Same machine, same monotonic clock. Measured from the
+editor's send to each viewer's receipt; also the server's CPU use over the measured period.
+
+The last line printed is one JSON object (p50_ms, p99_ms, multi_doc_p50_ms,
+multi_doc_p99_ms, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pycrdt import Doc, Text, TransactionEvent
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from live import ysync  # noqa: E402
+from live.backends.sqlite import SQLiteBackend  # noqa: E402
+from live.links import Signer  # noqa: E402
+
+SECRET = "bench-secret"
+EVENT = "bench-notes"
+
+
+def bench_event(workshops: int) -> str:
+    """An event definition with `workshops` workshops, one document each."""
+    lines = [
+        f"id: {EVENT}",
+        "title: Banc d'essai des notes",
+        "date: 2020-09-30",
+        "sites: [{id: hub, name: Hub, hub: true}]",
+        "themes: [{id: t, title: Thème}]",
+        "agenda: [{id: a, kind: workshops, title: Ateliers, start: '14:00', duration: 120}]",
+        "workshops:",
+    ]
+    lines += [f"  - {{id: w{i:02d}, theme: t, site: hub, capacity: 60}}" for i in range(workshops)]
+    return "\n".join(lines) + "\n"
+
+
+def keystrokes(update: bytes) -> list[tuple[int, int]]:
+    """(client, end clock) of each struct run in a Yjs v1 update, without a document.
+
+    Enough of the format for what editors here send (text insertions, as single or merged
+    updates): Item structs with string content, and GC / Deleted / Skip runs.
+    """
+    r = ysync.Reader(update)
+    runs = []
+    for _ in range(r.uint()):
+        structs, client, clock = r.uint(), r.uint(), r.uint()
+        for _ in range(structs):
+            info = update[r.pos]
+            r.pos += 1
+            kind = info & 0x1F
+            if kind in (0, 10):  # GC, Skip
+                clock += r.uint()
+                continue
+            if info & 0x80:
+                r.uint(), r.uint()  # left origin
+            if info & 0x40:
+                r.uint(), r.uint()  # right origin
+            if not info & 0xC0:
+                if r.uint() == 1:
+                    r.string()  # a root type's name
+                else:
+                    r.uint(), r.uint()  # parent item id
+                if info & 0x20:
+                    r.string()  # parent sub key
+            if kind == 4:  # string: clocks count UTF-16 code units
+                clock += len(r.string().encode("utf-16-le")) // 2
+            elif kind == 1:  # deleted
+                clock += r.uint()
+            else:
+                raise ValueError(f"content {kind} not expected in this benchmark")
+        runs.append((client, clock))
+    return runs
+
+
+@dataclass
+class DocRun:
+    """One document under load: who typed what when, and every measured delay."""
+
+    workshop: str
+    sent: dict[int, dict[int, float]] = field(default_factory=dict)
+    delays: list[float] = field(default_factory=list)
+    measuring: bool = False
+    since: float = 0.0  # keystrokes sent before this are warm-up
+
+
+PARSED: dict[bytes, list[tuple[int, int]]] = {}  # each broadcast is parsed once, not per viewer
+
+
+class Conn(asyncio.Protocol):
+    """A minimal websocket client speaking y-websocket; subclasses handle the messages.
+
+    Hand-rolled framing (RFC 6455) to keep the load generator's cost per message to a few
+    microseconds: the server's frames are unmasked and unfragmented; ours are masked with
+    a zero key (valid, and free to apply).
+    """
+
+    def __init__(self, path: str, run: DocRun) -> None:
+        self.run = run
+        self.path = path
+        self.transport: asyncio.Transport | None = None
+        self.opened = asyncio.get_running_loop().create_future()
+        self.synced = asyncio.get_running_loop().create_future()
+        self.closed = False
+        self.buf = bytearray()
+        self.handshaken = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        t = time.monotonic()
+        buf = self.buf
+        buf += data
+        if not self.handshaken:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(ConnectionError(bytes(buf[:end]).decode()))
+                return
+            del buf[: end + 4]
+            self.handshaken = True
+            self.opened.set_result(None)
+        while len(buf) >= 2:
+            opcode, size, start = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if size == 126:
+                if len(buf) < 4:
+                    return
+                size, start = int.from_bytes(buf[2:4], "big"), 4
+            elif size == 127:
+                if len(buf) < 10:
+                    return
+                size, start = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < start + size:
+                return
+            payload = bytes(buf[start : start + size])
+            del buf[: start + size]
+            if opcode == 2:
+                self.on_message(payload, t)
+            elif opcode == 9:  # ping
+                self._frame(0xA, payload)
+            elif opcode == 8 and self.transport is not None:
+                self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("handshake failed"))
+
+    def send(self, message: bytes) -> None:
+        self._frame(0x2, message)
+
+    def _frame(self, opcode: int, payload: bytes) -> None:
+        n = len(payload)
+        if n < 126:
+            head = bytes((0x80 | opcode, 0x80 | n))
+        elif n < 1 << 16:
+            head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+        assert self.transport is not None
+        self.transport.write(head + b"\x00\x00\x00\x00" + payload)
+
+    def on_message(self, frame: bytes, t: float) -> None:
+        raise NotImplementedError
+
+
+class Viewer(Conn):
+    """Stamps each update's keystrokes: (editor client, clock) -> arrival time."""
+
+    def __init__(self, uri: str, run: DocRun) -> None:
+        super().__init__(uri, run)
+        self.seen: dict[int, int] = {}
+
+    def on_message(self, frame: bytes, t: float) -> None:
+        if frame[0] != ysync.SYNC or frame[1] not in (ysync.STEP2, ysync.UPDATE):
+            return
+        update = ysync.Reader(frame[2:]).bytes()
+        if frame[1] == ysync.STEP2:
+            if not self.synced.done():
+                self.synced.set_result(None)
+            return
+        runs = PARSED.get(update)
+        if runs is None:
+            if len(PARSED) > 4096:
+                PARSED.clear()
+            runs = PARSED[update] = keystrokes(update)
+        for client, end in runs:
+            sent = self.run.sent.get(client)
+            if sent is None:
+                continue
+            last = self.seen.get(client, 0)
+            if end > last:
+                self.seen[client] = end
+                if self.run.measuring:
+                    for clock in range(last + 1, end + 1):
+                        t0 = sent.get(clock)
+                        if t0 is not None and t0 >= self.run.since:
+                            self.run.delays.append(t - t0)
+
+
+class Editor(Conn):
+    """A Yjs editor typing one character at a random place every 1/rate seconds."""
+
+    def __init__(self, uri: str, run: DocRun) -> None:
+        super().__init__(uri, run)
+        self.doc: Doc[Text] = Doc()
+        self.text = self.doc.get("notes", type=Text)
+        self.remote = False
+        self.doc.observe(self._local)
+        self.run.sent[self.doc.client_id] = {}
+
+    def _local(self, event: TransactionEvent) -> None:
+        if not self.remote:
+            self.send(ysync.update(event.update))
+
+    def on_message(self, frame: bytes, t: float) -> None:
+        msg = ysync.parse(frame)
+        if isinstance(msg, ysync.SyncStep1):
+            self.send(ysync.sync_step2(self.doc.get_update(msg.state)))
+        elif isinstance(msg, ysync.SyncStep2 | ysync.Update):
+            self.remote = True
+            try:
+                self.doc.apply_update(msg.update)
+            finally:
+                self.remote = False
+            if isinstance(msg, ysync.SyncStep2) and not self.synced.done():
+                self.synced.set_result(None)
+
+    async def type(self, rate: float, until: float) -> None:
+        await asyncio.sleep(random.random() / rate)
+        clock = 0
+        sent = self.run.sent[self.doc.client_id]
+        while time.monotonic() < until and not self.closed:
+            size = len(str(self.text).encode())  # pycrdt positions are UTF-8 offsets
+            position = size
+            while position > 0:  # a character boundary, somewhere in the text
+                position = random.randint(0, size)
+                if position == size or (str(self.text).encode()[position] & 0xC0) != 0x80:
+                    break
+            clock += 1
+            sent[clock] = time.monotonic()
+            self.text.insert(position, random.choice("abcdefghij "))
+            await asyncio.sleep(1 / rate)
+
+
+async def open_conn(cls: type[Conn], host: str, port: int, path: str, run: DocRun) -> Conn:
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(lambda: cls(path, run), host, port)
+    await asyncio.wait_for(conn.opened, 30)
+    conn.send(ysync.sync_step1(b"\x00"))
+    await asyncio.wait_for(conn.synced, 30)
+    return conn
+
+
+async def scenario(
+    host: str,
+    port: int,
+    signer: Signer,
+    docs: int,
+    editors: int,
+    viewers: int,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    server: subprocess.Popen[bytes],
+) -> dict[str, Any]:
+    runs = [DocRun(f"w{i:02d}") for i in range(docs)]
+    screen = signer.sign(EVENT, "screen")
+    conns: list[Conn] = []
+    for run in runs:
+        path = f"/ws/notes/{EVENT}/{run.workshop}"
+        for start in range(0, viewers, 50):
+            batch = [
+                open_conn(Viewer, host, port, f"{path}?k={screen}", run)
+                for _ in range(start, min(viewers, start + 50))
+            ]
+            conns += await asyncio.gather(*batch)
+        token = signer.sign(EVENT, "rapporteur", workshop=run.workshop)
+        for _ in range(editors):
+            conns.append(await open_conn(Editor, host, port, f"{path}?k={token}", run))
+    begin = time.monotonic()
+    until = begin + warmup + seconds
+    typing = [asyncio.create_task(c.type(rate, until)) for c in conns if isinstance(c, Editor)]
+    await asyncio.sleep(warmup)
+    for run in runs:
+        run.measuring, run.since = True, time.monotonic()
+    cpu0, own0, t0 = server_cpu(server), time.process_time(), time.monotonic()
+    await asyncio.gather(*typing)
+    cpu1, own1, t1 = server_cpu(server), time.process_time(), time.monotonic()
+    await asyncio.sleep(1.0)  # let the last keystrokes arrive
+    for run in runs:
+        run.measuring = False
+    delays = sorted(d * 1000 for run in runs for d in run.delays)
+    typed = sum(
+        sum(1 for t in sent.values() if run.since <= t)
+        for run in runs
+        for sent in run.sent.values()
+    )
+    for c in conns:
+        if c.transport is not None:
+            c.transport.close()
+    await asyncio.sleep(0.5)
+    return {
+        "p50_ms": round(percentile(delays, 50), 2),
+        "p99_ms": round(percentile(delays, 99), 2),
+        "max_ms": round(delays[-1], 2) if delays else None,
+        "samples": len(delays),
+        "expected_samples": typed * viewers,
+        "keystrokes": typed,
+        "server_cpu_pct": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+        "generator_cpu_pct": round(100 * (own1 - own0) / (t1 - t0), 1),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+def server_cpu(proc: subprocess.Popen[bytes]) -> float:
+    """Seconds of CPU the server process has used (user + system)."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def prepare(data: Path, workshops: int) -> None:
+    backend = SQLiteBackend(data / "relais.sqlite3")
+    await backend.open()
+    await backend.put_definition(EVENT, bench_event(workshops))
+    await backend.close()
+
+
+def start_server(data: Path, port: int, group_commit: bool) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RELAIS_DATA": str(data),
+        "RELAIS_SECRET": SECRET,
+        "LIVE_BACKEND": os.environ.get("BENCH_BACKEND", "sqlite"),
+        "RELAIS_DEMO": "",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "notes_app:create_app" if group_commit else "live.app:create_app",
+            "--app-dir",
+            str(ROOT / "bench") if group_commit else str(ROOT),
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--ws-max-size",
+            str(1 << 20),
+            "--log-level",
+            "warning",
+            "--backlog",
+            "4096",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--viewers", type=int, default=500)
+    ap.add_argument("--editors", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=10.0, help="characters per second per editor")
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--docs", type=int, default=30)
+    ap.add_argument("--doc-viewers", type=int, default=50)
+    ap.add_argument("--only", choices=["one", "multi"], default=None)
+    ap.add_argument(
+        "--group-commit",
+        action="store_true",
+        help="emulate the proposed Backend.notes_append_many on SQLite (bench/notes_app.py)",
+    )
+    args = ap.parse_args()
+    signer = Signer(SECRET)
+    result: dict[str, Any] = {
+        "editors": args.editors,
+        "rate_chars_s": args.rate,
+        "seconds": args.seconds,
+        "viewers": args.viewers,
+        "group_commit": args.group_commit,
+        "docs": args.docs,
+        "doc_viewers": args.doc_viewers,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        await prepare(data, max(args.docs, 1))
+        port = free_port()
+        server = start_server(data, port, args.group_commit)
+        try:
+            if args.only in (None, "one"):
+                one = await scenario(
+                    "127.0.0.1",
+                    port,
+                    signer,
+                    1,
+                    args.editors,
+                    args.viewers,
+                    args.rate,
+                    args.seconds,
+                    args.warmup,
+                    server,
+                )
+                print("one document:", json.dumps(one), flush=True)
+                result.update(one)
+            if args.only in (None, "multi"):
+                multi = await scenario(
+                    "127.0.0.1",
+                    port,
+                    signer,
+                    args.docs,
+                    args.editors,
+                    args.doc_viewers,
+                    args.rate,
+                    args.seconds,
+                    args.warmup,
+                    server,
+                )
+                print(f"{args.docs} documents:", json.dumps(multi), flush=True)
+                result.update({f"multi_doc_{k}": v for k, v in multi.items()})
+        finally:
+            server.terminate()
+            server.wait(10)
+    result["targets_met"] = bool(
+        result.get("p99_ms", 0) <= 50 and result.get("multi_doc_p99_ms", 0) <= 100
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

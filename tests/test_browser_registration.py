@@ -1,0 +1,68 @@
+"""In Debian's Chromium: a person registers, the organizer runs the assignment and
+confirms it, and the person's own link then shows their workshop and room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+EVENT = "ariege-2020"
+
+
+def test_register_assign_confirm_then_the_personal_link_shows_the_workshop(
+    live_server: LiveServer, browser: Any
+) -> None:
+    person = browser.new_page()
+    person.goto(f"{live_server.url}/e/{EVENT}")
+    person.get_by_role("link", name="S'inscrire").click()
+    person.get_by_label("Nom et prénom").fill("Camille Martin")
+    person.get_by_label("Adresse électronique").fill("camille@example.fr")
+    person.get_by_label("Vous êtes").select_option("professeur")
+    person.get_by_label("Vœu 1").select_option("atelier-enseigner")
+    person.get_by_label("Vœu 2").select_option("atelier-acces")
+    person.get_by_label("J'accepte le traitement").check()
+    person.get_by_role("button", name="S'inscrire").click()
+    expect(person.get_by_role("heading", name="Inscription enregistrée")).to_be_visible()
+    link = person.locator("#personal-link").get_attribute("href")
+    assert link
+
+    organizer = browser.new_page()
+    organizer.goto(f"{live_server.url}/e/{EVENT}/organize?k={live_server.link(EVENT, 'organizer')}")
+    expect(organizer.locator("#count-total")).to_have_text("1")
+    organizer.get_by_role("button", name="Lancer l'affectation").click()
+    expect(organizer.locator("#org-done")).to_contain_text("1 personne(s) placée(s)")
+    expect(organizer.locator("#people-table .placement")).to_contain_text("Vœu 1")
+    organizer.get_by_role("button", name="Confirmer et envoyer").click()
+    expect(organizer.locator("#org-done")).to_contain_text(
+        "1 personne(s) nouvellement confirmée(s)"
+    )
+    organizer.get_by_role("link", name="Bilan de l'affectation").click()
+    expect(organizer.locator("#chart")).to_contain_text("Vœu 1 : 1 (100 %)")
+
+    person.goto(link)
+    expect(person.locator("#workshop-title")).to_have_text(
+        "Enseigner et apprendre avec le numérique — Centre universitaire d'Ariège"
+    )
+    expect(person.locator("#workshop-room")).to_have_text("Salle 101")
+    person.close()
+    organizer.close()
+
+
+def test_the_organizer_page_is_usable_from_the_keyboard(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/e/{EVENT}/organize?k={live_server.link(EVENT, 'organizer')}")
+    capacity = page.get_by_label(
+        "Places — Un égal accès au numérique pour tous / Fracture numérique"
+    )
+    capacity.fill("12")
+    capacity.press("Enter")  # submits the workshop form
+    expect(page.locator("#org-done")).to_contain_text("Ateliers enregistrés")
+    expect(page.locator("#capacity-atelier-acces")).to_have_value("12")
+    page.close()

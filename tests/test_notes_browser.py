@@ -1,0 +1,123 @@
+"""In Debian's Chromium: the rapporteur's editor, the site screen and the read-only view."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from websockets.sync.client import connect
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+EVENT = "ariege-2020"
+WORKSHOP = "atelier-acces"  # first theme: the first to speak at the restitution
+
+
+def command(server: LiveServer, name: str, **args: Any) -> None:
+    token = server.link(EVENT, "facilitator")
+    with connect(f"{server.ws_url}/ws/events/{EVENT}?k={token}") as ws:
+        ws.send(json.dumps({"type": "command", "id": name, "name": name, "args": args}))
+        while True:
+            msg = json.loads(ws.recv(timeout=5))
+            if msg.get("id") == name and msg["type"] in ("ack", "error"):
+                assert msg["type"] == "ack", msg
+                return
+
+
+def open_editor(server: LiveServer, browser: Any, workshop: str = WORKSHOP) -> Page:
+    page: Page = browser.new_page()
+    token = server.link(EVENT, "rapporteur", workshop=workshop)
+    page.goto(f"{server.url}/e/{EVENT}/notes?k={token}")
+    expect(page.locator("#notes-status")).to_have_text("Enregistré et partagé")
+    return page
+
+
+def type_at_end(page: Page, text: str) -> None:
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+
+
+def test_typing_on_the_rapporteur_page_appears_on_an_open_site_screen(
+    live_server: LiveServer, browser: Any
+) -> None:
+    command(live_server, "step.goto", step="restitution")
+    command(live_server, "queue.next")
+    screen = browser.new_page()
+    screen.goto(
+        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
+    )
+    notes = screen.locator("#speaking-notes")
+    expect(notes.locator("h2").first).to_have_text("Constats")
+    rapporteur = open_editor(live_server, browser)
+    type_at_end(rapporteur, "- Des zones blanches persistent en montagne")
+    expect(notes.locator("li")).to_have_text("Des zones blanches persistent en montagne")
+    screen.close()
+    rapporteur.close()
+
+
+def test_the_read_only_view_renders_markdown_and_never_runs_html(
+    live_server: LiveServer, browser: Any
+) -> None:
+    viewer = browser.new_page()
+    token = live_server.link(EVENT, "participant", site="foix")
+    viewer.goto(f"{live_server.url}/e/{EVENT}/notes/{WORKSHOP}?k={token}")
+    expect(viewer.locator("#notes h2").first).to_have_text("Constats")
+    rapporteur = open_editor(live_server, browser)
+    type_at_end(rapporteur, '**Gras** <img src=x onerror="window.pwned=1"> <script>1</script>')
+    view = viewer.locator("#notes")
+    expect(view.locator("strong")).to_have_text("Gras")
+    expect(view).to_contain_text('<img src=x onerror="window.pwned=1">')
+    assert view.locator("img, script").count() == 0
+    assert viewer.evaluate("window.pwned") is None
+    viewer.close()
+    rapporteur.close()
+
+
+def test_the_read_only_view_cannot_edit(live_server: LiveServer, browser: Any) -> None:
+    viewer = browser.new_page()
+    viewer.goto(
+        f"{live_server.url}/e/{EVENT}/notes/{WORKSHOP}?k={live_server.link(EVENT, 'screen')}"
+    )
+    expect(viewer.locator("#notes h2").first).to_have_text("Constats")
+    assert viewer.locator("[contenteditable=true], textarea").count() == 0
+
+
+def test_co_rapporteurs_see_each_others_names(live_server: LiveServer, browser: Any) -> None:
+    first, second = open_editor(live_server, browser), open_editor(live_server, browser)
+    first.get_by_label("Votre nom").fill("Aïcha")
+    first.get_by_label("Votre nom").press("Enter")
+    first.get_by_label("Votre nom").blur()
+    expect(second.locator("#notes-editors")).to_contain_text("Aïcha")
+    first.close()
+    second.close()
+
+
+def test_edits_made_offline_merge_when_the_connection_returns(
+    live_server: LiveServer, browser: Any
+) -> None:
+    online, offline = open_editor(live_server, browser), open_editor(live_server, browser)
+    offline.evaluate("window.relaisNotes.provider.disconnect()")
+    type_at_end(offline, "Écrit pendant la coupure.")
+    expect(offline.locator("#notes-status")).to_contain_text("Hors ligne")
+    type_at_end(online, "Écrit en ligne. ")
+    offline.evaluate("window.relaisNotes.provider.connect()")
+    expect(offline.locator("#notes-status")).to_have_text("Enregistré et partagé")
+    for page in (online, offline):
+        expect(page.locator(".cm-content")).to_contain_text("Écrit en ligne.")
+        expect(page.locator(".cm-content")).to_contain_text("Écrit pendant la coupure.")
+    online.close()
+    offline.close()
+
+
+def test_a_non_rapporteur_link_on_the_editor_address_gets_the_read_only_view(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/e/{EVENT}/notes?k={live_server.link(EVENT, 'facilitator')}")
+    assert f"/e/{EVENT}/notes/" in page.url
+    expect(page.get_by_label("Atelier")).to_be_visible()
+    page.close()
