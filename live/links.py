@@ -27,7 +27,7 @@ ROLES: tuple[Role, ...] = (
 COMMANDERS: frozenset[str] = frozenset({"organizer", "facilitator"})
 
 PAGES: dict[str, str] = {
-    "organizer": "console",
+    "organizer": "organize",
     "facilitator": "console",
     "screen": "screen",
     "rapporteur": "notes",

@@ -52,3 +52,4 @@ def test_urls_point_to_the_page_of_the_role() -> None:
     assert url("http://x", "ev", "facilitator", "T") == "http://x/e/ev/console?k=T"
     assert url("http://x", "ev", "screen", "T") == "http://x/e/ev/screen?k=T"
     assert url("http://x", "ev", "participant", "T") == "http://x/e/ev/me?k=T"
+    assert url("http://x", "ev", "organizer", "T") == "http://x/e/ev/organize?k=T"
