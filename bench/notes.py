@@ -27,9 +27,11 @@ import json
 import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -291,6 +293,7 @@ async def open_conn(cls: type[Conn], host: str, port: int, path: str, run: DocRu
 
 
 async def scenario(
+    data: Path,
     host: str,
     port: int,
     signer: Signer,
@@ -323,7 +326,10 @@ async def scenario(
     for run in runs:
         run.measuring, run.since = True, time.monotonic()
     cpu0, own0, t0 = server_cpu(server), time.process_time(), time.monotonic()
+    probe = DiskProbe(data)
+    probe.start()
     await asyncio.gather(*typing)
+    probe.stop()
     cpu1, own1, t1 = server_cpu(server), time.process_time(), time.monotonic()
     await asyncio.sleep(1.0)  # let the last keystrokes arrive
     for run in runs:
@@ -346,9 +352,40 @@ async def scenario(
         "expected_samples": typed * viewers,
         "keystrokes": typed,
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+        "disk_commit_p50_ms": round(percentile(probe.times, 50), 2),
+        "disk_commit_p99_ms": round(percentile(probe.times, 99), 2),
         "generator_cpu_pct": round(100 * (own1 - own0) / (t1 - t0), 1),
         "loadavg_1min": round(os.getloadavg()[0], 2),
     }
+
+
+class DiskProbe(threading.Thread):
+    """Times a small SQLite commit (WAL, synchronous=FULL, as the server's) every 50 ms in
+    the same directory: what one write-ahead costs on this disk while the test runs."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = folder / "probe.sqlite3"
+        self.times: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE IF NOT EXISTS t (data BLOB)")
+        while not self.done.wait(0.05):
+            t0 = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t VALUES (?)", (b"x" * 40,))
+            db.execute("COMMIT")
+            self.times.append((time.perf_counter() - t0) * 1000)
+        db.close()
+        self.times.sort()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -454,6 +491,7 @@ async def main() -> None:
         try:
             if args.only in (None, "one"):
                 one = await scenario(
+                    data,
                     "127.0.0.1",
                     port,
                     signer,
@@ -469,6 +507,7 @@ async def main() -> None:
                 result.update(one)
             if args.only in (None, "multi"):
                 multi = await scenario(
+                    data,
                     "127.0.0.1",
                     port,
                     signer,

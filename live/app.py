@@ -18,7 +18,16 @@ from .hub import Hub
 from .links import Signer
 from .mailer import Mailer
 from .notes import NotesService
-from .web import api, live_ws, notes_pages, notes_ws, organize, pages, registration
+from .web import (
+    api,
+    live_ws,
+    notes_pages,
+    notes_ws,
+    organize,
+    organize_exports,
+    pages,
+    registration,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("relais")
@@ -57,6 +66,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         *api.routes,
         *registration.routes,
         *organize.routes,
+        *organize_exports.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),

@@ -1,5 +1,6 @@
-"""The organizer's desk: registrations, workshop settings, the assignment and its report,
-confirmations with personal links, CSV imports and exports, revoked links, personal data.
+"""The organizer's desk: registrations, workshop settings, the assignment, confirmations
+with personal links, CSV import, revoked links, personal data (the report and the CSV
+downloads are in `organize_exports`).
 
 Every route needs an organizer link (`?k=`, on POSTs too: the signed token in the URL is
 what a cross-site form cannot know). Handlers parse, authorize, call `People` and render.
@@ -11,10 +12,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..assignment import Assignment, Report, Tally
 from ..hub import Live
 from ..i18n import translator
 from ..links import LinkError, Signer
@@ -356,7 +355,7 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
     return _back(request, live, "assign", n=placed, m=len(result.placements) - placed)
 
 
-async def _working_link(
+async def working_link(
     request: Request, live: Live, reg: Registration, revoked: frozenset[str]
 ) -> str:
     """The person's stored link while it still opens their page, else a new one (which
@@ -387,7 +386,7 @@ async def publish(request: Request, live: Live, people: People) -> Response:
         w = live.event.workshop(reg.confirmed or "")
         if w is None:
             continue
-        link = await _working_link(request, live, reg, revoked)
+        link = await working_link(request, live, reg, revoked)
         title = live.event.workshop_title(w)
         sent += bool(await mailer.confirmed(live.event, reg, title, w.room, link))
     return _back(request, live, "publish", n=len(changed), m=sent)
@@ -505,138 +504,6 @@ async def erase_person(request: Request, live: Live, people: People) -> Response
     return _back(request, live, "erase")
 
 
-# -- the report and the CSV downloads ---------------------------------------------------------
-
-
-def build_report(
-    event: Event,
-    regs: Sequence[Registration],
-    settings: dict[str, Any],
-    result: dict[str, Any] | None,
-) -> Report | None:
-    """The last run's report, for the people registered now: those registered since the
-    run count as unplaced; capacities are the current ones."""
-    if not result:
-        return None
-    placements, ranks = result.get("placements", {}), result.get("ranks", {})
-    return Assignment(
-        placements={r.id: placements.get(r.id) for r in regs},
-        ranks={r.id: ranks.get(r.id) for r in regs},
-        seed=int(result["seed"]),
-        closed=tuple(result.get("closed", [])),
-        applicants=tuple(r.applicant() for r in regs),
-        workshops=tuple(seats(event, settings)),
-    ).report()
-
-
-def _tally_row(section: str, key: str, tally: Tally, depth: int) -> list[Any]:
-    by_rank = [*tally.by_rank, *[0] * (depth - len(tally.by_rank))]
-    counts = [tally.without_wish, tally.unplaced, tally.no_wishes]
-    return [section, key, tally.people, *by_rank, *counts, "", "", ""]
-
-
-def report_rows(event: Event, report: Report) -> tuple[list[str], list[list[Any]]]:
-    """One table: overall, each site, each category, then each workshop's fill."""
-    depth = max(event.registration.wishes, len(report.overall.by_rank))
-    wishes = [f"wish_{i}" for i in range(1, depth + 1)]
-    header = ["section", "key", "people", *wishes, *REPORT_TAIL]
-    rows = [_tally_row("overall", "", report.overall, depth)]
-    rows += [_tally_row("site", k, v, depth) for k, v in report.by_site.items()]
-    rows += [_tally_row("category", k, v, depth) for k, v in report.by_category.items()]
-    for f in report.fill:
-        blanks = [""] * (depth + 3)
-        rows.append(["workshop", f.workshop, f.count, *blanks, f.capacity, f.min_size, f.status])
-    return header, rows
-
-
-def _cell(value: Any) -> str:
-    """Text as a spreadsheet shows it, never run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """`;`-separated UTF-8 with a BOM: what a French spreadsheet opens without asking."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-async def _report_of(live: Live, people: People) -> tuple[Report | None, dict[str, Any]]:
-    """The report with the stored result it comes from ({} before any run)."""
-    regs, result = await people.all(), await people.result()
-    return build_report(live.event, regs, await people.settings(), result), result or {}
-
-
-@organizer
-async def report_page(request: Request, live: Live, people: People) -> Response:
-    report, result = await _report_of(live, people)
-    event = live.event
-    return render(
-        request,
-        "organize_report.html",
-        event=event,
-        token=request.query_params["k"],
-        report=report.as_dict() if report else None,
-        run_at=local_time(event, result.get("at")),
-        depth=max(event.registration.wishes, len(report.overall.by_rank) if report else 0),
-        titles={w.id: short_title(event, w) for w in event.workshops},
-        sites={s.id: s.name for s in event.sites},
-    )
-
-
-@organizer
-async def report_csv(request: Request, live: Live, people: People) -> Response:
-    report, _ = await _report_of(live, people)
-    if report is None:
-        raise Refused(409, "org.no_result")
-    header, rows = report_rows(live.event, report)
-    return csv_response(f"{live.event.id}-report.csv", header, rows)
-
-
-def _person_row(
-    r: Registration, n: int, placements: dict[str, Any], ranks: dict[str, Any]
-) -> list[Any]:
-    wishes = (r.wishes + [""] * n)[:n]
-    placed = [r.pinned, placements.get(r.id), ranks.get(r.id), r.confirmed, r.created]
-    return [r.id, r.name, r.email, r.category, r.site, *wishes, r.accessibility, r.group, *placed]
-
-
-@organizer
-async def registrations_csv(request: Request, live: Live, people: People) -> Response:
-    """Every registration with its placement; re-importable (same column names)."""
-    result = await people.result() or {}
-    placements, ranks = result.get("placements", {}), result.get("ranks", {})
-    n = live.event.registration.wishes
-    header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
-    rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
-    return csv_response(f"{live.event.id}-registrations.csv", header, rows)
-
-
-@organizer
-async def confirmations_csv(request: Request, live: Live, people: People) -> Response:
-    """Confirmed people with a working personal link each (minted once for those who have
-    none that still works), to send by other means when there is no SMTP server."""
-    event = live.event
-    header = CONFIRMATION_HEAD
-    revoked = await revoked_ids(request.app.state.backend, event.id)
-    rows = []
-    for reg in await people.all():
-        w = event.workshop(reg.confirmed or "")
-        if w is None:
-            continue
-        link = await _working_link(request, live, reg, revoked)
-        where = [site_name(event, w.site), event.workshop_title(w), w.room]
-        rows.append([reg.name, reg.email, *where, workshop_times(event, w.site), w.visio_url, link])
-    return csv_response(f"{event.id}-confirmations.csv", header, rows)
-
-
 BASE = "/e/{event_id}/organize"
 routes = [
     Route(BASE, dashboard, name="organize"),
@@ -646,10 +513,6 @@ routes = [
     Route(BASE + "/publish", publish, methods=["POST"], name="organize_publish"),
     Route(BASE + "/import", import_csv, methods=["POST"], name="organize_import"),
     Route(BASE + "/revoke", revoke, methods=["POST"], name="organize_revoke"),
-    Route(BASE + "/report", report_page, name="organize_report"),
-    Route(BASE + "/report.csv", report_csv, name="organize_report_csv"),
-    Route(BASE + "/registrations.csv", registrations_csv, name="organize_registrations_csv"),
-    Route(BASE + "/confirmations.csv", confirmations_csv, name="organize_confirmations_csv"),
     Route(BASE + "/person/{pid}.json", export_person, name="organize_person_json"),
     Route(BASE + "/person/{pid}/erase", erase_person, methods=["POST"], name="organize_erase"),
 ]
