@@ -29,11 +29,11 @@ from .organize import (
     PERSON_TAIL,
     REPORT_TAIL,
     Refused,
-    working_link,
     local_time,
     organizer,
     short_title,
     site_name,
+    working_link,
     workshop_times,
 )
 
