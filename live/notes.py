@@ -77,43 +77,53 @@ def may_edit(claims: Claims, workshop_id: str) -> bool:
 class Peer:
     """One connection's side of a room: its rights and its bounded outbox.
 
-    The outbox yields frames to send, then `None` when the peer must be closed.
+    `send` never blocks: it appends to `queued` and wakes the connection's sender, which
+    takes everything queued at once (`next_frames`). Past `maxsize` frames the peer is
+    closed instead: its client reconnects and resyncs.
     """
 
     def __init__(self, writer: bool, maxsize: int = OUTBOX) -> None:
         self.writer = writer
-        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize)
+        self.maxsize = maxsize
+        self.queued: list[bytes] = []
         self.joined = False
         self.closed = False
         self.presence: set[int] = set()  # awareness client ids this connection announced
+        self._waiter: asyncio.Future[None] | None = None
 
     def send(self, frame: bytes) -> None:
         if self.closed:
             return
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self.queued) >= self.maxsize:
             self.close()
+            return
+        self.queued.append(frame)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def next_frames(self) -> list[bytes] | None:
         """Everything queued, oldest first, consecutive updates merged into one frame; or
         None when the connection must close. A sender that fell behind thus catches up in
         a few large frames instead of many small ones."""
-        frames = [await self.outbox.get()]
-        while not self.outbox.empty():
-            frames.append(self.outbox.get_nowait())
-        if None in frames:
+        while not self.queued and not self.closed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.closed:
             return None
-        return _coalesce([f for f in frames if f is not None])
+        frames, self.queued = self.queued, []
+        return _coalesce(frames)
 
     def close(self) -> None:
         """Drop what is queued and tell the sender to close (the client will resync)."""
         if self.closed:
             return
         self.closed = True
-        while not self.outbox.empty():
-            self.outbox.get_nowait()
-        self.outbox.put_nowait(None)
+        self.queued = []
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 def _coalesce(frames: list[bytes]) -> list[bytes]:
