@@ -21,15 +21,12 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +37,7 @@ from websockets.uri import parse_uri
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import free_port, start_server  # noqa: E402
 from live.links import Signer  # noqa: E402
 
 SECRET = "bench-secret"
@@ -160,37 +158,9 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int, data: str, backend: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RELAIS_DATA": data,
-        "RELAIS_SECRET": SECRET,
-        "RELAIS_DEMO": "1",
-        "LIVE_BACKEND": backend,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "live.app:create_app", "--factory",
-            "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning",
-            "--backlog", "4096", "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+def start(port: int, data: str, backend: str) -> subprocess.Popen[bytes]:
+    env = {"RELAIS_DATA": data, "RELAIS_SECRET": SECRET, "RELAIS_DEMO": "1"}
+    return start_server(port, {**env, "LIVE_BACKEND": backend})
 
 
 async def connect(uri: str) -> BenchClient:
@@ -210,7 +180,7 @@ def pct(values: list[float], p: float) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="relais-bench-")
-    server = start_server(port, tmp, args.backend)
+    server = start(port, tmp, args.backend)
     try:
         base = f"ws://127.0.0.1:{port}/ws/events/{EVENT}"
         signer = Signer(SECRET)

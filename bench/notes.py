@@ -21,10 +21,6 @@ generator stamps arrivals late. By default latency is measured at 1 viewer in 5,
 at random (`--measure-every 1` measures all); the others read their socket in bulk once a
 second, so the server does exactly the same work for them.
 
-`--group-commit` runs the server with the proposed `Backend.notes_append_many` (one
-transaction for every document's pending updates; see bench/notes_app.py) until the
-SQLite backend has it.
-
 The last line printed is one JSON object (p50_ms, p99_ms, multi_doc_p50_ms,
 multi_doc_p99_ms, ...).
 """
@@ -37,14 +33,12 @@ import base64
 import json
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +48,7 @@ from pycrdt import Doc, Text, TransactionEvent
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import free_port, start_server  # noqa: E402
 from live import ysync  # noqa: E402
 from live.backends.sqlite import SQLiteBackend  # noqa: E402
 from live.links import Signer  # noqa: E402
@@ -436,12 +431,6 @@ def server_cpu(proc: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def prepare(data: Path, workshops: int) -> None:
     backend = SQLiteBackend(data / "relais.sqlite3")
     await backend.open()
@@ -449,48 +438,16 @@ async def prepare(data: Path, workshops: int) -> None:
     await backend.close()
 
 
-def start_server(data: Path, port: int, group_commit: bool) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RELAIS_DATA": str(data),
-        "RELAIS_SECRET": SECRET,
-        "LIVE_BACKEND": os.environ.get("BENCH_BACKEND", "sqlite"),
-        "RELAIS_DEMO": "",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "notes_app:create_app" if group_commit else "live.app:create_app",
-            "--app-dir",
-            str(ROOT / "bench") if group_commit else str(ROOT),
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--ws-max-size",
-            str(1 << 20),
-            "--log-level",
-            "warning",
-            "--backlog",
-            "4096",
-        ],
-        cwd=ROOT,
-        env=env,
+def start(data: Path, port: int) -> subprocess.Popen[bytes]:
+    return start_server(
+        port,
+        {
+            "RELAIS_DATA": str(data),
+            "RELAIS_SECRET": SECRET,
+            "LIVE_BACKEND": os.environ.get("BENCH_BACKEND", "sqlite"),
+            "RELAIS_DEMO": "",
+        },
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 async def main() -> None:
@@ -510,11 +467,6 @@ async def main() -> None:
         help="measure on 1 viewer in N (a random sample); the others read in bulk once a "
         "second, so the generator sharing the machine stays light",
     )
-    ap.add_argument(
-        "--group-commit",
-        action="store_true",
-        help="emulate the proposed Backend.notes_append_many on SQLite (bench/notes_app.py)",
-    )
     args = ap.parse_args()
     signer = Signer(SECRET)
     result: dict[str, Any] = {
@@ -522,7 +474,6 @@ async def main() -> None:
         "rate_chars_s": args.rate,
         "seconds": args.seconds,
         "viewers": args.viewers,
-        "group_commit": args.group_commit,
         "measure_every": args.measure_every,
         "docs": args.docs,
         "doc_viewers": args.doc_viewers,
@@ -531,7 +482,7 @@ async def main() -> None:
         data = Path(tmp)
         await prepare(data, max(args.docs, 1))
         port = free_port()
-        server = start_server(data, port, args.group_commit)
+        server = start(data, port)
         try:
             if args.only in (None, "one"):
                 one = await scenario(

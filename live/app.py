@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             for name, text in sorted(demo_definitions().items()):
                 event = await hub.put(text, name)
                 log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
+        # Everything loaded so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise pause every screen's delivery.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -3,9 +3,8 @@
 A disk commit costs milliseconds (an fsync); typing produces tens of updates a second per
 workshop. Writing each room on its own would queue thirty commits one behind the other on
 SQLite's single writer. Instead the writer takes whatever every room has pending, stores
-it in one call (`notes_append_many`, one transaction, when the backend has it; otherwise
-one `notes_append` per document, each room relaying as soon as its own write lands), and
-only then lets each room apply and relay its batch. While it writes, new updates gather
+it in one call (`Backend.notes_append_many`: one transaction, so one fsync, on SQLite),
+and only then lets each room apply and relay its batch. While it writes, new updates gather
 for the next round, so the batch grows with the load and the latency stays about one or
 two commits.
 
@@ -18,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from .backends.base import Backend
 
@@ -115,28 +114,17 @@ class Writer:
             batches = [(room, batch) for room in rooms if (batch := room.take_pending())]
             if not batches:
                 continue
-            many = getattr(self.backend, "notes_append_many", None)
-            if many is not None:  # one transaction for every room
-                await self._store(batches, many)
-            else:  # one per room; each room relays as soon as its own write lands
-                results = await asyncio.gather(
-                    *(self._store([item], None) for item in batches), return_exceptions=True
-                )
-                failures = [r for r in results if isinstance(r, BaseException)]
-                if failures:
-                    raise failures[0]
+            await self._store(batches)  # one transaction for every room
             for room, _ in batches:
                 if room.compaction_due():
                     await room.compact_now()
 
-    async def _store(self, batches: list[tuple[Writable, list[Batch]]], many: Any) -> None:
+    async def _store(self, batches: list[tuple[Writable, list[Batch]]]) -> None:
         """Write, then publish; on failure, hand the batches back for the next round."""
         try:
-            if many is not None:
-                await many({room.name: [p.update for p in b] for room, b in batches})
-            else:
-                ((room, batch),) = batches
-                await self.backend.notes_append(room.name, [p.update for p in batch])
+            await self.backend.notes_append_many(
+                {room.name: [p.update for p in b] for room, b in batches}
+            )
         except BaseException:
             for room, batch in batches:
                 room.put_back(batch)

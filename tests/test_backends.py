@@ -72,3 +72,9 @@ async def test_sqlite_keeps_everything_across_a_reopen(tmp_path: Path) -> None:
     assert await b.read("s") == [{"seq": 1, "name": "é"}]
     assert await b.notes_load("d") == [b"\x00\x01"]
     await b.close()
+
+
+async def test_updates_of_several_documents_are_written_together(backend: Backend) -> None:
+    await backend.notes_append_many({"a": [b"1", b"2"], "b": [b"3"]})
+    assert await backend.notes_load("a") == [b"1", b"2"]
+    assert await backend.notes_load("b") == [b"3"]

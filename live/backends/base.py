@@ -53,6 +53,11 @@ class Backend(ABC):
     async def notes_append(self, doc: str, updates: list[bytes]) -> None:
         """Durably add updates to a document's history."""
 
+    async def notes_append_many(self, batches: dict[str, list[bytes]]) -> None:
+        """Durably add updates to several documents; backends make it one transaction."""
+        for doc, updates in batches.items():
+            await self.notes_append(doc, updates)
+
     @abstractmethod
     async def notes_load(self, doc: str) -> list[bytes]: ...
 

@@ -124,12 +124,16 @@ class SQLiteBackend(Backend):
         return {r[0]: r[1] for r in rows}
 
     async def notes_append(self, doc: str, updates: list[bytes]) -> None:
+        await self.notes_append_many({doc: updates})
+
+    async def notes_append_many(self, batches: dict[str, list[bytes]]) -> None:
+        """Every document's pending updates in one transaction: one fsync for all rooms."""
+        rows = [(doc, u) for doc, updates in batches.items() for u in updates]
+
         def write(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(
-                    "INSERT INTO notes (doc, data) VALUES (?, ?)", [(doc, u) for u in updates]
-                )
+                db.executemany("INSERT INTO notes (doc, data) VALUES (?, ?)", rows)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
