@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from .backends.base import Backend, create_backend
 from .config import Settings
+from .gcpolicy import keep_collections_short
 from .hub import Hub
 from .links import Signer
 from .mailer import Mailer
@@ -56,13 +57,11 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             for name, text in sorted(demo_definitions().items()):
                 event = await hub.put(text, name)
                 log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
-        # Everything loaded so far lives as long as the process: keep it out of the
-        # collector's full passes, which otherwise pause every screen's delivery.
-        gc.collect()
-        gc.freeze()
+        collector = asyncio.create_task(keep_collections_short())
         try:
             yield
         finally:
+            collector.cancel()
             await notes.close()
             await backend.close()
 
