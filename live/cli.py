@@ -1,4 +1,4 @@
-"""The `relais` command: serve, import an event file, print its links."""
+"""The `relais` command: serve, import an event file, print its links, export the synthesis."""
 
 from __future__ import annotations
 
@@ -132,6 +132,36 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """The synthesis of every workshop's notes, as Markdown, HTML or PDF."""
+    from .synthesis import export_synthesis
+
+    settings = _settings(args)
+
+    async def run() -> bytes | None:
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            text = (await backend.definitions()).get(args.event)
+            if text is None:
+                return None
+            return await export_synthesis(parse_event(text, args.event), backend, args.format)
+        finally:
+            await backend.close()
+
+    body = asyncio.run(run())
+    if body is None:
+        print(f"unknown event {args.event!r} in {settings.data_dir}", file=sys.stderr)
+        return 2
+    if args.output == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        out = Path(args.output or f"{args.event}-synthese.{args.format}")
+        out.write_bytes(body)
+        print(f"wrote {out} ({len(body)} bytes)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
     parser.add_argument("--data", help="data directory (default: ./data or $RELAIS_DATA)")
@@ -154,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     links.add_argument("event")
     links.add_argument("--days", type=float, help="validity in days")
     links.set_defaults(fn=cmd_links)
+
+    export = sub.add_parser("export", help="write the synthesis of an event's workshops")
+    export.add_argument("event")
+    export.add_argument("--format", choices=["md", "html", "pdf"], default="md")
+    export.add_argument("-o", "--output", help="file to write ('-' for standard output)")
+    export.set_defaults(fn=cmd_export)
 
     args = parser.parse_args(argv)
     result: int = args.fn(args)

@@ -45,3 +45,19 @@ def test_links_prints_every_role_and_place(capsys: pytest.CaptureFixture[str]) -
 def test_links_of_an_unknown_event_fail(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["links", "nope"]) == 2
     assert "unknown event" in capsys.readouterr().err
+
+
+def test_export_writes_the_synthesis_in_each_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", str(DEMO / "ariege-2020.yaml")]) == 0
+    for fmt, magic in (("md", b"# "), ("html", b"<!doctype html"), ("pdf", b"%PDF")):
+        out = tmp_path / f"synthese.{fmt}"
+        assert main(["export", "ariege-2020", "--format", fmt, "-o", str(out)]) == 0
+        assert out.read_bytes().lstrip().lower().startswith(magic.lower())
+    assert "Enseigner et apprendre avec le numérique" in (tmp_path / "synthese.md").read_text()
+
+
+def test_export_of_an_unknown_event_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "nope"]) == 2
+    assert "unknown event" in capsys.readouterr().err

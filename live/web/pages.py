@@ -62,7 +62,7 @@ async def screen(request: Request) -> Response:
         "participant",
         request.app.state.signer.sign(event.id, "participant", site=site.id),
     )
-    qr = segno.make(join, error="m").svg_inline(scale=6, dark="#000", light="#fff")
+    qr = segno.make(join, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True)
     return render(
         request,
         "screen.html",

@@ -141,7 +141,7 @@ async def personal_page(request: Request) -> Response:
         workshop=workshop,
         closed_reason=window_error(event, _now(live)),
         purpose=PURPOSE[lang_of(request)],
-        qr=segno.make(link, error="m").svg_inline(scale=4),
+        qr=segno.make(link, error="m").svg_inline(scale=4, omitsize=True),
     )
 
 
