@@ -58,7 +58,7 @@ async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
     try:
         while not client.closed:
             frame = await client.queue.get()
-            if frame is RESYNC:
+            if frame == RESYNC:
                 client.behind = False
                 frame = live.snapshot()
             await websocket.send_text(frame)
