@@ -593,3 +593,16 @@ def test_confirming_sends_each_new_person_their_workshop_and_link(
     assert desk.client.get(link).status_code == 200
     desk.post("/publish")
     assert len(messages) == registered + 1, "nobody is told twice"
+
+
+def test_attendance_counted_on_the_day_appears_in_the_synthesis(desk: Desk) -> None:
+    assert (
+        "Présences enregistrées : 87 personnes."
+        in desk.post("/attendance", {"present-foix": "87"}).text
+    )
+    refused = desk.post("/attendance", {"present-foix": "-3"})
+    assert refused.status_code == 422
+    synthesis = desk.client.get(
+        f"{desk.server.url}/events/{EVENT}/synthesis", params={"format": "md", "k": desk.k}
+    )
+    assert "87 présents" in synthesis.text

@@ -36,7 +36,7 @@ from .registration import personal_link
 MAX_UPLOAD = 2 * 1024 * 1024
 MAX_SEATS = 100_000
 MAX_SEED = 2**63 - 1
-DONE = ("workshops", "pin", "unpin", "assign", "publish", "revoke", "erase")
+DONE = ("workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance")
 # CSV columns (the registrations CSV re-imports: same names as `registration.CSV_COLUMNS`).
 REPORT_TAIL = ("without_wish", "unplaced", "no_wishes", "capacity", "min_size", "status")
 PERSON_HEAD = ("id", "name", "email", "category", "site")
@@ -247,6 +247,7 @@ async def _dashboard(
         error=error,
         done="" if error else _done_message(request),
         imported=imported,
+        attendance=await people.backend.get_record("attendance", event.id) or {},
     )
 
 
@@ -311,6 +312,19 @@ async def save_workshops(request: Request, live: Live, people: People) -> Respon
         _apply_workshop(live.event, settings, regs, wid, raw, wid in opened)
     await people.save_settings({**current, **settings})
     return _back(request, live, "workshops", n=len(ids))
+
+
+@organizer
+async def save_attendance(request: Request, live: Live, people: People) -> Response:
+    """People present at each site, counted on the day; the synthesis reports them."""
+    form = await request.form()
+    counts: dict[str, int] = {}
+    for site in live.event.sites:
+        raw = _field(form, f"present-{site.id}")
+        if raw:
+            counts[site.id] = _integer(raw, "org.attendance", 0)
+    await people.backend.put_record("attendance", live.event.id, counts)
+    return _back(request, live, "attendance", n=sum(counts.values()))
 
 
 @organizer
@@ -509,6 +523,7 @@ routes = [
     Route(BASE, dashboard, name="organize"),
     Route(BASE + "/workshops", save_workshops, methods=["POST"], name="organize_workshops"),
     Route(BASE + "/pin", pin, methods=["POST"], name="organize_pin"),
+    Route(BASE + "/attendance", save_attendance, methods=["POST"], name="organize_attendance"),
     Route(BASE + "/assign", run_assignment, methods=["POST"], name="organize_assign"),
     Route(BASE + "/publish", publish, methods=["POST"], name="organize_publish"),
     Route(BASE + "/import", import_csv, methods=["POST"], name="organize_import"),
