@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,35 @@ async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
 def link_error(request: Request, exc: LinkError) -> Response:
     status = 401 if exc.code in ("link_missing", "link_invalid") else 403
     return render(request, "error.html", status=status, code=exc.code, detail=str(exc))
+
+
+def not_found(request: Request) -> Response:
+    return render(request, "error.html", status=404, code="not_found", detail="")
+
+
+LivePage = Callable[[Request, Live, Claims], Awaitable[Response]]
+
+
+def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable[Response]]]:
+    """A page of one event for links of `roles`: an unknown event gets 404, a link that is
+    missing, forged, expired, revoked or of another role gets 401/403, before the handler
+    reads or writes anything."""
+
+    def wrap(handler: LivePage) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            live = get_live(request)
+            if live is None:
+                return not_found(request)
+            try:
+                claims = await claims_for(request, live, set(roles))
+            except LinkError as exc:
+                return link_error(request, exc)
+            return await handler(request, live, claims)
+
+        return endpoint
+
+    return wrap
 
 
 def event_info(event: Event) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..links import COMMANDERS, Claims, LinkError
+from ..hub import Live
+from ..links import COMMANDERS, Claims
 from ..model import Event
 from ..synthesis import FORMATS, Format, export_synthesis
-from .common import claims_for, get_live, lang_of, link_error, render
+from .common import lang_of, not_found, render, with_link
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
@@ -74,10 +75,6 @@ def _strings(request: Request) -> dict[str, str]:
     return STRINGS.get(lang_of(request), STRINGS["fr"])
 
 
-def _not_found(request: Request) -> Response:
-    return render(request, "error.html", status=404, code="not_found", detail="")
-
-
 def view_url(event_id: str, workshop_id: str, token: str) -> str:
     return f"/e/{quote(event_id)}/notes/{quote(workshop_id)}?{urlencode({'k': token})}"
 
@@ -92,14 +89,8 @@ def _groups(event: Event) -> list[tuple[str, list[tuple[Any, str]]]]:
     return groups
 
 
-async def editor(request: Request) -> Response:
-    live = get_live(request)
-    if live is None:
-        return _not_found(request)
-    try:
-        claims: Claims = await claims_for(request, live, READERS)
-    except LinkError as exc:
-        return link_error(request, exc)
+@with_link(*READERS)
+async def editor(request: Request, live: Live, claims: Claims) -> Response:
     event = live.event
     token = request.query_params["k"]
     workshop = event.workshop(claims.workshop or "") if claims.role == "rapporteur" else None
@@ -108,7 +99,7 @@ async def editor(request: Request) -> Response:
             event.workshops[0] if event.workshops else None
         )
         if chosen is None:
-            return _not_found(request)
+            return not_found(request)
         return RedirectResponse(view_url(event.id, chosen.id, token), status_code=303)
     n = _strings(request)
     return render(
@@ -124,14 +115,8 @@ async def editor(request: Request) -> Response:
     )
 
 
-async def viewer(request: Request) -> Response:
-    live = get_live(request)
-    if live is None:
-        return _not_found(request)
-    try:
-        await claims_for(request, live, READERS)
-    except LinkError as exc:
-        return link_error(request, exc)
+@with_link(*READERS)
+async def viewer(request: Request, live: Live, claims: Claims) -> Response:
     event = live.event
     token = request.query_params["k"]
     picked = request.query_params.get("w")
@@ -139,7 +124,7 @@ async def viewer(request: Request) -> Response:
         return RedirectResponse(view_url(event.id, picked, token), status_code=303)
     workshop = event.workshop(request.path_params["workshop_id"])
     if workshop is None:
-        return _not_found(request)
+        return not_found(request)
     n = _strings(request)
     return render(
         request,
@@ -154,14 +139,8 @@ async def viewer(request: Request) -> Response:
     )
 
 
-async def synthesis(request: Request) -> Response:
-    live = get_live(request)
-    if live is None:
-        return _not_found(request)
-    try:
-        await claims_for(request, live, set(COMMANDERS))
-    except LinkError as exc:
-        return link_error(request, exc)
+@with_link(*COMMANDERS)
+async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
     fmt = cast(Format, request.query_params.get("format", "html"))
     if fmt not in FORMATS:
         return Response(

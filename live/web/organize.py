@@ -26,11 +26,11 @@ from starlette.routing import Route
 
 from ..hub import Live
 from ..i18n import translator
-from ..links import LinkError, Signer
+from ..links import Claims, LinkError, Signer
 from ..model import Event, Workshop
 from ..people import Duplicate, People
 from ..registration import Invalid, Registration, check, read_csv, seats, window_error
-from .common import claims_for, get_live, lang_of, link_error, render, revoked_ids
+from .common import lang_of, render, revoked_ids, with_link
 from .registration import personal_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
@@ -65,18 +65,12 @@ def _say(request: Request, key: str, params: dict[str, Any]) -> str:
 
 
 def organizer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Unknown event -> 404; no organizer link -> 401/403 before anything is read or
-    written; `Refused` -> the dashboard with the reason."""
+    """Organizer links only (checked before anything is read or written); `Refused` ->
+    the dashboard with the reason."""
 
+    @with_link("organizer")
     @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        live = get_live(request)
-        if live is None:
-            return render(request, "error.html", status=404, code="not_found", detail="")
-        try:
-            await claims_for(request, live, {"organizer"})
-        except LinkError as exc:
-            return link_error(request, exc)
+    async def endpoint(request: Request, live: Live, claims: Claims) -> Response:
         people = People(request.app.state.backend, live.event)
         try:
             return await handler(request, live, people)

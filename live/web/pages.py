@@ -7,9 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..links import COMMANDERS, LinkError, url
+from ..hub import Live
+from ..links import COMMANDERS, Claims, url
 from . import registration
-from .common import claims_for, event_info, get_live, link_error, render
+from .common import event_info, get_live, not_found, render, with_link
 
 
 async def home(request: Request) -> Response:
@@ -20,20 +21,14 @@ async def home(request: Request) -> Response:
 async def event_page(request: Request) -> Response:
     live = get_live(request)
     if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
+        return not_found(request)
     return render(
         request, "event.html", event=live.event, info=event_info(live.event), token="", site=None
     )
 
 
-async def console(request: Request) -> Response:
-    live = get_live(request)
-    if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
-    try:
-        claims = await claims_for(request, live, set(COMMANDERS))
-    except LinkError as exc:
-        return link_error(request, exc)
+@with_link(*COMMANDERS)
+async def console(request: Request, live: Live, claims: Claims) -> Response:
     return render(
         request,
         "console.html",
@@ -44,15 +39,9 @@ async def console(request: Request) -> Response:
     )
 
 
-async def screen(request: Request) -> Response:
+@with_link("screen", *COMMANDERS)
+async def screen(request: Request, live: Live, claims: Claims) -> Response:
     """A projector at one site: the site comes from its link."""
-    live = get_live(request)
-    if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
-    try:
-        claims = await claims_for(request, live, {"screen", *COMMANDERS})
-    except LinkError as exc:
-        return link_error(request, exc)
     event = live.event
     site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
     settings = request.app.state.settings
@@ -75,18 +64,11 @@ async def screen(request: Request) -> Response:
     )
 
 
-async def participant(request: Request) -> Response:
-    live = get_live(request)
-    if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
-    try:
-        claims = await claims_for(
-            request, live, {"participant", "screen", "rapporteur", *COMMANDERS}
-        )
-    except LinkError as exc:
-        return link_error(request, exc)
+@with_link("participant", "screen", "rapporteur", *COMMANDERS)
+async def participant(request: Request, live: Live, claims: Claims) -> Response:
+    """A phone: the agenda live; with a personal link, the person's own page."""
     if claims.person:
-        return await registration.personal_page(request)
+        return await registration.personal_page(request, live, claims)
     event = live.event
     return render(
         request,

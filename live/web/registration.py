@@ -13,10 +13,10 @@ from starlette.routing import Route
 
 from ..calendar import agenda_ics, personal_ics
 from ..hub import Live
-from ..links import COMMANDERS, LinkError, Signer, url
+from ..links import Claims, LinkError, Signer, url
 from ..people import Duplicate, People
 from ..registration import PURPOSE, Invalid, Registration, check, window_error
-from .common import claims_for, event_info, get_live, lang_of, link_error, render
+from .common import event_info, get_live, lang_of, link_error, not_found, render, with_link
 
 
 def people_of(request: Request, live: Live) -> People:
@@ -57,7 +57,7 @@ def _now(live: Live) -> datetime:
 async def register(request: Request) -> Response:
     live = get_live(request)
     if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
+        return not_found(request)
     people = people_of(request, live)
     settings = await people.settings()
     context: dict[str, Any] = {
@@ -85,26 +85,19 @@ async def register(request: Request) -> Response:
     return render(request, "registered.html", event=live.event, reg=reg, link=link)
 
 
-async def _personal(request: Request) -> tuple[Live, Registration] | Response:
-    live = get_live(request)
-    if live is None:
-        return render(request, "error.html", status=404, code="not_found", detail="")
-    try:
-        claims = await claims_for(request, live, {"participant"})
-    except LinkError as exc:
-        return link_error(request, exc)
+async def _registration(request: Request, live: Live, claims: Claims) -> Registration | Response:
+    """The registration a personal link is for (erased ones: the link no longer works)."""
     reg = await people_of(request, live).get(claims.person or "")
     if reg is None:
         return link_error(request, LinkError("link_invalid", "no such registration"))
-    return live, reg
+    return reg
 
 
-async def personal_page(request: Request) -> Response:
+async def personal_page(request: Request, live: Live, claims: Claims) -> Response:
     """The person's page: registration (editable while open), confirmed workshop."""
-    found = await _personal(request)
-    if isinstance(found, Response):
-        return found
-    live, reg = found
+    reg = await _registration(request, live, claims)
+    if isinstance(reg, Response):
+        return reg
     people = people_of(request, live)
     settings = await people.settings()
     event = live.event
@@ -145,11 +138,11 @@ async def personal_page(request: Request) -> Response:
     )
 
 
-async def personal_ics_file(request: Request) -> Response:
-    found = await _personal(request)
-    if isinstance(found, Response):
-        return found
-    live, reg = found
+@with_link("participant")
+async def personal_ics_file(request: Request, live: Live, claims: Claims) -> Response:
+    reg = await _registration(request, live, claims)
+    if isinstance(reg, Response):
+        return reg
     event = live.event
     workshop = event.workshop(reg.confirmed) if reg.confirmed else None
     link = str(request.url).replace("/me.ics?", "/me?")
@@ -171,8 +164,6 @@ async def agenda_file(request: Request) -> Response:
         headers={"Content-Disposition": f'attachment; filename="{live.event.id}-agenda.ics"'},
     )
 
-
-__all__ = ["COMMANDERS", "routes"]
 
 routes = [
     Route("/e/{event_id}/register", register, methods=["GET", "POST"], name="register"),
