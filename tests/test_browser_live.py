@@ -56,3 +56,23 @@ def test_the_console_page_is_refused_without_a_link(live_server: LiveServer, bro
     assert response is not None and response.status == 401
     expect(page.get_by_role("alert")).to_contain_text("lien personnel")
     page.close()
+
+
+def test_an_open_screen_reconnects_after_a_server_restart_and_follows_again(
+    live_server: LiveServer, browser: Any
+) -> None:
+    screen = browser.new_page()
+    screen.goto(
+        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
+    )
+    console = browser.new_page()
+    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
+    console.get_by_role("button", name="Étape suivante →").click()
+    expect(screen.locator("#step-title")).to_contain_text("Plénière de lancement")
+    live_server.restart(hard=True)
+    expect(screen.locator("#conn")).to_have_text("", timeout=15000)  # reconnected
+    expect(console.locator("#conn")).to_have_text("Connecté", timeout=15000)
+    console.get_by_role("button", name="Étape suivante →").click()
+    expect(screen.locator("#step-title")).to_have_text("Ateliers par thématiques", timeout=15000)
+    screen.close()
+    console.close()
