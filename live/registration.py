@@ -127,7 +127,7 @@ def check(
     if len(group) > 60:
         errors["group"] = "reg.too_long"
     if str(form.get("consent", "")).lower() not in ("on", "yes", "true", "1", "oui"):
-        errors["consent"] = "reg.consent"
+        errors["consent"] = "reg.consent_required"
     raw = form.get("wishes")
     if raw is None:
         raw = [form.get(f"wish{i}", "") for i in range(1, event.registration.wishes + 1)]

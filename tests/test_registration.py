@@ -91,7 +91,7 @@ def test_a_person_registers_and_gets_a_personal_link(live_server: LiveServer) ->
         ({"site": "lyon"}, "Choisissez un site de la liste."),
         ({"wish2": "atelier-enseigner"}, "Le même atelier est choisi deux fois."),
         ({"wish1": "atelier-cuisine"}, "Atelier inconnu."),
-        ({"consent": ""}, "J'accepte"),
+        ({"consent": ""}, "Votre accord est nécessaire pour vous inscrire."),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_nothing_is_stored(
