@@ -420,8 +420,6 @@ _HANDLERS = {
     "message.hide": _message_hide,
 }
 
-COMMAND_NAMES = tuple(_HANDLERS)
-
 
 # -- what screens derive: countdown phase, drift, projected end ---------------------------
 

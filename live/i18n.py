@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 LANGS = ("fr", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -573,7 +575,8 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def translator(lang: str):  # type: ignore[no-untyped-def]
+def translator(lang: str) -> Callable[[str], str]:
+    """`t(key)` for templates and messages: the language's string, else the French one."""
     table = STRINGS.get(lang, STRINGS["fr"])
 
     def t(key: str) -> str:

@@ -154,11 +154,11 @@ def check(
     }
 
 
-CSV_COLUMNS = ("name", "email", "category", "site", "wish1", "wish2", "wish3", "accessibility")
-
-
 def read_csv(text: str) -> list[dict[str, Any]]:
-    """Rows of an organizer's list (`;` or `,` separated, header line), as form dicts."""
+    """Rows of an organizer's list (`;` or `,` separated, header line), as form dicts.
+
+    Columns: name, email, category, site, wish1..wishN (or voeu1..), accessibility, group.
+    """
     sample = text[:2048]
     dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
     rows = []

@@ -37,7 +37,7 @@ MAX_UPLOAD = 2 * 1024 * 1024
 MAX_SEATS = 100_000
 MAX_SEED = 2**63 - 1
 DONE = ("workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance")
-# CSV columns (the registrations CSV re-imports: same names as `registration.CSV_COLUMNS`).
+# CSV columns (the registrations CSV re-imports: same names as `registration.read_csv`).
 REPORT_TAIL = ("without_wish", "unplaced", "no_wishes", "capacity", "min_size", "status")
 PERSON_HEAD = ("id", "name", "email", "category", "site")
 PERSON_TAIL = ("accessibility", "group", "pinned", "placement", "rank", "confirmed", "created")
