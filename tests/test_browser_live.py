@@ -13,16 +13,20 @@ pytestmark = pytest.mark.browser
 EVENT = "ariege-2020"
 
 
+def screen_and_console(server: LiveServer, browser: Any) -> tuple[Any, Any]:
+    """The Foix site screen, then the facilitator console, open in two tabs."""
+    screen = browser.new_page()
+    screen.goto(f"{server.url}/e/{EVENT}/screen?k={server.link(EVENT, 'screen', site='foix')}")
+    console = browser.new_page()
+    console.goto(f"{server.url}/e/{EVENT}/console?k={server.link(EVENT, 'facilitator')}")
+    return screen, console
+
+
 def test_next_in_the_console_changes_the_step_on_an_open_site_screen(
     live_server: LiveServer, browser: Any
 ) -> None:
-    screen = browser.new_page()
-    screen.goto(
-        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
-    )
+    screen, console = screen_and_console(live_server, browser)
     expect(screen.locator("#step-kind")).to_have_text("L'événement n'a pas commencé")
-    console = browser.new_page()
-    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
     expect(console.locator("#conn")).to_have_text("Connecté")
     console.get_by_role("button", name="Étape suivante →").click()
     expect(screen.locator("#step-title")).to_contain_text("Plénière de lancement")
@@ -37,12 +41,7 @@ def test_next_in_the_console_changes_the_step_on_an_open_site_screen(
 def test_a_message_from_the_console_shows_on_the_screen_banner(
     live_server: LiveServer, browser: Any
 ) -> None:
-    screen = browser.new_page()
-    screen.goto(
-        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
-    )
-    console = browser.new_page()
-    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
+    screen, console = screen_and_console(live_server, browser)
     console.get_by_label("Texte du message").fill("Reprise à 16 h 30")
     console.get_by_role("button", name="Afficher").click()
     expect(screen.locator("#banner")).to_have_text("Reprise à 16 h 30")
@@ -61,12 +60,7 @@ def test_the_console_page_is_refused_without_a_link(live_server: LiveServer, bro
 def test_an_open_screen_reconnects_after_a_server_restart_and_follows_again(
     live_server: LiveServer, browser: Any
 ) -> None:
-    screen = browser.new_page()
-    screen.goto(
-        f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"
-    )
-    console = browser.new_page()
-    console.goto(f"{live_server.url}/e/{EVENT}/console?k={live_server.link(EVENT, 'facilitator')}")
+    screen, console = screen_and_console(live_server, browser)
     console.get_by_role("button", name="Étape suivante →").click()
     expect(screen.locator("#step-title")).to_contain_text("Plénière de lancement")
     live_server.restart(hard=True)
