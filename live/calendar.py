@@ -79,9 +79,7 @@ def personal_ics(
     """A participant's day: the steps of their site, their workshop in its room."""
     cal = _calendar(event)
     site = event.site(site_id)
-    for step in event.agenda:
-        if step.sites and site_id not in step.sites:
-            continue
+    for step in event.steps_at(site_id):
         summary, where, text = step.title, _where(site), step.speaker
         if step.kind == "workshops" and workshop is not None:
             summary = f"{step.title} — {event.workshop_title(workshop)}"

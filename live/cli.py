@@ -119,7 +119,7 @@ def cmd_links(args: argparse.Namespace) -> int:
         finally:
             await backend.close()
 
-    definitions = {**{parse_event(t).id: t for t in demo_definitions().values()}}
+    definitions = {parse_event(t).id: t for t in demo_definitions().values()}
     definitions.update(asyncio.run(load()))
     if args.event not in definitions:
         known = ", ".join(sorted(definitions))

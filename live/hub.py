@@ -141,20 +141,16 @@ class Live:
         now = now_ms()
         seq = self.state.seq
         if since is not None and epoch == self.epoch and since <= seq:
-            missed = seq - since
-            if missed == 0 or (self.recent and self.recent[0]["seq"] <= since + 1):
-                entries = [e for e in self.recent if e["seq"] > since]
-                if len(entries) == missed:
-                    return messages.events(entries, self.state_dict, self.epoch, now)
+            # `recent` is gapless up to `seq`: it holds all that was missed, or too little.
+            entries = [e for e in self.recent if e["seq"] > since]
+            if len(entries) == seq - since:
+                return messages.events(entries, self.state_dict, self.epoch, now)
         return self.snapshot(now)
 
     def snapshot(self, now: int | None = None) -> str:
-        return messages.snapshot(
-            self.state_dict,
-            self.epoch,
-            now_ms() if now is None else now,
-            {"schedule": agenda.schedule(self.state, self.event, now or now_ms())},
-        )
+        now = now_ms() if now is None else now
+        schedule = agenda.schedule(self.state, self.event, now)
+        return messages.snapshot(self.state_dict, self.epoch, now, {"schedule": schedule})
 
 
 class Hub:

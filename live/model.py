@@ -175,6 +175,10 @@ class Event(_Strict):
     def workshop(self, workshop_id: str) -> Workshop | None:
         return next((w for w in self.workshops if w.id == workshop_id), None)
 
+    def steps_at(self, site_id: str) -> list[Step]:
+        """The agenda as one site lives it: steps listing no site concern every site."""
+        return [s for s in self.agenda if not s.sites or site_id in s.sites]
+
     def workshops_for(self, step: Step) -> list[Workshop]:
         """The workshops a step concerns, ordered by theme then workshop (the report order)."""
         order = {t.id: i for i, t in enumerate(self.themes)}

@@ -164,9 +164,5 @@ class People:
         await self.backend.put_record("assignment", self.event.id, result)
         return changed
 
-    async def placement(self, reg: Registration) -> str | None:
-        """The workshop a person can be told about: confirmed ones only."""
-        return reg.confirmed
-
     async def revoke(self, link_id: str) -> None:
         await self.backend.put_record("revoked", f"{self.event.id}:{link_id}", {"at": _now()})

@@ -99,8 +99,8 @@ def workshop_times(event: Event, site_id: str) -> str:
     """When workshops run at a site, from the agenda's workshop steps."""
     return ", ".join(
         f"{s.start:%H:%M}–{event.planned_end(s):%H:%M}"
-        for s in event.agenda
-        if s.kind == "workshops" and (not s.sites or site_id in s.sites)
+        for s in event.steps_at(site_id)
+        if s.kind == "workshops"
     )
 
 
