@@ -10,11 +10,11 @@ timers included. Timers are data: a running one holds its `deadline`, a paused o
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from .model import Event, Step
+from .model import Event, Step, Timers
 
 TimerStatus = Literal["idle", "running", "paused", "done"]
 SlotStatus = Literal["pending", "speaking", "done", "skipped"]
@@ -24,12 +24,17 @@ MINUTE = 60_000
 
 
 class Rejected(Exception):
-    """A command that cannot apply to the current state; nothing is written."""
+    """A command that cannot apply to the current state; nothing is written.
 
-    def __init__(self, code: str, message: str) -> None:
+    `code` is stable (clients and translations key on it); `params` fill the translated
+    sentence (`error.{code}` in the string tables); `message` is the English fallback.
+    """
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 @dataclass
@@ -89,13 +94,17 @@ class Timer:
         self.remaining_ms = self.duration_ms
 
 
-def phase(timer: Timer | None, now: int, warning_s: int, danger_s: int) -> Phase:
-    """Which colour a countdown shows: normal, warning, danger, then overtime."""
+def phase(timer: Timer | None, now: int, thresholds: Timers) -> Phase:
+    """Which colour a countdown shows: normal, warning, danger, then overtime.
+
+    The thresholds are those of the event file, or relative to the timer's own duration
+    (see `Timers.for_duration`): a 3-minute slot must not start amber."""
     if timer is None or timer.status == "idle":
         return "idle"
     left = timer.remaining(now)
     if left <= 0:
         return "overtime"
+    warning_s, danger_s = thresholds.for_duration(timer.duration_ms)
     if left <= danger_s * 1000:
         return "danger"
     if left <= warning_s * 1000:
@@ -121,6 +130,9 @@ class Message:
 
 @dataclass
 class State:
+    """The live state of an event. `last` names the command `undo` would take back;
+    `previous` is the state before it, kept for that undo and never sent to clients."""
+
     seq: int = 0
     step: int | None = None
     timer: Timer | None = None
@@ -130,9 +142,19 @@ class State:
     message: Message = field(default_factory=Message)
     origin: int | None = None
     started: dict[str, int] = field(default_factory=dict)
+    ended: int | None = None
+    last: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything, for snapshots: a restart keeps the undo too."""
         return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """What clients receive: everything but the state kept for undo."""
+        d = asdict(self)
+        del d["previous"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> State:
@@ -149,6 +171,9 @@ class State:
             message=Message(**d["message"]),
             origin=d["origin"],
             started=dict(d["started"]),
+            ended=d.get("ended"),
+            last=d.get("last"),
+            previous=d.get("previous"),
         )
 
     @property
@@ -163,13 +188,39 @@ def apply(state: State, entry: dict[str, Any], event: Event) -> State:
     """Return the state after `entry`; raise Rejected if it cannot apply."""
     if entry["seq"] != state.seq + 1:
         raise Rejected("seq_gap", f"expected seq {state.seq + 1}, got {entry['seq']}")
-    handler = _HANDLERS.get(entry["name"])
+    name = entry["name"]
+    args = entry.get("args") or {}
+    if name == "undo":
+        return _undo(state, args, entry["seq"])
+    handler = _HANDLERS.get(name)
     if handler is None:
-        raise Rejected("unknown_command", f"unknown command {entry['name']!r}")
-    new = copy.deepcopy(state)
-    handler(new, entry.get("args") or {}, int(entry["t"]), event)
+        raise Rejected("unknown_command", f"unknown command {name!r}", name=name)
+    if state.ended is not None and name not in _AFTER_THE_END:
+        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
+    alone = replace(state, previous=None)  # one level of undo: copy the state without its own
+    new = copy.deepcopy(alone)
+    handler(new, args, int(entry["t"]), event)
     new.seq = entry["seq"]
+    new.previous = alone.to_dict()
+    new.last = {"seq": entry["seq"], "name": name, "args": args, "t": int(entry["t"])}
     return new
+
+
+def _undo(state: State, args: dict[str, Any], seq: int) -> State:
+    """Put back the state before the last command, as if it had never been sent.
+
+    Timers keep their deadlines, so a step that a stray key interrupted carries on as
+    if nothing happened. `args.seq` names the command to take back: if another command
+    came in between, the undo is refused rather than taking back the wrong one."""
+    if state.previous is None or state.last is None:
+        raise Rejected("nothing_to_undo", "there is nothing to undo")
+    if args.get("seq") != state.last["seq"]:
+        raise Rejected("undo_stale", "another command came since: nothing was undone")
+    restored = State.from_dict(state.previous)
+    restored.seq = seq
+    restored.previous = None
+    restored.last = None
+    return restored
 
 
 def replay(entries: list[dict[str, Any]], event: Event, state: State | None = None) -> State:
@@ -185,12 +236,20 @@ def _step(state: State, event: Event) -> Step:
     return event.agenda[state.step]
 
 
+def _title(event: Event, wid: str) -> str:
+    w = event.workshop(wid)
+    return event.workshop_title(w) if w else wid
+
+
 def _enter(state: State, index: int, now: int, event: Event, start: bool) -> None:
     """Go to step `index`: fresh timers for it, its workshops or its speaking queue."""
     if not 0 <= index < len(event.agenda):
-        raise Rejected("no_such_step", f"no step {index}; the agenda has {len(event.agenda)}")
+        raise Rejected(
+            "no_such_step", f"no step {index}; the agenda has {len(event.agenda)}", step=index
+        )
     step = event.agenda[index]
     state.step = index
+    state.ended = None
     state.timer = Timer(step.duration_ms)
     state.workshops = {}
     state.queue = []
@@ -212,6 +271,8 @@ def _start(state: State, now: int, event: Event) -> None:
         raise Rejected("already_running", "the timer is already running")
     if state.timer.status == "paused":
         raise Rejected("paused", "the timer is paused: resume it, or reset it first")
+    if state.timer.status == "done":
+        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
     state.timer.start(now)
     for t in state.workshops.values():
         if t.status == "idle":
@@ -228,23 +289,23 @@ def _goto(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     if "step" in args:
         ids = [s.id for s in event.agenda]
         if args["step"] not in ids:
-            raise Rejected("no_such_step", f"unknown step {args['step']!r}")
+            raise Rejected("no_such_step", f"unknown step {args['step']!r}", step=args["step"])
         index = ids.index(args["step"])
     if not isinstance(index, int):
-        raise Rejected("invalid_args", "give a step id or an index")
+        raise Rejected("invalid_args", "give a step id or an index", field="step")
     _enter(state, index, now, event, args.get("start", True))
 
 
 def _next(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     index = 0 if state.step is None else state.step + 1
     if index >= len(event.agenda):
-        raise Rejected("no_such_step", "already at the last step")
+        raise Rejected("at_last_step", "already at the last step: end the event instead")
     _enter(state, index, now, event, args.get("start", True))
 
 
 def _previous(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     if not state.step:
-        raise Rejected("no_such_step", "already at the first step")
+        raise Rejected("at_first_step", "already at the first step")
     _enter(state, state.step - 1, now, event, args.get("start", True))
 
 
@@ -298,28 +359,31 @@ def _workshop(state: State, args: dict[str, Any]) -> Timer:
     if not state.workshops:
         raise Rejected("not_workshops", "the current step has no workshop timers")
     if wid not in state.workshops:
-        raise Rejected("no_such_workshop", f"no workshop {wid!r} in this step")
+        raise Rejected("no_such_workshop", f"no workshop {wid!r} in this step", workshop=wid)
     return state.workshops[wid]
 
 
 def _workshop_adjust(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     t = _workshop(state, args)
     if t.status == "done":
-        raise Rejected("closed", f"workshop {args['workshop']!r} is closed; reopen it first")
+        title = _title(event, args["workshop"])
+        raise Rejected("closed", f"workshop {title!r} is closed; reopen it first", workshop=title)
     t.adjust(int(args["minutes"]) * MINUTE)
 
 
 def _workshop_close(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     t = _workshop(state, args)
     if t.status == "done":
-        raise Rejected("closed", f"workshop {args['workshop']!r} is already closed")
+        title = _title(event, args["workshop"])
+        raise Rejected("closed", f"workshop {title!r} is already closed", workshop=title)
     t.close(now)
 
 
 def _workshop_reopen(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     t = _workshop(state, args)
     if t.status != "done":
-        raise Rejected("not_closed", f"workshop {args['workshop']!r} is not closed")
+        title = _title(event, args["workshop"])
+        raise Rejected("not_closed", f"workshop {title!r} is not closed", workshop=title)
     t.status = "paused"
     if state.timer is not None and state.timer.status == "running":
         t.resume(now)
@@ -330,7 +394,9 @@ def _slot(state: State, wid: str) -> Slot:
         raise Rejected("no_queue", "the current step has no speaking queue")
     slot = next((s for s in state.queue if s.workshop == wid), None)
     if slot is None:
-        raise Rejected("no_such_workshop", f"no workshop {wid!r} in the speaking queue")
+        raise Rejected(
+            "no_such_workshop", f"no workshop {wid!r} in the speaking queue", workshop=wid
+        )
     return slot
 
 
@@ -359,7 +425,8 @@ def _queue_next(state: State, args: dict[str, Any], now: int, event: Event) -> N
 def _queue_skip(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     slot = _slot(state, args.get("workshop", ""))
     if slot.status in ("done", "skipped"):
-        raise Rejected("already_done", f"workshop {slot.workshop!r} has already been called")
+        title = _title(event, slot.workshop)
+        raise Rejected("already_done", f"{title!r} has already been called", workshop=title)
     if slot.status == "speaking":
         state.speaker = None
     slot.status = "skipped"
@@ -370,7 +437,8 @@ def _queue_move(state: State, args: dict[str, Any], now: int, event: Event) -> N
     slot = _slot(state, args.get("workshop", ""))
     position = int(args["position"])
     if not 0 <= position < len(state.queue):
-        raise Rejected("invalid_args", f"position must be between 0 and {len(state.queue) - 1}")
+        last = len(state.queue) - 1
+        raise Rejected("bad_position", f"position must be between 0 and {last}", last=last)
     if slot.status == "skipped":
         slot.status = "pending"
     state.queue.remove(slot)
@@ -390,7 +458,7 @@ def _queue_adjust(state: State, args: dict[str, Any], now: int, event: Event) ->
 def _message_show(state: State, args: dict[str, Any], now: int, event: Event) -> None:
     site = args.get("site")
     if site is not None and event.site(site) is None:
-        raise Rejected("no_such_site", f"unknown site {site!r}")
+        raise Rejected("no_such_site", f"unknown site {site!r}", site=site)
     state.message = Message(text=args["text"], site=site, visible=True)
 
 
@@ -399,6 +467,23 @@ def _message_hide(state: State, args: dict[str, Any], now: int, event: Event) ->
         raise Rejected("no_message", "no message is shown")
     state.message.visible = False
 
+
+def _end(state: State, args: dict[str, Any], now: int, event: Event) -> None:
+    """Close the day: every timer stops where it is and every screen says it is over.
+    Going back to a step (goto, previous) reopens it; so does undo."""
+    _step(state, event)
+    for t in _running_timers(state):
+        if t.status != "idle":
+            t.close(now)
+    for slot in state.queue:
+        if slot.status == "speaking":
+            slot.status = "done"
+    state.ended = now
+
+
+# Commands that still apply once the event has ended: going back to a step reopens it,
+# and a message can still be put on the screens (the way out, the next meeting).
+_AFTER_THE_END = frozenset({"step.goto", "step.previous", "message.show", "message.hide"})
 
 _HANDLERS = {
     "step.goto": _goto,
@@ -418,6 +503,7 @@ _HANDLERS = {
     "queue.adjust": _queue_adjust,
     "message.show": _message_show,
     "message.hide": _message_hide,
+    "event.end": _end,
 }
 
 

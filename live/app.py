@@ -22,6 +22,7 @@ from .mailer import Mailer
 from .notes import NotesService
 from .web import (
     api,
+    common,
     live_ws,
     notes_pages,
     notes_ws,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=common.error_handlers())
     app.state.settings = settings
     app.state.backend = backend
     app.state.hub = hub

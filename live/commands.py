@@ -15,10 +15,13 @@ from .links import COMMANDERS
 
 
 class CommandError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """A command refused before the agenda sees it (unknown, forbidden, bad arguments)."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 class _Args(BaseModel):
@@ -76,6 +79,12 @@ class Show(_Args):
     site: str | None = Field(default=None, max_length=64)
 
 
+class Undo(_Args):
+    """Take back the last command; `seq` names it, so a late click undoes nothing else."""
+
+    seq: int = Field(ge=1)
+
+
 SCHEMAS: dict[str, type[_Args]] = {
     "step.goto": Goto,
     "step.next": Move,
@@ -94,6 +103,8 @@ SCHEMAS: dict[str, type[_Args]] = {
     "queue.adjust": Adjust,
     "message.show": Show,
     "message.hide": NoArgs,
+    "event.end": NoArgs,
+    "undo": Undo,
 }
 
 # Every agenda command changes what all sites see: only the régie may send them.
@@ -104,13 +115,15 @@ def check(name: str, args: dict[str, Any], role: str) -> dict[str, Any]:
     """Validate a command for a role; return its normalized arguments."""
     schema = SCHEMAS.get(name)
     if schema is None:
-        raise CommandError(messages.UNKNOWN_COMMAND, f"unknown command {name!r}")
+        raise CommandError(messages.UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
     if role not in ROLES[name]:
-        raise CommandError(messages.FORBIDDEN, f"role {role!r} may not send {name!r}")
+        raise CommandError(messages.FORBIDDEN, f"role {role!r} may not send {name!r}", name=name)
     try:
         parsed = schema.model_validate(args)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "args"
-        raise CommandError(messages.INVALID_ARGS, f"{name}: {where}: {first['msg']}") from None
+        raise CommandError(
+            messages.INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where
+        ) from None
     return parsed.model_dump(exclude_none=True)

@@ -66,7 +66,7 @@ class Live:
         self.backend = backend
         self.snapshot_every = snapshot_every
         self.state = agenda.State()
-        self.state_dict: dict[str, Any] = self.state.to_dict()
+        self.state_dict: dict[str, Any] = self.state.public()
         self.epoch = ""
         self.clients: set[Client] = set()
         self.recent: deque[dict[str, Any]] = deque(maxlen=512)
@@ -99,7 +99,7 @@ class Live:
 
     def _set(self, state: agenda.State) -> None:
         self.state = state
-        self.state_dict = state.to_dict()
+        self.state_dict = state.public()
 
     def _remember(self, entry: dict[str, Any]) -> None:
         self.recent.append(entry)
@@ -129,7 +129,7 @@ class Live:
             self._remember(entry)
             self.broadcast(messages.event(entry, self.state_dict))
             if state.seq % self.snapshot_every == 0:
-                await self.backend.save_snapshot(self.stream, state.seq, self.state_dict)
+                await self.backend.save_snapshot(self.stream, state.seq, state.to_dict())
         return int(entry["seq"])
 
     def broadcast(self, frame: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 LANGS = ("fr", "en")
 
@@ -67,7 +68,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "shortcuts": "Raccourcis clavier",
         "shortcuts.help": (
             "→ étape suivante · ← étape précédente · Espace pause/reprise · "
-            "+ / − une minute · R réinitialiser · N orateur suivant"
+            "+ / − une minute · R réinitialiser · N orateur suivant · Ctrl+Z annuler. "
+            "Quitter une étape en cours ou la réinitialiser demande confirmation (Entrée)."
         ),
         "join": "Suivre sur votre téléphone",
         "all_sites": "Tous les sites",
@@ -89,6 +91,93 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.synthesis": "Synthèse",
         "kind.closing": "Clôture",
         "kind.custom": "Séquence",
+        "skip_to_content": "Aller au contenu",
+        "clock": "Heure",
+        "paused_banner": "En pause",
+        "ended": "Événement terminé",
+        "ended.thanks": "Merci de votre participation.",
+        "end_event": "Terminer l'événement",
+        "end_event.help": "Arrête tous les minuteurs ; chaque écran affiche la fin.",
+        "undo": "Annuler",
+        "undo.what": "Annuler « {what} »",
+        "undo.done": "Annulé : « {what} ».",
+        "confirm.title": "Confirmer",
+        "confirm.ok": "Confirmer",
+        "confirm.cancel": "Ne rien faire",
+        "confirm.leave": "L'étape « {step} » est en cours. Passer à « {target} » ?",
+        "confirm.reset": (
+            "Réinitialiser « {step} » ? Le minuteur repart de sa durée complète, sur tous "
+            "les écrans, et l'ordre de passage est remis à zéro."
+        ),
+        "confirm.end": (
+            "Terminer l'événement ? Tous les minuteurs s'arrêtent et les écrans affichent la fin."
+        ),
+        "cmd.step.goto": "aller à une étape",
+        "cmd.step.next": "étape suivante",
+        "cmd.step.previous": "étape précédente",
+        "cmd.timer.start": "démarrer",
+        "cmd.timer.pause": "pause",
+        "cmd.timer.resume": "reprise",
+        "cmd.timer.adjust": "ajustement du temps",
+        "cmd.timer.reset": "réinitialisation",
+        "cmd.workshop.adjust": "temps d'un atelier",
+        "cmd.workshop.close": "clôture d'un atelier",
+        "cmd.workshop.reopen": "réouverture d'un atelier",
+        "cmd.queue.next": "orateur suivant",
+        "cmd.queue.skip": "passer un orateur",
+        "cmd.queue.move": "ordre de passage",
+        "cmd.queue.adjust": "temps de l'orateur",
+        "cmd.message.show": "message affiché",
+        "cmd.message.hide": "message masqué",
+        "cmd.event.end": "fin de l'événement",
+        "cmd.undo": "annulation",
+        "speaking_now": "Parole à",
+        "speaks_next": "Ensuite",
+        "more_below": "suite",
+        "more_above": "début",
+        "your_workshop": "Votre atelier",
+        "workshop_time": "Temps de l'atelier",
+        "error.page": "Erreur",
+        "error.not_found_page": "Page introuvable",
+        "error.not_found_help": (
+            "Cette adresse ne correspond à aucune page. Vérifiez le lien ou le QR code."
+        ),
+        "error.method": "Cette action n'est pas possible sur cette page.",
+        "error.server": "Erreur du serveur : rien n'a été modifié. Réessayez dans un instant.",
+        "error.bad_json": "Message illisible (JSON invalide) : rien n'a été modifié.",
+        "error.too_large": "Message trop long (plus de {size} octets) : rien n'a été modifié.",
+        "error.invalid_message": "Message mal formé ({field}) : rien n'a été modifié.",
+        "error.unknown_command": "Commande inconnue : « {name} ».",
+        "error.invalid_args": "Commande mal formée ({field}) : rien n'a été modifié.",
+        "error.forbidden": "Ce lien ne permet pas cette action.",
+        "error.conflict": "Une autre commande est passée au même instant : réessayez.",
+        "error.internal": "Erreur interne : rien n'a été modifié.",
+        "error.unknown_event": "Événement introuvable.",
+        "error.seq_gap": "Commande hors séquence : rien n'a été modifié.",
+        "error.not_started": "Le programme n'a pas commencé.",
+        "error.no_such_step": "Étape inconnue : « {step} ».",
+        "error.at_last_step": (
+            "C'est la dernière étape : pour finir, utilisez « Terminer l'événement »."
+        ),
+        "error.at_first_step": "C'est déjà la première étape.",
+        "error.already_running": "Le minuteur tourne déjà.",
+        "error.paused": "Le minuteur est en pause : reprenez-le ou réinitialisez-le.",
+        "error.ended": "L'événement est terminé : revenez à une étape pour le rouvrir.",
+        "error.not_running": "Le minuteur n'est pas en marche.",
+        "error.not_paused": "Le minuteur n'est pas en pause.",
+        "error.not_workshops": "L'étape en cours n'a pas de minuteurs d'atelier.",
+        "error.no_such_workshop": "Cet atelier ne fait pas partie de l'étape : « {workshop} ».",
+        "error.closed": "L'atelier « {workshop} » est clos : rouvrez-le d'abord.",
+        "error.not_closed": "L'atelier « {workshop} » n'est pas clos.",
+        "error.no_queue": "L'étape en cours n'a pas d'ordre de passage.",
+        "error.queue_empty": "Plus personne n'attend son tour.",
+        "error.already_done": "« {workshop} » est déjà passé.",
+        "error.bad_position": "Position hors de la liste.",
+        "error.nobody_speaking": "Personne n'a la parole.",
+        "error.no_such_site": "Site inconnu : « {site} ».",
+        "error.no_message": "Aucun message n'est affiché.",
+        "error.nothing_to_undo": "Rien à annuler.",
+        "error.undo_stale": "Une autre commande est arrivée entre-temps : rien n'a été annulé.",
         "no_events": "Aucun événement. Importez-en un avec « relais import FICHIER ».",
         "workshop_timers": "Minuteurs des ateliers",
         "step": "Étape",
@@ -357,7 +446,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "shortcuts": "Keyboard shortcuts",
         "shortcuts.help": (
             "→ next step · ← previous step · Space pause/resume · "
-            "+ / − one minute · R reset · N next speaker"
+            "+ / − one minute · R reset · N next speaker · Ctrl+Z undo. "
+            "Leaving a running step or resetting it asks first (Enter confirms)."
         ),
         "join": "Follow on your phone",
         "all_sites": "All sites",
@@ -379,6 +469,87 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.synthesis": "Synthesis",
         "kind.closing": "Closing",
         "kind.custom": "Session",
+        "skip_to_content": "Skip to content",
+        "clock": "Time",
+        "paused_banner": "Paused",
+        "ended": "Event over",
+        "ended.thanks": "Thank you for taking part.",
+        "end_event": "End the event",
+        "end_event.help": "Stops every timer; every screen shows the end.",
+        "undo": "Undo",
+        "undo.what": "Undo “{what}”",
+        "undo.done": "Undone: “{what}”.",
+        "confirm.title": "Confirm",
+        "confirm.ok": "Confirm",
+        "confirm.cancel": "Do nothing",
+        "confirm.leave": "“{step}” is running. Go to “{target}”?",
+        "confirm.reset": (
+            "Reset “{step}”? Its timer starts again from its full length on every screen, "
+            "and the speaking order starts over."
+        ),
+        "confirm.end": "End the event? Every timer stops and the screens show the end.",
+        "cmd.step.goto": "go to a step",
+        "cmd.step.next": "next step",
+        "cmd.step.previous": "previous step",
+        "cmd.timer.start": "start",
+        "cmd.timer.pause": "pause",
+        "cmd.timer.resume": "resume",
+        "cmd.timer.adjust": "time change",
+        "cmd.timer.reset": "reset",
+        "cmd.workshop.adjust": "workshop time",
+        "cmd.workshop.close": "workshop closed",
+        "cmd.workshop.reopen": "workshop reopened",
+        "cmd.queue.next": "next speaker",
+        "cmd.queue.skip": "speaker skipped",
+        "cmd.queue.move": "speaking order",
+        "cmd.queue.adjust": "speaker's time",
+        "cmd.message.show": "message shown",
+        "cmd.message.hide": "message hidden",
+        "cmd.event.end": "end of the event",
+        "cmd.undo": "undo",
+        "speaking_now": "Speaking",
+        "speaks_next": "Next",
+        "more_below": "more",
+        "more_above": "top",
+        "your_workshop": "Your workshop",
+        "workshop_time": "Workshop time",
+        "error.page": "Error",
+        "error.not_found_page": "Page not found",
+        "error.not_found_help": "No page at this address. Check the link or the QR code.",
+        "error.method": "This action is not possible on this page.",
+        "error.server": "Server error: nothing was changed. Try again in a moment.",
+        "error.bad_json": "Unreadable message (invalid JSON): nothing was changed.",
+        "error.too_large": "Message too long (over {size} bytes): nothing was changed.",
+        "error.invalid_message": "Malformed message ({field}): nothing was changed.",
+        "error.unknown_command": "Unknown command: “{name}”.",
+        "error.invalid_args": "Malformed command ({field}): nothing was changed.",
+        "error.forbidden": "This link does not allow this action.",
+        "error.conflict": "Another command came at the same instant: try again.",
+        "error.internal": "Internal error: nothing was changed.",
+        "error.unknown_event": "Unknown event.",
+        "error.seq_gap": "Command out of sequence: nothing was changed.",
+        "error.not_started": "The agenda has not started.",
+        "error.no_such_step": "Unknown step: “{step}”.",
+        "error.at_last_step": "This is the last step: to finish, use “End the event”.",
+        "error.at_first_step": "This is already the first step.",
+        "error.already_running": "The timer is already running.",
+        "error.paused": "The timer is paused: resume it or reset it.",
+        "error.ended": "The event has ended: go back to a step to reopen it.",
+        "error.not_running": "The timer is not running.",
+        "error.not_paused": "The timer is not paused.",
+        "error.not_workshops": "The current step has no workshop timers.",
+        "error.no_such_workshop": "This workshop is not part of the step: “{workshop}”.",
+        "error.closed": "Workshop “{workshop}” is closed: reopen it first.",
+        "error.not_closed": "Workshop “{workshop}” is not closed.",
+        "error.no_queue": "The current step has no speaking order.",
+        "error.queue_empty": "Nobody is waiting to speak.",
+        "error.already_done": "“{workshop}” has already spoken.",
+        "error.bad_position": "Position outside the list.",
+        "error.nobody_speaking": "Nobody is speaking.",
+        "error.no_such_site": "Unknown site: “{site}”.",
+        "error.no_message": "No message is shown.",
+        "error.nothing_to_undo": "Nothing to undo.",
+        "error.undo_stale": "Another command came in between: nothing was undone.",
         "no_events": "No event yet. Import one with “relais import FILE”.",
         "workshop_timers": "Workshop timers",
         "step": "Step",
@@ -583,6 +754,21 @@ def translator(lang: str) -> Callable[[str], str]:
         return table.get(key) or STRINGS["fr"].get(key) or key
 
     return t
+
+
+def refusal(lang: str, code: str, fallback: str, params: dict[str, Any] | None = None) -> str:
+    """The sentence a person reads for a refusal `code`, in their language.
+
+    Codes are stable across the wire; the English `fallback` is only used for a code
+    that has no sentence yet (the string-table test keeps that from happening)."""
+    table = {**STRINGS["fr"], **STRINGS.get(lang, {})}
+    template = table.get(f"error.{code}") or table.get(code)
+    if template is None:
+        return fallback
+    try:
+        return template.format(**(params or {}))
+    except (KeyError, IndexError, ValueError):
+        return template
 
 
 def strings(lang: str) -> dict[str, str]:

@@ -49,17 +49,18 @@ _client = TypeAdapter(ClientMessage)
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str, id: str | None = None) -> None:
+    def __init__(self, code: str, message: str, id: str | None = None, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.id = id
+        self.params = params
 
 
 def parse(text: str | bytes, max_bytes: int) -> Hello | Command | Ping:
     """Parse one client frame, or raise ProtocolError saying what is wrong with it."""
     if len(text) > max_bytes:
-        raise ProtocolError(TOO_LARGE, f"message over {max_bytes} bytes")
+        raise ProtocolError(TOO_LARGE, f"message over {max_bytes} bytes", size=max_bytes)
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):
@@ -71,7 +72,10 @@ def parse(text: str | bytes, max_bytes: int) -> Hello | Command | Ping:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
         raise ProtocolError(
-            INVALID, f"{where}: {first['msg']}", msg_id if isinstance(msg_id, str) else None
+            INVALID,
+            f"{where}: {first['msg']}",
+            msg_id if isinstance(msg_id, str) else None,
+            field=where,
         ) from None
 
 

@@ -96,16 +96,28 @@ class Workshop(_Strict):
 
 
 class Timers(_Strict):
-    """When a countdown turns to warning, then danger (seconds left)."""
+    """When a countdown turns to warning, then danger (seconds left).
 
-    warning: int = Field(default=300, ge=0)
-    danger: int = Field(default=60, ge=0)
+    Unset, each is relative to the countdown's own length: a quarter of it (at most five
+    minutes) for warning, a tenth (at most one minute) for danger. A 45-minute plenary
+    turns amber 5 minutes before the end, a 3-minute restitution slot 45 seconds before,
+    not from its first second as a fixed 5 minutes would."""
+
+    warning: int | None = Field(default=None, ge=0)
+    danger: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _order(self) -> Timers:
-        if self.danger > self.warning:
+        if self.danger is not None and self.warning is not None and self.danger > self.warning:
             raise ValueError("danger must not exceed warning")
         return self
+
+    def for_duration(self, duration_ms: int) -> tuple[float, float]:
+        """(warning, danger) in seconds for a countdown of `duration_ms`."""
+        seconds = duration_ms / 1000
+        warning = self.warning if self.warning is not None else min(300, seconds / 4)
+        danger = self.danger if self.danger is not None else min(60, seconds / 10)
+        return warning, min(danger, warning)
 
 
 class Registration(_Strict):
@@ -186,11 +198,15 @@ class Event(_Strict):
         return sorted(chosen, key=lambda w: (order.get(w.theme, 999), w.id))
 
     def workshop_title(self, w: Workshop) -> str:
+        """A workshop's name across sites: its title, else its theme and its site."""
         if w.title:
             return w.title
         theme = self.theme(w.theme)
+        name = theme.title if theme else w.theme
+        if len(self.sites) == 1:
+            return name  # one site: naming it after every title says nothing
         site = self.site(w.site)
-        return f"{theme.title if theme else w.theme} — {site.name if site else w.site}"
+        return f"{name} — {site.name if site else w.site}"
 
     def planned_start(self, step: Step) -> datetime:
         return datetime.combine(self.date, step.start, tzinfo=self.tz)
@@ -200,6 +216,11 @@ class Event(_Strict):
 
     def planned_start_ms(self, index: int) -> int:
         return int(self.planned_start(self.agenda[index]).timestamp() * 1000)
+
+    def workshop_short_title(self, w: Workshop) -> str:
+        """A workshop's name where its site goes without saying (that site's screen)."""
+        theme = self.theme(w.theme)
+        return w.title or (theme.title if theme else w.theme)
 
     @property
     def hub(self) -> Site:

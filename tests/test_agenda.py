@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from live import agenda
 from live.agenda import Rejected, State, apply, phase, replay, schedule
-from live.model import Event, parse_event
+from live.model import Event, Timers, parse_event
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 ARIEGE = parse_event((DEMO / "ariege-2020.yaml").read_text())
@@ -58,7 +58,7 @@ def test_next_and_previous_walk_the_agenda() -> None:
     assert step_id(run) == "pleniere"
     with pytest.raises(Rejected) as exc:
         run.do("step.previous")
-    assert exc.value.code == "no_such_step"
+    assert exc.value.code == "at_first_step"
 
 
 def test_next_past_the_last_step_is_refused() -> None:
@@ -118,11 +118,39 @@ def test_reset_puts_the_step_back_to_its_full_duration() -> None:
 def test_phases_go_normal_warning_danger_overtime() -> None:
     t = agenda.Timer(10 * MIN)
     t.start(T0)
-    assert phase(t, T0, 300, 60) == "normal"
-    assert phase(t, T0 + 5 * MIN + 1, 300, 60) == "warning"
-    assert phase(t, T0 + 9 * MIN + 1, 300, 60) == "danger"
-    assert phase(t, T0 + 10 * MIN, 300, 60) == "overtime"
+    fixed = Timers(warning=300, danger=60)
+    assert phase(t, T0, fixed) == "normal"
+    assert phase(t, T0 + 5 * MIN + 1, fixed) == "warning"
+    assert phase(t, T0 + 9 * MIN + 1, fixed) == "danger"
+    assert phase(t, T0 + 10 * MIN, fixed) == "overtime"
     assert t.remaining(T0 + 11 * MIN) == -MIN  # overtime counts up
+
+
+def test_a_three_minute_slot_does_not_start_amber_when_the_event_sets_no_thresholds() -> None:
+    slot = agenda.Timer(3 * MIN)
+    slot.start(T0)
+    relative = Timers()
+    assert phase(slot, T0, relative) == "normal"
+    assert phase(slot, T0 + 2 * MIN, relative) == "normal"
+    assert phase(slot, T0 + 3 * MIN - 45_000 + 1, relative) == "warning"  # last quarter
+    assert phase(slot, T0 + 3 * MIN - 18_000 + 1, relative) == "danger"  # last tenth
+
+
+def test_a_long_step_turns_amber_five_minutes_before_its_end_and_red_one_minute_before() -> None:
+    plenary = agenda.Timer(45 * MIN)
+    plenary.start(T0)
+    relative = Timers()
+    assert phase(plenary, T0 + 40 * MIN - 1, relative) == "normal"
+    assert phase(plenary, T0 + 40 * MIN + 1, relative) == "warning"
+    assert phase(plenary, T0 + 44 * MIN + 1, relative) == "danger"
+
+
+def test_an_extended_timer_measures_its_thresholds_on_its_new_length() -> None:
+    slot = agenda.Timer(3 * MIN)
+    slot.start(T0)
+    slot.adjust(3 * MIN)  # a 6-minute slot now: amber in its last 90 seconds
+    assert phase(slot, T0 + 4 * MIN, Timers()) == "normal"
+    assert phase(slot, T0 + 4 * MIN + 31_000, Timers()) == "warning"
 
 
 def test_a_workshops_step_runs_one_timer_per_workshop() -> None:
@@ -262,6 +290,93 @@ def test_state_survives_a_round_trip_through_its_snapshot() -> None:
     assert State.from_dict(run.state.to_dict()) == run.state
 
 
+def test_ending_the_event_stops_every_timer_and_refuses_to_go_on() -> None:
+    run = Run()
+    run.do("step.goto", step="restitution", t=T0)
+    run.do("queue.next", T0)
+    s = run.do("event.end", T0 + 5 * MIN)
+    assert s.ended == T0 + 5 * MIN
+    assert s.timer and s.timer.status == "done" and s.timer.remaining(T0 + 90 * MIN) == 55 * MIN
+    assert s.speaker and s.speaker.status == "done"
+    assert [slot.status for slot in s.queue][:2] == ["done", "pending"]
+    for name in ("step.next", "timer.start", "timer.adjust", "queue.next", "event.end"):
+        with pytest.raises(Rejected) as exc:
+            run.do(name, T0 + 6 * MIN, **({"minutes": 5} if name == "timer.adjust" else {}))
+        assert exc.value.code == "ended"
+    s = run.do("message.show", T0 + 6 * MIN, text="Merci, à bientôt")  # still allowed
+    assert s.message.visible
+
+
+def test_going_back_to_a_step_reopens_an_ended_event() -> None:
+    run = Run()
+    run.do("step.goto", step="restitution", t=T0)
+    run.do("event.end", T0 + MIN)
+    s = run.do("step.goto", T0 + 2 * MIN, step="restitution")
+    assert s.ended is None and s.timer and s.timer.status == "running"
+
+
+def test_next_at_the_last_step_says_to_end_the_event() -> None:
+    run = Run()
+    run.do("step.goto", step="restitution")
+    with pytest.raises(Rejected) as exc:
+        run.do("step.next")
+    assert exc.value.code == "at_last_step"
+
+
+def test_undo_puts_back_a_step_left_by_mistake_with_its_deadline_unchanged() -> None:
+    run = Run()
+    run.do("step.next", T0)
+    before = run.do("timer.adjust", T0 + MIN, minutes=5)
+    run.do("step.next", T0 + 10 * MIN)  # a stray → during the plenary
+    s = run.do("undo", T0 + 10 * MIN + 3000, seq=run.state.seq)
+    assert step_id(run) == "pleniere"
+    assert s.timer == before.timer and s.timer and s.timer.deadline == T0 + 50 * MIN
+    assert s.seq == 4  # the undo is itself an entry of the log
+
+
+def test_undo_of_a_reset_gives_back_the_speaking_queue() -> None:
+    run = Run(POITIERS)
+    run.do("step.goto", step="restitutions", t=T0)
+    run.do("queue.next", T0)
+    run.do("queue.next", T0 + 3 * MIN)
+    queue = list(run.state.queue)
+    run.do("timer.reset", T0 + 4 * MIN)  # R pressed by mistake
+    s = run.do("undo", T0 + 4 * MIN, seq=run.state.seq)
+    assert s.queue == queue and s.speaker and s.speaker.status == "running"
+
+
+def test_undo_names_the_command_it_takes_back_and_refuses_a_stale_one() -> None:
+    run = Run()
+    s = run.do("step.next", T0)
+    assert s.last is not None and s.last["name"] == "step.next" and s.last["seq"] == 1
+    run.do("timer.pause", T0 + MIN)
+    with pytest.raises(Rejected) as exc:  # a second facilitator paused in between
+        run.do("undo", T0 + MIN, seq=1)
+    assert exc.value.code == "undo_stale"
+
+
+def test_an_undo_cannot_be_undone_and_there_is_nothing_to_undo_at_first() -> None:
+    run = Run()
+    with pytest.raises(Rejected) as exc:
+        run.do("undo", T0, seq=1)
+    assert exc.value.code == "nothing_to_undo"
+    run.do("step.next", T0)
+    s = run.do("undo", T0, seq=1)
+    assert s.step is None and s.last is None
+    with pytest.raises(Rejected) as exc:
+        run.do("undo", T0, seq=2)
+    assert exc.value.code == "nothing_to_undo"
+
+
+def test_the_state_kept_for_undo_is_not_sent_to_clients() -> None:
+    run = Run()
+    run.do("step.next", T0)
+    run.do("step.next", T0)
+    public = run.state.public()
+    assert "previous" not in public and public["last"]["name"] == "step.next"
+    assert run.state.previous is not None and run.state.previous["previous"] is None
+
+
 # -- properties ------------------------------------------------------------------------
 
 COMMANDS = st.one_of(
@@ -276,6 +391,8 @@ COMMANDS = st.one_of(
                 "timer.reset",
                 "queue.next",
                 "message.hide",
+                "event.end",
+                "undo",
             ]
         ),
         st.just({}),
@@ -317,6 +434,8 @@ def play(session: list[Any]) -> Run:
     t = T0
     for (name, args), gap in session:
         t += gap
+        if name == "undo":
+            args = {"seq": run.state.last["seq"] if run.state.last else 1}
         with contextlib.suppress(Rejected):
             run.do(name, t, **args)
     return run

@@ -32,6 +32,7 @@ def test_next_in_the_console_changes_the_step_on_an_open_site_screen(
     expect(screen.locator("#step-title")).to_contain_text("Plénière de lancement")
     expect(screen.locator("#countdown")).to_have_text("45:00", timeout=3000)
     console.keyboard.press("ArrowRight")
+    console.keyboard.press("Enter")  # the plenary is running: the console asks first
     expect(screen.locator("#step-title")).to_have_text("Ateliers par thématiques")
     expect(console.locator("#workshop-timers li")).to_have_count(5)
     screen.close()
@@ -67,6 +68,7 @@ def test_an_open_screen_reconnects_after_a_server_restart_and_follows_again(
     expect(screen.locator("#conn")).to_have_text("", timeout=15000)  # reconnected
     expect(console.locator("#conn")).to_have_text("Connecté", timeout=15000)
     console.get_by_role("button", name="Étape suivante →").click()
+    console.get_by_role("button", name="Confirmer").click()
     expect(screen.locator("#step-title")).to_have_text("Ateliers par thématiques", timeout=15000)
     screen.close()
     console.close()

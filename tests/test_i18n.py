@@ -21,3 +21,32 @@ def test_every_key_a_template_asks_for_exists() -> None:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']\s*\)""", template.read_text()))
     dynamic = {k for k in used if k.endswith(".")}
     assert sorted(used - dynamic - set(STRINGS["fr"])) == []
+
+
+def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> None:
+    from live import messages
+    from live.commands import SCHEMAS
+
+    source = (ROOT / "live" / "agenda.py").read_text()
+    codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
+    codes |= {
+        getattr(messages, name)
+        for name in dir(messages)
+        if name.isupper() and isinstance(getattr(messages, name), str)
+    }
+    codes.add("unknown_event")
+    assert "at_last_step" in codes and "bad_json" in codes  # the scan found them
+    for lang in ("fr", "en"):
+        assert sorted(c for c in codes if f"error.{c}" not in STRINGS[lang]) == []
+        assert sorted(n for n in SCHEMAS if f"cmd.{n}" not in STRINGS[lang]) == []
+
+
+def test_every_string_a_page_script_asks_for_exists() -> None:
+    used: set[str] = set()
+    for script in (ROOT / "static" / "js").glob("*.js"):
+        if script.name.startswith("notes-"):
+            continue  # the notes pages carry their own table (web/notes_pages.py)
+        text = script.read_text()
+        used |= set(re.findall(r"""\bS\[\s*["']([a-z_.0-9]+)["']\s*\]""", text))
+        used |= set(re.findall(r"""\bS\.([a-z_0-9]+)\b""", text))
+    assert sorted(used - set(STRINGS["fr"])) == []

@@ -258,3 +258,51 @@ def test_the_screen_shows_its_site_and_a_qr_code_to_the_participant_page(
     with urllib.request.urlopen(f"{live_server.url}/e/poitiers-2020/screen?k={token}") as r:
         page = r.read().decode()
     assert "Lycée Paul Guérin, Niort" in page and "<svg" in page
+
+
+async def test_a_refusal_is_said_in_the_language_of_the_page(live_server: LiveServer) -> None:
+    token = facilitator(live_server)
+    for lang, expected in (("fr", "première étape"), ("en", "first step")):
+        ws = await connect(f"{live_server.ws_url}/ws/events/{EVENT}?k={token}&lang={lang}")
+        await hello(ws)
+        await command(ws, "step.goto", f"go-{lang}", index=0)
+        reply = await command(ws, "step.previous", f"prev-{lang}")
+        assert reply["code"] == "at_first_step" and expected in reply["message"]
+        await ws.close()
+
+
+async def test_the_event_ends_and_an_undo_takes_it_back(live_server: LiveServer) -> None:
+    ws = await open_ws(live_server, facilitator(live_server))
+    await hello(ws)
+    await command(ws, "step.goto", "go", step="restitution")
+    end = await command(ws, "event.end", "end")
+    state = (await hello(ws))["state"]
+    assert state["ended"] is not None and state["last"]["name"] == "event.end"
+    assert "previous" not in state  # what undo keeps stays on the server
+    assert (await command(ws, "step.next", "n"))["code"] == "ended"
+    assert (await command(ws, "undo", "u", seq=end["seq"]))["type"] == "ack"
+    state = (await hello(ws))["state"]
+    assert state["ended"] is None and state["timer"]["status"] == "running"
+    await ws.close()
+
+
+def test_an_unknown_address_gets_a_page_in_french_not_a_bare_not_found(
+    live_server: LiveServer,
+) -> None:
+    for path, status in (("/nulle-part", 404), (f"/e/{EVENT}/console/extra", 404)):
+        try:
+            urllib.request.urlopen(f"{live_server.url}{path}")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == status
+            page = exc.read().decode()
+        assert '<html lang="fr">' in page and "Page introuvable" in page
+        assert "Not Found" not in page
+
+
+def test_a_refused_link_page_has_no_english_line(live_server: LiveServer) -> None:
+    forged = facilitator(live_server)[:-3] + "abc"
+    try:
+        urllib.request.urlopen(f"{live_server.url}/e/{EVENT}/console?k={forged}")
+    except urllib.error.HTTPError as exc:
+        page = exc.read().decode()
+    assert "modifié ou falsifié" in page and "not valid" not in page

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from ..backends.base import Backend
@@ -27,12 +28,24 @@ def lang_of(request: Request) -> str:
     return lang if lang in LANGS else "fr"
 
 
+def room_label(room: str, t: Callable[[str], str]) -> str:
+    """A room as people say it: "101" reads "Salle 101"; "CDI" reads as it is."""
+    return f"{t('room')} {room}" if room[:1].isdigit() else room
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     lang = lang_of(request)
+    t = translator(lang)
     response = templates.TemplateResponse(
         request,
         name,
-        {"lang": lang, "t": translator(lang), "strings": strings(lang), **context},
+        {
+            "lang": lang,
+            "t": t,
+            "strings": strings(lang),
+            "room_label": lambda room: room_label(room, t),
+            **context,
+        },
         status_code=status,
     )
     if request.query_params.get("lang") in LANGS:
@@ -62,13 +75,41 @@ async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
     return claims
 
 
+def error_page(request: Request, status: int, code: str) -> Response:
+    """A refusal a person reads: a heading and a sentence in the page's language."""
+    if code.startswith("link"):
+        heading, body = "link.error", code
+    elif code in ("not_found", "error.not_found_page"):
+        heading, body = code, "error.not_found_help"
+    else:
+        heading, body = "error.page", code
+    return render(request, "error.html", status=status, heading=heading, body=body)
+
+
 def link_error(request: Request, exc: LinkError) -> Response:
     status = 401 if exc.code in ("link_missing", "link_invalid") else 403
-    return render(request, "error.html", status=status, code=exc.code, detail=str(exc))
+    return error_page(request, status, exc.code)
 
 
 def not_found(request: Request) -> Response:
-    return render(request, "error.html", status=404, code="not_found", detail="")
+    """An unknown event: said in the page's language, with the way back."""
+    return error_page(request, 404, "not_found")
+
+
+def error_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Pages for what Starlette would answer in bare English: 404, 405, 500."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        code = {404: "error.not_found_page", 405: "error.method"}.get(status, "error.server")
+        if request.url.path.startswith(("/api/", "/healthz")):
+            return JSONResponse({"error": code.removeprefix("error.")}, status_code=status)
+        return error_page(request, status, code)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 500, "error.server")
+
+    return {HTTPException: http_error, Exception: server_error}
 
 
 LivePage = Callable[[Request, Live, Claims], Awaitable[Response]]
@@ -103,6 +144,7 @@ def event_info(event: Event) -> dict[str, Any]:
         "title": event.title,
         "date": event.date.isoformat(),
         "timezone": event.timezone,
+        # null = relative to each countdown's length (model.Timers.for_duration)
         "timers": {"warning": event.timers.warning, "danger": event.timers.danger},
         "sites": [{"id": s.id, "name": s.name, "hub": s.hub} for s in event.sites],
         "agenda": [
@@ -122,6 +164,7 @@ def event_info(event: Event) -> dict[str, Any]:
         "workshops": {
             w.id: {
                 "title": event.workshop_title(w),
+                "short": event.workshop_short_title(w),
                 "theme": w.theme,
                 "site": w.site,
                 "room": w.room,

@@ -17,6 +17,7 @@ from ..agenda import Rejected
 from ..backends.base import SeqConflict
 from ..commands import CommandError
 from ..hub import RESYNC, Client, Live, now_ms
+from ..i18n import LANGS, refusal
 from ..links import PUBLIC, LinkError
 from .common import revoked_ids
 
@@ -31,6 +32,8 @@ async def endpoint(websocket: WebSocket) -> None:
         await websocket.send_text(messages.error("unknown_event", "no such event"))
         await websocket.close(code=4404)
         return
+    lang = websocket.query_params.get("lang", "fr")
+    lang = lang if lang in LANGS else "fr"
     token = websocket.query_params.get("k")
     claims = PUBLIC
     if token:
@@ -38,13 +41,13 @@ async def endpoint(websocket: WebSocket) -> None:
             revoked = await revoked_ids(app.state.backend, live.event.id)
             claims = app.state.signer.verify(token, live.event.id, revoked=revoked)
         except LinkError as exc:
-            await websocket.send_text(messages.error(exc.code, str(exc)))
+            await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
             await websocket.close(code=4401)
             return
     client = Client(claims, app.state.settings.send_queue)
     sender = asyncio.create_task(_send(websocket, client, live))
     try:
-        await _receive(websocket, client, live, app.state.settings.max_message_bytes)
+        await _receive(websocket, client, live, app.state.settings.max_message_bytes, lang)
     except WebSocketDisconnect:
         pass
     finally:
@@ -67,7 +70,11 @@ async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
         pass
 
 
-async def _receive(websocket: WebSocket, client: Client, live: Live, max_bytes: int) -> None:
+async def _receive(
+    websocket: WebSocket, client: Client, live: Live, max_bytes: int, lang: str
+) -> None:
+    """Read frames until the socket closes. Every refusal is answered, in the language of
+    the page that opened the socket, with a stable code the page can act on."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -78,7 +85,8 @@ async def _receive(websocket: WebSocket, client: Client, live: Live, max_bytes: 
         try:
             msg = messages.parse(data, max_bytes)
         except messages.ProtocolError as exc:
-            client.push_reply(messages.error(exc.code, exc.message, exc.id))
+            text = refusal(lang, exc.code, exc.message, exc.params)
+            client.push_reply(messages.error(exc.code, text, exc.id))
             continue
         if isinstance(msg, messages.Ping):
             client.push_reply(messages.pong(msg.t0, now_ms()))
@@ -91,11 +99,14 @@ async def _receive(websocket: WebSocket, client: Client, live: Live, max_bytes: 
             try:
                 seq = await live.command(msg.name, msg.args, client.claims, msg.id)
             except (CommandError, Rejected) as exc:
-                client.push_reply(messages.error(exc.code, exc.message, msg.id))
+                text = refusal(lang, exc.code, exc.message, exc.params)
+                client.push_reply(messages.error(exc.code, text, msg.id))
             except SeqConflict as exc:
-                client.push_reply(messages.error(messages.CONFLICT, str(exc), msg.id))
+                text = refusal(lang, messages.CONFLICT, str(exc))
+                client.push_reply(messages.error(messages.CONFLICT, text, msg.id))
             except Exception:
                 log.exception("command %s failed", msg.name)
-                client.push_reply(messages.error(messages.INTERNAL, "internal error", msg.id))
+                text = refusal(lang, messages.INTERNAL, "internal error")
+                client.push_reply(messages.error(messages.INTERNAL, text, msg.id))
             else:
                 client.push_reply(messages.ack(msg.id, seq))

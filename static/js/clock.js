@@ -6,12 +6,23 @@ export function remaining(timer, now) {
   return timer.remaining_ms;
 }
 
+// Mirror of model.Timers.for_duration(): the event's thresholds, or relative to the
+// countdown's own length (a quarter, at most 5 min; a tenth, at most 1 min).
+export function thresholds(timer, timers) {
+  const seconds = timer.duration_ms / 1000;
+  const warning = timers.warning ?? Math.min(300, seconds / 4);
+  const danger = timers.danger ?? Math.min(60, seconds / 10);
+  return [warning, Math.min(danger, warning)];
+}
+
+// Mirror of agenda.phase().
 export function phase(timer, now, timers) {
   if (!timer || timer.status === "idle") return "idle";
   const left = remaining(timer, now);
   if (left <= 0) return "overtime";
-  if (left <= timers.danger * 1000) return "danger";
-  if (left <= timers.warning * 1000) return "warning";
+  const [warning, danger] = thresholds(timer, timers);
+  if (left <= danger * 1000) return "danger";
+  if (left <= warning * 1000) return "warning";
   return "normal";
 }
 

@@ -1,16 +1,24 @@
 // The facilitator console: every control of the agenda, keyboard shortcuts, the
 // parallel workshop timers, the speaking queue and the schedule drift.
+//
+// It cannot be mis-pressed: leaving a running (or paused) step, resetting it and ending
+// the event ask first, in a dialog that Enter confirms and Escape cancels; and the last
+// command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
 import { config, LiveConnection } from "./live.js";
 import { everyFrame, format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
+import { currentStep, isEnded, workshopName } from "./show.js";
 
 const cfg = config();
 const ev = cfg.event;
 const S = cfg.strings;
 const $ = (id) => document.getElementById(id);
+const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
+const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
 
 const conn = new LiveConnection({
   eventId: ev.id,
   token: cfg.token,
+  lang: cfg.lang,
   onState: render,
   onStatus: (ok) => {
     $("conn").toggleAttribute("data-ok", ok);
@@ -24,13 +32,68 @@ function send(name, args = {}) {
   return conn.command(name, args).catch((e) => setText($("error"), e.message || String(e)));
 }
 
+// -- asking first ---------------------------------------------------------------------
+
+const dialog = $("confirm");
+
+function ask(text) {
+  return new Promise((resolve) => {
+    setText($("confirm-text"), text);
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
+}
+
+function stepUnderway(state) {
+  const t = state && state.timer;
+  return !!t && !isEnded(state) && (t.status === "running" || t.status === "paused");
+}
+
+function targetTitle(state, name, args) {
+  if (name === "step.next") return ev.agenda[state.step === null ? 0 : state.step + 1]?.title;
+  if (name === "step.previous") return ev.agenda[(state.step || 0) - 1]?.title;
+  if (name === "step.goto") return ev.agenda[args.index]?.title;
+  return "";
+}
+
+// The question to ask before `name`, or null when it can go at once.
+function question(name, args) {
+  const state = conn.state;
+  if (!state) return null;
+  if (name === "event.end") return S["confirm.end"];
+  if (!stepUnderway(state)) return null;
+  const step = currentStep(state, ev);
+  if (name === "timer.reset") return fill(S["confirm.reset"], { step: step.title });
+  if (name === "step.goto" && args.index === state.step) {
+    return fill(S["confirm.reset"], { step: step.title });
+  }
+  if (["step.next", "step.previous", "step.goto"].includes(name)) {
+    return fill(S["confirm.leave"], { step: step.title, target: targetTitle(state, name, args) || "—" });
+  }
+  return null;
+}
+
+async function command(name, args = {}) {
+  if (name === "undo") {
+    const last = conn.state && conn.state.last;
+    if (!last) return;
+    args = { seq: last.seq };
+  }
+  const q = question(name, args);
+  if (q && !(await ask(q))) return;
+  send(name, args);
+}
+
+// -- controls -------------------------------------------------------------------------
+
 function button(label, name, args, extra = {}) {
   const b = document.createElement("button");
   b.type = "button";
   b.className = "small";
   b.textContent = label;
   if (extra.aria) b.setAttribute("aria-label", extra.aria);
-  b.addEventListener("click", () => send(name, args));
+  b.addEventListener("click", () => command(name, args));
   return b;
 }
 
@@ -40,7 +103,7 @@ document.addEventListener("click", (e) => {
   const args = {};
   if (b.dataset.minutes) args.minutes = Number(b.dataset.minutes);
   if (b.dataset.index) args.index = Number(b.dataset.index);
-  send(b.dataset.cmd, args);
+  command(b.dataset.cmd, args);
 });
 
 $("message-form").addEventListener("submit", (e) => {
@@ -51,16 +114,22 @@ $("message-form").addEventListener("submit", (e) => {
 });
 
 document.addEventListener("keydown", (e) => {
-  if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (dialog.open || e.target.closest("input, select, textarea, dialog")) return;
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "z") {
+    e.preventDefault();
+    command("undo");
+    return;
+  }
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
   const state = conn.state;
   const keys = {
-    ArrowRight: () => send("step.next"),
-    ArrowLeft: () => send("step.previous"),
-    " ": () => send(state && state.timer && state.timer.status === "running" ? "timer.pause" : "timer.resume"),
-    "+": () => send("timer.adjust", { minutes: 1 }),
-    "-": () => send("timer.adjust", { minutes: -1 }),
-    r: () => send("timer.reset"),
-    n: () => send("queue.next"),
+    ArrowRight: () => command("step.next"),
+    ArrowLeft: () => command("step.previous"),
+    " ": () => command(state && state.timer && state.timer.status === "running" ? "timer.pause" : "timer.resume"),
+    "+": () => command("timer.adjust", { minutes: 1 }),
+    "-": () => command("timer.adjust", { minutes: -1 }),
+    r: () => command("timer.reset"),
+    n: () => command("queue.next"),
   };
   const fn = keys[e.key] || keys[e.key.toLowerCase()];
   if (fn) {
@@ -69,25 +138,44 @@ document.addEventListener("keydown", (e) => {
   }
 });
 
+// -- rendering ------------------------------------------------------------------------
+
 function render(state) {
-  const step = state.step === null ? null : ev.agenda[state.step];
-  setText($("step-title"), step ? `${step.start} · ${step.title}` : S.not_started);
+  const step = currentStep(state, ev);
+  const ended = isEnded(state);
+  let title = S.not_started;
+  if (ended) title = S.ended;
+  else if (step) title = `${step.start} · ${step.title}`;
+  setText($("step-title"), title);
   const status = state.timer ? state.timer.status : "idle";
-  setText($("timer-status"), S[status] || status);
+  setText($("timer-status"), ended ? S.ended : S[status] || status);
+  $("paused-note").hidden = status !== "paused" || ended;
   $("btn-pause").hidden = status !== "running";
   $("btn-resume").hidden = status !== "paused";
   $("btn-start").hidden = status === "running" || status === "paused";
+  const started = state.step !== null && !ended;
+  $("btn-start").disabled = ended || status === "done";
+  $("btn-prev").disabled = !state.step;
+  $("btn-next").disabled = ended || (state.step !== null && state.step + 1 >= ev.agenda.length);
+  for (const id of ["btn-minus", "btn-plus", "btn-plus5", "btn-reset"]) $(id).disabled = !started;
+  $("btn-end").disabled = !started;
+  const undo = $("btn-undo");
+  undo.disabled = !state.last;
+  const what = state.last ? S[`cmd.${state.last.name}`] || state.last.name : "";
+  setText(undo, state.last ? `↶ ${fill(S["undo.what"], { what })}` : `↶ ${S.undo}`);
   for (const li of document.querySelectorAll("#agenda li")) {
     const i = Number(li.dataset.step);
-    li.classList.toggle("current", state.step === i);
-    li.classList.toggle("past", state.step !== null && i < state.step);
-    if (state.step === i) li.setAttribute("aria-current", "step");
+    li.classList.toggle("current", state.step === i && !ended);
+    li.classList.toggle("past", state.step !== null && (i < state.step || ended));
+    if (state.step === i && !ended) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
   }
   renderWorkshops(state);
   renderQueue(state);
   const m = state.message;
-  setText($("message-current"), m.visible ? `« ${m.text} »${m.site ? ` → ${m.site}` : ""}` : "");
+  $("message-current").hidden = !m.visible;
+  setText($("message-current"), m.visible ? `« ${m.text} » → ${m.site ? siteName(m.site) : S["message.all"]}` : "");
+  document.querySelector('[data-cmd="message.hide"]').disabled = !m.visible;
   tick();
 }
 
@@ -98,7 +186,7 @@ function renderWorkshops(state) {
   ul.replaceChildren();
   for (const id of ids) {
     const t = state.workshops[id];
-    const title = ev.workshops[id]?.title || id;
+    const title = workshopName(ev, id);
     const li = document.createElement("li");
     li.dataset.workshop = id;
     li.dataset.status = t.status;
@@ -126,10 +214,11 @@ function renderWorkshops(state) {
 
 function renderQueue(state) {
   $("queue-card").hidden = !state.queue.length;
+  $("btn-queue-next").disabled = !state.queue.some((s) => s.status === "pending" || s.status === "speaking");
   const ol = $("queue");
   ol.replaceChildren();
   state.queue.forEach((slot, i) => {
-    const title = ev.workshops[slot.workshop]?.title || slot.workshop;
+    const title = workshopName(ev, slot.workshop);
     const li = document.createElement("li");
     li.dataset.workshop = slot.workshop;
     li.dataset.status = slot.status;
@@ -153,10 +242,10 @@ function tick() {
   const state = conn.state;
   if (!state) return;
   const now = conn.now();
-  const t = state.timer;
+  const t = isEnded(state) ? null : state.timer;
   const cd = $("countdown");
   setText(cd, t ? format(remaining(t, now)) : "--:--");
-  cd.dataset.phase = phase(t, now, ev.timers);
+  cd.dataset.phase = t && t.status === "paused" ? "paused" : phase(t, now, ev.timers);
   for (const li of document.querySelectorAll("#workshop-timers li")) {
     const wt = state.workshops[li.dataset.workshop];
     const el = li.querySelector(".countdown");
@@ -166,7 +255,7 @@ function tick() {
     }
   }
   setText($("speaker-countdown"), state.speaker ? format(remaining(state.speaker, now)) : "--:--");
-  const sch = schedule(state, ev, now);
+  const sch = isEnded(state) ? null : schedule(state, ev, now);
   if (sch) {
     const min = Math.round(Math.abs(sch.drift) / 60000);
     setText($("drift"), min === 0 ? S.on_time : `${min} min ${sch.drift > 0 ? S.behind : S.ahead}`);

@@ -7,9 +7,10 @@ export function config() {
 }
 
 export class LiveConnection {
-  constructor({ eventId, token, onState, onStatus, onError }) {
+  constructor({ eventId, token, lang, onState, onStatus, onError }) {
     this.eventId = eventId;
     this.token = token || "";
+    this.lang = lang || "fr"; // refusals come back in the page's language
     this.onState = onState || (() => {});
     this.onStatus = onStatus || (() => {});
     this.onError = onError || (() => {});
@@ -30,7 +31,9 @@ export class LiveConnection {
 
   connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const query = this.token ? `?k=${encodeURIComponent(this.token)}` : "";
+    const params = new URLSearchParams({ lang: this.lang });
+    if (this.token) params.set("k", this.token);
+    const query = `?${params}`;
     const ws = new WebSocket(`${proto}://${location.host}/ws/events/${this.eventId}${query}`);
     this.ws = ws;
     ws.onopen = () => {

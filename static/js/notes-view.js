@@ -2,8 +2,14 @@
 // Markdown in large type. Used by the site screen during a restitution, by the read-only
 // notes page, and (renderMarkdown) by the rapporteur's preview.
 //
-//   const view = followNotes(container, { eventId, workshopId, token, onStatus });
+//   const view = followNotes(container, { eventId, workshopId, token, onStatus,
+//                                         page, onOverflow });
 //   view.stop();   // disconnect and stop rendering
+//
+// Notes longer than their box follow the writing (the latest edit is kept in view); with
+// `page`, a box left unedited for a while pages through, a screenful at a time, and back
+// to the top. `onOverflow({above, below})` says whether there is more to see, so the page
+// can show it instead of cutting a line with no sign.
 //
 // Safety: markdown-it runs with raw HTML disabled and images off (a screen must not load
 // third-party URLs), and its output goes through DOMPurify before it touches the page.
@@ -45,7 +51,13 @@ function lineAt(text, index) {
   return line;
 }
 
-export function followNotes(container, { eventId, workshopId, token, onStatus } = {}) {
+const PAGE_AFTER_MS = 15000; // no edit for this long: start paging
+const PAGE_EVERY_MS = 10000; // one screenful per this long
+
+export function followNotes(
+  container,
+  { eventId, workshopId, token, onStatus, page = false, onOverflow } = {},
+) {
   ensureStyles();
   container.classList.add("notes-view");
   container.setAttribute("aria-live", "polite");
@@ -58,7 +70,15 @@ export function followNotes(container, { eventId, workshopId, token, onStatus } 
   provider.awareness.setLocalState(null); // viewers have no cursor to share
   let timer = 0;
   let changed = null;
+  let lastEdit = 0;
 
+  const overflow = () => {
+    if (!onOverflow) return;
+    const top = container.scrollTop;
+    const above = top > 2;
+    const below = top + container.clientHeight < container.scrollHeight - 2;
+    onOverflow({ above, below });
+  };
   const follow = () => {
     if (changed === null || container.scrollHeight <= container.clientHeight) return;
     const blocks = [...container.querySelectorAll("[data-line]")];
@@ -73,7 +93,21 @@ export function followNotes(container, { eventId, workshopId, token, onStatus } 
     container.innerHTML = renderMarkdown(text.toString());
     container.dataset.rendered = String(text.length);
     follow();
+    overflow();
   };
+  container.addEventListener("scroll", overflow, { passive: true });
+  const pager = page
+    ? setInterval(() => {
+        if (Date.now() - lastEdit < PAGE_AFTER_MS) return;
+        if (container.scrollHeight <= container.clientHeight) return;
+        const end = container.scrollTop + container.clientHeight >= container.scrollHeight - 2;
+        // A screenful minus a line or two, so the reader keeps their place.
+        const top = end ? 0 : container.scrollTop + container.clientHeight * 0.85;
+        container.scrollTo({ top, behavior: "smooth" });
+      }, PAGE_EVERY_MS)
+    : 0;
+  const resize = new ResizeObserver(overflow);
+  resize.observe(container);
   const schedule = () => {
     if (!timer) timer = setTimeout(render, 30);
   };
@@ -84,6 +118,7 @@ export function followNotes(container, { eventId, workshopId, token, onStatus } 
       index += op.retain;
     }
     changed = lineAt(text.toString(), index);
+    lastEdit = Date.now();
     schedule();
   });
   provider.on("sync", (synced) => synced && schedule());
@@ -98,6 +133,8 @@ export function followNotes(container, { eventId, workshopId, token, onStatus } 
     },
     stop() {
       clearTimeout(timer);
+      clearInterval(pager);
+      resize.disconnect();
       provider.destroy();
       doc.destroy();
     },

@@ -1,0 +1,66 @@
+"""In Debian's Chromium at a phone's width (390 px): no page scrolls sideways.
+
+Every page a person may open on a phone, in the states that hold the longest lines: a
+long banner, a restitution with notes, a personal link on the registration confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import LiveServer
+from .test_accessibility import pages
+from .test_browser_show_day import LONG_BANNER, LONG_NOTES, command, write_notes
+
+pytestmark = pytest.mark.browser
+EVENT = "poitiers-2020"
+WIDE = """() => {
+  const wide = [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest(".skip"))
+    .filter((e) => !e.parentElement.closest(".table-wrap, .cm-scroller, .notes-view"))
+    .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+  return { scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 5) };
+}"""
+
+
+def assert_fits(page: Page, name: str) -> None:
+    page.wait_for_timeout(300)  # the live state renders
+    found = page.evaluate(WIDE)
+    assert found["scroll"] <= 390, f"{name} is {found['scroll']} px wide: {found['wide']}"
+
+
+def registered(server: LiveServer, page: Page) -> str:
+    page.goto(f"{server.url}/e/{EVENT}/register")
+    page.get_by_label("Nom et prénom").fill("Dominique Lefèvre-Castelnau de Saint-Hilaire")
+    page.get_by_label("Adresse électronique").fill("dominique.lefevre-castelnau@example.fr")
+    page.get_by_label("Vous êtes").select_option("professeur")
+    page.get_by_label("Site où vous participez").select_option("niort")
+    page.get_by_label("Vœu 1").select_option("enseigner-niort")
+    page.get_by_label("J'accepte le traitement").check()
+    page.get_by_role("button", name="S'inscrire").click()
+    expect(page.locator("#personal-link")).to_be_visible()
+    return str(page.locator("#personal-link").get_attribute("href"))
+
+
+def test_no_page_scrolls_sideways_on_a_phone(live_server: LiveServer, browser: Any) -> None:
+    rapporteur = write_notes(live_server, browser, EVENT, "enseigner-niort", LONG_NOTES)
+    command(live_server, EVENT, "message.show", text=LONG_BANNER)
+    command(live_server, EVENT, "step.goto", step="restitutions")
+    command(live_server, EVENT, "queue.next")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for name, path in pages(live_server).items():
+        if name == "screen":
+            continue  # a projector, not a phone
+        page.goto(live_server.url + path)
+        assert_fits(page, name)
+    link = registered(live_server, page)
+    assert_fits(page, "registration confirmation")
+    page.goto(link)
+    assert_fits(page, "personal page")
+    page.goto(f"{live_server.url}/nulle-part")
+    assert_fits(page, "page not found")
+    page.close()
+    rapporteur.close()
