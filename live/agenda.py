@@ -130,7 +130,7 @@ class Message:
 
 @dataclass
 class State:
-    """The live state of an event. `last` names the command `undo` would take back;
+    """The live state of an event. `last` names the command `undo` would take back (seq, name);
     `previous` is the state before it, kept for that undo and never sent to clients."""
 
     seq: int = 0
@@ -202,7 +202,7 @@ def apply(state: State, entry: dict[str, Any], event: Event) -> State:
     handler(new, args, int(entry["t"]), event)
     new.seq = entry["seq"]
     new.previous = alone.to_dict()
-    new.last = {"seq": entry["seq"], "name": name, "args": args, "t": int(entry["t"])}
+    new.last = {"seq": entry["seq"], "name": name}  # all the console needs to offer undo
     return new
 
 
