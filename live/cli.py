@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from .app import demo_definitions
 from .backends.base import create_backend
-from .config import Settings
+from .config import DATABASE_FILE, NoDataDirectory, Settings, Signing
 from .hub import Hub
+from .i18n import translator
 from .links import Signer, url
 from .model import DefinitionError, Event, parse_event
 
+DATA_HELP = (
+    "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
+    "directory (run the commands from where the server runs, or point them at its data)"
+)
 
-def _settings(args: argparse.Namespace) -> Settings:
+
+def say(key: str, **params: object) -> str:
+    """A sentence for the operator, in French unless the terminal's language is English."""
+    lang = "en" if os.environ.get("LANG", "").startswith("en") else "fr"
+    return translator(lang)(key).format(**params)
+
+
+def _settings(args: argparse.Namespace, signing: Signing = "none") -> Settings:
     overrides: dict[str, object] = {}
     if getattr(args, "data", None):
         overrides["data_dir"] = Path(args.data)
@@ -23,12 +36,31 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["backend"] = args.backend
     if getattr(args, "base_url", None):
         overrides["base_url"] = args.base_url.rstrip("/")
-    return Settings.from_env(**overrides)
+    return Settings.from_env(signing, **overrides)
+
+
+def _has_database(settings: Settings) -> bool:
+    return settings.backend != "sqlite" or (settings.data_dir / DATABASE_FILE).exists()
+
+
+def _server_settings(
+    args: argparse.Namespace, signing: Signing, need_database: bool
+) -> Settings | None:
+    """The settings of the server whose data this command reads, or None after saying
+    where it looked and how to point it there. Nothing is created: a new data directory
+    would hold a new secret, and links signed with it are refused by the server."""
+    try:
+        settings = _settings(args, signing)
+    except NoDataDirectory as exc:
+        print(say("cli.no_data", path=exc.path), file=sys.stderr)
+        return None
+    if need_database and not _has_database(settings):
+        print(say("cli.no_data", path=settings.data_dir.resolve()), file=sys.stderr)
+        return None
+    return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     import uvicorn
 
     # The app is built from the environment in each worker: pass settings through it.
@@ -88,7 +120,7 @@ def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _settings(args)  # importing signs nothing: no secret is read or made
     text = Path(args.file).read_text(encoding="utf-8")
 
     async def run() -> Event:
@@ -104,14 +136,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     except DefinitionError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
-    print(f"imported {event.id}: {event.title} ({len(event.agenda)} steps)")
+    where = settings.data_dir.resolve()
+    print(f"imported {event.id}: {event.title} ({len(event.agenda)} steps) into {where}")
     return 0
 
 
 def cmd_links(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _server_settings(args, "existing", need_database=False)
+    if settings is None:
+        return 2
 
     async def load() -> dict[str, str]:
+        if not _has_database(settings):
+            return {}  # the demo events only (RELAIS_SECRET given): nothing is created
         backend = create_backend(settings.backend, str(settings.data_dir))
         await backend.open()
         try:
@@ -127,8 +164,10 @@ def cmd_links(args: argparse.Namespace) -> int:
         return 2
     event = parse_event(definitions[args.event], args.event)
     signer = Signer(settings.secret, args.days or settings.link_days)
-    for label, link in links_for(event, signer, settings.base_url):
-        print(f"{label:<32} {link}")
+    rows = links_for(event, signer, settings.base_url)
+    width = max(len(label) for label, _ in rows) + 2
+    for label, link in rows:
+        print(f"{label:<{width}}{link}")
     return 0
 
 
@@ -136,7 +175,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     """The synthesis of every workshop's notes, as Markdown, HTML or PDF."""
     from .synthesis import export_synthesis
 
-    settings = _settings(args)
+    settings = _server_settings(args, "none", need_database=True)
+    if settings is None:
+        return 2
 
     async def run() -> bytes | None:
         backend = create_backend(settings.backend, str(settings.data_dir))
@@ -164,7 +205,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
-    parser.add_argument("--data", help="data directory (default: ./data or $RELAIS_DATA)")
+    parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--backend", choices=["sqlite", "memory"], help="storage backend")
     parser.add_argument("--base-url", help="public address used in links")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -6,19 +6,38 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+SECRET_FILE = "secret.key"
+DATABASE_FILE = "relais.sqlite3"
 
 
-def _secret(data_dir: Path) -> str:
+class NoDataDirectory(Exception):
+    """A command that must use the server's data found none where it looked."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+Signing = Literal["create", "existing", "none"]
+
+
+def _secret(data_dir: Path, create: bool = True) -> str:
     """The signing secret: RELAIS_SECRET, or one generated once and kept in the data dir.
 
     Links stay valid across restarts because the secret is persisted next to the data.
+    Only the server creates it: a command that signs links for that server (`relais links`)
+    must find it, or it would print links the server refuses.
     """
     env = os.environ.get("RELAIS_SECRET")
     if env:
         return env
-    path = data_dir / "secret.key"
+    path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_text().strip()
+    if not create:
+        raise NoDataDirectory(data_dir.resolve())
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     path.write_text(value)
@@ -45,7 +64,13 @@ class Settings:
     smtp_starttls: bool = False
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, signing: Signing = "create", **overrides: object) -> Settings:
+        """Settings from the environment; `overrides` (command-line options) win.
+
+        The data directory is `RELAIS_DATA`, else `./data` from the current directory: the
+        server and every `relais` command resolve it the same way. `signing` says what to
+        do about the link secret: the server creates it; `relais links` needs the existing
+        one (NoDataDirectory otherwise); `relais import` and `export` sign nothing."""
         data_dir = Path(os.environ.get("RELAIS_DATA", "data"))
         s = cls(
             data_dir=data_dir,
@@ -62,6 +87,6 @@ class Settings:
         )
         for key, value in overrides.items():
             setattr(s, key, value)
-        if not s.secret:
-            s.secret = _secret(s.data_dir)
+        if not s.secret and signing != "none":
+            s.secret = _secret(s.data_dir, create=signing == "create")
         return s

@@ -92,6 +92,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.closing": "Clôture",
         "kind.custom": "Séquence",
         "skip_to_content": "Aller au contenu",
+        "cli.no_data": (
+            "Aucune donnée de serveur Relais dans {path} (ni secret de signature, ni base) : "
+            "rien n'a été créé. Lancez la commande depuis le répertoire où tourne le serveur, "
+            "ou indiquez ses données avec --data RÉPERTOIRE ou RELAIS_DATA=RÉPERTOIRE "
+            "(et RELAIS_SECRET si le serveur reçoit son secret ainsi)."
+        ),
         "clock": "Heure",
         "paused_banner": "En pause",
         "ended": "Événement terminé",
@@ -470,6 +476,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind.closing": "Closing",
         "kind.custom": "Session",
         "skip_to_content": "Skip to content",
+        "cli.no_data": (
+            "No Relais server data in {path} (no signing secret, no database): nothing was "
+            "created. Run the command from the directory where the server runs, or point it "
+            "at its data with --data DIR or RELAIS_DATA=DIR (and RELAIS_SECRET if the server "
+            "is given its secret that way)."
+        ),
         "clock": "Time",
         "paused_banner": "Paused",
         "ended": "Event over",

@@ -1,4 +1,4 @@
-"""The `relais` command: import an event file, print its links."""
+"""The `relais` command: import an event file, print its links, export the synthesis."""
 
 from __future__ import annotations
 
@@ -59,5 +59,61 @@ def test_export_writes_the_synthesis_in_each_format(
 
 
 def test_export_of_an_unknown_event_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", str(DEMO / "ariege-2020.yaml")]) == 0
     assert main(["export", "nope"]) == 2
     assert "unknown event" in capsys.readouterr().err
+
+
+def test_links_from_another_directory_create_nothing_and_say_how_to_point_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("RELAIS_DATA")
+    monkeypatch.delenv("RELAIS_SECRET")
+    assert main(["links", "poitiers-2020"]) == 2
+    assert list(elsewhere.iterdir()) == []  # no data directory, no secret
+    err = capsys.readouterr().err
+    assert str(elsewhere / "data") in err
+    assert "--data" in err and "RELAIS_DATA" in err
+
+
+def test_links_use_the_secret_of_the_servers_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from live.config import Settings
+    from live.links import Signer
+
+    monkeypatch.delenv("RELAIS_SECRET")
+    server = Settings.from_env()  # the server's start creates the secret
+    monkeypatch.chdir(tmp_path)
+    assert main(["--data", str(server.data_dir), "links", "ariege-2020"]) == 0
+    console = next(line for line in capsys.readouterr().out.splitlines() if "console" in line)
+    token = console.split("k=")[1]
+    assert Signer(server.secret).verify(token, "ariege-2020").role == "facilitator"
+
+
+def test_export_from_another_directory_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RELAIS_DATA")
+    assert main(["export", "ariege-2020"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert "RELAIS_DATA" in capsys.readouterr().err
+
+
+def test_the_help_says_where_the_data_directory_is_found(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--data, else $RELAIS_DATA, else ./data" in out
+
+
+def test_links_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["links", "poitiers-2020"]) == 0
+    starts = {line.index("http") for line in capsys.readouterr().out.splitlines()}
+    assert len(starts) == 1
