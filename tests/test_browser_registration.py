@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import LiveServer
+from .test_browser_show_day import command
 
 pytestmark = pytest.mark.browser
 EVENT = "ariege-2020"
@@ -50,6 +51,10 @@ def test_register_assign_confirm_then_the_personal_link_shows_the_workshop(
         "Enseigner et apprendre avec le numérique"
     )
     expect(person.locator("#workshop-room")).to_have_text("Salle 101")
+    # During the workshops, the phone counts down that workshop's own time, +5 included.
+    command(live_server, EVENT, "step.goto", step="ateliers")
+    command(live_server, EVENT, "workshop.adjust", workshop="atelier-enseigner", minutes=5)
+    expect(person.locator("#now-timer")).to_contain_text("Votre atelier : 2:04:")
     person.close()
     organizer.close()
 
@@ -66,4 +71,25 @@ def test_the_organizer_page_is_usable_from_the_keyboard(
     capacity.press("Enter")  # submits the workshop form
     expect(page.locator("#org-done")).to_contain_text("Ateliers enregistrés")
     expect(page.locator("#capacity-atelier-acces")).to_have_value("12")
+    page.close()
+
+
+def test_after_an_update_the_personal_page_says_so_without_scrolling(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/e/{EVENT}/register")
+    page.get_by_label("Nom et prénom").fill("Sacha Durand")
+    page.get_by_label("Adresse électronique").fill("sacha@example.fr")
+    page.get_by_label("Vous êtes").select_option("parent")
+    page.get_by_label("Vœu 1").select_option("atelier-acces")
+    page.get_by_label("J'accepte le traitement").check()
+    page.get_by_role("button", name="S'inscrire").click()
+    page.goto(str(page.locator("#personal-link").get_attribute("href")))
+    page.get_by_label("Vœu 2").select_option("atelier-gouvernance")
+    page.get_by_role("button", name="Mettre à jour").click()
+    saved = page.locator("#saved")
+    expect(saved).to_have_text("Vos modifications sont enregistrées.")
+    box = saved.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844  # seen where one looks
     page.close()
