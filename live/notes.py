@@ -38,9 +38,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pycrdt import Doc, Text, merge_updates
+from pycrdt import Doc, Text, get_state, merge_updates
 
 from . import ysync
 from .backends.base import Backend
@@ -57,7 +58,9 @@ MAX_DOC = 8 << 20  # bytes stored per document between compactions
 MAX_AWARENESS = 16 << 10
 OUTBOX = 512  # frames a peer may lag behind before it is closed and resynced
 KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
-RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...]}
+RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_client": {...}}
+# What the editor shows for a rapporteur who has not typed a name (web/notes_pages.py).
+PLACEHOLDER_NAMES = frozenset({"rapporteur", "rapporteure", "rapporteur·rice"})
 
 
 def doc_name(event_id: str, workshop_id: str) -> str:
@@ -126,6 +129,21 @@ class Peer:
             self._waiter.set_result(None)
 
 
+def _editor_name(state: str) -> str | None:
+    """The name an editor's awareness state gives, unless it is none or the placeholder."""
+    try:
+        user = json.loads(state).get("user")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(user, dict) or user.get("anonymous"):
+        return None
+    name = user.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    name = name.strip()[:80]
+    return None if name.lower() in PLACEHOLDER_NAMES else name
+
+
 def _coalesce(frames: list[bytes]) -> list[bytes]:
     if len(frames) == 1:
         return frames
@@ -175,7 +193,9 @@ class Room:
         self.text = self.doc.get(TEXT, type=Text)
         self.peers: set[Peer] = set()
         self.presence: dict[int, ysync.Presence] = {}
-        self.rapporteurs: list[str] = []
+        self.authors: set[int] = set()  # Yjs clients that brought text
+        self.credits: dict[int, str] = {}  # author's client id -> the name it wrote under
+        self._earlier: list[str] = []  # names recorded before credits were kept by client
         self.stats = Stats()
         self._pending: list[_Pending] = []
         self._recent: list[bytes] = []  # stored since the last compaction (see _compact)
@@ -190,8 +210,11 @@ class Room:
         for row in rows:
             self._apply(row)
         self._stored, self._size = len(rows), sum(len(r) for r in rows)
-        record = await self.backend.get_record(RAPPORTEURS, self.name)
-        self.rapporteurs = list(record.get("names", [])) if record else []
+        record = await self.backend.get_record(RAPPORTEURS, self.name) or {}
+        self.credits = {int(c): n for c, n in record.get("by_client", {}).items()}
+        self.authors = set(self.credits)
+        if "by_client" not in record:
+            self._earlier = list(record.get("names", []))
         if not rows and template:
             self.text += template
             first = self.doc.get_update()
@@ -278,6 +301,10 @@ class Room:
         self._size += len(update)
         self._pending.append(_Pending(update, peer))
         self.writer.wake(self)
+        authors = self._authors(update)
+        if authors - self.authors:
+            self.authors |= authors
+            self._credit(authors)
 
     def _accept_presence(self, peer: Peer, payload: bytes, frame: bytes) -> None:
         if not peer.writer:
@@ -294,19 +321,47 @@ class Room:
             else:
                 self.presence[entry.client] = entry
                 peer.presence.add(entry.client)
-                self._note_rapporteur(entry.state)
+                if entry.client in self.authors:
+                    self._credit([entry.client])  # a name given, or changed, by an author
         self._broadcast(frame, peer)
 
     def _presence_frame(self) -> bytes:
         return ysync.awareness(ysync.encode_awareness(list(self.presence.values())))
 
-    def _note_rapporteur(self, state: str) -> None:
-        """Remember the names editors give themselves: the synthesis credits them."""
-        user = json.loads(state).get("user")
-        name = user.get("name") if isinstance(user, dict) else None
-        if isinstance(name, str) and name.strip() and name.strip() not in self.rapporteurs:
-            self.rapporteurs.append(name.strip()[:80])
-            value = {"names": list(self.rapporteurs)}
+    def _authors(self, update: bytes) -> set[int]:
+        """The Yjs clients whose new text an update brings. An editor that only read
+        answers the server's sync with what it received meanwhile: nobody's new text. The
+        ids are those of the authors' own documents, which their awareness states share;
+        whoever relays a presence (y-websocket clients re-send the ones they hear) is not
+        taken for its author."""
+        known = ysync.decode_state_vector(self.doc.get_state())
+        brought = ysync.decode_state_vector(get_state(update))
+        return {client for client, clock in brought.items() if clock > known.get(client, 0)}
+
+    @property
+    def rapporteurs(self) -> list[str]:
+        """The names the synthesis credits: people who edited, each once, by their last
+        name (J, Je, Jean typed in the name field is one person, Jean), in order of arrival;
+        never someone who only opened the editor, never the placeholder name."""
+        names = list(self._earlier)
+        for name in self.credits.values():
+            if name not in names:
+                names.append(name)
+        return names
+
+    def _credit(self, clients: Iterable[int]) -> None:
+        changed = False
+        for client in clients:
+            entry = self.presence.get(client)
+            name = _editor_name(entry.state) if entry is not None else None
+            if name is not None and self.credits.get(client) != name:
+                self.credits[client] = name
+                changed = True
+        if changed:
+            value = {
+                "names": self.rapporteurs,
+                "by_client": {str(c): n for c, n in self.credits.items()},
+            }
             task = asyncio.create_task(self.backend.put_record(RAPPORTEURS, self.name, value))
             task.add_done_callback(_log_failure)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -88,10 +89,9 @@ def test_the_read_only_view_cannot_edit(live_server: LiveServer, browser: Any) -
 
 def test_co_rapporteurs_see_each_others_names(live_server: LiveServer, browser: Any) -> None:
     first, second = open_editor(live_server, browser), open_editor(live_server, browser)
-    first.get_by_label("Votre nom").fill("Aïcha")
-    first.get_by_label("Votre nom").press("Enter")
-    first.get_by_label("Votre nom").blur()
+    first.get_by_label("Votre nom").press_sequentially("Aïcha")  # no Enter, focus kept
     expect(second.locator("#notes-editors")).to_contain_text("Aïcha")
+    expect(first.get_by_label("Votre nom")).to_be_focused()
     first.close()
     second.close()
 
@@ -111,6 +111,27 @@ def test_edits_made_offline_merge_when_the_connection_returns(
         expect(page.locator(".cm-content")).to_contain_text("Écrit pendant la coupure.")
     online.close()
     offline.close()
+
+
+def test_the_synthesis_credits_who_wrote_under_the_name_they_typed(
+    live_server: LiveServer, browser: Any
+) -> None:
+    writer, lurker = open_editor(live_server, browser), open_editor(live_server, browser)
+    writer.get_by_label("Votre nom").press_sequentially("Jean Dupont")
+    type_at_end(writer, "- Des tablettes pour chaque classe")
+    lurker.get_by_label("Votre nom").press_sequentially("Quelqu'un qui lit")
+    anonymous = open_editor(live_server, browser)  # keeps the placeholder "Rapporteur"
+    type_at_end(anonymous, "\n- Former les enseignants")
+    expect(writer.locator(".cm-content")).to_contain_text("Former les enseignants")
+    writer.wait_for_timeout(800)  # names apply after half a second of typing
+    token = live_server.link(EVENT, "facilitator")
+    url = f"{live_server.url}/events/{EVENT}/synthesis?format=md&k={token}"
+    with urllib.request.urlopen(url) as r:
+        text = r.read().decode()
+    section = text.split("### ")[1]  # the first workshop: the one written in
+    assert "Rapporteurs : Jean Dupont*" in section, section  # not the reader, not "Rapporteur"
+    for page in (writer, lurker, anonymous):
+        page.close()
 
 
 def test_a_non_rapporteur_link_on_the_editor_address_gets_the_read_only_view(

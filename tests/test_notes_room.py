@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -270,19 +271,78 @@ async def test_a_reloaded_room_starts_from_what_was_stored_not_the_template(
     await service.close()
 
 
-async def test_rapporteur_names_come_from_their_presence(backend: Backend, event: Event) -> None:
+def named(client: int, name: str, clock: int = 1, **user: object) -> bytes:
+    state = json.dumps({"user": {"name": name, **user}})
+    return ysync.awareness(ysync.encode_awareness([ysync.Presence(client, clock, state)]))
+
+
+def editor_of(room: Room) -> Editor:
+    """A rapporteur's editor, synced with the room; its awareness id is its doc's client id."""
+    ed = Editor()
+    ed.doc.apply_update(room.doc.get_update())
+    return ed
+
+
+def typed(room: Room, peer: Peer, ed: Editor, text: str) -> None:
+    ed.doc.apply_update(room.doc.get_update())
+    ed.text += text
+    for frame in ed.take():
+        room.receive(peer, frame)
+
+
+async def test_the_synthesis_credits_the_rapporteurs_who_edited(
+    backend: Backend, event: Event
+) -> None:
     service = NotesService(backend)
     w = event.workshop("w1")
     assert w is not None
     room = await service.room(event, w)
-    peer = room.connect(writer=True)
-    for client, name in ((1, "Aïcha"), (2, "Bruno"), (1, "Aïcha")):
-        entry = ysync.Presence(client, 1, f'{{"user": {{"name": "{name}"}}}}')
-        room.receive(peer, ysync.awareness(ysync.encode_awareness([entry])))
+    for name in ("Aïcha", "Bruno"):
+        peer, ed = room.connect(writer=True), editor_of(room)
+        room.receive(peer, named(ed.doc.client_id, name))
+        typed(room, peer, ed, f"- {name} écrit\n")
+        await room.flush()
     await asyncio.sleep(0.05)
     assert await service.rapporteurs(event.id, "w1") == ["Aïcha", "Bruno"]
     await service.close()
     assert await NotesService(backend).rapporteurs(event.id, "w1") == ["Aïcha", "Bruno"]
+
+
+async def test_opening_the_editor_without_writing_is_not_credited(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    writer, author = room.connect(writer=True), editor_of(room)
+    room.receive(writer, named(author.doc.client_id, "Aïcha"))
+    typed(room, writer, author, "- une idée\n")
+    await room.flush()
+    reader, ed = room.connect(writer=True), editor_of(room)
+    room.receive(reader, named(ed.doc.client_id, "Claire"))  # typed her name, wrote nothing
+    room.receive(reader, ysync.sync_step2(room.doc.get_update()))  # sends back what it got
+    # Aïcha's page relays Claire's presence, as y-websocket clients do: still not Claire's text.
+    room.receive(writer, named(ed.doc.client_id, "Claire", 2))
+    assert room.rapporteurs == ["Aïcha"]
+
+
+async def test_the_placeholder_name_is_never_credited(backend: Backend, event: Event) -> None:
+    room = await open_room(backend, event, "w1")
+    for anonymous in ({"anonymous": True}, {}):
+        peer, ed = room.connect(writer=True), editor_of(room)
+        room.receive(peer, named(ed.doc.client_id, "Rapporteur", **anonymous))
+        typed(room, peer, ed, "- une note\n")
+        await room.flush()
+    assert room.rapporteurs == []
+
+
+async def test_a_name_typed_letter_by_letter_is_credited_once_under_its_last_form(
+    backend: Backend, event: Event
+) -> None:
+    room = await open_room(backend, event, "w1")
+    peer, ed = room.connect(writer=True), editor_of(room)
+    typed(room, peer, ed, "- avant de se nommer\n")
+    for clock, name in enumerate(("J", "Je", "Jea", "Jean"), start=1):
+        room.receive(peer, named(ed.doc.client_id, name, clock))
+    assert room.rapporteurs == ["Jean"]
 
 
 async def test_text_of_a_workshop_nobody_opened_is_empty(backend: Backend, event: Event) -> None:

@@ -36,12 +36,23 @@ const undoManager = new Y.UndoManager(text);
 
 const nameInput = $("notes-name");
 nameInput.value = localStorage.getItem("relais.notes.name") || "";
+// The name applies while it is typed (co-rapporteurs see it, the synthesis credits it),
+// not only when the field loses focus. Without one, the placeholder shows and is marked
+// anonymous: the synthesis never credits "Rapporteur".
 function announce() {
-  const name = nameInput.value.trim() || S.anonymous;
-  provider.awareness.setLocalStateField("user", { name, color: colour, colorLight: `${colour}33` });
+  const typed = nameInput.value.trim();
+  localStorage.setItem("relais.notes.name", typed);
+  const user = { name: typed || S.anonymous, color: colour, colorLight: `${colour}33` };
+  if (!typed) user.anonymous = true;
+  provider.awareness.setLocalStateField("user", user);
 }
+let nameTimer = 0;
+nameInput.addEventListener("input", () => {
+  clearTimeout(nameTimer);
+  nameTimer = setTimeout(announce, 500);
+});
 nameInput.addEventListener("change", () => {
-  localStorage.setItem("relais.notes.name", nameInput.value.trim());
+  clearTimeout(nameTimer);
   announce();
 });
 announce();
