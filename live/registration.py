@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,6 +155,27 @@ def check(
     }
 
 
+# French column names (as the organizer desk exports them, accents or not) -> field names.
+COLUMNS = {
+    "nom": "name",
+    "courriel": "email",
+    "adresse electronique": "email",
+    "categorie": "category",
+    "accessibilite": "accessibility",
+    "groupe": "group",
+}
+
+
+def _column(name: str) -> str:
+    """A column name as a field: lower case, accents and spaces aside; `voeu 2` -> wish2."""
+    plain = unicodedata.normalize("NFKD", name.strip().lower().replace("œ", "oe"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    wish = re.fullmatch(r"(?:wish|voeu)\s*_?\s*(\d+)", plain)
+    if wish:
+        return f"wish{wish.group(1)}"
+    return COLUMNS.get(plain, plain)
+
+
 def read_csv(text: str) -> list[dict[str, Any]]:
     """Rows of an organizer's list (`;` or `,` separated, header line), as form dicts.
 
@@ -163,8 +185,8 @@ def read_csv(text: str) -> list[dict[str, Any]]:
     dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
     rows = []
     for row in csv.DictReader(io.StringIO(text), dialect=dialect):
-        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        wishes = [clean[k] for k in sorted(clean) if re.fullmatch(r"wish\d+|voeu\d+", k)]
+        clean = {_column(k or ""): (v or "").strip() for k, v in row.items()}
+        wishes = [clean[k] for k in sorted(clean) if re.fullmatch(r"wish\d+", k)]
         clean["wishes"] = [w for w in wishes if w]
         clean.setdefault("consent", "yes")  # the organizer collected it with the list
         rows.append(clean)

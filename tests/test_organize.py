@@ -45,8 +45,9 @@ class Desk:
         assert r.status_code == 200, r.text
         return html.unescape(r.text)
 
-    def csv(self, name: str) -> list[dict[str, str]]:
-        r = self.get(f"/{name}.csv")
+    def csv(self, name: str, lang: str = "en") -> list[dict[str, str]]:
+        """A CSV download; in English its columns are the field names (French by default)."""
+        r = self.client.get(f"{self.base}/{name}.csv", params={"k": self.k, "lang": lang})
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("text/csv")
         return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
@@ -311,6 +312,24 @@ def test_the_registrations_csv_can_be_imported_elsewhere(desk: Desk) -> None:
     assert rows[0]["wish1"] == "atelier-acces" and rows[0]["wish2"] == "atelier-enseigner"
     assert rows[0]["accessibility"] == "'=1+1", "a formula is never run by a spreadsheet"
     assert set(rows[0]) >= {"name", "email", "category", "site", "wish3", "accessibility"}
+
+
+def test_csv_columns_are_in_french_and_a_french_list_imports_back(desk: Desk) -> None:
+    desk.register("Alice Durand", "atelier-acces", "atelier-enseigner", group="g1")
+    r = desk.client.get(f"{desk.base}/registrations.csv", params={"k": desk.k})
+    french = r.content.decode("utf-8-sig")
+    header = french.splitlines()[0].split(";")
+    assert header[:5] == ["id", "nom", "courriel", "catégorie", "site"] and "voeu1" in header
+    desk.run()
+    assert "affectation" in french.splitlines()[0]
+    report = desk.client.get(f"{desk.base}/report.csv", params={"k": desk.k}).text
+    assert report.lstrip("\ufeff").startswith("rubrique;élément;personnes;voeu1")
+    # The same list, given back as a file on another event's desk, reads the same.
+    other = french.replace("alice.durand@example.fr", "alice.d@example.fr")
+    r = desk.post("/import", files={"file": ("liste.csv", other.encode("utf-8-sig"))})
+    assert "1 inscription(s) ajoutée(s)" in html.unescape(r.text), html.unescape(r.text)[:2000]
+    alice = desk.people()["alice.d@example.fr"]
+    assert alice["wish1"] == "atelier-acces" and alice["group"] == "g1"
 
 
 # -- links and personal data ---------------------------------------------------------------
@@ -606,3 +625,35 @@ def test_attendance_counted_on_the_day_appears_in_the_synthesis(desk: Desk) -> N
         f"{desk.server.url}/events/{EVENT}/synthesis", params={"format": "md", "k": desk.k}
     )
     assert "87 présents" in synthesis.text
+
+
+def test_the_organizer_can_show_a_persons_own_link(desk: Desk) -> None:
+    link = desk.register("Alice Durand", "atelier-acces")
+    person = desk.people()["alice.durand@example.fr"]["id"]
+    page = desk.page()
+    assert f"/person/{person}/link" in page and "Renvoyer par courriel" not in page  # no SMTP
+    r = desk.post(f"/person/{person}/link", data={"action": "show"})
+    assert r.status_code == 200
+    assert f'<a href="{link}">' in html.unescape(r.text), "the link she already has"
+    assert desk.client.get(link).status_code == 200, "still valid"
+    r = desk.post(f"/person/{person}/link", data={"action": "send"})
+    assert r.status_code == 409 and "Aucun serveur de courriel" in html.unescape(r.text)
+
+
+def test_a_lost_link_is_sent_again_by_email(mailed: tuple[Desk, list[Any]]) -> None:
+    desk, messages = mailed
+    link = desk.register("Alice Durand", "atelier-enseigner")
+    before = len(messages)
+    person = desk.people()["alice.durand@example.fr"]["id"]
+    r = desk.post(f"/person/{person}/link", data={"action": "send"})
+    assert "envoyé à alice.durand@example.fr" in html.unescape(r.text)
+    assert len(messages) == before + 1 and link in messages[-1].get_content()
+
+
+def test_the_link_of_an_unknown_person_is_refused(desk: Desk) -> None:
+    r = desk.post("/person/nobody/link", data={"action": "show"})
+    assert r.status_code == 404
+    facilitator = desk.server.link(EVENT, "facilitator")
+    assert (
+        desk.post("/person/nobody/link", data={"action": "show"}, k=facilitator).status_code == 403
+    )

@@ -218,6 +218,7 @@ async def _dashboard(
     status: int = 200,
     error: str = "",
     imported: dict[str, Any] | None = None,
+    person_link: tuple[Registration, str, bool] | None = None,
 ) -> Response:
     event = live.event
     regs = await people.all()
@@ -241,6 +242,7 @@ async def _dashboard(
         error=error,
         done="" if error else _done_message(request),
         imported=imported,
+        person_link=person_link,
         attendance=await people.backend.get_record("attendance", event.id) or {},
     )
 
@@ -506,6 +508,26 @@ async def export_person(request: Request, live: Live, people: People) -> Respons
 
 
 @organizer
+async def person_link(request: Request, live: Live, people: People) -> Response:
+    """Show a person's own link to the organizer (to read it out or paste it in a message),
+    or send it to them again by e-mail: what a person who lost theirs is told to ask for.
+    The link they already have stays valid; a new one is made only if it no longer works."""
+    reg = await _person(people, request.path_params["pid"])
+    form = await request.form()
+    revoked = await revoked_ids(request.app.state.backend, live.event.id)
+    link = await working_link(request, live, reg, revoked)
+    sent = False
+    if _field(form, "action") == "send":
+        mailer = request.app.state.mailer
+        if not mailer.enabled:
+            raise Refused(409, "org.no_mail")
+        sent = await mailer.registered(live.event, reg, link, lang_of(request))
+        if not sent:
+            raise Refused(502, "org.mail_failed")
+    return await _dashboard(request, live, people, person_link=(reg, link, sent))
+
+
+@organizer
 async def erase_person(request: Request, live: Live, people: People) -> Response:
     """Forget a person (right to erasure): registration, placement, link."""
     await people.erase(await _person(people, request.path_params["pid"]))
@@ -524,4 +546,5 @@ routes = [
     Route(BASE + "/revoke", revoke, methods=["POST"], name="organize_revoke"),
     Route(BASE + "/person/{pid}.json", export_person, name="organize_person_json"),
     Route(BASE + "/person/{pid}/erase", erase_person, methods=["POST"], name="organize_erase"),
+    Route(BASE + "/person/{pid}/link", person_link, methods=["POST"], name="organize_person_link"),
 ]

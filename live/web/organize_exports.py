@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,10 +19,11 @@ from starlette.routing import Route
 
 from ..assignment import Assignment, Report, Tally
 from ..hub import Live
+from ..i18n import translator
 from ..model import Event
 from ..people import People
 from ..registration import Registration, seats
-from .common import render, revoked_ids
+from .common import lang_of, render, revoked_ids
 from .organize import (
     BASE,
     CONFIRMATION_HEAD,
@@ -85,11 +87,27 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+def column_names(request: Request, header: Sequence[str]) -> list[str]:
+    """Column names in the page's language: `wish2` reads "voeu2" in French (which the
+    import reads back, like every other French name: see `registration.COLUMNS`)."""
+    t = translator(lang_of(request))
+    out = []
+    for name in header:
+        m = re.fullmatch(r"wish_?(\d+)", name)
+        if m:
+            out.append(t("csv.wish").format(n=m.group(1), name=name))
+        else:
+            out.append(t(f"csv.{name}"))
+    return out
+
+
+def csv_response(
+    request: Request, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Response:
     """`;`-separated UTF-8 with a BOM: what a French spreadsheet opens without asking."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow(column_names(request, header))
     writer.writerows([_cell(v) for v in row] for row in rows)
     return Response(
         ("\ufeff" + out.getvalue()).encode("utf-8"),
@@ -127,7 +145,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
     if report is None:
         raise Refused(409, "org.no_result")
     header, rows = report_rows(live.event, report)
-    return csv_response(f"{live.event.id}-report.csv", header, rows)
+    return csv_response(request, f"{live.event.id}-report.csv", header, rows)
 
 
 def _person_row(
@@ -146,7 +164,7 @@ async def registrations_csv(request: Request, live: Live, people: People) -> Res
     n = live.event.registration.wishes
     header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
     rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
-    return csv_response(f"{live.event.id}-registrations.csv", header, rows)
+    return csv_response(request, f"{live.event.id}-registrations.csv", header, rows)
 
 
 @organizer
@@ -164,7 +182,7 @@ async def confirmations_csv(request: Request, live: Live, people: People) -> Res
         link = await working_link(request, live, reg, revoked)
         where = [site_name(event, w.site), event.workshop_title(w), w.room]
         rows.append([reg.name, reg.email, *where, workshop_times(event, w.site), w.visio_url, link])
-    return csv_response(f"{event.id}-confirmations.csv", header, rows)
+    return csv_response(request, f"{event.id}-confirmations.csv", header, rows)
 
 
 routes = [
