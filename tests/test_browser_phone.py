@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from .conftest import LiveServer
 from .test_accessibility import pages
+from .test_browser_registration import register
 from .test_browser_show_day import LONG_BANNER, LONG_NOTES, command, write_notes
 
 pytestmark = pytest.mark.browser
@@ -34,15 +35,8 @@ def assert_fits(page: Page, name: str) -> None:
 
 def registered(server: LiveServer, page: Page) -> str:
     page.goto(f"{server.url}/e/{EVENT}/register")
-    page.get_by_label("Nom et prénom").fill("Dominique Lefèvre-Castelnau de Saint-Hilaire")
-    page.get_by_label("Adresse électronique").fill("dominique.lefevre-castelnau@example.fr")
-    page.get_by_label("Vous êtes").select_option("professeur")
-    page.get_by_label("Site où vous participez").select_option("niort")
-    page.get_by_label("Vœu 1").select_option("enseigner-niort")
-    page.get_by_label("J'accepte le traitement").check()
-    page.get_by_role("button", name="S'inscrire").click()
-    expect(page.locator("#personal-link")).to_be_visible()
-    return str(page.locator("#personal-link").get_attribute("href"))
+    name, email = "Dominique Lefèvre-Castelnau de Saint-Hilaire", "dominique.lc@example.fr"
+    return register(page, name, email, "professeur", "enseigner-niort", site="niort")
 
 
 def test_no_page_scrolls_sideways_on_a_phone(live_server: LiveServer, browser: Any) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from .conftest import LiveServer
 from .test_browser_show_day import command
@@ -15,22 +15,38 @@ pytestmark = pytest.mark.browser
 EVENT = "ariege-2020"
 
 
+def register(
+    page: Page, name: str, email: str, category: str, *wishes: str, site: str | None = None
+) -> str:
+    """Fill the public form as a person would; the personal link shown afterwards."""
+    page.get_by_label("Nom et prénom").fill(name)
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Vous êtes").select_option(category)
+    if site:
+        page.get_by_label("Site où vous participez").select_option(site)
+    for i, wish in enumerate(wishes, start=1):
+        page.get_by_label(f"Vœu {i}").select_option(wish)
+    page.get_by_label("J'accepte le traitement").check()
+    page.get_by_role("button", name="S'inscrire").click()
+    expect(page.locator("#personal-link")).to_be_visible()
+    return str(page.locator("#personal-link").get_attribute("href"))
+
+
 def test_register_assign_confirm_then_the_personal_link_shows_the_workshop(
     live_server: LiveServer, browser: Any
 ) -> None:
     person = browser.new_page()
     person.goto(f"{live_server.url}/e/{EVENT}")
     person.get_by_role("link", name="S'inscrire").click()
-    person.get_by_label("Nom et prénom").fill("Camille Martin")
-    person.get_by_label("Adresse électronique").fill("camille@example.fr")
-    person.get_by_label("Vous êtes").select_option("professeur")
-    person.get_by_label("Vœu 1").select_option("atelier-enseigner")
-    person.get_by_label("Vœu 2").select_option("atelier-acces")
-    person.get_by_label("J'accepte le traitement").check()
-    person.get_by_role("button", name="S'inscrire").click()
+    link = register(
+        person,
+        "Camille Martin",
+        "camille@example.fr",
+        "professeur",
+        "atelier-enseigner",
+        "atelier-acces",
+    )
     expect(person.get_by_role("heading", name="Inscription enregistrée")).to_be_visible()
-    link = person.locator("#personal-link").get_attribute("href")
-    assert link
 
     organizer = browser.new_page()
     organizer.goto(f"{live_server.url}/e/{EVENT}/organize?k={live_server.link(EVENT, 'organizer')}")
@@ -79,13 +95,7 @@ def test_after_an_update_the_personal_page_says_so_without_scrolling(
 ) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_server.url}/e/{EVENT}/register")
-    page.get_by_label("Nom et prénom").fill("Sacha Durand")
-    page.get_by_label("Adresse électronique").fill("sacha@example.fr")
-    page.get_by_label("Vous êtes").select_option("parent")
-    page.get_by_label("Vœu 1").select_option("atelier-acces")
-    page.get_by_label("J'accepte le traitement").check()
-    page.get_by_role("button", name="S'inscrire").click()
-    page.goto(str(page.locator("#personal-link").get_attribute("href")))
+    page.goto(register(page, "Sacha Durand", "sacha@example.fr", "parent", "atelier-acces"))
     page.get_by_label("Vœu 2").select_option("atelier-gouvernance")
     page.get_by_role("button", name="Mettre à jour").click()
     saved = page.locator("#saved")

@@ -4,14 +4,17 @@
 import { config, LiveConnection } from "./live.js";
 import { everyFrame, format, remaining, setText } from "./clock.js";
 import {
-  currentStep,
   isEnded,
   isPaused,
   mainTimer,
+  markAgenda,
+  nowLine,
   roomLabel,
   siteWorkshops,
+  span,
   speakers,
   workshopName,
+  workshopRows,
 } from "./show.js";
 
 const cfg = config();
@@ -38,12 +41,8 @@ function listed(state) {
 }
 
 function render(state) {
-  const step = currentStep(state, ev);
   const ended = isEnded(state);
-  let now = S.not_started;
-  if (ended) now = S.ended;
-  else if (step) now = `${step.start} · ${step.title}`;
-  setText($("now-step"), now);
+  setText($("now-step"), nowLine(state, ev, S));
   $("now-paused").hidden = !isPaused(state);
   const { speaking, next } = speakers(state);
   const line = [];
@@ -51,34 +50,17 @@ function render(state) {
   if (!ended && next) line.push(`${S.speaks_next} : ${workshopName(ev, next.workshop)}`);
   $("now-speakers").hidden = !line.length;
   setText($("now-speakers"), line.join(" · "));
-  for (const li of document.querySelectorAll("#agenda li")) {
-    const i = Number(li.dataset.step);
-    const current = state.step === i && !ended;
-    li.classList.toggle("current", current);
-    li.classList.toggle("past", state.step !== null && (i < state.step || ended));
-    if (current) li.setAttribute("aria-current", "step");
-    else li.removeAttribute("aria-current");
-  }
+  markAgenda($("agenda"), state);
   const mine = listed(state);
-  const ul = $("now-workshops");
-  ul.hidden = mine.length < 2;
-  const ids = mine.map((w) => w.id).join(" ");
-  if (ul.dataset.ids !== ids) {
-    ul.dataset.ids = ids;
-    ul.replaceChildren(
-      ...mine.map(({ id }) => {
-        const li = document.createElement("li");
-        li.dataset.workshop = id;
-        const room = roomLabel(ev.workshops[id]?.room, S);
-        const name = document.createElement("span");
-        name.textContent = `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`;
-        const time = document.createElement("strong");
-        time.className = "ws-time";
-        li.append(name, " ", time);
-        return li;
-      }),
-    );
-  }
+  $("now-workshops").hidden = mine.length < 2;
+  workshopRows(
+    $("now-workshops"),
+    mine.map((w) => w.id),
+    (id) => {
+      const room = roomLabel(ev.workshops[id]?.room, S);
+      return [span("", `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`), " ", span("ws-time", "", "strong")];
+    },
+  );
   const msg = state.message;
   const show = msg.visible && (!msg.site || msg.site === cfg.site);
   $("banner").hidden = !show;

@@ -6,7 +6,7 @@
 // command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
 import { config, LiveConnection } from "./live.js";
 import { everyFrame, format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
-import { currentStep, isEnded, workshopName } from "./show.js";
+import { currentStep, isEnded, markAgenda, nowLine, workshopName } from "./show.js";
 
 const cfg = config();
 const ev = cfg.event;
@@ -141,12 +141,8 @@ document.addEventListener("keydown", (e) => {
 // -- rendering ------------------------------------------------------------------------
 
 function render(state) {
-  const step = currentStep(state, ev);
   const ended = isEnded(state);
-  let title = S.not_started;
-  if (ended) title = S.ended;
-  else if (step) title = `${step.start} · ${step.title}`;
-  setText($("step-title"), title);
+  setText($("step-title"), nowLine(state, ev, S));
   const status = state.timer ? state.timer.status : "idle";
   setText($("timer-status"), ended ? S.ended : S[status] || status);
   $("paused-note").hidden = status !== "paused" || ended;
@@ -163,13 +159,7 @@ function render(state) {
   undo.disabled = !state.last;
   const what = state.last ? S[`cmd.${state.last.name}`] || state.last.name : "";
   setText(undo, state.last ? `↶ ${fill(S["undo.what"], { what })}` : `↶ ${S.undo}`);
-  for (const li of document.querySelectorAll("#agenda li")) {
-    const i = Number(li.dataset.step);
-    li.classList.toggle("current", state.step === i && !ended);
-    li.classList.toggle("past", state.step !== null && (i < state.step || ended));
-    if (state.step === i && !ended) li.setAttribute("aria-current", "step");
-    else li.removeAttribute("aria-current");
-  }
+  markAgenda($("agenda"), state);
   renderWorkshops(state);
   renderQueue(state);
   const m = state.message;

@@ -11,8 +11,10 @@ import {
   mainTimer,
   roomLabel,
   siteWorkshops,
+  span,
   speakers,
   workshopName,
+  workshopRows,
 } from "./show.js";
 
 const cfg = config();
@@ -107,26 +109,15 @@ function renderNext(state, ended) {
 function renderWorkshops(mine) {
   const ul = $("site-workshop-list");
   ul.style.setProperty("--rows", String(mine.length));
-  const ids = mine.map((w) => w.id).join(" ");
-  if (ul.dataset.ids !== ids) {
-    ul.dataset.ids = ids;
-    ul.replaceChildren(
-      ...mine.map(({ id }) => {
-        const li = document.createElement("li");
-        li.dataset.workshop = id;
-        const title = document.createElement("span");
-        title.className = "title";
-        title.textContent = workshopName(ev, id, true);
-        const room = document.createElement("span");
-        room.className = "room";
-        room.textContent = roomLabel(ev.workshops[id]?.room, S);
-        const count = document.createElement("span");
-        count.className = "ws-count";
-        li.append(title, room, count);
-        return li;
-      }),
-    );
-  }
+  workshopRows(
+    ul,
+    mine.map((w) => w.id),
+    (id) => [
+      span("title", workshopName(ev, id, true)),
+      span("room", roomLabel(ev.workshops[id]?.room, S)),
+      span("ws-count"),
+    ],
+  );
   for (const { id, timer } of mine) {
     const li = ul.querySelector(`li[data-workshop="${CSS.escape(id)}"]`);
     if (li) li.dataset.status = timer.status;

@@ -56,3 +56,46 @@ export function mainTimer(state, ev, { site = null, workshop = null } = {}) {
   if (site && mine.length === 1) return mine[0].timer;
   return state.timer;
 }
+
+// "14:15 · Ateliers", or that the event has not started, or that it has ended.
+export function nowLine(state, ev, S) {
+  if (isEnded(state)) return S.ended;
+  const step = currentStep(state, ev);
+  return step ? `${step.start} · ${step.title}` : S.not_started;
+}
+
+// Mark the agenda list (`<li data-step>` items): the current step, the past ones.
+export function markAgenda(list, state) {
+  const ended = isEnded(state);
+  for (const li of list.querySelectorAll("li[data-step]")) {
+    const i = Number(li.dataset.step);
+    const current = state.step === i && !ended;
+    li.classList.toggle("current", current);
+    li.classList.toggle("past", state.step !== null && (i < state.step || ended));
+    if (current) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+}
+
+// One `<li data-workshop>` per workshop id, rebuilt only when the ids change (a countdown
+// then updates its text in place, ten times a second, without touching the list).
+export function workshopRows(list, ids, make) {
+  const key = ids.join(" ");
+  if (list.dataset.ids === key) return;
+  list.dataset.ids = key;
+  list.replaceChildren(
+    ...ids.map((id) => {
+      const li = document.createElement("li");
+      li.dataset.workshop = id;
+      li.append(...make(id));
+      return li;
+    }),
+  );
+}
+
+export function span(className, text = "", tag = "span") {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  el.textContent = text;
+  return el;
+}
