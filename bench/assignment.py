@@ -1,4 +1,4 @@
-"""Benchmark live.assignment on realistic skewed demand, with an independent optimality check.
+"""Benchmark live.people.assignment on realistic skewed demand, with an independent optimality check.
 
 Usage: .venv/bin/python bench/assignment.py [--participants 2000 --workshops 35 --seats 60 ...]
 
@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import maximum_flow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from live.assignment import Applicant, Assignment, Seats, assign
+from live.people.assignment import Applicant, Assignment, Seats, assign
 
 
 def make_instance(

@@ -13,14 +13,14 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from .backends.base import Backend, create_backend
-from .config import Settings
-from .gcpolicy import keep_collections_short
-from .hub import Hub
-from .links import Signer
-from .mailer import Mailer
-from .notes import NotesService
-from .web import (
+from live.agenda.hub import Hub
+from live.backends.base import Backend, create_backend
+from live.config import Settings
+from live.gcpolicy import keep_collections_short
+from live.links import Signer
+from live.notes.room import NotesService
+from live.people.mailer import Mailer
+from live.web import (
     api,
     common,
     live_ws,

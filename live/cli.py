@@ -8,13 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from .app import demo_definitions
-from .backends.base import create_backend
-from .config import DATABASE_FILE, NoDataDirectory, Settings, Signing
-from .hub import Hub
-from .i18n import translator
-from .links import Signer, url
-from .model import DefinitionError, Event, parse_event
+from live.agenda.hub import Hub
+from live.app import demo_definitions
+from live.backends.base import create_backend
+from live.config import DATABASE_FILE, NoDataDirectory, Settings, Signing
+from live.i18n import translator
+from live.links import Signer, url
+from live.model import DefinitionError, Event, parse_event
 
 DATA_HELP = (
     "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
@@ -173,7 +173,7 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The synthesis of every workshop's notes, as Markdown, HTML or PDF."""
-    from .synthesis import export_synthesis
+    from live.notes.synthesis import export_synthesis
 
     settings = _server_settings(args, "none", need_database=True)
     if settings is None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live import agenda
-from live.agenda import Rejected, State, apply, phase, replay, schedule
+from live.agenda import state as agenda
+from live.agenda.state import Rejected, State, apply, phase, replay, schedule
 from live.model import Event, Timers, parse_event
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"

@@ -11,12 +11,12 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+import live.people.assignment as assignment_module
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-import live.assignment as assignment_module
-from live.assignment import Applicant, Assignment, Seats, assign, assign_rounds
+from live.people.assignment import Applicant, Assignment, Seats, assign, assign_rounds
 
 # --------------------------------------------------------------------------- references
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from live.agenda import Rejected
+from live.agenda.hub import RESYNC, Client, Hub
+from live.agenda.state import Rejected
 from live.backends.memory import MemoryBackend
-from live.hub import RESYNC, Client, Hub
 from live.links import Claims
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"

@@ -24,10 +24,10 @@ def test_every_key_a_template_asks_for_exists() -> None:
 
 
 def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> None:
-    from live import messages
-    from live.commands import SCHEMAS
+    from live.agenda import protocol as messages
+    from live.agenda.commands import SCHEMAS
 
-    source = (ROOT / "live" / "agenda.py").read_text()
+    source = (ROOT / "live" / "agenda" / "state.py").read_text()
     codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
     codes |= {
         getattr(messages, name)

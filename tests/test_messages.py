@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from live import commands, messages
+from live.agenda import commands
+from live.agenda import protocol as messages
 
 
 def error_code(text: str | bytes, limit: int = 1000) -> str:

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
-from live import ysync
 from live.backends.base import Backend
 from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend
 from live.links import Claims
 from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
-from live.notes import NotesService, Peer, Room, doc_name, may_edit, stored_text, template_for
-from live.notes_writer import Writer
+from live.notes import ysync
+from live.notes.room import NotesService, Peer, Room, doc_name, may_edit, stored_text, template_for
+from live.notes.writer import Writer
 
 EVENT_YAML = """
 id: ev

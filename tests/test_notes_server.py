@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import websockets
 
-from live import ysync
 from live.model import DEFAULT_NOTES_TEMPLATE
+from live.notes import ysync
 
 from .conftest import LiveServer
 from .yclient import YClient

@@ -14,7 +14,7 @@ import icalendar
 import pytest
 
 from live.model import parse_event
-from live.registration import Invalid, check, read_csv
+from live.people.registration import Invalid, check, read_csv
 
 from .conftest import LiveServer
 from .test_model import DEMO

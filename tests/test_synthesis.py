@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
-from live import ysync
 from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend
 from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
-from live.notes import NotesService
-from live.synthesis import (
+from live.notes import ysync
+from live.notes.room import NotesService
+from live.notes.synthesis import (
     FONTS,
     collect,
     export_synthesis,

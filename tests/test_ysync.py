@@ -6,7 +6,7 @@ import pytest
 from pycrdt import Awareness as PyAwareness
 from pycrdt import Doc, Text, create_sync_message, create_update_message
 
-from live import ysync
+from live.notes import ysync
 
 
 def test_frames_built_by_pycrdt_parse() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import websockets
 from pycrdt import Doc, Text, TransactionEvent
 
-from live import ysync
+from live.notes import ysync
 
 
 class YClient:

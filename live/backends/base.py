@@ -83,13 +83,13 @@ class Backend(ABC):
 def create_backend(name: str, data_dir: str = "data") -> Backend:
     """Pick an implementation by name; optional dependencies are imported only when used."""
     if name == "memory":
-        from .memory import MemoryBackend
+        from live.backends.memory import MemoryBackend
 
         return MemoryBackend()
     if name == "sqlite":
         from pathlib import Path
 
-        from .sqlite import SQLiteBackend
+        from live.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(Path(data_dir) / "relais.sqlite3")
     raise ValueError(f"unknown backend {name!r} (memory, sqlite)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .base import Backend, SeqConflict
+from live.backends.base import Backend, SeqConflict
 
 
 class MemoryBackend(Backend):

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import Backend, SeqConflict
+from live.backends.base import Backend, SeqConflict
 
 T = TypeVar("T")
 

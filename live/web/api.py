@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import agenda
-from ..hub import now_ms
-from .common import get_live
+from live.agenda import state as agenda
+from live.agenda.hub import now_ms
+from live.web.common import get_live
 
 
 async def health(request: Request) -> Response:

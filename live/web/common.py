@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from ..backends.base import Backend
-from ..hub import Live
-from ..i18n import LANGS, strings, translator
-from ..links import Claims, LinkError
-from ..model import Event
+from live.agenda.hub import Live
+from live.backends.base import Backend
+from live.i18n import LANGS, strings, translator
+from live.links import Claims, LinkError
+from live.model import Event
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 templates = Jinja2Templates(directory=ROOT / "templates")

@@ -12,14 +12,14 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .. import messages
-from ..agenda import Rejected
-from ..backends.base import SeqConflict
-from ..commands import CommandError
-from ..hub import RESYNC, Client, Live, now_ms
-from ..i18n import LANGS, refusal
-from ..links import PUBLIC, LinkError
-from .common import revoked_ids
+from live.agenda import protocol as messages
+from live.agenda.commands import CommandError
+from live.agenda.hub import RESYNC, Client, Live, now_ms
+from live.agenda.state import Rejected
+from live.backends.base import SeqConflict
+from live.i18n import LANGS, refusal
+from live.links import PUBLIC, LinkError
+from live.web.common import revoked_ids
 
 log = logging.getLogger("relais.ws")
 

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..hub import Live
-from ..links import COMMANDERS, Claims
-from ..model import Event
-from ..synthesis import FORMATS, Format, export_synthesis
-from .common import lang_of, not_found, render, with_link
+from live.agenda.hub import Live
+from live.links import COMMANDERS, Claims
+from live.model import Event
+from live.notes.synthesis import FORMATS, Format, export_synthesis
+from live.web.common import lang_of, not_found, render, with_link
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 

@@ -13,11 +13,11 @@ import contextlib
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .. import ysync
-from ..hub import Live
-from ..links import LinkError
-from ..notes import NotesService, Peer, Room, may_edit
-from .common import revoked_ids
+from live.agenda.hub import Live
+from live.links import LinkError
+from live.notes import ysync
+from live.notes.room import NotesService, Peer, Room, may_edit
+from live.web.common import revoked_ids
 
 
 async def endpoint(websocket: WebSocket) -> None:

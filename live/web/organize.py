@@ -24,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..hub import Live
-from ..i18n import translator
-from ..links import Claims, LinkError, Signer
-from ..model import Event, Workshop
-from ..people import Duplicate, People
-from ..registration import Invalid, Registration, check, read_csv, seats, window_error
-from .common import lang_of, render, revoked_ids, with_link
-from .registration import personal_link
+from live.agenda.hub import Live
+from live.i18n import translator
+from live.links import Claims, LinkError, Signer
+from live.model import Event, Workshop
+from live.people.registration import Invalid, Registration, check, read_csv, seats, window_error
+from live.people.store import Duplicate, People
+from live.web.common import lang_of, render, revoked_ids, with_link
+from live.web.registration import personal_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
 MAX_SEATS = 100_000

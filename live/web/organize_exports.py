@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..assignment import Assignment, Report, Tally
-from ..hub import Live
-from ..i18n import translator
-from ..model import Event
-from ..people import People
-from ..registration import Registration, seats
-from .common import lang_of, render, revoked_ids
-from .organize import (
+from live.agenda.hub import Live
+from live.i18n import translator
+from live.model import Event
+from live.people.assignment import Assignment, Report, Tally
+from live.people.registration import Registration, seats
+from live.people.store import People
+from live.web.common import lang_of, render, revoked_ids
+from live.web.organize import (
     BASE,
     CONFIRMATION_HEAD,
     PERSON_HEAD,

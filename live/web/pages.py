@@ -7,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..hub import Live
-from ..links import COMMANDERS, Claims, url
-from . import registration
-from .common import event_info, get_live, not_found, render, with_link
+from live.agenda.hub import Live
+from live.links import COMMANDERS, Claims, url
+from live.web import registration
+from live.web.common import event_info, get_live, not_found, render, with_link
 
 
 async def home(request: Request) -> Response:

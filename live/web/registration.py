@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..calendar import agenda_ics, personal_ics
-from ..hub import Live
-from ..links import Claims, LinkError, Signer, url
-from ..people import Duplicate, People
-from ..registration import PURPOSE, Invalid, Registration, check, window_error
-from .common import event_info, get_live, lang_of, link_error, not_found, render, with_link
+from live.agenda.hub import Live
+from live.links import Claims, LinkError, Signer, url
+from live.people.calendar import agenda_ics, personal_ics
+from live.people.registration import PURPOSE, Invalid, Registration, check, window_error
+from live.people.store import Duplicate, People
+from live.web.common import event_info, get_live, lang_of, link_error, not_found, render, with_link
 
 
 def people_of(request: Request, live: Live) -> People:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from .model import Event, Step, Timers
+from live.model import Event, Step, Timers
 
 TimerStatus = Literal["idle", "running", "paused", "done"]
 SlotStatus = Literal["pending", "speaking", "done", "skipped"]

@@ -23,9 +23,9 @@ from fpdf.fonts import FontFace
 from fpdf.html import DEFAULT_TAG_STYLES
 from markdown_it import MarkdownIt
 
-from .backends.base import Backend
-from .model import Event, Workshop
-from .notes import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
+from live.backends.base import Backend
+from live.model import Event, Workshop
+from live.notes.room import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
 
 Format = Literal["md", "html", "pdf"]
 FORMATS: dict[str, str] = {

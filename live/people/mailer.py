@@ -8,8 +8,8 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
-from .model import Event
-from .registration import Registration
+from live.model import Event
+from live.people.registration import Registration
 
 log = logging.getLogger("relais.mail")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar, Timezone
 from icalendar import Event as VEvent
 
-from .model import Event, Site, Step, Workshop
+from live.model import Event, Site, Step, Workshop
 
 PRODID = "-//Relais//relais//FR"
 

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 
 from pycrdt import Doc, Text, get_state, merge_updates
 
-from . import ysync
-from .backends.base import Backend
-from .links import Claims
-from .model import Event, Workshop
-from .notes_writer import Batch, Writer
+from live.backends.base import Backend
+from live.links import Claims
+from live.model import Event, Workshop
+from live.notes import ysync
+from live.notes.writer import Batch, Writer
 
 log = logging.getLogger("relais.notes")
 

@@ -19,7 +19,7 @@ import contextlib
 import logging
 from typing import Protocol
 
-from .backends.base import Backend
+from live.backends.base import Backend
 
 log = logging.getLogger("relais.notes")
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .assignment import Assignment, assign
-from .backends.base import Backend
-from .model import Event
-from .registration import Registration, seats
+from live.backends.base import Backend
+from live.model import Event
+from live.people.assignment import Assignment, assign
+from live.people.registration import Registration, seats
 
 
 class Duplicate(Exception):

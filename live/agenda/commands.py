@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import messages
-from .links import COMMANDERS
+from live.agenda import protocol as messages
+from live.links import COMMANDERS
 
 
 class CommandError(Exception):

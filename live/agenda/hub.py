@@ -15,10 +15,12 @@ import time
 from collections import deque
 from typing import Any
 
-from . import agenda, commands, messages
-from .backends.base import Backend
-from .links import Claims
-from .model import Event, parse_event
+from live.agenda import commands
+from live.agenda import protocol as messages
+from live.agenda import state as agenda
+from live.backends.base import Backend
+from live.links import Claims
+from live.model import Event, parse_event
 
 log = logging.getLogger("relais.hub")
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .assignment import Applicant, Seats
-from .model import Event
+from live.model import Event
+from live.people.assignment import Applicant, Seats
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PURPOSE = {
