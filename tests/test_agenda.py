@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from live.agenda import state as agenda
-from live.agenda.state import Rejected, State, apply, phase, replay, schedule
+from live.agenda.commands import apply, replay
+from live.agenda.state import Rejected, State, phase, schedule
 from live.model import Event, Timers, parse_event
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"

@@ -11,11 +11,11 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-import live.people.assignment as assignment_module
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+import live.people.assignment as assignment_module
 from live.people.assignment import Applicant, Assignment, Seats, assign, assign_rounds
 
 # --------------------------------------------------------------------------- references

@@ -25,9 +25,9 @@ def test_every_key_a_template_asks_for_exists() -> None:
 
 def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> None:
     from live.agenda import protocol as messages
-    from live.agenda.commands import SCHEMAS
+    from live.agenda.commands import COMMANDS
 
-    source = (ROOT / "live" / "agenda" / "state.py").read_text()
+    source = (ROOT / "live" / "agenda" / "commands.py").read_text()
     codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
     codes |= {
         getattr(messages, name)
@@ -38,7 +38,7 @@ def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> No
     assert "at_last_step" in codes and "bad_json" in codes  # the scan found them
     for lang in ("fr", "en"):
         assert sorted(c for c in codes if f"error.{c}" not in STRINGS[lang]) == []
-        assert sorted(n for n in SCHEMAS if f"cmd.{n}" not in STRINGS[lang]) == []
+        assert sorted(n for n in COMMANDS if f"cmd.{n}" not in STRINGS[lang]) == []
 
 
 def test_every_string_a_page_script_asks_for_exists() -> None:

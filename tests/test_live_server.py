@@ -306,3 +306,17 @@ def test_a_refused_link_page_has_no_english_line(live_server: LiveServer) -> Non
     except urllib.error.HTTPError as exc:
         page = exc.read().decode()
     assert "modifié ou falsifié" in page and "not valid" not in page
+
+
+async def test_screens_are_not_told_who_sent_a_command(live_server: LiveServer) -> None:
+    screen = await open_ws(live_server, live_server.link(EVENT, "screen", site="foix"))
+    epoch = (await hello(screen))["epoch"]
+    console = await open_ws(live_server, facilitator(live_server))
+    await hello(console)
+    await command(console, "step.next", "secret-id")
+    pushed = await recv(screen, "event")
+    assert set(pushed) == {"type", "seq", "t", "name", "args", "state"}
+    missed = await hello(screen, since=0, epoch=epoch)  # what a reconnecting screen gets
+    assert missed["type"] == "events" and set(missed["events"][0]) == {"seq", "t", "name", "args"}
+    for ws in (screen, console):
+        await ws.close()

@@ -94,7 +94,7 @@ class Live:
         # commands are served from these recent entries after a restart.
         recent = self.recent.maxlen or 0
         entries = await self.backend.read(self.stream, max(0, state.seq - recent))
-        state = agenda.replay([e for e in entries if e["seq"] > state.seq], self.event, state)
+        state = commands.replay([e for e in entries if e["seq"] > state.seq], self.event, state)
         self._set(state)
         for entry in entries:
             self._remember(entry)
@@ -125,7 +125,7 @@ class Live:
                 "by": claims.role,
                 "cid": key,
             }
-            state = agenda.apply(self.state, entry, self.event)
+            state = commands.apply(self.state, entry, self.event)
             await self.backend.append(self.stream, entry)
             self._set(state)
             self._remember(entry)

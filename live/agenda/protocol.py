@@ -95,9 +95,15 @@ def pong(t0: float, t1: int) -> str:
     return dumps({"type": "pong", "t0": t0, "t1": t1})
 
 
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """What every client may see of a log entry: not who sent it (the role, the link id in
+    the command id), which the log keeps for retries and audit."""
+    return {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
+
+
 def event(entry: dict[str, Any], state: dict[str, Any]) -> str:
     """A pushed change: the log entry and the whole (small) state after it."""
-    return dumps({"type": "event", **entry, "state": state})
+    return dumps({"type": "event", **public(entry), "state": state})
 
 
 def events(entries: list[dict[str, Any]], state: dict[str, Any], epoch: str, now: int) -> str:
@@ -106,7 +112,7 @@ def events(entries: list[dict[str, Any]], state: dict[str, Any], epoch: str, now
         {
             "type": "events",
             "epoch": epoch,
-            "events": entries,
+            "events": [public(e) for e in entries],
             "seq": state["seq"],
             "state": state,
             "server_time": now,
