@@ -1,4 +1,4 @@
-"""Benchmark live.people.assignment on realistic skewed demand, with an independent optimality check.
+"""Benchmark the assignment (live.people.assignment) on skewed demand, checked independently.
 
 Usage: .venv/bin/python bench/assignment.py [--participants 2000 --workshops 35 --seats 60 ...]
 
