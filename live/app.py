@@ -7,13 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from live.agenda.hub import Hub
+from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
@@ -32,7 +32,6 @@ from live.web import (
     registration,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("relais")
 
 
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
-        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=common.error_handlers())
     app.state.settings = settings

@@ -8,15 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from live.errors import RelaisError
+
 SECRET_FILE = "secret.key"
 DATABASE_FILE = "relais.sqlite3"
 
 
-class NoDataDirectory(Exception):
+class NoDataDirectory(RelaisError):
     """A command that must use the server's data found none where it looked."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(str(path))
+        super().__init__("no_data", f"no Relais data in {path}", path=str(path))
         self.path = path
 
 

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from live.errors import RelaisError
+
 Role = Literal["organizer", "facilitator", "screen", "rapporteur", "participant", "public"]
 ROLES: tuple[Role, ...] = (
     "organizer",
@@ -35,12 +37,8 @@ PAGES: dict[str, str] = {
 }
 
 
-class LinkError(Exception):
+class LinkError(RelaisError):
     """A missing, forged, expired, revoked or misdirected link."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

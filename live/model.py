@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from live.errors import RelaisError
+
 StepKind = Literal[
     "welcome",
     "plenary",
@@ -120,7 +122,9 @@ class Timers(_Strict):
         return warning, min(danger, warning)
 
 
-class Registration(_Strict):
+class RegistrationRules(_Strict):
+    """When registration opens and closes, how many wishes, which categories."""
+
     opens: datetime | None = None
     closes: datetime | None = None
     wishes: int = Field(default=3, ge=1, le=20)
@@ -138,7 +142,7 @@ class Event(_Strict):
     agenda: tuple[Step, ...] = Field(min_length=1)
     workshops: tuple[Workshop, ...] = ()
     timers: Timers = Timers()
-    registration: Registration = Registration()
+    registration: RegistrationRules = RegistrationRules()
     notes_template: str = DEFAULT_NOTES_TEMPLATE
 
     @field_validator("timezone")
@@ -235,11 +239,11 @@ def _unique(what: str, ids: list[str]) -> None:
         seen.add(i)
 
 
-class DefinitionError(ValueError):
+class DefinitionError(RelaisError, ValueError):
     """An event file that cannot be used, with every problem located."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+        super().__init__("invalid", "\n".join(problems))
         self.problems = problems
 
 

@@ -11,7 +11,7 @@ from live.agenda import protocol as messages
 
 
 def error_code(text: str | bytes, limit: int = 1000) -> str:
-    with pytest.raises(messages.ProtocolError) as exc:
+    with pytest.raises(messages.MessageError) as exc:
         messages.parse(text, limit)
     return exc.value.code
 
@@ -33,7 +33,7 @@ def test_malformed_oversized_and_unknown_messages_have_codes() -> None:
 
 
 def test_an_invalid_command_keeps_its_id_in_the_error() -> None:
-    with pytest.raises(messages.ProtocolError) as exc:
+    with pytest.raises(messages.MessageError) as exc:
         messages.parse('{"type":"command","id":"c7","name":""}', 1000)
     assert exc.value.id == "c7"
 
@@ -65,3 +65,26 @@ def test_replies_are_json_with_their_type() -> None:
     assert json.loads(messages.ack("a", 3)) == {"type": "ack", "id": "a", "seq": 3}
     err = json.loads(messages.error("forbidden", "no", "a"))
     assert err["type"] == "error" and err["code"] == "forbidden"
+
+
+def test_every_refusal_is_one_family_with_one_table_of_statuses_and_close_codes() -> None:
+    from live import errors
+    from live.agenda.state import Rejected
+    from live.backends.base import SeqConflict
+    from live.links import LinkError
+    from live.notes.ysync import SyncError
+    from live.people.registration import Invalid
+
+    for exc in (
+        Rejected("ended", "the event has ended"),
+        commands.CommandError("forbidden", "no"),
+        messages.MessageError("bad_json", "no"),
+        SyncError("read_only", "no"),
+        LinkError("link_revoked", "no"),
+        SeqConflict("stale"),
+        Invalid({"email": "reg.email"}),
+    ):
+        assert isinstance(exc, errors.RelaisError) and exc.code and exc.message
+    assert errors.http_status("link_invalid") == 401 and errors.close_code("link_invalid") == 4401
+    assert errors.http_status("link_revoked") == 403 and errors.close_code("link_revoked") == 4403
+    assert errors.close_code("unknown_event") == 4404

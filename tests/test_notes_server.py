@@ -149,7 +149,7 @@ async def test_an_invalid_link_is_refused_with_a_final_close_code(
         assert isinstance(msg, ysync.Auth) and msg.reason.startswith("link_invalid:")
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
-        assert ws.close_code == 4403
+        assert ws.close_code == 4401  # as the live socket and HTTP (401): see live/errors.py
 
 
 async def test_an_unknown_workshop_is_refused(live_server: LiveServer) -> None:

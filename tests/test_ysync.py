@@ -44,14 +44,14 @@ def test_the_error_reply_is_a_permission_denied_auth_message() -> None:
     ],
 )
 def test_malformed_frames_are_refused(frame: bytes) -> None:
-    with pytest.raises(ysync.ProtocolError) as err:
+    with pytest.raises(ysync.SyncError) as err:
         ysync.parse(frame)
     assert err.value.code == "malformed"
 
 
 @pytest.mark.parametrize("frame", [b"\x07", b"\x00\x03\x00"])
 def test_unknown_types_are_refused(frame: bytes) -> None:
-    with pytest.raises(ysync.ProtocolError) as err:
+    with pytest.raises(ysync.SyncError) as err:
         ysync.parse(frame)
     assert err.value.code == "unknown_type"
 
@@ -69,7 +69,7 @@ def test_awareness_state_must_be_a_json_object_or_null() -> None:
     gone = ysync.encode_awareness([ysync.Presence(1, 2, "null")])
     assert ysync.decode_awareness(gone)[0].gone
     for bad in ("[1]", "{nope"):
-        with pytest.raises(ysync.ProtocolError):
+        with pytest.raises(ysync.SyncError):
             ysync.decode_awareness(ysync.encode_awareness([ysync.Presence(1, 1, bad)]))
 
 

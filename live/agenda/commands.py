@@ -23,18 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from live.agenda import protocol
 from live.agenda.state import MINUTE, Message, Rejected, Slot, State, Timer
+from live.errors import RelaisError
 from live.links import COMMANDERS
 from live.model import Event, Step
 
 
-class CommandError(Exception):
+class CommandError(RelaisError):
     """A command refused before the agenda sees it (unknown, forbidden, bad arguments)."""
-
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.params = params
 
 
 # -- arguments ---------------------------------------------------------------------------

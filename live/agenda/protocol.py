@@ -1,6 +1,6 @@
 """Every message of the live websocket: parsing, building, and the error codes.
 
-One schema, validated at the edge. A frame that cannot be used raises `ProtocolError`
+One schema, validated at the edge. A frame that cannot be used raises `MessageError`
 with a code the client can act on; the connection stays open.
 """
 
@@ -10,6 +10,8 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from live.errors import RelaisError
 
 # Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
 BAD_JSON = "bad_json"
@@ -48,30 +50,29 @@ ClientMessage = Annotated[Hello | Command | Ping, Field(discriminator="type")]
 _client = TypeAdapter(ClientMessage)
 
 
-class ProtocolError(Exception):
+class MessageError(RelaisError):
+    """A frame of the live websocket that cannot be used; `id` names the command, if any."""
+
     def __init__(self, code: str, message: str, id: str | None = None, **params: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, **params)
         self.id = id
-        self.params = params
 
 
 def parse(text: str | bytes, max_bytes: int) -> Hello | Command | Ping:
-    """Parse one client frame, or raise ProtocolError saying what is wrong with it."""
+    """Parse one client frame, or raise MessageError saying what is wrong with it."""
     if len(text) > max_bytes:
-        raise ProtocolError(TOO_LARGE, f"message over {max_bytes} bytes", size=max_bytes)
+        raise MessageError(TOO_LARGE, f"message over {max_bytes} bytes", size=max_bytes)
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(BAD_JSON, "message is not valid JSON") from None
+        raise MessageError(BAD_JSON, "message is not valid JSON") from None
     msg_id = data.get("id") if isinstance(data, dict) else None
     try:
         return _client.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise ProtocolError(
+        raise MessageError(
             INVALID,
             f"{where}: {first['msg']}",
             msg_id if isinstance(msg_id, str) else None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from live.errors import RelaisError
 from live.model import Event, Timers
 
 TimerStatus = Literal["idle", "running", "paused", "done"]
@@ -22,18 +23,8 @@ Phase = Literal["idle", "normal", "warning", "danger", "overtime"]
 MINUTE = 60_000
 
 
-class Rejected(Exception):
-    """A command that cannot apply to the current state; nothing is written.
-
-    `code` is stable (clients and translations key on it); `params` fill the translated
-    sentence (`error.{code}` in the string tables); `message` is the English fallback.
-    """
-
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.params = params
+class Rejected(RelaisError):
+    """A command that cannot apply to the current state; nothing is written."""
 
 
 @dataclass

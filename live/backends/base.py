@@ -9,9 +9,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from live.errors import RelaisError
 
-class SeqConflict(Exception):
+
+class SeqConflict(RelaisError):
     """Another writer appended first: the caller's view of the log is stale."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("conflict", message)
 
 
 class Backend(ABC):

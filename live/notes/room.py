@@ -267,7 +267,7 @@ class Room:
                 self._accept_presence(peer, msg.payload, frame)
             elif isinstance(msg, ysync.QueryAwareness):
                 peer.send(self._presence_frame())
-        except ysync.ProtocolError as exc:
+        except ysync.SyncError as exc:
             self._refuse(peer, exc.code, str(exc))
 
     def _refuse(self, peer: Peer, code: str, message: str) -> None:
@@ -278,7 +278,7 @@ class Room:
         try:
             diff = self.doc.get_update(state)
         except ValueError:
-            raise ysync.ProtocolError("malformed", "invalid state vector") from None
+            raise ysync.SyncError("malformed", "invalid state vector") from None
         peer.send(ysync.sync_step2(diff))
         if not peer.joined:
             peer.joined = True
@@ -297,7 +297,7 @@ class Room:
         try:
             Doc().apply_update(update)  # decode it away from the real document
         except Exception:
-            raise ysync.ProtocolError("malformed", "not a valid Yjs update") from None
+            raise ysync.SyncError("malformed", "not a valid Yjs update") from None
         self._size += len(update)
         self._pending.append(_Pending(update, peer))
         self.writer.wake(self)
@@ -310,7 +310,7 @@ class Room:
         if not peer.writer:
             return  # viewers' cursors are nobody's business; not an error either
         if len(payload) > MAX_AWARENESS:
-            raise ysync.ProtocolError("too_large", "awareness state too large")
+            raise ysync.SyncError("too_large", "awareness state too large")
         for entry in ysync.decode_awareness(payload):
             known = self.presence.get(entry.client)
             if known is not None and entry.clock < known.clock:

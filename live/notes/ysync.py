@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from live.errors import RelaisError
+
 SYNC, AWARENESS, AUTH, QUERY_AWARENESS = 0, 1, 2, 3
 STEP1, STEP2, UPDATE = 0, 1, 2
 PERMISSION_DENIED = 0
@@ -26,12 +28,8 @@ EMPTY_UPDATE = b"\x00\x00"
 MAX_UINT = (1 << 53) - 1  # lib0 numbers are JavaScript doubles
 
 
-class ProtocolError(ValueError):
+class SyncError(RelaisError):
     """A frame that is not valid y-websocket; `code` is what the error reply says."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -78,12 +76,12 @@ class Reader:
         value, shift = 0, 0
         while True:
             if self.pos >= len(self.data):
-                raise ProtocolError("malformed", "truncated number")
+                raise SyncError("malformed", "truncated number")
             byte = self.data[self.pos]
             self.pos += 1
             value |= (byte & 0x7F) << shift
             if value > MAX_UINT:
-                raise ProtocolError("malformed", "number out of range")
+                raise SyncError("malformed", "number out of range")
             if byte < 0x80:
                 return value
             shift += 7
@@ -91,7 +89,7 @@ class Reader:
     def bytes(self) -> bytes:
         size = self.uint()
         if size > len(self.data) - self.pos:
-            raise ProtocolError("malformed", "length runs past the end of the frame")
+            raise SyncError("malformed", "length runs past the end of the frame")
         start = self.pos
         self.pos += size
         return self.data[start : self.pos]
@@ -100,11 +98,11 @@ class Reader:
         try:
             return self.bytes().decode("utf-8")
         except UnicodeDecodeError:
-            raise ProtocolError("malformed", "invalid UTF-8 text") from None
+            raise SyncError("malformed", "invalid UTF-8 text") from None
 
     def end(self) -> None:
         if self.pos != len(self.data):
-            raise ProtocolError("malformed", "trailing bytes after the message")
+            raise SyncError("malformed", "trailing bytes after the message")
 
 
 def uint(n: int) -> bytes:
@@ -121,7 +119,7 @@ def _chunk(data: bytes) -> bytes:
 
 
 def parse(frame: bytes) -> Message:
-    """Decode one frame, or raise ProtocolError("malformed" | "unknown_type", ...)."""
+    """Decode one frame, or raise SyncError("malformed" | "unknown_type", ...)."""
     r = Reader(frame)
     kind = r.uint()
     msg: Message
@@ -134,7 +132,7 @@ def parse(frame: bytes) -> Message:
         elif step == UPDATE:
             msg = Update(r.bytes())
         else:
-            raise ProtocolError("unknown_type", f"unknown sync step {step}")
+            raise SyncError("unknown_type", f"unknown sync step {step}")
     elif kind == AWARENESS:
         msg = Awareness(r.bytes())
     elif kind == QUERY_AWARENESS:
@@ -143,7 +141,7 @@ def parse(frame: bytes) -> Message:
         r.uint()
         msg = Auth(r.string())
     else:
-        raise ProtocolError("unknown_type", f"unknown message type {kind}")
+        raise SyncError("unknown_type", f"unknown message type {kind}")
     r.end()
     return msg
 
@@ -198,9 +196,9 @@ def decode_awareness(payload: bytes) -> list[Presence]:
         try:
             value = json.loads(state)
         except ValueError:
-            raise ProtocolError("malformed", "awareness state is not JSON") from None
+            raise SyncError("malformed", "awareness state is not JSON") from None
         if value is not None and not isinstance(value, dict):
-            raise ProtocolError("malformed", "awareness state must be an object or null")
+            raise SyncError("malformed", "awareness state must be an object or null")
         entries.append(Presence(client, clock, "null" if value is None else state))
     r.end()
     return entries

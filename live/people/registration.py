@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from live.errors import RelaisError
 from live.model import Event
 from live.people.assignment import Applicant, Seats
 
@@ -70,11 +71,11 @@ class Registration:
         )
 
 
-class Invalid(ValueError):
+class Invalid(RelaisError, ValueError):
     """Field -> message key (translated by the page); nothing is stored."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("invalid", "; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
 

@@ -14,16 +14,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from live.backends.base import Backend
+from live.errors import RelaisError
 from live.model import Event
 from live.people.assignment import Assignment, assign
 from live.people.registration import Registration, seats
 
 
-class Duplicate(Exception):
+class Duplicate(RelaisError):
     """This e-mail is already registered: the person updates through their own link."""
 
     def __init__(self, existing: Registration) -> None:
-        super().__init__(existing.email)
+        super().__init__("duplicate", "this address is already registered")
         self.existing = existing
 
 

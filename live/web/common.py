@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -13,13 +12,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from live.agenda.hub import Live
+from live.assets import asset_dir
 from live.backends.base import Backend
+from live.errors import http_status
 from live.i18n import LANGS, strings, translator
 from live.links import Claims, LinkError
 from live.model import Event
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-templates = Jinja2Templates(directory=ROOT / "templates")
+templates = Jinja2Templates(directory=asset_dir("templates"))
 
 
 def lang_of(request: Request) -> str:
@@ -87,8 +87,7 @@ def error_page(request: Request, status: int, code: str) -> Response:
 
 
 def link_error(request: Request, exc: LinkError) -> Response:
-    status = 401 if exc.code in ("link_missing", "link_invalid") else 403
-    return error_page(request, status, exc.code)
+    return error_page(request, http_status(exc.code), exc.code)
 
 
 def not_found(request: Request) -> Response:

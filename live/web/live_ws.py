@@ -17,6 +17,7 @@ from live.agenda.commands import CommandError
 from live.agenda.hub import RESYNC, Client, Live, now_ms
 from live.agenda.state import Rejected
 from live.backends.base import SeqConflict
+from live.errors import close_code
 from live.i18n import LANGS, refusal
 from live.links import PUBLIC, LinkError
 from live.web.common import revoked_ids
@@ -30,7 +31,7 @@ async def endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     if live is None:
         await websocket.send_text(messages.error("unknown_event", "no such event"))
-        await websocket.close(code=4404)
+        await websocket.close(code=close_code("unknown_event"))
         return
     lang = websocket.query_params.get("lang", "fr")
     lang = lang if lang in LANGS else "fr"
@@ -42,7 +43,7 @@ async def endpoint(websocket: WebSocket) -> None:
             claims = app.state.signer.verify(token, live.event.id, revoked=revoked)
         except LinkError as exc:
             await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
-            await websocket.close(code=4401)
+            await websocket.close(code=close_code(exc.code))
             return
     client = Client(claims, app.state.settings.send_queue)
     sender = asyncio.create_task(_send(websocket, client, live))
@@ -65,7 +66,7 @@ async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
                 client.behind = False
                 frame = live.snapshot()
             await websocket.send_text(frame)
-        await websocket.close(code=1013)
+        await websocket.close(code=close_code("behind"))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 
@@ -84,7 +85,7 @@ async def _receive(
             data = message.get("bytes") or b""
         try:
             msg = messages.parse(data, max_bytes)
-        except messages.ProtocolError as exc:
+        except messages.MessageError as exc:
             text = refusal(lang, exc.code, exc.message, exc.params)
             client.push_reply(messages.error(exc.code, text, exc.id))
             continue

@@ -14,6 +14,7 @@ import contextlib
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda.hub import Live
+from live.errors import close_code
 from live.links import LinkError
 from live.notes import ysync
 from live.notes.room import NotesService, Peer, Room, may_edit
@@ -26,7 +27,7 @@ async def endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     workshop = live.event.workshop(websocket.path_params["workshop_id"]) if live else None
     if live is None or workshop is None:
-        await _refuse(websocket, 4404, "not_found", "no such event or workshop")
+        await _refuse(websocket, close_code("not_found"), "not_found", "no such event or workshop")
         return
     try:
         revoked = await revoked_ids(app.state.backend, live.event.id)
@@ -34,7 +35,7 @@ async def endpoint(websocket: WebSocket) -> None:
             websocket.query_params.get("k"), live.event.id, revoked=revoked
         )
     except LinkError as exc:
-        await _refuse(websocket, 4401 if exc.code == "link_missing" else 4403, exc.code, str(exc))
+        await _refuse(websocket, close_code(exc.code), exc.code, str(exc))
         return
     notes: NotesService = app.state.notes
     room = await notes.room(live.event, workshop)
@@ -61,7 +62,7 @@ async def _send(websocket: WebSocket, peer: Peer) -> None:
         while True:
             frames = await peer.next_frames()
             if frames is None:  # fell behind: close; the client reconnects and resyncs
-                await websocket.close(code=1013)
+                await websocket.close(code=close_code("behind"))
                 return
             for frame in frames:
                 await websocket.send_bytes(frame)

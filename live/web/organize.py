@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.errors import RelaisError
 from live.i18n import translator
 from live.links import Claims, LinkError, Signer
 from live.model import Event, Workshop
@@ -46,15 +47,15 @@ CONFIRMATION_HEAD = ("name", "email", "site", "workshop", "room", "times", "visi
 Handler = Callable[[Request, Live, People], Awaitable[Response]]
 
 
-class Refused(Exception):
+class Refused(RelaisError):
     """Organizer input that cannot be applied: an i18n key with its arguments.
 
     Arguments named `*_key` are i18n keys themselves and get translated too.
     """
 
     def __init__(self, status: int, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.status, self.key, self.params = status, key, params
+        super().__init__(key, key, **params)
+        self.status, self.key = status, key
 
 
 def _say(request: Request, key: str, params: dict[str, Any]) -> str:

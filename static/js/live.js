@@ -49,7 +49,9 @@ export class LiveConnection {
     ws.onclose = (e) => {
       clearInterval(this.pingTimer);
       this.onStatus(false);
-      if (e.code === 4401 || e.code === 4404) return; // refused link or unknown event
+      // A refused link (4401 forged or missing, 4403 expired, revoked or not allowed) or an
+      // unknown event (4404): reconnecting would be refused again (live/errors.py).
+      if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
       const wait = this.delay * (0.5 + Math.random());
       this.delay = Math.min(this.delay * 2, 30000);
       setTimeout(() => this.connect(), wait);

@@ -1,0 +1,459 @@
+"""Every agenda command, declared once: its arguments, who may send it, what it does.
+
+A command is checked at the edge (`check`: the sender's role, then its arguments, parsed
+into a typed model), then applied by `apply`, which may still refuse it for the current
+state (pausing a paused timer). Either way nothing is written. `apply` is also how a log is
+replayed: the same function, with the same time `t` read from each entry, rebuilds the
+exact state, running timers included.
+
+This module is one piece on purpose: the registry at the bottom is the one place that says
+what a command is, and its handlers are the reducer's cases; splitting them would declare
+each command twice again.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from live.agenda import protocol
+from live.agenda.state import MINUTE, Message, Rejected, Slot, State, Timer
+from live.errors import RelaisError
+from live.links import COMMANDERS
+from live.model import Event, Step
+
+
+class CommandError(RelaisError):
+    """A command refused before the agenda sees it (unknown, forbidden, bad arguments)."""
+
+
+# -- arguments ---------------------------------------------------------------------------
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoArgs(_Args):
+    pass
+
+
+class Move(_Args):
+    start: bool = True
+
+
+class Goto(_Args):
+    index: int | None = Field(default=None, ge=0)
+    step: str | None = Field(default=None, max_length=64)
+    start: bool = True
+
+    @model_validator(mode="after")
+    def _one(self) -> Goto:
+        if (self.index is None) == (self.step is None):
+            raise ValueError("give either index or step")
+        return self
+
+
+def _minutes() -> Any:
+    return Field(ge=-240, le=240)
+
+
+class Adjust(_Args):
+    minutes: int = _minutes()
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> Adjust:
+        if self.minutes == 0:
+            raise ValueError("minutes must not be 0")
+        return self
+
+
+class WorkshopRef(_Args):
+    workshop: str = Field(min_length=1, max_length=64)
+
+
+class WorkshopAdjust(WorkshopRef, Adjust):
+    pass
+
+
+class QueueMove(WorkshopRef):
+    position: int = Field(ge=0)
+
+
+class Show(_Args):
+    text: str = Field(min_length=1, max_length=280)
+    site: str | None = Field(default=None, max_length=64)
+
+
+class Undo(_Args):
+    """Take back the last command; `seq` names it, so a late click undoes nothing else."""
+
+    seq: int = Field(ge=1)
+
+
+# -- the reducer's cases ------------------------------------------------------------------
+
+
+def _step(state: State, event: Event) -> Step:
+    if state.step is None:
+        raise Rejected("not_started", "the agenda has not started")
+    return event.agenda[state.step]
+
+
+def _title(event: Event, wid: str) -> str:
+    w = event.workshop(wid)
+    return event.workshop_title(w) if w else wid
+
+
+def _enter(state: State, index: int, now: int, event: Event, start: bool) -> None:
+    """Go to step `index`: fresh timers for it, its workshops or its speaking queue."""
+    if not 0 <= index < len(event.agenda):
+        raise Rejected(
+            "no_such_step", f"no step {index}; the agenda has {len(event.agenda)}", step=index
+        )
+    step = event.agenda[index]
+    state.step = index
+    state.ended = None
+    state.timer = Timer(step.duration_ms)
+    state.workshops = {}
+    state.queue = []
+    state.speaker = None
+    if step.kind == "workshops":
+        state.workshops = {w.id: Timer(step.duration_ms) for w in event.workshops_for(step)}
+    elif step.kind == "restitution":
+        chosen = event.workshops_for(step)
+        slot = step.slot * MINUTE if step.slot else step.duration_ms // max(1, len(chosen))
+        state.queue = [Slot(w.id, slot) for w in chosen]
+    if start:
+        _start(state, now, event)
+
+
+def _start(state: State, now: int, event: Event) -> None:
+    step = _step(state, event)
+    assert state.timer is not None
+    if state.timer.status == "running":
+        raise Rejected("already_running", "the timer is already running")
+    if state.timer.status == "paused":
+        raise Rejected("paused", "the timer is paused: resume it, or reset it first")
+    if state.timer.status == "done":
+        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
+    state.timer.start(now)
+    for t in state.workshops.values():
+        if t.status == "idle":
+            t.start(now)
+    state.started.setdefault(step.id, now)
+    if state.origin is None:
+        offset = event.planned_start_ms(state.step or 0) - event.planned_start_ms(0)
+        on_the_day = datetime.fromtimestamp(now / 1000, event.tz).date() == event.date
+        state.origin = event.planned_start_ms(0) if on_the_day else now - offset
+
+
+def _goto(state: State, args: Goto, now: int, event: Event) -> None:
+    index = args.index
+    if args.step is not None:
+        ids = [s.id for s in event.agenda]
+        if args.step not in ids:
+            raise Rejected("no_such_step", f"unknown step {args.step!r}", step=args.step)
+        index = ids.index(args.step)
+    assert index is not None  # the model asks for one of the two
+    _enter(state, index, now, event, args.start)
+
+
+def _next(state: State, args: Move, now: int, event: Event) -> None:
+    index = 0 if state.step is None else state.step + 1
+    if index >= len(event.agenda):
+        raise Rejected("at_last_step", "already at the last step: end the event instead")
+    _enter(state, index, now, event, args.start)
+
+
+def _previous(state: State, args: Move, now: int, event: Event) -> None:
+    if not state.step:
+        raise Rejected("at_first_step", "already at the first step")
+    _enter(state, state.step - 1, now, event, args.start)
+
+
+def _timer_start(state: State, args: NoArgs, now: int, event: Event) -> None:
+    if state.step is None:
+        _enter(state, 0, now, event, True)
+    else:
+        _start(state, now, event)
+
+
+def _running_timers(state: State) -> list[Timer]:
+    timers = [state.timer, state.speaker, *state.workshops.values()]
+    return [t for t in timers if t is not None]
+
+
+def _pause(state: State, args: NoArgs, now: int, event: Event) -> None:
+    _step(state, event)
+    if state.timer is None or state.timer.status != "running":
+        raise Rejected("not_running", "the timer is not running")
+    for t in _running_timers(state):
+        t.pause(now)
+
+
+def _resume(state: State, args: NoArgs, now: int, event: Event) -> None:
+    _step(state, event)
+    if state.timer is None or state.timer.status != "paused":
+        raise Rejected("not_paused", "the timer is not paused")
+    for t in _running_timers(state):
+        t.resume(now)
+
+
+def _adjust(state: State, args: Adjust, now: int, event: Event) -> None:
+    """Extend (or shorten) the step: the step timer and its workshops still running."""
+    _step(state, event)
+    delta = args.minutes * MINUTE
+    assert state.timer is not None
+    state.timer.adjust(delta)
+    for t in state.workshops.values():
+        if t.status != "done":
+            t.adjust(delta)
+
+
+def _reset(state: State, args: NoArgs, now: int, event: Event) -> None:
+    _step(state, event)
+    assert state.step is not None
+    _enter(state, state.step, now, event, False)
+
+
+def _workshop(state: State, wid: str) -> Timer:
+    if not state.workshops:
+        raise Rejected("not_workshops", "the current step has no workshop timers")
+    if wid not in state.workshops:
+        raise Rejected("no_such_workshop", f"no workshop {wid!r} in this step", workshop=wid)
+    return state.workshops[wid]
+
+
+def _workshop_adjust(state: State, args: WorkshopAdjust, now: int, event: Event) -> None:
+    t = _workshop(state, args.workshop)
+    if t.status == "done":
+        title = _title(event, args.workshop)
+        raise Rejected("closed", f"workshop {title!r} is closed; reopen it first", workshop=title)
+    t.adjust(args.minutes * MINUTE)
+
+
+def _workshop_close(state: State, args: WorkshopRef, now: int, event: Event) -> None:
+    t = _workshop(state, args.workshop)
+    if t.status == "done":
+        title = _title(event, args.workshop)
+        raise Rejected("closed", f"workshop {title!r} is already closed", workshop=title)
+    t.close(now)
+
+
+def _workshop_reopen(state: State, args: WorkshopRef, now: int, event: Event) -> None:
+    t = _workshop(state, args.workshop)
+    if t.status != "done":
+        title = _title(event, args.workshop)
+        raise Rejected("not_closed", f"workshop {title!r} is not closed", workshop=title)
+    t.status = "paused"
+    if state.timer is not None and state.timer.status == "running":
+        t.resume(now)
+
+
+def _slot(state: State, wid: str) -> Slot:
+    if not state.queue:
+        raise Rejected("no_queue", "the current step has no speaking queue")
+    slot = next((s for s in state.queue if s.workshop == wid), None)
+    if slot is None:
+        raise Rejected(
+            "no_such_workshop", f"no workshop {wid!r} in the speaking queue", workshop=wid
+        )
+    return slot
+
+
+def _queue_next(state: State, args: NoArgs, now: int, event: Event) -> None:
+    """Close the current speaker's turn and give the floor to the next one waiting."""
+    if not state.queue:
+        raise Rejected("no_queue", "the current step has no speaking queue")
+    speaking = [s for s in state.queue if s.status == "speaking"]
+    nxt = next((s for s in state.queue if s.status == "pending"), None)
+    if nxt is None and not speaking:
+        raise Rejected("queue_empty", "nobody is waiting to speak")
+    for s in speaking:
+        s.status = "done"
+    state.speaker = None
+    if nxt is None:
+        return
+    nxt.status = "speaking"
+    state.speaker = Timer(nxt.duration_ms)
+    state.speaker.start(now)
+    if state.timer is not None and state.timer.status == "idle":
+        _start(state, now, event)
+    elif state.timer is not None and state.timer.status == "paused":
+        state.speaker.pause(now)
+
+
+def _queue_skip(state: State, args: WorkshopRef, now: int, event: Event) -> None:
+    slot = _slot(state, args.workshop)
+    if slot.status in ("done", "skipped"):
+        title = _title(event, slot.workshop)
+        raise Rejected("already_done", f"{title!r} has already been called", workshop=title)
+    if slot.status == "speaking":
+        state.speaker = None
+    slot.status = "skipped"
+
+
+def _queue_move(state: State, args: QueueMove, now: int, event: Event) -> None:
+    """Reorder the queue; moving a skipped workshop puts it back in line."""
+    slot = _slot(state, args.workshop)
+    position = args.position
+    if not 0 <= position < len(state.queue):
+        last = len(state.queue) - 1
+        raise Rejected("bad_position", f"position must be between 0 and {last}", last=last)
+    if slot.status == "skipped":
+        slot.status = "pending"
+    state.queue.remove(slot)
+    state.queue.insert(position, slot)
+
+
+def _queue_adjust(state: State, args: Adjust, now: int, event: Event) -> None:
+    if state.speaker is None:
+        raise Rejected("nobody_speaking", "nobody is speaking")
+    delta = args.minutes * MINUTE
+    state.speaker.adjust(delta)
+    for s in state.queue:
+        if s.status == "speaking":
+            s.duration_ms = max(0, s.duration_ms + delta)
+
+
+def _message_show(state: State, args: Show, now: int, event: Event) -> None:
+    site = args.site
+    if site is not None and event.site(site) is None:
+        raise Rejected("no_such_site", f"unknown site {site!r}", site=site)
+    state.message = Message(text=args.text, site=site, visible=True)
+
+
+def _message_hide(state: State, args: NoArgs, now: int, event: Event) -> None:
+    if not state.message.visible:
+        raise Rejected("no_message", "no message is shown")
+    state.message.visible = False
+
+
+def _end(state: State, args: NoArgs, now: int, event: Event) -> None:
+    """Close the day: every timer stops where it is and every screen says it is over.
+    Going back to a step (goto, previous) reopens it; so does undo."""
+    _step(state, event)
+    for t in _running_timers(state):
+        if t.status != "idle":
+            t.close(now)
+    for slot in state.queue:
+        if slot.status == "speaking":
+            slot.status = "done"
+    state.ended = now
+
+
+def _undo(state: State, args: Undo, now: int, event: Event) -> None:
+    """Put back the state before the last command, as if it had never been sent.
+
+    Timers keep their deadlines, so a step that a stray key interrupted carries on as
+    if nothing happened. `args.seq` names the command to take back: if another command
+    came in between, the undo is refused rather than taking back the wrong one."""
+    if state.previous is None or state.last is None:
+        raise Rejected("nothing_to_undo", "there is nothing to undo")
+    if args.seq != state.last["seq"]:
+        raise Rejected("undo_stale", "another command came since: nothing was undone")
+    restored = State.from_dict(state.previous)
+    for f in fields(State):
+        setattr(state, f.name, getattr(restored, f.name))
+    state.previous = None  # one level: an undo is never undone by another
+    state.last = None
+
+
+# -- the registry --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command is: its arguments, who may send it, and its case of the reducer.
+
+    `after_end`: it still applies once the event has ended (going back to a step reopens
+    the day; a message can still show the way out). `undoable`: `undo` can take it back."""
+
+    args: type[_Args]
+    handler: Callable[[State, Any, int, Event], None]
+    roles: frozenset[str] = COMMANDERS  # every agenda command changes what all sites see
+    after_end: bool = False
+    undoable: bool = True
+
+
+COMMANDS: dict[str, Command] = {
+    "step.goto": Command(Goto, _goto, after_end=True),
+    "step.next": Command(Move, _next),
+    "step.previous": Command(Move, _previous, after_end=True),
+    "timer.start": Command(NoArgs, _timer_start),
+    "timer.pause": Command(NoArgs, _pause),
+    "timer.resume": Command(NoArgs, _resume),
+    "timer.adjust": Command(Adjust, _adjust),
+    "timer.reset": Command(NoArgs, _reset),
+    "workshop.adjust": Command(WorkshopAdjust, _workshop_adjust),
+    "workshop.close": Command(WorkshopRef, _workshop_close),
+    "workshop.reopen": Command(WorkshopRef, _workshop_reopen),
+    "queue.next": Command(NoArgs, _queue_next),
+    "queue.skip": Command(WorkshopRef, _queue_skip),
+    "queue.move": Command(QueueMove, _queue_move),
+    "queue.adjust": Command(Adjust, _queue_adjust),
+    "message.show": Command(Show, _message_show, after_end=True),
+    "message.hide": Command(NoArgs, _message_hide, after_end=True),
+    "event.end": Command(NoArgs, _end),
+    "undo": Command(Undo, _undo, after_end=True, undoable=False),
+}
+
+
+def _parse(name: str, command: Command, args: dict[str, Any]) -> _Args:
+    try:
+        return command.args.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "args"
+        raise CommandError(
+            protocol.INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where
+        ) from None
+
+
+def check(name: str, args: dict[str, Any], role: str) -> dict[str, Any]:
+    """Validate a command for a role; return its normalized arguments (what the log keeps)."""
+    command = COMMANDS.get(name)
+    if command is None:
+        raise CommandError(protocol.UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
+    if role not in command.roles:
+        raise CommandError(protocol.FORBIDDEN, f"role {role!r} may not send {name!r}", name=name)
+    return _parse(name, command, args).model_dump(exclude_none=True)
+
+
+def apply(state: State, entry: dict[str, Any], event: Event) -> State:
+    """Return the state after `entry`; raise Rejected if it cannot apply."""
+    if entry["seq"] != state.seq + 1:
+        raise Rejected("seq_gap", f"expected seq {state.seq + 1}, got {entry['seq']}")
+    name = entry["name"]
+    command = COMMANDS.get(name)
+    if command is None:
+        raise Rejected("unknown_command", f"unknown command {name!r}", name=name)
+    try:
+        args = _parse(name, command, entry.get("args") or {})
+    except CommandError as exc:
+        raise Rejected(exc.code, exc.message, **exc.params) from None
+    if state.ended is not None and not command.after_end:
+        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
+    # One level of undo: a command is applied to a copy of the state without its own
+    # `previous` (which then becomes it); `undo` itself needs that `previous`.
+    alone = replace(state, previous=None) if command.undoable else state
+    new = copy.deepcopy(alone)
+    command.handler(new, args, int(entry["t"]), event)
+    new.seq = entry["seq"]
+    if command.undoable:
+        new.previous = alone.to_dict()
+        new.last = {"seq": entry["seq"], "name": name}  # all the console needs to offer undo
+    return new
+
+
+def replay(entries: list[dict[str, Any]], event: Event, state: State | None = None) -> State:
+    state = state or State()
+    for entry in entries:
+        state = apply(state, entry, event)
+    return state

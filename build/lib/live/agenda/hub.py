@@ -1,0 +1,190 @@
+"""The live side of each event: its state, its log, and the screens that follow it.
+
+One `Live` per event holds the reduced state in memory. A command is checked, applied to
+a copy of the state, appended to the backend, and only then made current and broadcast,
+so what a client sees was always written first. Broadcasts are encoded once and handed
+to each client's bounded outbox without waiting: a slow client never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import deque
+from typing import Any
+
+from live.agenda import commands
+from live.agenda import protocol as messages
+from live.agenda import state as agenda
+from live.backends.base import Backend
+from live.links import Claims
+from live.model import Event, parse_event
+
+log = logging.getLogger("relais.hub")
+
+RESYNC = "\x00resync"  # sentinel in an outbox: send a fresh snapshot instead of events
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Client:
+    """One websocket's outbox. `push` never blocks; a client that falls behind is resynced."""
+
+    def __init__(self, claims: Claims, maxsize: int) -> None:
+        self.claims = claims
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.behind = False
+        self.closed = False
+
+    def push_event(self, frame: str) -> None:
+        if self.behind:
+            return  # the snapshot it is waiting for will include this event
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.behind = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(RESYNC)
+
+    def push_reply(self, frame: str) -> None:
+        """Acks, errors and pongs are never dropped silently: a client that cannot take
+        them is closed, and it will reconnect and resync."""
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.closed = True
+
+
+class Live:
+    """The live state of one event and the clients following it."""
+
+    def __init__(self, event: Event, backend: Backend, snapshot_every: int = 100) -> None:
+        self.event = event
+        self.backend = backend
+        self.snapshot_every = snapshot_every
+        self.state = agenda.State()
+        self.state_dict: dict[str, Any] = self.state.public()
+        self.epoch = ""
+        self.clients: set[Client] = set()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=512)
+        self._done: dict[str, int] = {}  # command id -> seq, so a retried command is not redone
+        self._lock = asyncio.Lock()
+
+    @property
+    def stream(self) -> str:
+        return f"agenda:{self.event.id}"
+
+    async def load(self) -> None:
+        """Rebuild the state from the last snapshot and the log after it."""
+        meta = await self.backend.get_record("epoch", self.event.id)
+        if meta is None:
+            meta = {"epoch": secrets.token_hex(8)}
+            await self.backend.put_record("epoch", self.event.id, meta)
+        self.epoch = meta["epoch"]
+        state = agenda.State()
+        snap = await self.backend.load_snapshot(self.stream)
+        if snap is not None:
+            state = agenda.State.from_dict(snap[1])
+        # Read a little before the snapshot too: reconnecting clients and retried
+        # commands are served from these recent entries after a restart.
+        recent = self.recent.maxlen or 0
+        entries = await self.backend.read(self.stream, max(0, state.seq - recent))
+        state = commands.replay([e for e in entries if e["seq"] > state.seq], self.event, state)
+        self._set(state)
+        for entry in entries:
+            self._remember(entry)
+
+    def _set(self, state: agenda.State) -> None:
+        self.state = state
+        self.state_dict = state.public()
+
+    def _remember(self, entry: dict[str, Any]) -> None:
+        self.recent.append(entry)
+        if entry.get("cid"):
+            self._done[entry["cid"]] = entry["seq"]
+            if len(self._done) > 4096:
+                self._done.pop(next(iter(self._done)))
+
+    async def command(self, name: str, args: dict[str, Any], claims: Claims, cid: str) -> int:
+        """Check, apply, persist, broadcast; return the seq. Raises on any refusal."""
+        clean = commands.check(name, args, claims.role)
+        async with self._lock:
+            key = f"{claims.id}:{cid}"
+            if key in self._done:
+                return self._done[key]
+            entry: dict[str, Any] = {
+                "seq": self.state.seq + 1,
+                "t": now_ms(),
+                "name": name,
+                "args": clean,
+                "by": claims.role,
+                "cid": key,
+            }
+            state = commands.apply(self.state, entry, self.event)
+            await self.backend.append(self.stream, entry)
+            self._set(state)
+            self._remember(entry)
+            self.broadcast(messages.event(entry, self.state_dict))
+            if state.seq % self.snapshot_every == 0:
+                await self.backend.save_snapshot(self.stream, state.seq, state.to_dict())
+        return int(entry["seq"])
+
+    def broadcast(self, frame: str) -> None:
+        for client in self.clients:
+            client.push_event(frame)
+
+    def catch_up(self, since: int | None, epoch: str | None) -> str:
+        """What a (re)connecting client needs: the entries it missed, or a snapshot."""
+        now = now_ms()
+        seq = self.state.seq
+        if since is not None and epoch == self.epoch and since <= seq:
+            # `recent` is gapless up to `seq`: it holds all that was missed, or too little.
+            entries = [e for e in self.recent if e["seq"] > since]
+            if len(entries) == seq - since:
+                return messages.events(entries, self.state_dict, self.epoch, now)
+        return self.snapshot(now)
+
+    def snapshot(self, now: int | None = None) -> str:
+        now = now_ms() if now is None else now
+        schedule = agenda.schedule(self.state, self.event, now)
+        return messages.snapshot(self.state_dict, self.epoch, now, {"schedule": schedule})
+
+
+class Hub:
+    """Every event this process serves, by id."""
+
+    def __init__(self, backend: Backend, snapshot_every: int = 100) -> None:
+        self.backend = backend
+        self.snapshot_every = snapshot_every
+        self.events: dict[str, Live] = {}
+
+    async def load_all(self) -> None:
+        for event_id, text in (await self.backend.definitions()).items():
+            try:
+                await self._activate(parse_event(text, f"{event_id}.yaml"))
+            except ValueError as exc:
+                log.error("event %s cannot be loaded: %s", event_id, exc)
+
+    async def put(self, text: str, source: str = "<event>") -> Event:
+        """Validate and store an event definition, and serve it live."""
+        event = parse_event(text, source)
+        await self.backend.put_definition(event.id, text)
+        await self._activate(event)
+        return event
+
+    async def _activate(self, event: Event) -> None:
+        live = self.events.get(event.id)
+        if live is not None:
+            live.event = event
+            return
+        live = Live(event, self.backend, self.snapshot_every)
+        await live.load()
+        self.events[event.id] = live
+
+    def get(self, event_id: str) -> Live | None:
+        return self.events.get(event_id)

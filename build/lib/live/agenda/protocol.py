@@ -1,0 +1,135 @@
+"""Every message of the live websocket: parsing, building, and the error codes.
+
+One schema, validated at the edge. A frame that cannot be used raises `MessageError`
+with a code the client can act on; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from live.errors import RelaisError
+
+# Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
+BAD_JSON = "bad_json"
+TOO_LARGE = "too_large"
+INVALID = "invalid_message"
+UNKNOWN_COMMAND = "unknown_command"
+INVALID_ARGS = "invalid_args"
+FORBIDDEN = "forbidden"
+CONFLICT = "conflict"
+INTERNAL = "internal"
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hello(_Msg):
+    type: Literal["hello"]
+    since: int | None = Field(default=None, ge=0)
+    epoch: str | None = Field(default=None, max_length=64)
+
+
+class Command(_Msg):
+    type: Literal["command"]
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ping(_Msg):
+    type: Literal["ping"]
+    t0: float
+
+
+ClientMessage = Annotated[Hello | Command | Ping, Field(discriminator="type")]
+_client = TypeAdapter(ClientMessage)
+
+
+class MessageError(RelaisError):
+    """A frame of the live websocket that cannot be used; `id` names the command, if any."""
+
+    def __init__(self, code: str, message: str, id: str | None = None, **params: Any) -> None:
+        super().__init__(code, message, **params)
+        self.id = id
+
+
+def parse(text: str | bytes, max_bytes: int) -> Hello | Command | Ping:
+    """Parse one client frame, or raise MessageError saying what is wrong with it."""
+    if len(text) > max_bytes:
+        raise MessageError(TOO_LARGE, f"message over {max_bytes} bytes", size=max_bytes)
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise MessageError(BAD_JSON, "message is not valid JSON") from None
+    msg_id = data.get("id") if isinstance(data, dict) else None
+    try:
+        return _client.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise MessageError(
+            INVALID,
+            f"{where}: {first['msg']}",
+            msg_id if isinstance(msg_id, str) else None,
+            field=where,
+        ) from None
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def ack(id: str, seq: int) -> str:
+    return dumps({"type": "ack", "id": id, "seq": seq})
+
+
+def error(code: str, message: str, id: str | None = None) -> str:
+    return dumps({"type": "error", "id": id, "code": code, "message": message})
+
+
+def pong(t0: float, t1: int) -> str:
+    return dumps({"type": "pong", "t0": t0, "t1": t1})
+
+
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """What every client may see of a log entry: not who sent it (the role, the link id in
+    the command id), which the log keeps for retries and audit."""
+    return {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
+
+
+def event(entry: dict[str, Any], state: dict[str, Any]) -> str:
+    """A pushed change: the log entry and the whole (small) state after it."""
+    return dumps({"type": "event", **public(entry), "state": state})
+
+
+def events(entries: list[dict[str, Any]], state: dict[str, Any], epoch: str, now: int) -> str:
+    """The reply to `hello{since}`: exactly what the client missed, and where it leads."""
+    return dumps(
+        {
+            "type": "events",
+            "epoch": epoch,
+            "events": [public(e) for e in entries],
+            "seq": state["seq"],
+            "state": state,
+            "server_time": now,
+        }
+    )
+
+
+def snapshot(state: dict[str, Any], epoch: str, now: int, info: dict[str, Any]) -> str:
+    """The whole picture, for a first connection or a client too far behind."""
+    return dumps(
+        {
+            "type": "snapshot",
+            "epoch": epoch,
+            "seq": state["seq"],
+            "state": state,
+            "server_time": now,
+            **info,
+        }
+    )

@@ -1,0 +1,100 @@
+"""The storage interface every backend implements: a log per event, and a few stores.
+
+Appends are ordered by the backend, not by whichever task was faster: `append` refuses
+an entry whose `seq` is not exactly the next one, so the log stays gapless.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from live.errors import RelaisError
+
+
+class SeqConflict(RelaisError):
+    """Another writer appended first: the caller's view of the log is stale."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("conflict", message)
+
+
+class Backend(ABC):
+    name = "base"
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Connect, create tables; called once by the app's lifespan."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and disconnect."""
+
+    # -- the event log ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def append(self, stream: str, entry: dict[str, Any]) -> None:
+        """Durably append `entry` (which carries `seq`); SeqConflict unless seq == last + 1."""
+
+    @abstractmethod
+    async def read(self, stream: str, since: int = 0) -> list[dict[str, Any]]:
+        """Entries with seq > since, in order."""
+
+    @abstractmethod
+    async def save_snapshot(self, stream: str, seq: int, state: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    async def load_snapshot(self, stream: str) -> tuple[int, dict[str, Any]] | None: ...
+
+    # -- event definitions (the YAML text as imported) -------------------------------------
+
+    @abstractmethod
+    async def put_definition(self, event_id: str, text: str) -> None: ...
+
+    @abstractmethod
+    async def definitions(self) -> dict[str, str]: ...
+
+    # -- collaborative notes: binary Yjs updates per document ------------------------------
+
+    @abstractmethod
+    async def notes_append(self, doc: str, updates: list[bytes]) -> None:
+        """Durably add updates to a document's history."""
+
+    async def notes_append_many(self, batches: dict[str, list[bytes]]) -> None:
+        """Durably add updates to several documents; backends make it one transaction."""
+        for doc, updates in batches.items():
+            await self.notes_append(doc, updates)
+
+    @abstractmethod
+    async def notes_load(self, doc: str) -> list[bytes]: ...
+
+    @abstractmethod
+    async def notes_compact(self, doc: str, merged: bytes, count: int) -> None:
+        """Replace the first `count` stored updates with one merged update, atomically."""
+
+    # -- records: small JSON documents by kind and key (registrations, revoked links...) ---
+
+    @abstractmethod
+    async def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    async def get_record(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def list_records(self, kind: str, prefix: str = "") -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    async def delete_record(self, kind: str, key: str) -> bool: ...
+
+
+def create_backend(name: str, data_dir: str = "data") -> Backend:
+    """Pick an implementation by name; optional dependencies are imported only when used."""
+    if name == "memory":
+        from live.backends.memory import MemoryBackend
+
+        return MemoryBackend()
+    if name == "sqlite":
+        from pathlib import Path
+
+        from live.backends.sqlite import SQLiteBackend
+
+        return SQLiteBackend(Path(data_dir) / "relais.sqlite3")
+    raise ValueError(f"unknown backend {name!r} (memory, sqlite)")

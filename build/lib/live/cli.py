@@ -1,0 +1,241 @@
+"""The `relais` command: serve, import an event file, print its links, export the synthesis."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from live.agenda.hub import Hub
+from live.app import demo_definitions
+from live.backends.base import create_backend
+from live.config import DATABASE_FILE, NoDataDirectory, Settings, Signing
+from live.i18n import translator
+from live.links import Signer, url
+from live.model import DefinitionError, Event, parse_event
+
+DATA_HELP = (
+    "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
+    "directory (run the commands from where the server runs, or point them at its data)"
+)
+
+
+def say(key: str, **params: object) -> str:
+    """A sentence for the operator, in French unless the terminal's language is English."""
+    lang = "en" if os.environ.get("LANG", "").startswith("en") else "fr"
+    return translator(lang)(key).format(**params)
+
+
+def _settings(args: argparse.Namespace, signing: Signing = "none") -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data", None):
+        overrides["data_dir"] = Path(args.data)
+    if getattr(args, "backend", None):
+        overrides["backend"] = args.backend
+    if getattr(args, "base_url", None):
+        overrides["base_url"] = args.base_url.rstrip("/")
+    return Settings.from_env(signing, **overrides)
+
+
+def _has_database(settings: Settings) -> bool:
+    return settings.backend != "sqlite" or (settings.data_dir / DATABASE_FILE).exists()
+
+
+def _server_settings(
+    args: argparse.Namespace, signing: Signing, need_database: bool
+) -> Settings | None:
+    """The settings of the server whose data this command reads, or None after saying
+    where it looked and how to point it there. Nothing is created: a new data directory
+    would hold a new secret, and links signed with it are refused by the server."""
+    try:
+        settings = _settings(args, signing)
+    except NoDataDirectory as exc:
+        print(say("cli.no_data", path=exc.path), file=sys.stderr)
+        return None
+    if need_database and not _has_database(settings):
+        print(say("cli.no_data", path=settings.data_dir.resolve()), file=sys.stderr)
+        return None
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    # The app is built from the environment in each worker: pass settings through it.
+    if args.demo:
+        os.environ["RELAIS_DEMO"] = "1"
+    if args.data:
+        os.environ["RELAIS_DATA"] = args.data
+    if args.backend:
+        os.environ["LIVE_BACKEND"] = args.backend
+    host = "localhost" if args.host in ("0.0.0.0", "127.0.0.1") else args.host
+    base = args.base_url or f"http://{host}:{args.port}"
+    os.environ.setdefault("RELAIS_BASE_URL", base)
+    settings = Settings.from_env()
+    if args.demo:
+        _print_demo_links(settings)
+    uvicorn.run(
+        "live.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        ws_max_size=1 << 20,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _print_demo_links(settings: Settings) -> None:
+    signer = Signer(settings.secret, settings.link_days)
+    for name, text in sorted(demo_definitions().items()):
+        event = parse_event(text, name)
+        print(f"\n== {event.title}")
+        for label, link in links_for(event, signer, settings.base_url):
+            if label.startswith(("organizer", "rapporteur", "participants")):
+                continue
+            print(f"   {label:<28} {link}")
+    print("\n(all links: relais links EVENT)\n", flush=True)
+
+
+def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
+    """Every role link of an event, labelled: console, screens, participants, rapporteurs."""
+    out = [
+        ("public page", f"{base}/e/{event.id}"),
+        ("console", url(base, event.id, "facilitator", signer.sign(event.id, "facilitator"))),
+        ("organizer", url(base, event.id, "organizer", signer.sign(event.id, "organizer"))),
+    ]
+    for site in event.sites:
+        token = signer.sign(event.id, "screen", site=site.id)
+        out.append((f"screen {site.id}", url(base, event.id, "screen", token)))
+    for site in event.sites:
+        token = signer.sign(event.id, "participant", site=site.id)
+        out.append((f"participants {site.id}", url(base, event.id, "participant", token)))
+    for w in event.workshops:
+        token = signer.sign(event.id, "rapporteur", workshop=w.id, site=w.site)
+        out.append((f"rapporteur {w.id}", url(base, event.id, "rapporteur", token)))
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)  # importing signs nothing: no secret is read or made
+    text = Path(args.file).read_text(encoding="utf-8")
+
+    async def run() -> Event:
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            return await Hub(backend).put(text, args.file)
+        finally:
+            await backend.close()
+
+    try:
+        event = asyncio.run(run())
+    except DefinitionError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    where = settings.data_dir.resolve()
+    print(f"imported {event.id}: {event.title} ({len(event.agenda)} steps) into {where}")
+    return 0
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    settings = _server_settings(args, "existing", need_database=False)
+    if settings is None:
+        return 2
+
+    async def load() -> dict[str, str]:
+        if not _has_database(settings):
+            return {}  # the demo events only (RELAIS_SECRET given): nothing is created
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            return await backend.definitions()
+        finally:
+            await backend.close()
+
+    definitions = {parse_event(t).id: t for t in demo_definitions().values()}
+    definitions.update(asyncio.run(load()))
+    if args.event not in definitions:
+        known = ", ".join(sorted(definitions))
+        print(f"unknown event {args.event!r}; known: {known}", file=sys.stderr)
+        return 2
+    event = parse_event(definitions[args.event], args.event)
+    signer = Signer(settings.secret, args.days or settings.link_days)
+    rows = links_for(event, signer, settings.base_url)
+    width = max(len(label) for label, _ in rows) + 2
+    for label, link in rows:
+        print(f"{label:<{width}}{link}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The synthesis of every workshop's notes, as Markdown, HTML or PDF."""
+    from live.notes.synthesis import export_synthesis
+
+    settings = _server_settings(args, "none", need_database=True)
+    if settings is None:
+        return 2
+
+    async def run() -> bytes | None:
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            text = (await backend.definitions()).get(args.event)
+            if text is None:
+                return None
+            return await export_synthesis(parse_event(text, args.event), backend, args.format)
+        finally:
+            await backend.close()
+
+    body = asyncio.run(run())
+    if body is None:
+        print(f"unknown event {args.event!r} in {settings.data_dir}", file=sys.stderr)
+        return 2
+    if args.output == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        out = Path(args.output or f"{args.event}-synthese.{args.format}")
+        out.write_bytes(body)
+        print(f"wrote {out} ({len(body)} bytes)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="relais", description=__doc__)
+    parser.add_argument("--data", help=DATA_HELP)
+    parser.add_argument("--backend", choices=["sqlite", "memory"], help="storage backend")
+    parser.add_argument("--base-url", help="public address used in links")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--demo", action="store_true", help="load the two demo events")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(fn=cmd_serve)
+
+    imp = sub.add_parser("import", help="validate and load an event file (YAML)")
+    imp.add_argument("file")
+    imp.set_defaults(fn=cmd_import)
+
+    links = sub.add_parser("links", help="print the signed links of an event")
+    links.add_argument("event")
+    links.add_argument("--days", type=float, help="validity in days")
+    links.set_defaults(fn=cmd_links)
+
+    export = sub.add_parser("export", help="write the synthesis of an event's workshops")
+    export.add_argument("event")
+    export.add_argument("--format", choices=["md", "html", "pdf"], default="md")
+    export.add_argument("-o", "--output", help="file to write ('-' for standard output)")
+    export.set_defaults(fn=cmd_export)
+
+    args = parser.parse_args(argv)
+    result: int = args.fn(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

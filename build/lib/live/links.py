@@ -1,0 +1,123 @@
+"""Signed role links: who may do what, and where.
+
+A link carries its claims (event, role, and the site, workshop or person it is for),
+an expiry and a short id, signed with the server's secret. Nothing is stored to check
+one; revoking a link records its id.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from live.errors import RelaisError
+
+Role = Literal["organizer", "facilitator", "screen", "rapporteur", "participant", "public"]
+ROLES: tuple[Role, ...] = (
+    "organizer",
+    "facilitator",
+    "screen",
+    "rapporteur",
+    "participant",
+    "public",
+)
+COMMANDERS: frozenset[str] = frozenset({"organizer", "facilitator"})
+
+PAGES: dict[str, str] = {
+    "organizer": "organize",
+    "facilitator": "console",
+    "screen": "screen",
+    "rapporteur": "notes",
+    "participant": "me",
+}
+
+
+class LinkError(RelaisError):
+    """A missing, forged, expired, revoked or misdirected link."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    event: str
+    role: Role
+    site: str | None = None
+    workshop: str | None = None
+    person: str | None = None
+    expires: int = 0
+    id: str = ""
+
+    @property
+    def may_command(self) -> bool:
+        return self.role in COMMANDERS
+
+
+PUBLIC = Claims(event="", role="public")
+
+
+class Signer:
+    def __init__(self, secret: str, days: int = 60) -> None:
+        self._s = URLSafeSerializer(secret, salt="relais.link")
+        self.days = days
+
+    def sign(
+        self,
+        event: str,
+        role: Role,
+        *,
+        site: str | None = None,
+        workshop: str | None = None,
+        person: str | None = None,
+        days: float | None = None,
+        now: float | None = None,
+    ) -> str:
+        now = time.time() if now is None else now
+        expires = int(now + 86400 * (self.days if days is None else days))
+        payload = {"e": event, "r": role, "x": expires, "i": secrets.token_urlsafe(6)}
+        for key, value in (("s", site), ("w", workshop), ("p", person)):
+            if value is not None:
+                payload[key] = value
+        return str(self._s.dumps(payload))
+
+    def verify(
+        self,
+        token: str | None,
+        event: str,
+        *,
+        now: float | None = None,
+        revoked: frozenset[str] = frozenset(),
+    ) -> Claims:
+        if not token:
+            raise LinkError("link_missing", "this page needs a personal link")
+        try:
+            p = self._s.loads(token)
+        except BadSignature:
+            raise LinkError("link_invalid", "this link is not valid (altered or forged)") from None
+        if not isinstance(p, dict) or p.get("r") not in ROLES:
+            raise LinkError("link_invalid", "this link is not valid")
+        if p.get("e") != event:
+            raise LinkError("link_wrong_event", "this link belongs to another event")
+        if int(p.get("x", 0)) < (time.time() if now is None else now):
+            raise LinkError(
+                "link_expired", "this link has expired; ask the organizer for a new one"
+            )
+        if p.get("i") in revoked:
+            raise LinkError("link_revoked", "this link has been revoked")
+        return Claims(
+            event=p["e"],
+            role=p["r"],
+            site=p.get("s"),
+            workshop=p.get("w"),
+            person=p.get("p"),
+            expires=int(p["x"]),
+            id=str(p.get("i", "")),
+        )
+
+
+def url(base: str, event: str, role: Role, token: str) -> str:
+    page = PAGES.get(role, "")
+    return f"{base}/e/{quote(event)}/{page}?k={token}"

@@ -1,0 +1,329 @@
+"""The event definition: sites, themes, agenda steps and workshops, validated.
+
+An organizer writes it as YAML; errors name the field and the line so it can be fixed
+without guessing. Everything here is plain data with no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from live.errors import RelaisError
+
+StepKind = Literal[
+    "welcome",
+    "plenary",
+    "round_table",
+    "workshops",
+    "break",
+    "restitution",
+    "synthesis",
+    "closing",
+    "custom",
+]
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+NOTES_HEADINGS = ("Constats", "Propositions", "Freins", "Leviers", "Questions au plénier")
+DEFAULT_NOTES_TEMPLATE = "".join(f"## {heading}" + "\n" * 3 for heading in NOTES_HEADINGS)
+
+DEFAULT_CATEGORIES = (
+    "élève",
+    "parent",
+    "professeur",
+    "personnel d'encadrement",
+    "agent",
+    "collectivité",
+    "association",
+    "entreprise partenaire",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Strict):
+    id: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=120)
+    address: str = ""
+    capacity: int = Field(default=0, ge=0)
+    hub: bool = False
+
+
+class Theme(_Strict):
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class Step(_Strict):
+    id: str = Field(pattern=SLUG)
+    kind: StepKind
+    title: str = Field(min_length=1, max_length=200)
+    start: time
+    duration: int = Field(ge=1, le=24 * 60, description="minutes")
+    speaker: str = ""
+    sites: tuple[str, ...] = ()
+    video: bool = False
+    slot: int | None = Field(default=None, ge=1, le=240, description="restitution minutes each")
+
+    @property
+    def duration_ms(self) -> int:
+        return self.duration * 60_000
+
+
+class Workshop(_Strict):
+    id: str = Field(pattern=SLUG)
+    theme: str
+    site: str
+    title: str = ""
+    room: str = ""
+    capacity: int = Field(ge=1)
+    min_size: int = Field(default=0, ge=0)
+    visio_url: str | None = None
+    notes_template: str | None = None
+
+    @field_validator("visio_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://", v):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+
+class Timers(_Strict):
+    """When a countdown turns to warning, then danger (seconds left).
+
+    Unset, each is relative to the countdown's own length: a quarter of it (at most five
+    minutes) for warning, a tenth (at most one minute) for danger. A 45-minute plenary
+    turns amber 5 minutes before the end, a 3-minute restitution slot 45 seconds before,
+    not from its first second as a fixed 5 minutes would."""
+
+    warning: int | None = Field(default=None, ge=0)
+    danger: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Timers:
+        if self.danger is not None and self.warning is not None and self.danger > self.warning:
+            raise ValueError("danger must not exceed warning")
+        return self
+
+    def for_duration(self, duration_ms: int) -> tuple[float, float]:
+        """(warning, danger) in seconds for a countdown of `duration_ms`."""
+        seconds = duration_ms / 1000
+        warning = self.warning if self.warning is not None else min(300, seconds / 4)
+        danger = self.danger if self.danger is not None else min(60, seconds / 10)
+        return warning, min(danger, warning)
+
+
+class RegistrationRules(_Strict):
+    """When registration opens and closes, how many wishes, which categories."""
+
+    opens: datetime | None = None
+    closes: datetime | None = None
+    wishes: int = Field(default=3, ge=1, le=20)
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    allow_free_seats: bool = False
+
+
+class Event(_Strict):
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1, max_length=200)
+    date: date
+    timezone: str = "Europe/Paris"
+    sites: tuple[Site, ...] = Field(min_length=1)
+    themes: tuple[Theme, ...] = ()
+    agenda: tuple[Step, ...] = Field(min_length=1)
+    workshops: tuple[Workshop, ...] = ()
+    timers: Timers = Timers()
+    registration: RegistrationRules = RegistrationRules()
+    notes_template: str = DEFAULT_NOTES_TEMPLATE
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Event:
+        _unique("sites", [s.id for s in self.sites])
+        _unique("themes", [t.id for t in self.themes])
+        _unique("agenda", [s.id for s in self.agenda])
+        _unique("workshops", [w.id for w in self.workshops])
+        site_ids = {s.id for s in self.sites}
+        theme_ids = {t.id for t in self.themes}
+        for i, step in enumerate(self.agenda):
+            for site in step.sites:
+                if site not in site_ids:
+                    raise ValueError(f"agenda[{i}].sites: unknown site {site!r}")
+        for i, w in enumerate(self.workshops):
+            if w.site not in site_ids:
+                raise ValueError(f"workshops[{i}].site: unknown site {w.site!r}")
+            if w.theme not in theme_ids:
+                raise ValueError(f"workshops[{i}].theme: unknown theme {w.theme!r}")
+        starts = [s.start for s in self.agenda]
+        if starts != sorted(starts):
+            raise ValueError("agenda: steps must be in chronological order")
+        return self
+
+    # -- lookups used by the rest of the domain -------------------------------------------
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def theme(self, theme_id: str) -> Theme | None:
+        return next((t for t in self.themes if t.id == theme_id), None)
+
+    def workshop(self, workshop_id: str) -> Workshop | None:
+        return next((w for w in self.workshops if w.id == workshop_id), None)
+
+    def steps_at(self, site_id: str) -> list[Step]:
+        """The agenda as one site lives it: steps listing no site concern every site."""
+        return [s for s in self.agenda if not s.sites or site_id in s.sites]
+
+    def workshops_for(self, step: Step) -> list[Workshop]:
+        """The workshops a step concerns, ordered by theme then workshop (the report order)."""
+        order = {t.id: i for i, t in enumerate(self.themes)}
+        chosen = [w for w in self.workshops if not step.sites or w.site in step.sites]
+        return sorted(chosen, key=lambda w: (order.get(w.theme, 999), w.id))
+
+    def workshop_title(self, w: Workshop) -> str:
+        """A workshop's name across sites: its title, else its theme and its site."""
+        if w.title:
+            return w.title
+        theme = self.theme(w.theme)
+        name = theme.title if theme else w.theme
+        if len(self.sites) == 1:
+            return name  # one site: naming it after every title says nothing
+        site = self.site(w.site)
+        return f"{name} — {site.name if site else w.site}"
+
+    def planned_start(self, step: Step) -> datetime:
+        return datetime.combine(self.date, step.start, tzinfo=self.tz)
+
+    def planned_end(self, step: Step) -> datetime:
+        return self.planned_start(step) + timedelta(minutes=step.duration)
+
+    def planned_start_ms(self, index: int) -> int:
+        return int(self.planned_start(self.agenda[index]).timestamp() * 1000)
+
+    def workshop_short_title(self, w: Workshop) -> str:
+        """A workshop's name where its site goes without saying (that site's screen)."""
+        theme = self.theme(w.theme)
+        return w.title or (theme.title if theme else w.theme)
+
+    @property
+    def hub(self) -> Site:
+        return next((s for s in self.sites if s.hub), self.sites[0])
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what}: duplicate id {i!r}")
+        seen.add(i)
+
+
+class DefinitionError(RelaisError, ValueError):
+    """An event file that cannot be used, with every problem located."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid", "\n".join(problems))
+        self.problems = problems
+
+
+def parse_event(text: str, source: str = "<event>") -> Event:
+    """Parse and validate YAML text; errors read `file:line: field: reason`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise DefinitionError([f"{source}{line}: invalid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
+    data = _stringify_times(data)
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        errors = exc.errors()
+        for err in errors:
+            loc: list[Any] = list(err["loc"])
+            if err["type"] == "too_short" and any(
+                len(o["loc"]) > len(loc) and list(o["loc"][: len(loc)]) == loc for o in errors
+            ):
+                continue  # an item below failed; that error says more than "too short"
+            msg = err["msg"]
+            m = re.match(r"Value error, (\w+)\[(\d+)\]\.(\w+): (.*)", msg)
+            if m:  # cross-reference errors name their own location
+                loc = [m.group(1), int(m.group(2)), m.group(3)]
+                msg = m.group(4)
+            elif msg.startswith("Value error, "):
+                msg = msg.removeprefix("Value error, ")
+            lineno = _line_of(root, loc)
+            field = _dotted(loc) or "event"
+            problems.append(f"{source}:{lineno}: {field}: {msg}")
+        raise DefinitionError(problems) from None
+
+
+def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:
+    """YAML reads `13:30` as a sexagesimal int; keep times as text for the validator."""
+    agenda = data.get("agenda")
+    if isinstance(agenda, list):
+        for step in agenda:
+            if not isinstance(step, dict):
+                continue
+            start = step.get("start")
+            if isinstance(start, int):
+                step["start"] = f"{start // 60:02d}:{start % 60:02d}"
+            elif isinstance(start, str) and re.fullmatch(r"\d:\d\d", start.strip()):
+                step["start"] = "0" + start.strip()
+    return data
+
+
+def _dotted(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: Any, loc: list[Any]) -> int:
+    """The 1-based line of the deepest YAML node that `loc` reaches."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line

@@ -1,0 +1,270 @@
+"""The synthesis of an event: every workshop's notes, in Markdown, HTML and PDF.
+
+One Markdown text is the source; HTML and PDF are rendered from it, so the three say the
+same thing. Order: by theme (as the event lists them), then by workshop id (as the
+restitution runs). Each workshop states its site, room and rapporteurs; the header states
+the event's title, date, sites and attendance (record `attendance/{event id}`, if kept).
+
+Notes are whatever rapporteurs typed: raw HTML in them is shown as text (markdown-it with
+HTML off, then nh3), and images are not fetched (a PDF must not make requests).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import nh3
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from fpdf.html import DEFAULT_TAG_STYLES
+from markdown_it import MarkdownIt
+
+from live.backends.base import Backend
+from live.model import Event, Workshop
+from live.notes.room import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
+
+Format = Literal["md", "html", "pdf"]
+FORMATS: dict[str, str] = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
+FONTS = Path("/usr/share/fonts/truetype/dejavu")
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+@dataclass(frozen=True)
+class WorkshopNotes:
+    workshop: Workshop
+    title: str  # under its theme's heading: the workshop's own title, or where it met
+    site: str
+    rapporteurs: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    event: Event
+    attendance: dict[str, int]
+    themes: tuple[tuple[str, tuple[WorkshopNotes, ...]], ...]
+
+
+async def collect(event: Event, backend: Backend, notes: NotesService | None = None) -> Synthesis:
+    """Gather what the synthesis says; live rooms (via `notes`) are read with their latest
+    updates written first, otherwise the stored history is read."""
+    order = {t.id: i for i, t in enumerate(event.themes)}
+    record = await backend.get_record("attendance", event.id) or {}
+    attendance = {k: int(v) for k, v in record.items() if isinstance(v, int | float)}
+    themes = []
+    for theme_id in sorted({w.theme for w in event.workshops}, key=lambda t: order.get(t, 999)):
+        items = []
+        for w in sorted((w for w in event.workshops if w.theme == theme_id), key=lambda w: w.id):
+            if notes is not None:
+                text = await notes.text(event.id, w.id)
+                names = await notes.rapporteurs(event.id, w.id)
+            else:
+                text = await stored_text(backend, doc_name(event.id, w.id))
+                names = await stored_rapporteurs(backend, doc_name(event.id, w.id))
+            if text.strip() == template_for(event, w).strip():
+                text = ""  # the untouched template says nothing
+            site = event.site(w.site)
+            site_name = site.name if site else w.site
+            title = w.title or " — ".join(p for p in (site_name, w.room) if p)
+            items.append(WorkshopNotes(w, title, site_name, tuple(names), text))
+        theme = event.theme(theme_id)
+        themes.append((theme.title if theme else theme_id, tuple(items)))
+    return Synthesis(event, attendance, tuple(themes))
+
+
+# -- Markdown ----------------------------------------------------------------------------------
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def escape(text: str) -> str:
+    """Plain text (a title, a name) that Markdown must not interpret."""
+    return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def french_date(event: Event) -> str:
+    d = event.date
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def shift_headings(text: str, by: int = 2) -> str:
+    """Nest a workshop's headings under the synthesis' own, and drop empty sections.
+
+    `## Constats` becomes `#### Constats`; a heading with nothing under it before the next
+    heading of the same or a higher level is left out. Fenced code is left alone.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    level: list[int] = []
+    fence = False
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        m = None if fence else re.match(r"^ {0,3}(#{1,6})(\s|$)", line)
+        level.append(len(m.group(1)) if m else 0)
+    out = []
+    for i, line in enumerate(lines):
+        if level[i]:
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j == len(lines) or 0 < level[j] <= level[i]:
+                continue
+            hashes = "#" * min(6, level[i] + by)
+            line = re.sub(r"^ {0,3}#{1,6}", hashes, line)
+        out.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def to_markdown(s: Synthesis) -> str:
+    e = s.event
+    out = [f"# {escape(e.title)}", "", f"**Date :** {french_date(e)}", ""]
+    out.append("**Sites :**")
+    out.append("")
+    for site in e.sites:
+        line = f"- {escape(site.name)}"
+        if site.address:
+            line += f", {escape(site.address)}"
+        if site.id in s.attendance:
+            line += f" — {s.attendance[site.id]} présents"
+        out.append(line)
+    if s.attendance:
+        out += ["", f"**Participants :** {sum(s.attendance.values())}"]
+    for theme, items in s.themes:
+        out += ["", f"## {escape(theme)}"]
+        for w in items:
+            out += ["", f"### {escape(w.title)}", ""]
+            names = ", ".join(escape(n) for n in w.rapporteurs) or "non renseignés"
+            where = ""
+            if w.workshop.title:  # otherwise the heading already says where
+                where = " — ".join(escape(p) for p in (w.site, w.workshop.room) if p) + " · "
+            out += [f"*{where}Rapporteurs : {names}*", ""]
+            out.append(shift_headings(w.text) if w.text.strip() else "*Pas de notes.*")
+    return "\n".join(out).strip() + "\n"
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+
+def _markdown_it() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True})
+    md.disable("image")
+    return md
+
+
+def body_html(markdown: str) -> str:
+    """Markdown to sanitized HTML (raw HTML in the notes is shown, never run)."""
+    rendered = _markdown_it().render(markdown)
+    return nh3.clean(rendered, tags=nh3.ALLOWED_TAGS - {"img"}, link_rel="noopener noreferrer")
+
+
+CSS = """
+body { font-family: "DejaVu Sans", system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
+  padding: 0 1rem; line-height: 1.5; color: #111; }
+h1 { font-size: 1.8rem; } h2 { border-bottom: 2px solid #00468c; color: #00468c; }
+h3 { margin-bottom: .2rem; } h4 { margin: 1rem 0 .2rem; }
+@media print { body { margin: 0; max-width: none; } h2 { break-before: page; } }
+"""
+
+
+def to_html(s: Synthesis, markdown: str | None = None) -> str:
+    body = body_html(markdown if markdown is not None else to_markdown(s))
+    title = html.escape(f"Synthèse — {s.event.title}")
+    return (
+        f'<!doctype html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+
+# Characters a PDF core font (latin-1) lacks, when no Unicode font is installed.
+_LATIN1 = str.maketrans(
+    {
+        "—": "-",
+        "–": "-",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "…": "...",
+        "œ": "oe",
+        "Œ": "OE",
+        "•": "-",
+        "\u202f": " ",
+    }
+)
+
+
+def to_pdf(s: Synthesis, markdown: str | None = None, fonts: Path = FONTS) -> bytes:
+    body = body_html(markdown if markdown is not None else to_markdown(s))
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Synthèse — {s.event.title}")
+    pdf.set_creator("Relais")
+    pdf.set_auto_page_break(True, margin=15)
+    family, mono = "helvetica", "courier"
+    if (fonts / "DejaVuSans.ttf").exists():
+        family, mono = "DejaVu", "DejaVuMono"
+        for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
+            pdf.add_font(family, style, str(fonts / f"DejaVuSans{suffix}.ttf"))
+        pdf.add_font(mono, "", str(fonts / "DejaVuSansMono.ttf"))
+    else:
+        body = body.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    pdf.add_page()
+    pdf.set_font(family, size=11)
+    pdf.write_html(
+        body,
+        font_family=family,
+        ul_bullet_char="•" if family == "DejaVu" else "-",
+        tag_styles={
+            "code": FontFace(family=mono),
+            "pre": DEFAULT_TAG_STYLES["pre"].replace(font_family=mono),
+            "a": FontFace(color="#00468c"),
+            **{h: DEFAULT_TAG_STYLES[h].replace(color="#00468c") for h in HEADINGS},
+        },
+        warn_on_tags_not_matching=False,
+    )
+    return bytes(pdf.output())
+
+
+def render(s: Synthesis, fmt: Format) -> bytes:
+    markdown = to_markdown(s)
+    if fmt == "md":
+        return markdown.encode()
+    if fmt == "html":
+        return to_html(s, markdown).encode()
+    return to_pdf(s, markdown)
+
+
+async def export_synthesis(
+    event: Event, backend: Backend, fmt: Format = "md", notes: NotesService | None = None
+) -> bytes:
+    """The synthesis of `event` as bytes in `fmt` ("md", "html" or "pdf").
+
+    For the CLI (`relais export EVENT`), pass the opened backend and no `notes`: the stored
+    history is read. The web route passes the running NotesService so that live rooms
+    contribute their latest updates.
+    """
+    return render(await collect(event, backend, notes), fmt)

@@ -1,0 +1,211 @@
+"""Registrations: what a person may submit, checked field by field, with no I/O.
+
+The form, the CSV import and the personal update page all go through `check`, so the
+same rules (known site, ranked wishes among that site's open workshops, no workshop
+twice, consent, the registration window) hold whatever the door.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from live.errors import RelaisError
+from live.model import Event
+from live.people.assignment import Applicant, Seats
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PURPOSE = {
+    "fr": (
+        "Vos données servent uniquement à organiser cet événement : vous affecter à un "
+        "atelier, vous envoyer votre confirmation et vos liens. Elles sont conservées dans "
+        "la base de l'événement et effacées sur simple demande à l'organisateur."
+    ),
+    "en": (
+        "Your data is used only to organize this event: assign you to a workshop and send "
+        "you your confirmation and links. It is kept in the event's store and erased on "
+        "request to the organizer."
+    ),
+}
+
+
+@dataclass
+class Registration:
+    id: str
+    name: str
+    email: str
+    category: str
+    site: str
+    wishes: list[str]
+    accessibility: str = ""
+    group: str = ""
+    consent_at: str = ""
+    created: str = ""
+    updated: str = ""
+    pinned: str | None = None
+    confirmed: str | None = None
+    link_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Registration:
+        return cls(**d)
+
+    def applicant(self) -> Applicant:
+        return Applicant(
+            id=self.id,
+            site=self.site,
+            wishes=tuple(self.wishes),
+            group=self.group or None,
+            pinned=self.pinned,
+            confirmed=self.confirmed,
+            category=self.category,
+        )
+
+
+class Invalid(RelaisError, ValueError):
+    """Field -> message key (translated by the page); nothing is stored."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("invalid", "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def window_error(event: Event, now: datetime) -> str | None:
+    """Why registration is not open at `now`, or None."""
+    reg = event.registration
+    opens = reg.opens.replace(tzinfo=reg.opens.tzinfo or event.tz) if reg.opens else None
+    closes = reg.closes.replace(tzinfo=reg.closes.tzinfo or event.tz) if reg.closes else None
+    if opens and now < opens:
+        return "reg.not_open"
+    if closes and now >= closes:
+        return "reg.closed"
+    return None
+
+
+def workshops_on(event: Event, site: str, settings: dict[str, Any]) -> list[str]:
+    """Workshop ids a person of `site` may wish for (open ones only)."""
+    closed = set(settings.get("closed", []))
+    return [w.id for w in event.workshops if w.site == site and w.id not in closed]
+
+
+def check(
+    event: Event,
+    form: dict[str, Any],
+    now: datetime,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validate a submission; return the clean fields or raise Invalid (field -> key)."""
+    settings = settings or {}
+    errors: dict[str, str] = {}
+    if (reason := window_error(event, now)) is not None:
+        raise Invalid({"form": reason})
+    name = str(form.get("name", "")).strip()
+    email = str(form.get("email", "")).strip().lower()
+    category = str(form.get("category", "")).strip()
+    site = str(form.get("site", "")).strip()
+    accessibility = str(form.get("accessibility", "")).strip()
+    group = str(form.get("group", "")).strip()
+    if not name:
+        errors["name"] = "reg.required"
+    elif len(name) > 120:
+        errors["name"] = "reg.too_long"
+    if not EMAIL.match(email) or len(email) > 200:
+        errors["email"] = "reg.email"
+    if category not in event.registration.categories:
+        errors["category"] = "reg.category"
+    if event.site(site) is None:
+        errors["site"] = "reg.site"
+    if len(accessibility) > 500:
+        errors["accessibility"] = "reg.too_long"
+    if len(group) > 60:
+        errors["group"] = "reg.too_long"
+    if str(form.get("consent", "")).lower() not in ("on", "yes", "true", "1", "oui"):
+        errors["consent"] = "reg.consent_required"
+    raw = form.get("wishes")
+    if raw is None:
+        raw = [form.get(f"wish{i}", "") for i in range(1, event.registration.wishes + 1)]
+    wishes = [str(w).strip() for w in raw if str(w).strip()]
+    allowed = workshops_on(event, site, settings) if "site" not in errors else []
+    if len(wishes) > event.registration.wishes:
+        errors["wishes"] = "reg.too_many"
+    elif len(set(wishes)) != len(wishes):
+        errors["wishes"] = "reg.twice"
+    elif any(event.workshop(w) is None for w in wishes):
+        errors["wishes"] = "reg.unknown_workshop"
+    elif "site" not in errors and any(w not in allowed for w in wishes):
+        errors["wishes"] = "reg.other_site"
+    if errors:
+        raise Invalid(errors)
+    return {
+        "name": name,
+        "email": email,
+        "category": category,
+        "site": site,
+        "wishes": wishes,
+        "accessibility": accessibility,
+        "group": group,
+    }
+
+
+# French column names (as the organizer desk exports them, accents or not) -> field names.
+COLUMNS = {
+    "nom": "name",
+    "courriel": "email",
+    "adresse electronique": "email",
+    "categorie": "category",
+    "accessibilite": "accessibility",
+    "groupe": "group",
+}
+
+
+def _column(name: str) -> str:
+    """A column name as a field: lower case, accents and spaces aside; `voeu 2` -> wish2."""
+    plain = unicodedata.normalize("NFKD", name.strip().lower().replace("œ", "oe"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    wish = re.fullmatch(r"(?:wish|voeu)\s*_?\s*(\d+)", plain)
+    if wish:
+        return f"wish{wish.group(1)}"
+    return COLUMNS.get(plain, plain)
+
+
+def read_csv(text: str) -> list[dict[str, Any]]:
+    """Rows of an organizer's list (`;` or `,` separated, header line), as form dicts.
+
+    Columns: name, email, category, site, wish1..wishN (or voeu1..), accessibility, group.
+    """
+    sample = text[:2048]
+    dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
+    rows = []
+    for row in csv.DictReader(io.StringIO(text), dialect=dialect):
+        clean = {_column(k or ""): (v or "").strip() for k, v in row.items()}
+        wishes = [clean[k] for k in sorted(clean) if re.fullmatch(r"wish\d+", k)]
+        clean["wishes"] = [w for w in wishes if w]
+        clean.setdefault("consent", "yes")  # the organizer collected it with the list
+        rows.append(clean)
+    return rows
+
+
+def seats(event: Event, settings: dict[str, Any]) -> list[Seats]:
+    """The workshops as the solver sees them, with the organizer's overrides."""
+    capacity = settings.get("capacity", {})
+    closed = set(settings.get("closed", []))
+    minimum = settings.get("min_size", {})
+    return [
+        Seats(
+            id=w.id,
+            site=w.site,
+            capacity=int(capacity.get(w.id, w.capacity)),
+            min_size=int(minimum.get(w.id, w.min_size)),
+            open=w.id not in closed,
+        )
+        for w in event.workshops
+    ]

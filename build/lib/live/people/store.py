@@ -1,0 +1,169 @@
+"""The registrations of an event and its assignment, kept in the backend's records.
+
+Registrations live only in the event's store (personal data stays where the event is).
+Record kinds: `registration/{event}:{id}`, `email/{event}:{email}` -> id (one registration
+per e-mail), `workshops/{event}` (the organizer's overrides: capacity, closed, minimum,
+pins), `assignment/{event}` (the last run, with its seed), `revoked/{event}:{link id}`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from live.backends.base import Backend
+from live.errors import RelaisError
+from live.model import Event
+from live.people.assignment import Assignment, assign
+from live.people.registration import Registration, seats
+
+
+class Duplicate(RelaisError):
+    """This e-mail is already registered: the person updates through their own link."""
+
+    def __init__(self, existing: Registration) -> None:
+        super().__init__("duplicate", "this address is already registered")
+        self.existing = existing
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class People:
+    backend: Backend
+    event: Event
+
+    @property
+    def _p(self) -> str:
+        return f"{self.event.id}:"
+
+    # -- registrations ----------------------------------------------------------------
+
+    async def get(self, person: str) -> Registration | None:
+        d = await self.backend.get_record("registration", self._p + person)
+        return Registration.from_dict(d) if d else None
+
+    async def by_email(self, email: str) -> Registration | None:
+        ref = await self.backend.get_record("email", self._p + email.lower())
+        return await self.get(ref["id"]) if ref else None
+
+    async def all(self) -> list[Registration]:
+        rows = await self.backend.list_records("registration", self._p)
+        return sorted((Registration.from_dict(d) for d in rows.values()), key=lambda r: r.created)
+
+    async def create(self, fields: dict[str, Any]) -> Registration:
+        """A new registration; Duplicate if the e-mail is already known (nothing stored)."""
+        existing = await self.by_email(fields["email"])
+        if existing is not None:
+            raise Duplicate(existing)
+        now = _now()
+        reg = Registration(
+            id=secrets.token_hex(6), consent_at=now, created=now, updated=now, **fields
+        )
+        await self.save(reg)
+        return reg
+
+    async def update(self, reg: Registration, fields: dict[str, Any]) -> Registration:
+        """The person's own changes (through their link); the e-mail stays theirs."""
+        if fields["email"] != reg.email:
+            other = await self.by_email(fields["email"])
+            if other is not None and other.id != reg.id:
+                raise Duplicate(other)
+            await self.backend.delete_record("email", self._p + reg.email)
+        for key, value in fields.items():
+            setattr(reg, key, value)
+        reg.updated = _now()
+        await self.save(reg)
+        return reg
+
+    async def save(self, reg: Registration) -> None:
+        await self.backend.put_record("registration", self._p + reg.id, reg.to_dict())
+        await self.backend.put_record("email", self._p + reg.email, {"id": reg.id})
+
+    async def erase(self, reg: Registration) -> None:
+        """Forget a person entirely: registration, e-mail index, placement, link."""
+        await self.backend.delete_record("registration", self._p + reg.id)
+        await self.backend.delete_record("email", self._p + reg.email)
+        if reg.link_id:
+            await self.revoke(reg.link_id)
+        result = await self.backend.get_record("assignment", self.event.id)
+        if result is not None:
+            for key in ("placements", "ranks"):
+                result[key].pop(reg.id, None)
+            await self.backend.put_record("assignment", self.event.id, result)
+
+    # -- the organizer's settings, the assignment, revoked links ---------------------
+
+    async def settings(self) -> dict[str, Any]:
+        d = await self.backend.get_record("workshops", self.event.id)
+        return d or {"capacity": {}, "closed": [], "min_size": {}}
+
+    async def save_settings(self, settings: dict[str, Any]) -> None:
+        await self.backend.put_record("workshops", self.event.id, settings)
+
+    async def result(self) -> dict[str, Any] | None:
+        return await self.backend.get_record("assignment", self.event.id)
+
+    async def run(
+        self, seed: int | None = None, allow_free_seats: bool | None = None
+    ) -> Assignment:
+        """Solve again with the current registrations and settings, and keep the result.
+
+        Once placements have been confirmed, only the others are placed (late mode):
+        nobody already confirmed moves.
+        """
+        regs = await self.all()
+        settings = await self.settings()
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        free = (
+            self.event.registration.allow_free_seats
+            if allow_free_seats is None
+            else allow_free_seats
+        )
+        late = any(r.confirmed for r in regs)
+        result = assign(
+            [r.applicant() for r in regs],
+            seats(self.event, settings),
+            seed=seed,
+            allow_free_seats=free,
+            late=late,
+        )
+        previous = await self.result() or {}
+        await self.backend.put_record(
+            "assignment",
+            self.event.id,
+            {
+                "seed": result.seed,
+                "placements": result.placements,
+                "ranks": result.ranks,
+                "closed": list(result.closed),
+                "at": _now(),
+                "late": late,
+                "allow_free_seats": free,
+                "published": previous.get("published", False) and late,
+            },
+        )
+        return result
+
+    async def publish(self) -> list[Registration]:
+        """Confirm every placement: from now on those people keep their workshop."""
+        result = await self.result()
+        if result is None:
+            return []
+        changed = []
+        for reg in await self.all():
+            placed = result["placements"].get(reg.id)
+            if placed and reg.confirmed != placed:
+                reg.confirmed = placed
+                await self.save(reg)
+                changed.append(reg)
+        result["published"] = True
+        await self.backend.put_record("assignment", self.event.id, result)
+        return changed
+
+    async def revoke(self, link_id: str) -> None:
+        await self.backend.put_record("revoked", f"{self.event.id}:{link_id}", {"at": _now()})

@@ -1,0 +1,90 @@
+// Public and participant pages: the agenda with the live step and its countdown; who
+// speaks and who is next; this site's workshop timers (or the person's own workshop's,
+// extensions included); pause and end.
+import { config, LiveConnection } from "./live.js";
+import { everyFrame, format, remaining, setText } from "./clock.js";
+import {
+  isEnded,
+  isPaused,
+  mainTimer,
+  markAgenda,
+  nowLine,
+  roomLabel,
+  siteWorkshops,
+  span,
+  speakers,
+  workshopName,
+  workshopRows,
+} from "./show.js";
+
+const cfg = config();
+const ev = cfg.event;
+const S = cfg.strings;
+const $ = (id) => document.getElementById(id);
+
+const conn = new LiveConnection({
+  eventId: ev.id,
+  token: cfg.token,
+  lang: cfg.lang,
+  onState: render,
+  onStatus: (ok) => {
+    $("conn").toggleAttribute("data-ok", ok);
+    setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]);
+  },
+});
+
+// The workshop timers this phone lists: none for a person with their own workshop (it
+// is the main countdown), else those of the phone's site.
+function listed(state) {
+  if (isEnded(state) || (cfg.workshop && state.workshops[cfg.workshop])) return [];
+  return cfg.site ? siteWorkshops(state, ev, cfg.site) : [];
+}
+
+function render(state) {
+  const ended = isEnded(state);
+  setText($("now-step"), nowLine(state, ev, S));
+  $("now-paused").hidden = !isPaused(state);
+  const { speaking, next } = speakers(state);
+  const line = [];
+  if (!ended && speaking) line.push(`${S.speaking_now} : ${workshopName(ev, speaking.workshop)}`);
+  if (!ended && next) line.push(`${S.speaks_next} : ${workshopName(ev, next.workshop)}`);
+  $("now-speakers").hidden = !line.length;
+  setText($("now-speakers"), line.join(" · "));
+  markAgenda($("agenda"), state);
+  const mine = listed(state);
+  $("now-workshops").hidden = mine.length < 2;
+  workshopRows(
+    $("now-workshops"),
+    mine.map((w) => w.id),
+    (id) => {
+      const room = roomLabel(ev.workshops[id]?.room, S);
+      return [span("", `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`), " ", span("ws-time", "", "strong")];
+    },
+  );
+  const msg = state.message;
+  const show = msg.visible && (!msg.site || msg.site === cfg.site);
+  $("banner").hidden = !show;
+  setText($("banner"), show ? msg.text : "");
+  tick();
+}
+
+function tick() {
+  const state = conn.state;
+  if (!state) return;
+  const now = conn.now();
+  const timer = mainTimer(state, ev, { site: cfg.site, workshop: cfg.workshop });
+  let label = S.time_left;
+  if (cfg.workshop && state.workshops[cfg.workshop] && !state.speaker) label = S.your_workshop;
+  const closed = timer && timer.status === "done";
+  setText(
+    $("now-timer"),
+    timer && !isEnded(state) ? `${label} : ${closed ? S.closed : format(remaining(timer, now))}` : "",
+  );
+  for (const li of document.querySelectorAll("#now-workshops li")) {
+    const wt = state.workshops[li.dataset.workshop];
+    if (wt) setText(li.querySelector(".ws-time"), wt.status === "done" ? S.closed : format(remaining(wt, now)));
+  }
+}
+
+conn.connect();
+everyFrame(tick);

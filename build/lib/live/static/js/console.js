@@ -1,0 +1,257 @@
+// The facilitator console: every control of the agenda, keyboard shortcuts, the
+// parallel workshop timers, the speaking queue and the schedule drift.
+//
+// It cannot be mis-pressed: leaving a running (or paused) step, resetting it and ending
+// the event ask first, in a dialog that Enter confirms and Escape cancels; and the last
+// command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
+import { config, LiveConnection } from "./live.js";
+import { everyFrame, format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
+import { currentStep, isEnded, markAgenda, nowLine, workshopName } from "./show.js";
+
+const cfg = config();
+const ev = cfg.event;
+const S = cfg.strings;
+const $ = (id) => document.getElementById(id);
+const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
+const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
+
+const conn = new LiveConnection({
+  eventId: ev.id,
+  token: cfg.token,
+  lang: cfg.lang,
+  onState: render,
+  onStatus: (ok) => {
+    $("conn").toggleAttribute("data-ok", ok);
+    setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]);
+  },
+  onError: (e) => setText($("error"), e.message),
+});
+
+function send(name, args = {}) {
+  setText($("error"), "");
+  return conn.command(name, args).catch((e) => setText($("error"), e.message || String(e)));
+}
+
+// -- asking first ---------------------------------------------------------------------
+
+const dialog = $("confirm");
+
+function ask(text) {
+  return new Promise((resolve) => {
+    setText($("confirm-text"), text);
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
+}
+
+function stepUnderway(state) {
+  const t = state && state.timer;
+  return !!t && !isEnded(state) && (t.status === "running" || t.status === "paused");
+}
+
+function targetTitle(state, name, args) {
+  if (name === "step.next") return ev.agenda[state.step === null ? 0 : state.step + 1]?.title;
+  if (name === "step.previous") return ev.agenda[(state.step || 0) - 1]?.title;
+  if (name === "step.goto") return ev.agenda[args.index]?.title;
+  return "";
+}
+
+// The question to ask before `name`, or null when it can go at once.
+function question(name, args) {
+  const state = conn.state;
+  if (!state) return null;
+  if (name === "event.end") return S["confirm.end"];
+  if (!stepUnderway(state)) return null;
+  const step = currentStep(state, ev);
+  if (name === "timer.reset") return fill(S["confirm.reset"], { step: step.title });
+  if (name === "step.goto" && args.index === state.step) {
+    return fill(S["confirm.reset"], { step: step.title });
+  }
+  if (["step.next", "step.previous", "step.goto"].includes(name)) {
+    return fill(S["confirm.leave"], { step: step.title, target: targetTitle(state, name, args) || "—" });
+  }
+  return null;
+}
+
+async function command(name, args = {}) {
+  if (name === "undo") {
+    const last = conn.state && conn.state.last;
+    if (!last) return;
+    args = { seq: last.seq };
+  }
+  const q = question(name, args);
+  if (q && !(await ask(q))) return;
+  send(name, args);
+}
+
+// -- controls -------------------------------------------------------------------------
+
+function button(label, name, args, extra = {}) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "small";
+  b.textContent = label;
+  if (extra.aria) b.setAttribute("aria-label", extra.aria);
+  b.addEventListener("click", () => command(name, args));
+  return b;
+}
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-cmd]");
+  if (!b) return;
+  const args = {};
+  if (b.dataset.minutes) args.minutes = Number(b.dataset.minutes);
+  if (b.dataset.index) args.index = Number(b.dataset.index);
+  command(b.dataset.cmd, args);
+});
+
+$("message-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("msg-text").value.trim();
+  const site = $("msg-site").value || null;
+  if (text) send("message.show", site ? { text, site } : { text });
+});
+
+document.addEventListener("keydown", (e) => {
+  if (dialog.open || e.target.closest("input, select, textarea, dialog")) return;
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "z") {
+    e.preventDefault();
+    command("undo");
+    return;
+  }
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const state = conn.state;
+  const keys = {
+    ArrowRight: () => command("step.next"),
+    ArrowLeft: () => command("step.previous"),
+    " ": () => command(state && state.timer && state.timer.status === "running" ? "timer.pause" : "timer.resume"),
+    "+": () => command("timer.adjust", { minutes: 1 }),
+    "-": () => command("timer.adjust", { minutes: -1 }),
+    r: () => command("timer.reset"),
+    n: () => command("queue.next"),
+  };
+  const fn = keys[e.key] || keys[e.key.toLowerCase()];
+  if (fn) {
+    e.preventDefault();
+    fn();
+  }
+});
+
+// -- rendering ------------------------------------------------------------------------
+
+function render(state) {
+  const ended = isEnded(state);
+  setText($("step-title"), nowLine(state, ev, S));
+  const status = state.timer ? state.timer.status : "idle";
+  setText($("timer-status"), ended ? S.ended : S[status] || status);
+  $("paused-note").hidden = status !== "paused" || ended;
+  $("btn-pause").hidden = status !== "running";
+  $("btn-resume").hidden = status !== "paused";
+  $("btn-start").hidden = status === "running" || status === "paused";
+  const started = state.step !== null && !ended;
+  $("btn-start").disabled = ended || status === "done";
+  $("btn-prev").disabled = !state.step;
+  $("btn-next").disabled = ended || (state.step !== null && state.step + 1 >= ev.agenda.length);
+  for (const id of ["btn-minus", "btn-plus", "btn-plus5", "btn-reset"]) $(id).disabled = !started;
+  $("btn-end").disabled = !started;
+  const undo = $("btn-undo");
+  undo.disabled = !state.last;
+  const what = state.last ? S[`cmd.${state.last.name}`] || state.last.name : "";
+  setText(undo, state.last ? `↶ ${fill(S["undo.what"], { what })}` : `↶ ${S.undo}`);
+  markAgenda($("agenda"), state);
+  renderWorkshops(state);
+  renderQueue(state);
+  const m = state.message;
+  $("message-current").hidden = !m.visible;
+  setText($("message-current"), m.visible ? `« ${m.text} » → ${m.site ? siteName(m.site) : S["message.all"]}` : "");
+  document.querySelector('[data-cmd="message.hide"]').disabled = !m.visible;
+  tick();
+}
+
+function renderWorkshops(state) {
+  const ids = Object.keys(state.workshops);
+  $("workshops-card").hidden = !ids.length;
+  const ul = $("workshop-timers");
+  ul.replaceChildren();
+  for (const id of ids) {
+    const t = state.workshops[id];
+    const title = workshopName(ev, id);
+    const li = document.createElement("li");
+    li.dataset.workshop = id;
+    li.dataset.status = t.status;
+    const name = document.createElement("span");
+    name.className = "title";
+    name.textContent = title;
+    const time = document.createElement("span");
+    time.className = "countdown small-count";
+    const status = document.createElement("span");
+    status.className = "muted";
+    status.textContent = t.status === "done" ? S.closed : S[t.status] || t.status;
+    li.append(name, time, status);
+    if (t.status === "done") {
+      li.append(button(S.reopen, "workshop.reopen", { workshop: id }, { aria: `${S.reopen} ${title}` }));
+    } else {
+      li.append(
+        button("+1", "workshop.adjust", { workshop: id, minutes: 1 }, { aria: `+1 min ${title}` }),
+        button("+5", "workshop.adjust", { workshop: id, minutes: 5 }, { aria: `+5 min ${title}` }),
+        button(S.close, "workshop.close", { workshop: id }, { aria: `${S.close} ${title}` }),
+      );
+    }
+    ul.append(li);
+  }
+}
+
+function renderQueue(state) {
+  $("queue-card").hidden = !state.queue.length;
+  $("btn-queue-next").disabled = !state.queue.some((s) => s.status === "pending" || s.status === "speaking");
+  const ol = $("queue");
+  ol.replaceChildren();
+  state.queue.forEach((slot, i) => {
+    const title = workshopName(ev, slot.workshop);
+    const li = document.createElement("li");
+    li.dataset.workshop = slot.workshop;
+    li.dataset.status = slot.status;
+    const name = document.createElement("span");
+    name.className = "title";
+    name.textContent = `${title} (${Math.round(slot.duration_ms / 60000)} min)`;
+    const status = document.createElement("span");
+    status.className = "muted";
+    status.textContent = S[slot.status] || slot.status;
+    li.append(name, status);
+    if (i > 0) li.append(button("↑", "queue.move", { workshop: slot.workshop, position: i - 1 }, { aria: `${S["queue.up"]} ${title}` }));
+    if (i < state.queue.length - 1) li.append(button("↓", "queue.move", { workshop: slot.workshop, position: i + 1 }, { aria: `${S["queue.down"]} ${title}` }));
+    if (slot.status === "pending" || slot.status === "speaking") {
+      li.append(button(S["queue.skip"], "queue.skip", { workshop: slot.workshop }, { aria: `${S["queue.skip"]} ${title}` }));
+    }
+    ol.append(li);
+  });
+}
+
+function tick() {
+  const state = conn.state;
+  if (!state) return;
+  const now = conn.now();
+  const t = isEnded(state) ? null : state.timer;
+  const cd = $("countdown");
+  setText(cd, t ? format(remaining(t, now)) : "--:--");
+  cd.dataset.phase = t && t.status === "paused" ? "paused" : phase(t, now, ev.timers);
+  for (const li of document.querySelectorAll("#workshop-timers li")) {
+    const wt = state.workshops[li.dataset.workshop];
+    const el = li.querySelector(".countdown");
+    if (wt && el) {
+      setText(el, format(remaining(wt, now)));
+      el.dataset.phase = phase(wt, now, ev.timers);
+    }
+  }
+  setText($("speaker-countdown"), state.speaker ? format(remaining(state.speaker, now)) : "--:--");
+  const sch = isEnded(state) ? null : schedule(state, ev, now);
+  if (sch) {
+    const min = Math.round(Math.abs(sch.drift) / 60000);
+    setText($("drift"), min === 0 ? S.on_time : `${min} min ${sch.drift > 0 ? S.behind : S.ahead}`);
+    setText($("projected-end"), timeOfDay(sch.projectedEnd, ev.timezone));
+  }
+}
+
+conn.connect();
+everyFrame(tick);

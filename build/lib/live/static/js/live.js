@@ -1,0 +1,128 @@
+// The live connection every page shares: hello{since} on (re)connect, gapless events,
+// reconnect with backoff and jitter, NTP-style offset to the server clock, commands
+// that are acknowledged (and resent with the same id after a reconnect, never redone).
+
+export function config() {
+  return JSON.parse(document.getElementById("relais-config").textContent);
+}
+
+export class LiveConnection {
+  constructor({ eventId, token, lang, onState, onStatus, onError }) {
+    this.eventId = eventId;
+    this.token = token || "";
+    this.lang = lang || "fr"; // refusals come back in the page's language
+    this.onState = onState || (() => {});
+    this.onStatus = onStatus || (() => {});
+    this.onError = onError || (() => {});
+    this.seq = null;
+    this.epoch = null;
+    this.state = null;
+    this.offset = 0; // server clock minus local clock, ms
+    this.samples = [];
+    this.pending = new Map(); // command id -> {frame, resolve, reject}
+    this.delay = 500;
+    this.ws = null;
+    this.pingTimer = null;
+  }
+
+  now() {
+    return Date.now() + this.offset;
+  }
+
+  connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const params = new URLSearchParams({ lang: this.lang });
+    if (this.token) params.set("k", this.token);
+    const query = `?${params}`;
+    const ws = new WebSocket(`${proto}://${location.host}/ws/events/${this.eventId}${query}`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.delay = 500;
+      this.onStatus(true);
+      ws.send(JSON.stringify({ type: "hello", since: this.seq, epoch: this.epoch }));
+      for (const p of this.pending.values()) ws.send(p.frame);
+      this.ping(5);
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.ping(1), 15000);
+    };
+    ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+    ws.onclose = (e) => {
+      clearInterval(this.pingTimer);
+      this.onStatus(false);
+      // A refused link (4401 forged or missing, 4403 expired, revoked or not allowed) or an
+      // unknown event (4404): reconnecting would be refused again (live/errors.py).
+      if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
+      const wait = this.delay * (0.5 + Math.random());
+      this.delay = Math.min(this.delay * 2, 30000);
+      setTimeout(() => this.connect(), wait);
+    };
+  }
+
+  ping(count) {
+    for (let i = 0; i < count; i++) {
+      setTimeout(() => {
+        if (this.ws && this.ws.readyState === 1) {
+          this.ws.send(JSON.stringify({ type: "ping", t0: performance.timeOrigin + performance.now() }));
+        }
+      }, i * 200);
+    }
+  }
+
+  receive(msg) {
+    switch (msg.type) {
+      case "snapshot":
+      case "events":
+        this.epoch = msg.epoch;
+        this.apply(msg.seq, msg.state);
+        break;
+      case "event":
+        if (this.seq !== null && msg.seq <= this.seq) return;
+        if (this.seq !== null && msg.seq !== this.seq + 1) {
+          // A gap: ask for exactly what is missing.
+          this.ws.send(JSON.stringify({ type: "hello", since: this.seq, epoch: this.epoch }));
+          return;
+        }
+        this.apply(msg.seq, msg.state);
+        break;
+      case "pong": {
+        const t2 = performance.timeOrigin + performance.now();
+        const rtt = t2 - msg.t0;
+        this.samples.push({ rtt, offset: msg.t1 - (msg.t0 + t2) / 2 });
+        this.samples = this.samples.slice(-8);
+        const best = this.samples.reduce((a, b) => (b.rtt < a.rtt ? b : a));
+        this.offset = best.offset;
+        break;
+      }
+      case "ack": {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (p) p.resolve(msg.seq);
+        break;
+      }
+      case "error": {
+        const p = msg.id && this.pending.get(msg.id);
+        if (p) {
+          this.pending.delete(msg.id);
+          p.reject(msg);
+        }
+        this.onError(msg);
+        break;
+      }
+    }
+  }
+
+  apply(seq, state) {
+    this.seq = seq;
+    this.state = state;
+    this.onState(state);
+  }
+
+  command(name, args = {}) {
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    const frame = JSON.stringify({ type: "command", id, name, args });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { frame, resolve, reject });
+      if (this.ws && this.ws.readyState === 1) this.ws.send(frame);
+    });
+  }
+}

@@ -1,0 +1,14 @@
+// On the registration form, offer only the workshops of the chosen site.
+const site = document.getElementById("site");
+function filter() {
+  for (const option of document.querySelectorAll("select[id^=wish] option[data-site]")) {
+    const other = site.value && option.dataset.site !== site.value;
+    option.hidden = other;
+    option.disabled = other;
+    if (other && option.selected) option.parentElement.value = "";
+  }
+}
+if (site) {
+  site.addEventListener("change", filter);
+  filter();
+}

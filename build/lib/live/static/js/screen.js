@@ -1,0 +1,179 @@
+// The site screen: huge countdown coloured by phase, current and next step, banner,
+// clock, QR code; who speaks and who is next during a restitution, with the notes of
+// the workshop speaking; this site's workshop timers during workshops; pause and end.
+import { config, LiveConnection } from "./live.js";
+import { everyFrame, format, phase, remaining, setText, timeOfDay } from "./clock.js";
+import {
+  currentStep,
+  isEnded,
+  isPaused,
+  kindLabel,
+  mainTimer,
+  roomLabel,
+  siteWorkshops,
+  span,
+  speakers,
+  workshopName,
+  workshopRows,
+} from "./show.js";
+
+const cfg = config();
+const ev = cfg.event;
+const S = cfg.strings;
+const $ = (id) => document.getElementById(id);
+const body = document.body;
+let notesView = null;
+let notesFor = null;
+
+const conn = new LiveConnection({
+  eventId: ev.id,
+  token: cfg.token,
+  lang: cfg.lang,
+  onState: render,
+  onStatus: (ok) => setText($("conn"), ok ? "" : S["connection.lost"]),
+});
+
+function concerns(step) {
+  return !step.sites.length || !cfg.site || step.sites.includes(cfg.site);
+}
+
+function render(state) {
+  const step = currentStep(state, ev);
+  const ended = isEnded(state);
+  body.classList.toggle("ended", ended);
+  body.classList.toggle("paused", isPaused(state));
+  $("paused-badge").hidden = !isPaused(state);
+  $("ended-thanks").hidden = !ended;
+  let kind = S.not_started;
+  if (ended) kind = S.ended;
+  else if (step) kind = kindLabel(step, S);
+  setText($("step-kind"), kind);
+  setText($("step-title"), step && !ended ? step.title : ev.title);
+  renderSpeakerLine(state, step, ended);
+  renderNext(state, ended);
+  const msg = state.message;
+  const banner = $("banner");
+  const show = msg.visible && (!msg.site || msg.site === cfg.site);
+  banner.hidden = !show;
+  setText(banner, show ? msg.text : "");
+  const { speaking } = speakers(state);
+  const notes = !!speaking && !ended;
+  $("speaking").hidden = !notes;
+  if (notes) setText($("speaking-title"), workshopName(ev, speaking.workshop));
+  followNotes(notes ? speaking.workshop : null);
+  const mine = ended ? [] : siteWorkshops(state, ev, cfg.site);
+  const list = mine.length > 1 && !notes;
+  $("site-workshops").hidden = !list;
+  if (list) renderWorkshops(mine);
+  body.classList.toggle("has-panel", notes || list);
+  body.dataset.step = step ? step.id : "";
+  body.classList.toggle("not-concerned", !!step && !concerns(step));
+  tick();
+}
+
+function renderSpeakerLine(state, step, ended) {
+  const line = $("step-speaker");
+  const { speaking, next } = speakers(state);
+  if (ended || !step) {
+    line.replaceChildren();
+  } else if (state.queue.length) {
+    const parts = [];
+    if (speaking) {
+      const who = document.createElement("strong");
+      who.textContent = workshopName(ev, speaking.workshop);
+      parts.push(`${S.speaking_now} : `, who);
+    }
+    if (next) {
+      const then = document.createElement("span");
+      then.className = "then";
+      then.textContent = `${speaking ? " · " : ""}${S.speaks_next} : ${workshopName(ev, next.workshop)}`;
+      parts.push(then);
+    }
+    line.replaceChildren(...parts);
+  } else {
+    setText(line, step.speaker || "");
+  }
+}
+
+function renderNext(state, ended) {
+  $("next-line").hidden = ended;
+  let next = "—";
+  if (state.step === null) next = `${ev.agenda[0].start} · ${ev.agenda[0].title}`;
+  else if (state.step + 1 < ev.agenda.length) {
+    const n = ev.agenda[state.step + 1];
+    next = `${n.start} · ${n.title}`;
+  } else next = S.finished;
+  setText($("next-step"), next);
+}
+
+function renderWorkshops(mine) {
+  const ul = $("site-workshop-list");
+  ul.style.setProperty("--rows", String(mine.length));
+  workshopRows(
+    ul,
+    mine.map((w) => w.id),
+    (id) => [
+      span("title", workshopName(ev, id, true)),
+      span("room", roomLabel(ev.workshops[id]?.room, S)),
+      span("ws-count"),
+    ],
+  );
+  for (const { id, timer } of mine) {
+    const li = ul.querySelector(`li[data-workshop="${CSS.escape(id)}"]`);
+    if (li) li.dataset.status = timer.status;
+  }
+}
+
+async function followNotes(workshop) {
+  if (workshop === notesFor) return;
+  notesFor = workshop;
+  if (notesView) notesView.stop();
+  notesView = null;
+  $("speaking-notes").textContent = "";
+  $("more-above").hidden = true;
+  $("more-below").hidden = true;
+  if (!workshop) return;
+  try {
+    const mod = await import("./notes-view.js");
+    if (notesFor !== workshop) return;
+    notesView = mod.followNotes($("speaking-notes"), {
+      eventId: ev.id,
+      workshopId: workshop,
+      token: cfg.token,
+      page: true,
+      onOverflow: ({ above, below }) => {
+        $("more-above").hidden = !above;
+        $("more-below").hidden = !below;
+        const frame = $("speaking-notes").parentElement;
+        frame.dataset.more = `${above ? "above" : ""} ${below ? "below" : ""}`.trim();
+      },
+    });
+  } catch (e) {
+    // Notes are an addition to the screen; the countdown must keep running without them.
+  }
+}
+
+function tick() {
+  const now = conn.now();
+  setText($("clock"), timeOfDay(now, ev.timezone));
+  const state = conn.state;
+  if (!state) return;
+  const timer = mainTimer(state, ev, { site: cfg.site });
+  let p = phase(timer, now, ev.timers);
+  if (isPaused(state)) p = "paused";
+  if (body.dataset.phase !== p) body.dataset.phase = p;
+  const cd = $("countdown");
+  const text = timer ? format(remaining(timer, now)) : "--:--";
+  setText(cd, text);
+  cd.classList.toggle("long", text.length > 6);
+  for (const li of document.querySelectorAll("#site-workshop-list li")) {
+    const wt = state.workshops[li.dataset.workshop];
+    const el = li.querySelector(".ws-count");
+    if (!wt || !el) continue;
+    setText(el, wt.status === "done" ? S.closed : format(remaining(wt, now)));
+    el.dataset.phase = wt.status === "done" ? "idle" : phase(wt, now, ev.timers);
+  }
+}
+
+conn.connect();
+everyFrame(tick);

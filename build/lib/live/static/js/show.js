@@ -1,0 +1,101 @@
+// What every page derives from the live state in the same way: the step and its label,
+// who speaks and who is next, a site's workshop timers, the countdown to show, pause
+// and end. Pure functions of (state, event); the pages only put the result in the DOM.
+
+export function currentStep(state, ev) {
+  return state.step === null ? null : ev.agenda[state.step];
+}
+
+export function isEnded(state) {
+  return state.ended !== null && state.ended !== undefined;
+}
+
+export function isPaused(state) {
+  return !isEnded(state) && !!state.timer && state.timer.status === "paused";
+}
+
+// The kind of a step, unless its title already says it ("Pause" / "PAUSE").
+export function kindLabel(step, S) {
+  const kind = S[`kind.${step.kind}`] || "";
+  return kind.toLowerCase() === step.title.trim().toLowerCase() ? "" : kind;
+}
+
+// In a restitution: the slot speaking now and the next one waiting (queue order).
+export function speakers(state) {
+  const speaking = state.queue.find((s) => s.status === "speaking") || null;
+  const next = state.queue.find((s) => s.status === "pending") || null;
+  return { speaking, next };
+}
+
+export function workshopName(ev, id, short = false) {
+  const w = ev.workshops[id];
+  if (!w) return id;
+  return short ? w.short : w.title;
+}
+
+// "101" reads "Salle 101"; "Salle 101", "CDI" or "Amphi A" read as they are.
+export function roomLabel(room, S) {
+  if (!room) return "";
+  return /^\d/.test(room) ? `${S.room} ${room}` : room;
+}
+
+// The workshop timers of this step held at `site` (all of them without a site).
+export function siteWorkshops(state, ev, site) {
+  return Object.keys(state.workshops)
+    .filter((id) => !site || !ev.workshops[id] || ev.workshops[id].site === site)
+    .map((id) => ({ id, timer: state.workshops[id] }));
+}
+
+// The countdown a place shows: the speaker's during a restitution; a workshop's own
+// (extensions included) where the place is that workshop; else the step's.
+export function mainTimer(state, ev, { site = null, workshop = null } = {}) {
+  if (isEnded(state)) return null;
+  if (state.speaker) return state.speaker;
+  if (workshop && state.workshops[workshop]) return state.workshops[workshop];
+  const mine = siteWorkshops(state, ev, site);
+  if (site && mine.length === 1) return mine[0].timer;
+  return state.timer;
+}
+
+// "14:15 · Ateliers", or that the event has not started, or that it has ended.
+export function nowLine(state, ev, S) {
+  if (isEnded(state)) return S.ended;
+  const step = currentStep(state, ev);
+  return step ? `${step.start} · ${step.title}` : S.not_started;
+}
+
+// Mark the agenda list (`<li data-step>` items): the current step, the past ones.
+export function markAgenda(list, state) {
+  const ended = isEnded(state);
+  for (const li of list.querySelectorAll("li[data-step]")) {
+    const i = Number(li.dataset.step);
+    const current = state.step === i && !ended;
+    li.classList.toggle("current", current);
+    li.classList.toggle("past", state.step !== null && (i < state.step || ended));
+    if (current) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+}
+
+// One `<li data-workshop>` per workshop id, rebuilt only when the ids change (a countdown
+// then updates its text in place, ten times a second, without touching the list).
+export function workshopRows(list, ids, make) {
+  const key = ids.join(" ");
+  if (list.dataset.ids === key) return;
+  list.dataset.ids = key;
+  list.replaceChildren(
+    ...ids.map((id) => {
+      const li = document.createElement("li");
+      li.dataset.workshop = id;
+      li.append(...make(id));
+      return li;
+    }),
+  );
+}
+
+export function span(className, text = "", tag = "span") {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  el.textContent = text;
+  return el;
+}

@@ -1,0 +1,37 @@
+"""JSON endpoints: health, and the live state of an event (for scripts and checks)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from live.agenda import state as agenda
+from live.agenda.hub import now_ms
+from live.web.common import get_live
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True, "events": sorted(request.app.state.hub.events)})
+
+
+async def state(request: Request) -> Response:
+    live = get_live(request)
+    if live is None:
+        return JSONResponse({"error": "unknown_event"}, status_code=404)
+    now = now_ms()
+    return JSONResponse(
+        {
+            "event": live.event.id,
+            "epoch": live.epoch,
+            "server_time": now,
+            "state": live.state_dict,
+            "schedule": agenda.schedule(live.state, live.event, now),
+        }
+    )
+
+
+routes = [
+    Route("/healthz", health),
+    Route("/api/events/{event_id}/state", state),
+]

@@ -1,0 +1,174 @@
+"""What every handler shares: templates with the page language, links, lookups."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from live.agenda.hub import Live
+from live.assets import asset_dir
+from live.backends.base import Backend
+from live.errors import http_status
+from live.i18n import LANGS, strings, translator
+from live.links import Claims, LinkError
+from live.model import Event
+
+templates = Jinja2Templates(directory=asset_dir("templates"))
+
+
+def lang_of(request: Request) -> str:
+    """`?lang=` wins and is remembered in a cookie; French otherwise."""
+    lang = request.query_params.get("lang") or request.cookies.get("lang") or "fr"
+    return lang if lang in LANGS else "fr"
+
+
+def room_label(room: str, t: Callable[[str], str]) -> str:
+    """A room as people say it: "101" reads "Salle 101"; "CDI" reads as it is."""
+    return f"{t('room')} {room}" if room[:1].isdigit() else room
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    lang = lang_of(request)
+    t = translator(lang)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": t,
+            "strings": strings(lang),
+            "room_label": lambda room: room_label(room, t),
+            **context,
+        },
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+async def revoked_ids(backend: Backend, event_id: str) -> frozenset[str]:
+    """Ids of this event's revoked links (records `revoked/{event}:{link id}`)."""
+    records = await backend.list_records("revoked", f"{event_id}:")
+    return frozenset(key.split(":", 1)[1] for key in records)
+
+
+def get_live(request: Request) -> Live | None:
+    live: Live | None = request.app.state.hub.get(request.path_params["event_id"])
+    return live
+
+
+async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
+    """The verified link of this request (`?k=`), for one of `roles`, or LinkError."""
+    revoked = await revoked_ids(request.app.state.backend, live.event.id)
+    claims: Claims = request.app.state.signer.verify(
+        request.query_params.get("k"), live.event.id, revoked=revoked
+    )
+    if claims.role not in roles:
+        raise LinkError("link_role", f"a {claims.role} link does not open this page")
+    return claims
+
+
+def error_page(request: Request, status: int, code: str) -> Response:
+    """A refusal a person reads: a heading and a sentence in the page's language."""
+    if code.startswith("link"):
+        heading, body = "link.error", code
+    elif code in ("not_found", "error.not_found_page"):
+        heading, body = code, "error.not_found_help"
+    else:
+        heading, body = "error.page", code
+    return render(request, "error.html", status=status, heading=heading, body=body)
+
+
+def link_error(request: Request, exc: LinkError) -> Response:
+    return error_page(request, http_status(exc.code), exc.code)
+
+
+def not_found(request: Request) -> Response:
+    """An unknown event: said in the page's language, with the way back."""
+    return error_page(request, 404, "not_found")
+
+
+def error_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Pages for what Starlette would answer in bare English: 404, 405, 500."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        code = {404: "error.not_found_page", 405: "error.method"}.get(status, "error.server")
+        if request.url.path.startswith(("/api/", "/healthz")):
+            return JSONResponse({"error": code.removeprefix("error.")}, status_code=status)
+        return error_page(request, status, code)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 500, "error.server")
+
+    return {HTTPException: http_error, Exception: server_error}
+
+
+LivePage = Callable[[Request, Live, Claims], Awaitable[Response]]
+
+
+def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable[Response]]]:
+    """A page of one event for links of `roles`: an unknown event gets 404, a link that is
+    missing, forged, expired, revoked or of another role gets 401/403, before the handler
+    reads or writes anything."""
+
+    def wrap(handler: LivePage) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            live = get_live(request)
+            if live is None:
+                return not_found(request)
+            try:
+                claims = await claims_for(request, live, set(roles))
+            except LinkError as exc:
+                return link_error(request, exc)
+            return await handler(request, live, claims)
+
+        return endpoint
+
+    return wrap
+
+
+def event_info(event: Event) -> dict[str, Any]:
+    """What page scripts need of the definition: titles, planned times, workshops."""
+    return {
+        "id": event.id,
+        "title": event.title,
+        "date": event.date.isoformat(),
+        "timezone": event.timezone,
+        # null = relative to each countdown's length (model.Timers.for_duration)
+        "timers": {"warning": event.timers.warning, "danger": event.timers.danger},
+        "sites": [{"id": s.id, "name": s.name, "hub": s.hub} for s in event.sites],
+        "agenda": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "title": s.title,
+                "start": s.start.strftime("%H:%M"),
+                "planned_ms": event.planned_start_ms(i),
+                "duration": s.duration,
+                "speaker": s.speaker,
+                "sites": list(s.sites),
+                "video": s.video,
+            }
+            for i, s in enumerate(event.agenda)
+        ],
+        "workshops": {
+            w.id: {
+                "title": event.workshop_title(w),
+                "short": event.workshop_short_title(w),
+                "theme": w.theme,
+                "site": w.site,
+                "room": w.room,
+                "visio_url": w.visio_url,
+            }
+            for w in event.workshops
+        },
+    }

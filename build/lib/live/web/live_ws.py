@@ -1,0 +1,113 @@
+"""The live websocket (`/ws/events/{event_id}`): thin transport around `hub.Live`.
+
+A receive loop parses and dispatches; a send task drains the client's bounded outbox.
+The two are cancelled together when either ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from live.agenda import protocol as messages
+from live.agenda.commands import CommandError
+from live.agenda.hub import RESYNC, Client, Live, now_ms
+from live.agenda.state import Rejected
+from live.backends.base import SeqConflict
+from live.errors import close_code
+from live.i18n import LANGS, refusal
+from live.links import PUBLIC, LinkError
+from live.web.common import revoked_ids
+
+log = logging.getLogger("relais.ws")
+
+
+async def endpoint(websocket: WebSocket) -> None:
+    app = websocket.app
+    live: Live | None = app.state.hub.get(websocket.path_params["event_id"])
+    await websocket.accept()
+    if live is None:
+        await websocket.send_text(messages.error("unknown_event", "no such event"))
+        await websocket.close(code=close_code("unknown_event"))
+        return
+    lang = websocket.query_params.get("lang", "fr")
+    lang = lang if lang in LANGS else "fr"
+    token = websocket.query_params.get("k")
+    claims = PUBLIC
+    if token:
+        try:
+            revoked = await revoked_ids(app.state.backend, live.event.id)
+            claims = app.state.signer.verify(token, live.event.id, revoked=revoked)
+        except LinkError as exc:
+            await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
+            await websocket.close(code=close_code(exc.code))
+            return
+    client = Client(claims, app.state.settings.send_queue)
+    sender = asyncio.create_task(_send(websocket, client, live))
+    try:
+        await _receive(websocket, client, live, app.state.settings.max_message_bytes, lang)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        live.clients.discard(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
+    try:
+        while not client.closed:
+            frame = await client.queue.get()
+            if frame == RESYNC:
+                client.behind = False
+                frame = live.snapshot()
+            await websocket.send_text(frame)
+        await websocket.close(code=close_code("behind"))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+
+
+async def _receive(
+    websocket: WebSocket, client: Client, live: Live, max_bytes: int, lang: str
+) -> None:
+    """Read frames until the socket closes. Every refusal is answered, in the language of
+    the page that opened the socket, with a stable code the page can act on."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("text")
+        if data is None:
+            data = message.get("bytes") or b""
+        try:
+            msg = messages.parse(data, max_bytes)
+        except messages.MessageError as exc:
+            text = refusal(lang, exc.code, exc.message, exc.params)
+            client.push_reply(messages.error(exc.code, text, exc.id))
+            continue
+        if isinstance(msg, messages.Ping):
+            client.push_reply(messages.pong(msg.t0, now_ms()))
+        elif isinstance(msg, messages.Hello):
+            # Registering and queueing the catch-up in one synchronous step: no gap.
+            live.clients.add(client)
+            client.behind = False
+            client.push_reply(live.catch_up(msg.since, msg.epoch))
+        else:
+            try:
+                seq = await live.command(msg.name, msg.args, client.claims, msg.id)
+            except (CommandError, Rejected) as exc:
+                text = refusal(lang, exc.code, exc.message, exc.params)
+                client.push_reply(messages.error(exc.code, text, msg.id))
+            except SeqConflict as exc:
+                text = refusal(lang, messages.CONFLICT, str(exc))
+                client.push_reply(messages.error(messages.CONFLICT, text, msg.id))
+            except Exception:
+                log.exception("command %s failed", msg.name)
+                text = refusal(lang, messages.INTERNAL, "internal error")
+                client.push_reply(messages.error(messages.INTERNAL, text, msg.id))
+            else:
+                client.push_reply(messages.ack(msg.id, seq))

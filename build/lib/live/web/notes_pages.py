@@ -1,0 +1,165 @@
+"""Notes pages: the rapporteur's editor, the read-only view, and the synthesis download.
+
+- `/e/{event}/notes?k=` — a rapporteur link opens its workshop's editor; any other link of
+  the event is sent on to the read-only view.
+- `/e/{event}/notes/{workshop}?k=` — read-only, live, large type, with a workshop picker
+  (a plain form, so it works without scripts too).
+- `/events/{event}/synthesis?format=md|html|pdf&k=` — organizer or facilitator link.
+
+The pages only check links and render; what may be edited is enforced on the websocket.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from live.agenda.hub import Live
+from live.links import COMMANDERS, Claims
+from live.model import Event
+from live.notes.synthesis import FORMATS, Format, export_synthesis
+from live.web.common import lang_of, not_found, render, with_link
+
+READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
+
+STRINGS: dict[str, dict[str, str]] = {
+    "fr": {
+        "notes": "Notes",
+        "workshop": "Atelier",
+        "open": "Ouvrir",
+        "your_name": "Votre nom (visible des co-rapporteurs)",
+        "rapporteur_help": "ce que vous écrivez s'affiche en direct sur les écrans pendant "
+        "la restitution.",
+        "editing_now": "En train d'écrire",
+        "preview": "Aperçu tel que sur les écrans",
+        "markdown_help": "Mise en forme Markdown : « ## Titre », « - point », « **gras** ». "
+        "Annuler : Ctrl+Z. Tab indente ; Échap puis Tab quitte l'éditeur",
+        "open_view": "ouvrir la vue lecture seule",
+        "connecting": "Connexion…",
+        "saved": "Enregistré et partagé",
+        "offline": "Hors ligne — reconnexion…",
+        "offline_edits": "Hors ligne — vos modifications sont gardées dans cette page et "
+        "seront envoyées au retour du réseau. Ne fermez pas la page.",
+        "anonymous": "Rapporteur",
+        "you": "vous",
+        "editor_label": "Notes de l'atelier",
+    },
+    "en": {
+        "notes": "Notes",
+        "workshop": "Workshop",
+        "open": "Open",
+        "your_name": "Your name (shown to co-rapporteurs)",
+        "rapporteur_help": "what you type shows live on the screens during the report-back.",
+        "editing_now": "Writing now",
+        "preview": "Preview as on the screens",
+        "markdown_help": "Markdown: “## Heading”, “- point”, “**bold**”. Undo: Ctrl+Z. "
+        "Tab indents; Escape then Tab leaves the editor",
+        "open_view": "open the read-only view",
+        "connecting": "Connecting…",
+        "saved": "Saved and shared",
+        "offline": "Offline — reconnecting…",
+        "offline_edits": "Offline — your changes are kept in this page and will be sent when "
+        "the network returns. Do not close the page.",
+        "anonymous": "Rapporteur",
+        "you": "you",
+        "editor_label": "Workshop notes",
+    },
+}
+
+
+def _strings(request: Request) -> dict[str, str]:
+    return STRINGS.get(lang_of(request), STRINGS["fr"])
+
+
+def view_url(event_id: str, workshop_id: str, token: str) -> str:
+    return f"/e/{quote(event_id)}/notes/{quote(workshop_id)}?{urlencode({'k': token})}"
+
+
+def _groups(event: Event) -> list[tuple[str, list[tuple[Any, str]]]]:
+    """Workshops by theme, in the event's theme order, for the picker."""
+    groups = []
+    for theme in event.themes:
+        items = [(w, event.workshop_title(w)) for w in event.workshops if w.theme == theme.id]
+        if items:
+            groups.append((theme.title, items))
+    return groups
+
+
+@with_link(*READERS)
+async def editor(request: Request, live: Live, claims: Claims) -> Response:
+    event = live.event
+    token = request.query_params["k"]
+    workshop = event.workshop(claims.workshop or "") if claims.role == "rapporteur" else None
+    if workshop is None:
+        chosen = event.workshop(request.query_params.get("w", "")) or (
+            event.workshops[0] if event.workshops else None
+        )
+        if chosen is None:
+            return not_found(request)
+        return RedirectResponse(view_url(event.id, chosen.id, token), status_code=303)
+    n = _strings(request)
+    return render(
+        request,
+        "notes_edit.html",
+        event=event,
+        workshop=workshop,
+        workshop_title=event.workshop_title(workshop),
+        token=token,
+        n=n,
+        view_url=view_url(event.id, workshop.id, token),
+        config={"event": event.id, "workshop": workshop.id, "token": token, "strings": n},
+    )
+
+
+@with_link(*READERS)
+async def viewer(request: Request, live: Live, claims: Claims) -> Response:
+    event = live.event
+    token = request.query_params["k"]
+    picked = request.query_params.get("w")
+    if picked and picked != request.path_params["workshop_id"] and event.workshop(picked):
+        return RedirectResponse(view_url(event.id, picked, token), status_code=303)
+    workshop = event.workshop(request.path_params["workshop_id"])
+    if workshop is None:
+        return not_found(request)
+    n = _strings(request)
+    return render(
+        request,
+        "notes_view.html",
+        event=event,
+        workshop=workshop,
+        workshop_title=event.workshop_title(workshop),
+        groups=_groups(event),
+        token=token,
+        n=n,
+        config={"event": event.id, "workshop": workshop.id, "token": token, "strings": n},
+    )
+
+
+@with_link(*COMMANDERS)
+async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
+    fmt = cast(Format, request.query_params.get("format", "html"))
+    if fmt not in FORMATS:
+        return Response(
+            f"format must be one of: {', '.join(FORMATS)}", status_code=400, media_type="text/plain"
+        )
+    app = request.app
+    body = await export_synthesis(live.event, app.state.backend, fmt, app.state.notes)
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(
+        body,
+        media_type=FORMATS[fmt],
+        headers={
+            "Content-Disposition": f'{disposition}; filename="synthese-{live.event.id}.{fmt}"'
+        },
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/e/{event_id}/notes", editor, name="notes"),
+    Route("/e/{event_id}/notes/{workshop_id}", viewer, name="notes_view"),
+    Route("/events/{event_id}/synthesis", synthesis, name="synthesis"),
+]

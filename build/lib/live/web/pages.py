@@ -1,0 +1,89 @@
+"""HTML pages: home, public event page, console, site screen, participant page."""
+
+from __future__ import annotations
+
+import segno
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from live.agenda.hub import Live
+from live.links import COMMANDERS, Claims, url
+from live.web import registration
+from live.web.common import event_info, get_live, not_found, render, with_link
+
+
+async def home(request: Request) -> Response:
+    events = [live.event for live in request.app.state.hub.events.values()]
+    return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
+
+
+async def event_page(request: Request) -> Response:
+    live = get_live(request)
+    if live is None:
+        return not_found(request)
+    return render(
+        request, "event.html", event=live.event, info=event_info(live.event), token="", site=None
+    )
+
+
+@with_link(*COMMANDERS)
+async def console(request: Request, live: Live, claims: Claims) -> Response:
+    return render(
+        request,
+        "console.html",
+        event=live.event,
+        info=event_info(live.event),
+        token=request.query_params["k"],
+        claims=claims,
+    )
+
+
+@with_link("screen", *COMMANDERS)
+async def screen(request: Request, live: Live, claims: Claims) -> Response:
+    """A projector at one site: the site comes from its link."""
+    event = live.event
+    site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
+    settings = request.app.state.settings
+    join = url(
+        settings.base_url,
+        event.id,
+        "participant",
+        request.app.state.signer.sign(event.id, "participant", site=site.id),
+    )
+    qr = segno.make(join, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True)
+    return render(
+        request,
+        "screen.html",
+        event=event,
+        info=event_info(event),
+        token=request.query_params["k"],
+        site=site,
+        join=join,
+        qr=qr,
+    )
+
+
+@with_link("participant", "screen", "rapporteur", *COMMANDERS)
+async def participant(request: Request, live: Live, claims: Claims) -> Response:
+    """A phone: the agenda live; with a personal link, the person's own page."""
+    if claims.person:
+        return await registration.personal_page(request, live, claims)
+    event = live.event
+    return render(
+        request,
+        "event.html",
+        event=event,
+        info=event_info(event),
+        token=request.query_params["k"],
+        site=event.site(claims.site or ""),
+    )
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/e/{event_id}", event_page, name="event"),
+    Route("/e/{event_id}/console", console, name="console"),
+    Route("/e/{event_id}/screen", screen, name="screen"),
+    Route("/e/{event_id}/me", participant, methods=["GET", "POST"], name="participant"),
+]

@@ -1,0 +1,68 @@
+"""Every refusal Relais makes, as one family, and how each one travels.
+
+A refusal has a stable `code` (what clients, tests and the string tables key on), an
+English `message` for logs and developers, and `params` that fill the sentence a person
+reads (`error.{code}` in `i18n`, or the code itself for links). One table says which HTTP
+status a code gets on a page or an API, and one which websocket close code it gets when
+it ends a connection, so that a page, a console and a notes editor explain the same
+refusal the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RelaisError(Exception):
+    """A refusal: nothing was changed, and `code` says why."""
+
+    code = "error"
+
+    def __init__(self, code: str | None = None, message: str = "", **params: Any) -> None:
+        super().__init__(message or code or self.code)
+        if code is not None:
+            self.code = code
+        self.message = message or self.code
+        self.params = params
+
+
+# HTTP status of a refusal on a page or an API call (400 for any code not listed).
+HTTP_STATUS = {
+    "link_missing": 401,
+    "link_invalid": 401,
+    "link_expired": 403,
+    "link_revoked": 403,
+    "link_wrong_event": 403,
+    "link_role": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "unknown_event": 404,
+    "unknown_person": 404,
+    "conflict": 409,
+    "duplicate": 409,
+    "too_large": 413,
+    "invalid": 422,
+    "internal": 500,
+}
+
+# Websocket close codes (4000-4999 are the application's): the pages explain each one.
+CLOSE_CODE = {
+    "link_missing": 4401,
+    "link_invalid": 4401,
+    "link_expired": 4403,
+    "link_revoked": 4403,
+    "link_wrong_event": 4403,
+    "link_role": 4403,
+    "forbidden": 4403,
+    "not_found": 4404,
+    "unknown_event": 4404,
+    "behind": 1013,  # try again later: a client too slow for its outbox reconnects
+}
+
+
+def http_status(code: str) -> int:
+    return HTTP_STATUS.get(code, 400)
+
+
+def close_code(code: str) -> int:
+    return CLOSE_CODE.get(code, 4400)
