@@ -12,7 +12,7 @@ from live.agenda.hub import Hub
 from live.app import demo_definitions
 from live.backends.base import create_backend
 from live.config import DATABASE_FILE, NoDataDirectory, Settings, Signing
-from live.i18n import translator
+from live.i18n import plural, translator
 from live.links import Signer, url
 from live.model import DefinitionError, Event, parse_event
 
@@ -22,10 +22,14 @@ DATA_HELP = (
 )
 
 
+def cli_lang() -> str:
+    """French, unless the terminal's language is English (LANG=en_…)."""
+    return "en" if os.environ.get("LANG", "").startswith("en") else "fr"
+
+
 def say(key: str, **params: object) -> str:
-    """A sentence for the operator, in French unless the terminal's language is English."""
-    lang = "en" if os.environ.get("LANG", "").startswith("en") else "fr"
-    return translator(lang)(key).format(**params)
+    """A sentence for the operator in the terminal's language."""
+    return translator(cli_lang())(key).format(**params)
 
 
 def _settings(args: argparse.Namespace, signing: Signing = "none") -> Settings:
@@ -97,7 +101,7 @@ def _print_demo_links(settings: Settings) -> None:
             if label.startswith(("organizer", "rapporteur", "participants")):
                 continue
             print(f"   {label:<28} {link}")
-    print("\n(all links: relais links EVENT)\n", flush=True)
+    print(f"\n({say('cli.all_links')})\n", flush=True)
 
 
 def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
@@ -137,7 +141,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
     where = settings.data_dir.resolve()
-    print(f"imported {event.id}: {event.title} ({len(event.agenda)} steps) into {where}")
+    steps = plural(cli_lang())("cli.n_steps", len(event.agenda))
+    print(say("cli.imported", event=event.id, title=event.title, steps=steps, path=where))
     return 0
 
 
@@ -160,7 +165,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     definitions.update(asyncio.run(load()))
     if args.event not in definitions:
         known = ", ".join(sorted(definitions))
-        print(f"unknown event {args.event!r}; known: {known}", file=sys.stderr)
+        print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     event = parse_event(definitions[args.event], args.event)
     signer = Signer(settings.secret, args.days or settings.link_days)
@@ -186,20 +191,22 @@ def cmd_export(args: argparse.Namespace) -> int:
             text = (await backend.definitions()).get(args.event)
             if text is None:
                 return None
-            return await export_synthesis(parse_event(text, args.event), backend, args.format)
+            event = parse_event(text, args.event)
+            return await export_synthesis(event, backend, args.format, lang=cli_lang())
         finally:
             await backend.close()
 
     body = asyncio.run(run())
     if body is None:
-        print(f"unknown event {args.event!r} in {settings.data_dir}", file=sys.stderr)
+        known = settings.data_dir.resolve()
+        print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     if args.output == "-":
         sys.stdout.buffer.write(body)
     else:
         out = Path(args.output or f"{args.event}-synthese.{args.format}")
         out.write_bytes(body)
-        print(f"wrote {out} ({len(body)} bytes)")
+        print(say("cli.wrote", path=out, size=len(body)))
     return 0
 
 

@@ -1,845 +1,94 @@
-"""Interface strings, French first, English available. `t(key)` falls back to French."""
+"""Interface messages: gettext catalogs, French first, English available.
+
+The catalogs are `live/locale/<lang>/LC_MESSAGES/relais.po`, one per language, edited as
+any gettext catalog (Poedit, Weblate, `pybabel`). A message is named by a stable key
+("reg.title", "error.at_last_step", "org.n_placed") rather than by its French text: the same
+key names it in templates (`_("reg.title")`), in page scripts (`S["reg.title"]`), in refusal
+codes sent over the websockets (`error.{code}`) and in tests, and a change of wording in
+either language changes no code. Plurals are gettext plurals (`ngettext`, "1 personne",
+"2 personnes"), never "(s)". A missing message falls back to French, then to its key.
+
+The `.po` files are compiled in memory at first use (Babel), so there is no build step
+and no compiled file to keep in step with its source.
+"""
 
 from __future__ import annotations
 
+import functools
+import io
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-LANGS = ("fr", "en")
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 
-STRINGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "app": "Relais",
-        "lang.other": "English",
-        "events": "Événements",
-        "agenda": "Programme",
-        "sites": "Sites",
-        "workshops": "Ateliers",
-        "now": "En cours",
-        "next": "Suivant",
-        "next_step": "Étape suivante",
-        "previous": "Précédent",
-        "start": "Démarrer",
-        "pause": "Pause",
-        "resume": "Reprendre",
-        "reset": "Réinitialiser",
-        "extend": "+1 min",
-        "shorten": "−1 min",
-        "extend5": "+5 min",
-        "close": "Clore",
-        "reopen": "Rouvrir",
-        "running": "en cours",
-        "closed": "clos",
-        "paused": "en pause",
-        "idle": "en attente",
-        "not_started": "L'événement n'a pas commencé",
-        "finished": "Programme terminé",
-        "console": "Console de régie",
-        "screen": "Écran de site",
-        "participant": "Programme participant",
-        "message": "Message aux écrans",
-        "message.text": "Texte du message",
-        "message.site": "Destinataires",
-        "message.all": "Tous les sites",
-        "message.show": "Afficher",
-        "message.hide": "Masquer",
-        "queue": "Ordre de passage",
-        "queue.next": "Orateur suivant",
-        "queue.skip": "Passer",
-        "queue.up": "Monter",
-        "queue.down": "Descendre",
-        "queue.extend": "+1 min orateur",
-        "speaking": "a la parole",
-        "pending": "en attente",
-        "done": "terminé",
-        "skipped": "passé",
-        "drift": "Décalage",
-        "ahead": "d'avance",
-        "behind": "de retard",
-        "on_time": "à l'heure",
-        "projected_end": "Fin prévue",
-        "planned": "Prévu",
-        "speaker": "Intervenant",
-        "video": "Visio",
-        "room": "Salle",
-        "capacity": "Places",
-        "connection.ok": "Connecté",
-        "connection.lost": "Connexion perdue — reconnexion…",
-        "shortcuts": "Raccourcis clavier",
-        "shortcuts.help": (
-            "→ étape suivante · ← étape précédente · Espace pause/reprise · "
-            "+ / − une minute · R réinitialiser · N orateur suivant · Ctrl+Z annuler. "
-            "Quitter une étape en cours ou la réinitialiser demande confirmation (Entrée)."
-        ),
-        "join": "Suivre sur votre téléphone",
-        "all_sites": "Tous les sites",
-        "link.error": "Lien refusé",
-        "link_missing": "Cette page demande un lien personnel.",
-        "link_invalid": "Ce lien n'est pas valide (modifié ou falsifié).",
-        "link_expired": "Ce lien a expiré : demandez-en un nouveau à l'organisateur.",
-        "link_revoked": "Ce lien a été révoqué.",
-        "link_wrong_event": "Ce lien concerne un autre événement.",
-        "link_role": "Ce lien ne donne pas accès à cette page.",
-        "not_found": "Événement introuvable",
-        "public": "Page publique",
-        "kind.welcome": "Accueil",
-        "kind.plenary": "Plénière",
-        "kind.round_table": "Table ronde",
-        "kind.workshops": "Ateliers",
-        "kind.break": "Pause",
-        "kind.restitution": "Restitution",
-        "kind.synthesis": "Synthèse",
-        "kind.closing": "Clôture",
-        "kind.custom": "Séquence",
-        "skip_to_content": "Aller au contenu",
-        "cli.no_data": (
-            "Aucune donnée de serveur Relais dans {path} (ni secret de signature, ni base) : "
-            "rien n'a été créé. Lancez la commande depuis le répertoire où tourne le serveur, "
-            "ou indiquez ses données avec --data RÉPERTOIRE ou RELAIS_DATA=RÉPERTOIRE "
-            "(et RELAIS_SECRET si le serveur reçoit son secret ainsi)."
-        ),
-        "clock": "Heure",
-        "paused_banner": "En pause",
-        "ended": "Événement terminé",
-        "ended.thanks": "Merci de votre participation.",
-        "end_event": "Terminer l'événement",
-        "end_event.help": "Arrête tous les minuteurs ; chaque écran affiche la fin.",
-        "undo": "Annuler",
-        "undo.what": "Annuler « {what} »",
-        "undo.done": "Annulé : « {what} ».",
-        "confirm.title": "Confirmer",
-        "confirm.ok": "Confirmer",
-        "confirm.cancel": "Ne rien faire",
-        "confirm.leave": "L'étape « {step} » est en cours. Passer à « {target} » ?",
-        "confirm.reset": (
-            "Réinitialiser « {step} » ? Le minuteur repart de sa durée complète, sur tous "
-            "les écrans, et l'ordre de passage est remis à zéro."
-        ),
-        "confirm.end": (
-            "Terminer l'événement ? Tous les minuteurs s'arrêtent et les écrans affichent la fin."
-        ),
-        "cmd.step.goto": "aller à une étape",
-        "cmd.step.next": "étape suivante",
-        "cmd.step.previous": "étape précédente",
-        "cmd.timer.start": "démarrer",
-        "cmd.timer.pause": "pause",
-        "cmd.timer.resume": "reprise",
-        "cmd.timer.adjust": "ajustement du temps",
-        "cmd.timer.reset": "réinitialisation",
-        "cmd.workshop.adjust": "temps d'un atelier",
-        "cmd.workshop.close": "clôture d'un atelier",
-        "cmd.workshop.reopen": "réouverture d'un atelier",
-        "cmd.queue.next": "orateur suivant",
-        "cmd.queue.skip": "passer un orateur",
-        "cmd.queue.move": "ordre de passage",
-        "cmd.queue.adjust": "temps de l'orateur",
-        "cmd.message.show": "message affiché",
-        "cmd.message.hide": "message masqué",
-        "cmd.event.end": "fin de l'événement",
-        "cmd.undo": "annulation",
-        "speaking_now": "Parole à",
-        "speaks_next": "Ensuite",
-        "more_below": "suite",
-        "more_above": "début",
-        "your_workshop": "Votre atelier",
-        "workshop_time": "Temps de l'atelier",
-        "error.page": "Erreur",
-        "error.not_found_page": "Page introuvable",
-        "error.not_found_help": (
-            "Cette adresse ne correspond à aucune page. Vérifiez le lien ou le QR code."
-        ),
-        "error.method": "Cette action n'est pas possible sur cette page.",
-        "error.server": "Erreur du serveur : rien n'a été modifié. Réessayez dans un instant.",
-        "error.bad_json": "Message illisible (JSON invalide) : rien n'a été modifié.",
-        "error.too_large": "Message trop long (plus de {size} octets) : rien n'a été modifié.",
-        "error.invalid_message": "Message mal formé ({field}) : rien n'a été modifié.",
-        "error.unknown_command": "Commande inconnue : « {name} ».",
-        "error.invalid_args": "Commande mal formée ({field}) : rien n'a été modifié.",
-        "error.forbidden": "Ce lien ne permet pas cette action.",
-        "error.conflict": "Une autre commande est passée au même instant : réessayez.",
-        "error.internal": "Erreur interne : rien n'a été modifié.",
-        "error.unknown_event": "Événement introuvable.",
-        "error.seq_gap": "Commande hors séquence : rien n'a été modifié.",
-        "error.not_started": "Le programme n'a pas commencé.",
-        "error.no_such_step": "Étape inconnue : « {step} ».",
-        "error.at_last_step": (
-            "C'est la dernière étape : pour finir, utilisez « Terminer l'événement »."
-        ),
-        "error.at_first_step": "C'est déjà la première étape.",
-        "error.already_running": "Le minuteur tourne déjà.",
-        "error.paused": "Le minuteur est en pause : reprenez-le ou réinitialisez-le.",
-        "error.ended": "L'événement est terminé : revenez à une étape pour le rouvrir.",
-        "error.not_running": "Le minuteur n'est pas en marche.",
-        "error.not_paused": "Le minuteur n'est pas en pause.",
-        "error.not_workshops": "L'étape en cours n'a pas de minuteurs d'atelier.",
-        "error.no_such_workshop": "Cet atelier ne fait pas partie de l'étape : « {workshop} ».",
-        "error.closed": "L'atelier « {workshop} » est clos : rouvrez-le d'abord.",
-        "error.not_closed": "L'atelier « {workshop} » n'est pas clos.",
-        "error.no_queue": "L'étape en cours n'a pas d'ordre de passage.",
-        "error.queue_empty": "Plus personne n'attend son tour.",
-        "error.already_done": "« {workshop} » est déjà passé.",
-        "error.bad_position": "Position hors de la liste.",
-        "error.nobody_speaking": "Personne n'a la parole.",
-        "error.no_such_site": "Site inconnu : « {site} ».",
-        "error.no_message": "Aucun message n'est affiché.",
-        "error.nothing_to_undo": "Rien à annuler.",
-        "error.undo_stale": "Une autre commande est arrivée entre-temps : rien n'a été annulé.",
-        "no_events": "Aucun événement. Importez-en un avec « relais import FICHIER ».",
-        "workshop_timers": "Minuteurs des ateliers",
-        "step": "Étape",
-        "time_left": "Temps restant",
-        "overtime": "Dépassement",
-        "notes": "Notes des ateliers",
-        "notes.read": "notes en direct",
-        "synthesis": "Synthèse",
-        "reg.title": "Inscription",
-        "reg.name": "Nom et prénom",
-        "reg.email_label": "Adresse électronique",
-        "reg.category_label": "Vous êtes",
-        "reg.site_label": "Site où vous participez",
-        "reg.wishes_label": "Vos vœux d'atelier, par ordre de préférence",
-        "reg.wishes_help": (
-            "Les vœux sont pris en compte dans la limite des places disponibles dans les ateliers."
-        ),
-        "reg.wish": "Vœu",
-        "reg.accessibility": "Besoins d'accessibilité (facultatif)",
-        "reg.group": "Code de groupe (facultatif)",
-        "reg.group_help": "Les personnes qui donnent le même code sont placées ensemble.",
-        "reg.consent": "J'accepte le traitement de mes données pour cette finalité.",
-        "reg.consent_required": "Votre accord est nécessaire pour vous inscrire.",
-        "reg.submit": "S'inscrire",
-        "reg.fix": "Le formulaire contient des erreurs ; rien n'a été enregistré.",
-        "reg.done": "Inscription enregistrée",
-        "reg.done_help": (
-            "Gardez ce lien personnel : il permet de modifier votre inscription et de "
-            "connaître votre atelier une fois l'affectation faite."
-        ),
-        "reg.required": "Ce champ est obligatoire.",
-        "reg.too_long": "Ce texte est trop long.",
-        "reg.email": "Adresse électronique invalide.",
-        "reg.category": "Choisissez une catégorie de la liste.",
-        "reg.site": "Choisissez un site de la liste.",
-        "reg.too_many": "Trop de vœux.",
-        "reg.twice": "Le même atelier est choisi deux fois.",
-        "reg.unknown_workshop": "Atelier inconnu.",
-        "reg.other_site": "Cet atelier n'a pas lieu sur le site choisi (ou est fermé).",
-        "reg.not_open": "Les inscriptions ne sont pas encore ouvertes.",
-        "reg.closed": "Les inscriptions sont closes.",
-        "reg.exists": (
-            "Cette adresse est déjà inscrite : modifiez votre inscription avec votre lien "
-            "personnel (reçu à l'inscription ; l'organisateur peut vous le renvoyer)."
-        ),
-        "reg.confirmed_site": (
-            "Votre atelier est confirmé : changer de site passe par l'organisateur."
-        ),
-        "me.workshop": "Votre atelier",
-        "me.site": "Lieu",
-        "me.when": "Horaires",
-        "me.pending": "L'affectation n'est pas encore faite : revenez sur cette page.",
-        "me.ics": "Ajouter à mon agenda (.ics)",
-        "me.qr": "Votre lien personnel",
-        "me.registration": "Votre inscription",
-        "me.update": "Mettre à jour",
-        "me.saved": "Vos modifications sont enregistrées.",
-        "org.title": "Organisation",
-        "org.attendance": "Présents par site",
-        "org.attendance_submit": "Enregistrer les présences",
-        "org.done.attendance": "Présences enregistrées : {n} personnes.",
-        "org.nav": "Pages et exports de l'organisation",
-        "org.report": "Bilan de l'affectation",
-        "org.back": "Retour à l'organisation",
-        "org.registrations_csv": "Inscriptions (CSV)",
-        "org.confirmations_csv": "Confirmations et liens (CSV)",
-        "org.report_csv": "Bilan (CSV)",
-        "org.public_form": "Formulaire d'inscription public",
-        "org.nothing_changed": "Rien n'a été modifié.",
-        "org.registrations": "Inscriptions",
-        "org.count.total": "Personnes inscrites",
-        "org.count.no_wishes": "Inscrites sans vœu",
-        "org.count.placed": "Placées par la dernière affectation",
-        "org.count.confirmed": "Confirmées",
-        "org.count.since_run": "Inscrites depuis la dernière affectation",
-        "org.assignment": "Affectation",
-        "org.last_run": "Dernière affectation :",
-        "org.seed": "Graine",
-        "org.optional": "facultatif",
-        "org.seed_help": (
-            "Laissez vide pour un nouveau tirage ; la même graine redonne la même affectation."
-        ),
-        "org.late_mode": "les personnes confirmées gardent leur atelier",
-        "org.published": "confirmée",
-        "org.no_run": "L'affectation n'a pas encore été lancée.",
-        "org.allow_free_seats": "Placer hors vœux les personnes restantes, dans les places libres",
-        "org.run": "Lancer l'affectation",
-        "org.publish": "Confirmer et envoyer",
-        "org.publish_mail": (
-            "Confirme chaque placement ; chaque personne nouvellement confirmée reçoit un courriel "
-            "avec son atelier et son lien personnel."
-        ),
-        "org.publish_csv": (
-            "Confirme chaque placement. Aucun serveur de courriel n'est configuré : distribuez les "
-            "liens personnels avec le CSV des confirmations."
-        ),
-        "org.workshops_caption": "Places, effectif minimum et ouverture de chaque atelier",
-        "org.workshop": "Atelier",
-        "org.capacity": "Places",
-        "org.min_size": "Effectif minimum",
-        "org.open": "Ouvert",
-        "org.placed": "Placées",
-        "org.fixed": "Épinglées ou confirmées",
-        "org.below_minimum": "Fermé à la dernière affectation : effectif minimum non atteint",
-        "org.save_workshops": "Enregistrer les ateliers",
-        "org.people": "Personnes inscrites",
-        "org.no_people": "Personne n'est encore inscrit.",
-        "org.person": "Personne",
-        "org.unpin": "— Désépingler",
-        "org.pin": "Épingler",
-        "org.pin_help": (
-            "Une personne épinglée est placée dans cet atelier à la prochaine affectation, quels "
-            "que soient ses vœux."
-        ),
-        "org.category": "Catégorie",
-        "org.wishes": "Vœux",
-        "org.group": "Groupe",
-        "org.pinned": "Épinglée",
-        "org.placement": "Affectation",
-        "org.confirmed": "Confirmée",
-        "org.data": "Données",
-        "org.none": "aucun",
-        "org.without_wish": "hors vœux",
-        "org.unplaced": "non placée",
-        "org.since_run": "inscrite après l'affectation",
-        "org.export": "Exporter (JSON)",
-        "org.erase": "Effacer",
-        "org.erase_help": (
-            "Efface l'inscription, le placement et le lien personnel de cette personne. C'est "
-            "définitif."
-        ),
-        "org.erase_confirm": "Effacer les données de",
-        "org.import": "Importer une liste (CSV)",
-        "org.import_help": (
-            "Colonnes : name, email, category, site, wish1, wish2, wish3, accessibility "
-            "(séparateur « ; » ou « , », première ligne d'en-tête). Chaque ligne est vérifiée "
-            "comme le formulaire ; les adresses déjà inscrites ne sont pas dupliquées."
-        ),
-        "org.import_file": "Fichier CSV",
-        "org.import_submit": "Importer",
-        "org.imported": (
-            "{n} inscription(s) ajoutée(s), {d} déjà inscrite(s), {e} ligne(s) refusée(s)."
-        ),
-        "org.line": "Ligne",
-        "org.duplicate": "adresse déjà inscrite, ligne ignorée",
-        "org.revoke": "Révoquer un lien",
-        "org.revoke_label": "Lien ou jeton à révoquer",
-        "org.revoke_help": (
-            "Collez le lien complet (ou seulement son jeton k=…) : il ne donnera plus accès à rien."
-        ),
-        "org.revoke_submit": "Révoquer",
-        "org.overall": "Ensemble des personnes inscrites",
-        "org.chart_title": "Part des personnes par vœu obtenu",
-        "org.scope": "Périmètre",
-        "org.all": "Toutes",
-        "org.people_count": "Personnes",
-        "org.by_site": "Par site",
-        "org.by_category": "Par catégorie",
-        "org.fill": "Remplissage des ateliers",
-        "org.fill_ratio": "Taux de remplissage",
-        "org.status": "État",
-        "org.status.open": "ouvert",
-        "org.status.closed": "fermé par l'organisation",
-        "org.status.below_minimum": "fermé : effectif minimum non atteint",
-        "org.closed_below_minimum": "Ateliers fermés faute d'effectif minimum",
-        "org.done.workshops": (
-            "Ateliers enregistrés ({n}). Relancez l'affectation pour en tenir compte."
-        ),
-        "org.done.pin": (
-            "Personne épinglée : elle sera placée dans cet atelier à la prochaine affectation."
-        ),
-        "org.done.unpin": "Personne désépinglée.",
-        "org.done.assign": "Affectation calculée : {n} personne(s) placée(s), {m} non placée(s).",
-        "org.done.publish": (
-            "{n} personne(s) nouvellement confirmée(s) ; {m} courriel(s) envoyé(s)."
-        ),
-        "org.done.revoke": "Lien révoqué : il ne donne plus accès à rien.",
-        "org.done.erase": "Les données de cette personne sont effacées.",
-        "org.bad_integer": (
-            "« {field_key} » : un nombre entier d'au moins {minimum} est attendu (reçu « {value} "
-            "»)."
-        ),
-        "org.unknown_workshop": "Atelier inconnu : « {id} ».",
-        "org.unknown_person": "Personne inconnue : « {id} ».",
-        "org.no_workshop": "Aucun atelier dans le formulaire.",
-        "org.min_over_capacity": (
-            "{workshop} : l'effectif minimum ({minimum}) dépasse le nombre de places ({capacity})."
-        ),
-        "org.capacity_below_fixed": (
-            "{workshop} : {n} personne(s) y sont épinglées ou confirmées, il faut au moins autant "
-            "de places."
-        ),
-        "org.close_fixed": (
-            "{workshop} : {n} personne(s) y sont épinglées ou confirmées ; déplacez-les avant de "
-            "fermer l'atelier."
-        ),
-        "org.pin_other_site": "{workshop} n'a pas lieu sur le site de {name}.",
-        "org.pin_closed": "{workshop} est fermé.",
-        "org.pin_full": "{workshop} est complet en personnes épinglées ou confirmées.",
-        "org.run_failed": "L'affectation est impossible avec ces réglages : {detail}",
-        "org.no_result": "Lancez d'abord l'affectation.",
-        "org.import_no_file": "Choisissez un fichier CSV.",
-        "org.import_too_big": "Fichier trop volumineux (au plus {size} Mo).",
-        "org.import_encoding": "Encodage du fichier non reconnu : enregistrez-le en UTF-8.",
-        "org.import_unreadable": "Ce fichier n'est pas un CSV lisible (séparateur « ; » ou « , »).",
-        "org.import_empty": "Le fichier ne contient aucune ligne après l'en-tête.",
-        "org.show_link": "Lien personnel",
-        "org.send_link": "Renvoyer par courriel",
-        "org.link_of": "Lien personnel de",
-        "org.link_sent": "envoyé à",
-        "org.no_mail": "Aucun serveur de courriel n'est configuré : copiez le lien affiché.",
-        "org.mail_failed": "Le courriel n'a pas pu partir : copiez le lien et transmettez-le.",
-        "csv.section": "rubrique",
-        "csv.key": "élément",
-        "csv.people": "personnes",
-        "csv.without_wish": "hors vœux",
-        "csv.unplaced": "non placées",
-        "csv.no_wishes": "sans vœu",
-        "csv.capacity": "places",
-        "csv.min_size": "effectif minimum",
-        "csv.status": "statut",
-        "csv.id": "id",
-        "csv.name": "nom",
-        "csv.email": "courriel",
-        "csv.category": "catégorie",
-        "csv.site": "site",
-        "csv.accessibility": "accessibilité",
-        "csv.group": "groupe",
-        "csv.pinned": "épinglé",
-        "csv.placement": "affectation",
-        "csv.rank": "rang du vœu",
-        "csv.confirmed": "confirmé",
-        "csv.created": "inscription",
-        "csv.workshop": "atelier",
-        "csv.room": "salle",
-        "csv.times": "horaires",
-        "csv.visio": "visio",
-        "csv.link": "lien",
-        "csv.wish": "voeu{n}",
-        "org.revoke_invalid": "Ce lien ne peut pas être révoqué : {reason_key}",
-    },
-    "en": {
-        "app": "Relais",
-        "lang.other": "Français",
-        "events": "Events",
-        "agenda": "Agenda",
-        "sites": "Sites",
-        "workshops": "Workshops",
-        "now": "Now",
-        "next": "Next",
-        "next_step": "Next step",
-        "previous": "Previous",
-        "start": "Start",
-        "pause": "Pause",
-        "resume": "Resume",
-        "reset": "Reset",
-        "extend": "+1 min",
-        "shorten": "−1 min",
-        "extend5": "+5 min",
-        "close": "Close",
-        "reopen": "Reopen",
-        "running": "running",
-        "closed": "closed",
-        "paused": "paused",
-        "idle": "waiting",
-        "not_started": "The event has not started",
-        "finished": "Agenda finished",
-        "console": "Control console",
-        "screen": "Site screen",
-        "participant": "Participant agenda",
-        "message": "Message to screens",
-        "message.text": "Message text",
-        "message.site": "Recipients",
-        "message.all": "All sites",
-        "message.show": "Show",
-        "message.hide": "Hide",
-        "queue": "Speaking order",
-        "queue.next": "Next speaker",
-        "queue.skip": "Skip",
-        "queue.up": "Move up",
-        "queue.down": "Move down",
-        "queue.extend": "+1 min speaker",
-        "speaking": "speaking",
-        "pending": "waiting",
-        "done": "done",
-        "skipped": "skipped",
-        "drift": "Drift",
-        "ahead": "ahead",
-        "behind": "behind",
-        "on_time": "on time",
-        "projected_end": "Projected end",
-        "planned": "Planned",
-        "speaker": "Speaker",
-        "video": "Video",
-        "room": "Room",
-        "capacity": "Seats",
-        "connection.ok": "Connected",
-        "connection.lost": "Connection lost — reconnecting…",
-        "shortcuts": "Keyboard shortcuts",
-        "shortcuts.help": (
-            "→ next step · ← previous step · Space pause/resume · "
-            "+ / − one minute · R reset · N next speaker · Ctrl+Z undo. "
-            "Leaving a running step or resetting it asks first (Enter confirms)."
-        ),
-        "join": "Follow on your phone",
-        "all_sites": "All sites",
-        "link.error": "Link refused",
-        "link_missing": "This page needs a personal link.",
-        "link_invalid": "This link is not valid (altered or forged).",
-        "link_expired": "This link has expired: ask the organizer for a new one.",
-        "link_revoked": "This link has been revoked.",
-        "link_wrong_event": "This link belongs to another event.",
-        "link_role": "This link does not give access to this page.",
-        "not_found": "Event not found",
-        "public": "Public page",
-        "kind.welcome": "Welcome",
-        "kind.plenary": "Plenary",
-        "kind.round_table": "Round table",
-        "kind.workshops": "Workshops",
-        "kind.break": "Break",
-        "kind.restitution": "Restitution",
-        "kind.synthesis": "Synthesis",
-        "kind.closing": "Closing",
-        "kind.custom": "Session",
-        "skip_to_content": "Skip to content",
-        "cli.no_data": (
-            "No Relais server data in {path} (no signing secret, no database): nothing was "
-            "created. Run the command from the directory where the server runs, or point it "
-            "at its data with --data DIR or RELAIS_DATA=DIR (and RELAIS_SECRET if the server "
-            "is given its secret that way)."
-        ),
-        "clock": "Time",
-        "paused_banner": "Paused",
-        "ended": "Event over",
-        "ended.thanks": "Thank you for taking part.",
-        "end_event": "End the event",
-        "end_event.help": "Stops every timer; every screen shows the end.",
-        "undo": "Undo",
-        "undo.what": "Undo “{what}”",
-        "undo.done": "Undone: “{what}”.",
-        "confirm.title": "Confirm",
-        "confirm.ok": "Confirm",
-        "confirm.cancel": "Do nothing",
-        "confirm.leave": "“{step}” is running. Go to “{target}”?",
-        "confirm.reset": (
-            "Reset “{step}”? Its timer starts again from its full length on every screen, "
-            "and the speaking order starts over."
-        ),
-        "confirm.end": "End the event? Every timer stops and the screens show the end.",
-        "cmd.step.goto": "go to a step",
-        "cmd.step.next": "next step",
-        "cmd.step.previous": "previous step",
-        "cmd.timer.start": "start",
-        "cmd.timer.pause": "pause",
-        "cmd.timer.resume": "resume",
-        "cmd.timer.adjust": "time change",
-        "cmd.timer.reset": "reset",
-        "cmd.workshop.adjust": "workshop time",
-        "cmd.workshop.close": "workshop closed",
-        "cmd.workshop.reopen": "workshop reopened",
-        "cmd.queue.next": "next speaker",
-        "cmd.queue.skip": "speaker skipped",
-        "cmd.queue.move": "speaking order",
-        "cmd.queue.adjust": "speaker's time",
-        "cmd.message.show": "message shown",
-        "cmd.message.hide": "message hidden",
-        "cmd.event.end": "end of the event",
-        "cmd.undo": "undo",
-        "speaking_now": "Speaking",
-        "speaks_next": "Next",
-        "more_below": "more",
-        "more_above": "top",
-        "your_workshop": "Your workshop",
-        "workshop_time": "Workshop time",
-        "error.page": "Error",
-        "error.not_found_page": "Page not found",
-        "error.not_found_help": "No page at this address. Check the link or the QR code.",
-        "error.method": "This action is not possible on this page.",
-        "error.server": "Server error: nothing was changed. Try again in a moment.",
-        "error.bad_json": "Unreadable message (invalid JSON): nothing was changed.",
-        "error.too_large": "Message too long (over {size} bytes): nothing was changed.",
-        "error.invalid_message": "Malformed message ({field}): nothing was changed.",
-        "error.unknown_command": "Unknown command: “{name}”.",
-        "error.invalid_args": "Malformed command ({field}): nothing was changed.",
-        "error.forbidden": "This link does not allow this action.",
-        "error.conflict": "Another command came at the same instant: try again.",
-        "error.internal": "Internal error: nothing was changed.",
-        "error.unknown_event": "Unknown event.",
-        "error.seq_gap": "Command out of sequence: nothing was changed.",
-        "error.not_started": "The agenda has not started.",
-        "error.no_such_step": "Unknown step: “{step}”.",
-        "error.at_last_step": "This is the last step: to finish, use “End the event”.",
-        "error.at_first_step": "This is already the first step.",
-        "error.already_running": "The timer is already running.",
-        "error.paused": "The timer is paused: resume it or reset it.",
-        "error.ended": "The event has ended: go back to a step to reopen it.",
-        "error.not_running": "The timer is not running.",
-        "error.not_paused": "The timer is not paused.",
-        "error.not_workshops": "The current step has no workshop timers.",
-        "error.no_such_workshop": "This workshop is not part of the step: “{workshop}”.",
-        "error.closed": "Workshop “{workshop}” is closed: reopen it first.",
-        "error.not_closed": "Workshop “{workshop}” is not closed.",
-        "error.no_queue": "The current step has no speaking order.",
-        "error.queue_empty": "Nobody is waiting to speak.",
-        "error.already_done": "“{workshop}” has already spoken.",
-        "error.bad_position": "Position outside the list.",
-        "error.nobody_speaking": "Nobody is speaking.",
-        "error.no_such_site": "Unknown site: “{site}”.",
-        "error.no_message": "No message is shown.",
-        "error.nothing_to_undo": "Nothing to undo.",
-        "error.undo_stale": "Another command came in between: nothing was undone.",
-        "no_events": "No event yet. Import one with “relais import FILE”.",
-        "workshop_timers": "Workshop timers",
-        "step": "Step",
-        "time_left": "Time left",
-        "overtime": "Overtime",
-        "notes": "Workshop notes",
-        "notes.read": "live notes",
-        "synthesis": "Synthesis",
-        "reg.title": "Registration",
-        "reg.name": "Full name",
-        "reg.email_label": "E-mail address",
-        "reg.category_label": "You are",
-        "reg.site_label": "Site where you take part",
-        "reg.wishes_label": "Your workshop wishes, in order of preference",
-        "reg.wishes_help": "Wishes are honoured within the limit of the seats available.",
-        "reg.wish": "Wish",
-        "reg.accessibility": "Accessibility needs (optional)",
-        "reg.group": "Group code (optional)",
-        "reg.group_help": "People who give the same code are placed together.",
-        "reg.consent": "I agree to the processing of my data for this purpose.",
-        "reg.consent_required": "Your agreement is needed to register.",
-        "reg.submit": "Register",
-        "reg.fix": "The form has errors; nothing was saved.",
-        "reg.done": "Registration recorded",
-        "reg.done_help": (
-            "Keep this personal link: it lets you update your registration and see your "
-            "workshop once assigned."
-        ),
-        "reg.required": "This field is required.",
-        "reg.too_long": "This text is too long.",
-        "reg.email": "Invalid e-mail address.",
-        "reg.category": "Choose a category from the list.",
-        "reg.site": "Choose a site from the list.",
-        "reg.too_many": "Too many wishes.",
-        "reg.twice": "The same workshop is chosen twice.",
-        "reg.unknown_workshop": "Unknown workshop.",
-        "reg.other_site": "This workshop is not held at the chosen site (or is closed).",
-        "reg.not_open": "Registration is not open yet.",
-        "reg.closed": "Registration is closed.",
-        "reg.exists": (
-            "This address is already registered: update your registration with your "
-            "personal link (the organizer can send it again)."
-        ),
-        "reg.confirmed_site": "Your workshop is confirmed: ask the organizer to change site.",
-        "me.workshop": "Your workshop",
-        "me.site": "Place",
-        "me.when": "Time",
-        "me.pending": "Workshops are not assigned yet: come back to this page.",
-        "me.ics": "Add to my calendar (.ics)",
-        "me.qr": "Your personal link",
-        "me.registration": "Your registration",
-        "me.update": "Update",
-        "me.saved": "Your changes are saved.",
-        "org.title": "Organization",
-        "org.attendance": "Attendance by site",
-        "org.attendance_submit": "Save attendance",
-        "org.done.attendance": "Attendance saved: {n} people.",
-        "org.nav": "Organizer pages and exports",
-        "org.report": "Assignment report",
-        "org.back": "Back to the organizer page",
-        "org.registrations_csv": "Registrations (CSV)",
-        "org.confirmations_csv": "Confirmations and links (CSV)",
-        "org.report_csv": "Report (CSV)",
-        "org.public_form": "Public registration form",
-        "org.nothing_changed": "Nothing was changed.",
-        "org.registrations": "Registrations",
-        "org.count.total": "People registered",
-        "org.count.no_wishes": "Registered without wishes",
-        "org.count.placed": "Placed by the last assignment",
-        "org.count.confirmed": "Confirmed",
-        "org.count.since_run": "Registered since the last assignment",
-        "org.assignment": "Assignment",
-        "org.last_run": "Last assignment:",
-        "org.seed": "Seed",
-        "org.optional": "optional",
-        "org.seed_help": "Leave empty for a new draw; the same seed gives the same assignment.",
-        "org.late_mode": "confirmed people keep their workshop",
-        "org.published": "confirmed",
-        "org.no_run": "The assignment has not been run yet.",
-        "org.allow_free_seats": "Place the remaining people outside their wishes, in free seats",
-        "org.run": "Run the assignment",
-        "org.publish": "Confirm and send",
-        "org.publish_mail": (
-            "Confirms every placement; each newly confirmed person gets an e-mail with their "
-            "workshop and personal link."
-        ),
-        "org.publish_csv": (
-            "Confirms every placement. No mail server is configured: hand out the personal links "
-            "with the confirmations CSV."
-        ),
-        "org.workshops_caption": "Seats, minimum size and opening of each workshop",
-        "org.workshop": "Workshop",
-        "org.capacity": "Seats",
-        "org.min_size": "Minimum size",
-        "org.open": "Open",
-        "org.placed": "Placed",
-        "org.fixed": "Pinned or confirmed",
-        "org.below_minimum": "Closed by the last assignment: minimum size not reached",
-        "org.save_workshops": "Save the workshops",
-        "org.people": "People registered",
-        "org.no_people": "Nobody has registered yet.",
-        "org.person": "Person",
-        "org.unpin": "— Unpin",
-        "org.pin": "Pin",
-        "org.pin_help": (
-            "A pinned person is placed in that workshop at the next assignment, whatever their "
-            "wishes."
-        ),
-        "org.category": "Category",
-        "org.wishes": "Wishes",
-        "org.group": "Group",
-        "org.pinned": "Pinned",
-        "org.placement": "Placement",
-        "org.confirmed": "Confirmed",
-        "org.data": "Data",
-        "org.none": "none",
-        "org.without_wish": "outside wishes",
-        "org.unplaced": "unplaced",
-        "org.since_run": "registered after the assignment",
-        "org.export": "Export (JSON)",
-        "org.erase": "Erase",
-        "org.erase_help": (
-            "Erases this person's registration, placement and personal link. This cannot be undone."
-        ),
-        "org.erase_confirm": "Erase the data of",
-        "org.import": "Import a list (CSV)",
-        "org.import_help": (
-            "Columns: name, email, category, site, wish1, wish2, wish3, accessibility (“;” or “,” "
-            "separated, header line first). Each row is checked like the form; addresses already "
-            "registered are not duplicated."
-        ),
-        "org.import_file": "CSV file",
-        "org.import_submit": "Import",
-        "org.imported": "{n} registration(s) added, {d} already registered, {e} row(s) refused.",
-        "org.line": "Line",
-        "org.duplicate": "address already registered, row skipped",
-        "org.revoke": "Revoke a link",
-        "org.revoke_label": "Link or token to revoke",
-        "org.revoke_help": (
-            "Paste the whole link (or only its k=… token): it will open nothing any more."
-        ),
-        "org.revoke_submit": "Revoke",
-        "org.overall": "Everybody registered",
-        "org.chart_title": "Share of people by wish obtained",
-        "org.scope": "Scope",
-        "org.all": "All",
-        "org.people_count": "People",
-        "org.by_site": "By site",
-        "org.by_category": "By category",
-        "org.fill": "Workshop fill",
-        "org.fill_ratio": "Fill rate",
-        "org.status": "Status",
-        "org.status.open": "open",
-        "org.status.closed": "closed by the organizers",
-        "org.status.below_minimum": "closed: minimum size not reached",
-        "org.closed_below_minimum": "Workshops closed for lack of a minimum size",
-        "org.done.workshops": "Workshops saved ({n}). Run the assignment again to apply them.",
-        "org.done.pin": (
-            "Person pinned: they will be placed in that workshop at the next assignment."
-        ),
-        "org.done.unpin": "Person unpinned.",
-        "org.done.assign": "Assignment computed: {n} person(s) placed, {m} unplaced.",
-        "org.done.publish": "{n} person(s) newly confirmed; {m} e-mail(s) sent.",
-        "org.done.revoke": "Link revoked: it opens nothing any more.",
-        "org.done.erase": "This person's data is erased.",
-        "org.bad_integer": (
-            "“{field_key}”: a whole number of at least {minimum} is expected (got “{value}”)."
-        ),
-        "org.unknown_workshop": "Unknown workshop: “{id}”.",
-        "org.unknown_person": "Unknown person: “{id}”.",
-        "org.no_workshop": "No workshop in the form.",
-        "org.min_over_capacity": (
-            "{workshop}: the minimum size ({minimum}) exceeds the number of seats ({capacity})."
-        ),
-        "org.capacity_below_fixed": (
-            "{workshop}: {n} person(s) are pinned or confirmed there; it needs at least as many "
-            "seats."
-        ),
-        "org.close_fixed": (
-            "{workshop}: {n} person(s) are pinned or confirmed there; move them before closing it."
-        ),
-        "org.pin_other_site": "{workshop} is not held at {name}'s site.",
-        "org.pin_closed": "{workshop} is closed.",
-        "org.pin_full": "{workshop} is full of pinned or confirmed people.",
-        "org.run_failed": "The assignment is impossible with these settings: {detail}",
-        "org.no_result": "Run the assignment first.",
-        "org.import_no_file": "Choose a CSV file.",
-        "org.import_too_big": "File too large (at most {size} MB).",
-        "org.import_encoding": "Unknown file encoding: save it as UTF-8.",
-        "org.import_unreadable": "This file is not a readable CSV (“;” or “,” separated).",
-        "org.import_empty": "The file has no row after its header.",
-        "org.show_link": "Personal link",
-        "org.send_link": "Send again by e-mail",
-        "org.link_of": "Personal link of",
-        "org.link_sent": "sent to",
-        "org.no_mail": "No mail server is configured: copy the link shown.",
-        "org.mail_failed": "The e-mail could not be sent: copy the link and pass it on.",
-        "csv.section": "section",
-        "csv.key": "key",
-        "csv.people": "people",
-        "csv.without_wish": "without_wish",
-        "csv.unplaced": "unplaced",
-        "csv.no_wishes": "no_wishes",
-        "csv.capacity": "capacity",
-        "csv.min_size": "min_size",
-        "csv.status": "status",
-        "csv.id": "id",
-        "csv.name": "name",
-        "csv.email": "email",
-        "csv.category": "category",
-        "csv.site": "site",
-        "csv.accessibility": "accessibility",
-        "csv.group": "group",
-        "csv.pinned": "pinned",
-        "csv.placement": "placement",
-        "csv.rank": "rank",
-        "csv.confirmed": "confirmed",
-        "csv.created": "created",
-        "csv.workshop": "workshop",
-        "csv.room": "room",
-        "csv.times": "times",
-        "csv.visio": "visio",
-        "csv.link": "link",
-        "csv.wish": "{name}",
-        "org.revoke_invalid": "This link cannot be revoked: {reason_key}",
-    },
-}
+from live.assets import asset_dir
+
+LANGS = ("fr", "en")
+DOMAIN = "relais"
+LOCALE = Path(__file__).resolve().parent / "locale"
+
+
+def _po(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def catalog(lang: str) -> Translations:
+    """The compiled catalog of `lang` (French behind it for anything it lacks)."""
+    with _po(lang).open("rb") as f:
+        po = read_po(f, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, po)
+    compiled.seek(0)
+    translations = Translations(compiled, domain=DOMAIN)
+    if lang != "fr":
+        translations.add_fallback(catalog("fr"))
+    return translations
 
 
 def translator(lang: str) -> Callable[[str], str]:
-    """`t(key)` for templates and messages: the language's string, else the French one."""
-    table = STRINGS.get(lang, STRINGS["fr"])
+    """`_(key)`: the message in `lang`, else in French, else the key itself."""
+    return catalog(lang if lang in LANGS else "fr").gettext
 
-    def t(key: str) -> str:
-        return table.get(key) or STRINGS["fr"].get(key) or key
 
-    return t
+def plural(lang: str) -> Callable[[str, int], str]:
+    """`ngettext(key, n)`: the form of the message for `n` ("1 personne", "2 personnes"),
+    with `{n}` filled in."""
+    translations = catalog(lang if lang in LANGS else "fr")
+
+    def ngettext(key: str, n: int, **params: Any) -> str:
+        return translations.ngettext(key, key, n).format(n=n, **params)
+
+    return ngettext
+
+
+@functools.cache
+def plural_keys() -> frozenset[str]:
+    """The messages that have a form per number (gettext plurals)."""
+    with _po("fr").open("rb") as f:
+        return frozenset(m.id[0] for m in read_po(f, domain=DOMAIN) if m.pluralizable)
+
+
+@functools.cache
+def messages(lang: str) -> dict[str, str]:
+    """Every singular message of `lang`, by key (French for what it lacks)."""
+    with _po(lang).open("rb") as f:
+        po = read_po(f, locale=lang, domain=DOMAIN)
+    own = {m.id: m.string for m in po if isinstance(m.id, str) and isinstance(m.string, str)}
+    own = {k: v for k, v in own.items() if k and v}
+    return own if lang == "fr" else {**messages("fr"), **own}
 
 
 def refusal(lang: str, code: str, fallback: str, params: dict[str, Any] | None = None) -> str:
     """The sentence a person reads for a refusal `code`, in their language.
 
-    Codes are stable across the wire; the English `fallback` is only used for a code
-    that has no sentence yet (the string-table test keeps that from happening)."""
-    table = {**STRINGS["fr"], **STRINGS.get(lang, {})}
+    Codes are stable across the wire; the English `fallback` is only used for a code that
+    has no sentence yet (a test keeps that from happening)."""
+    table = messages(lang if lang in LANGS else "fr")
     template = table.get(f"error.{code}") or table.get(code)
     if template is None:
         return fallback
@@ -849,6 +98,33 @@ def refusal(lang: str, code: str, fallback: str, params: dict[str, Any] | None =
         return template
 
 
-def strings(lang: str) -> dict[str, str]:
-    """The whole table for a language, for the page scripts."""
-    return {**STRINGS["fr"], **STRINGS.get(lang, {})}
+# -- what each page script needs ---------------------------------------------------------
+
+JS = asset_dir("static") / "js"
+_USES = re.compile(r"""\bS\[\s*["']([a-z_.0-9]+)["']\s*\]|\bS\.([a-z_0-9]+)\b""")
+_FAMILIES = re.compile(r"""\bS\[\s*`([a-z_.0-9]+)\$\{""")  # S[`kind.${step.kind}`]: every kind.*
+_IMPORTS = re.compile(r"""from\s+["']\./([\w-]+)\.js["']""")
+
+
+@functools.cache
+def script_keys(script: str, js: Path = JS) -> frozenset[str]:
+    """The message keys a page script (and the modules it imports) reads from `S`."""
+    path = js / f"{script}.js"
+    if not path.exists():
+        return frozenset()
+    text = path.read_text(encoding="utf-8")
+    keys = {a or b for a, b in _USES.findall(text)}
+    keys |= {f"{prefix}*" for prefix in _FAMILIES.findall(text)}
+    for module in _IMPORTS.findall(text):
+        if module != script:
+            keys |= script_keys(module, js)
+    return frozenset(keys)
+
+
+def script_strings(lang: str, scripts: list[str], js: Path = JS) -> dict[str, str]:
+    """Only the messages these page scripts use: a page does not carry the whole catalog."""
+    table = messages(lang if lang in LANGS else "fr")
+    keys: set[str] = set().union(*(script_keys(s, js) for s in scripts)) if scripts else set()
+    families = tuple(k[:-1] for k in keys if k.endswith("*"))
+    keys = {k for k in keys if not k.endswith("*")} | {k for k in table if k.startswith(families)}
+    return {k: table.get(k, k) for k in sorted(keys)}

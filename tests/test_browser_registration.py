@@ -52,12 +52,10 @@ def test_register_assign_confirm_then_the_personal_link_shows_the_workshop(
     organizer.goto(f"{live_server.url}/e/{EVENT}/organize?k={live_server.link(EVENT, 'organizer')}")
     expect(organizer.locator("#count-total")).to_have_text("1")
     organizer.get_by_role("button", name="Lancer l'affectation").click()
-    expect(organizer.locator("#org-done")).to_contain_text("1 personne(s) placée(s)")
+    expect(organizer.locator("#org-done")).to_contain_text("1 personne placée")
     expect(organizer.locator("#people-table .placement")).to_contain_text("Vœu 1")
     organizer.get_by_role("button", name="Confirmer et envoyer").click()
-    expect(organizer.locator("#org-done")).to_contain_text(
-        "1 personne(s) nouvellement confirmée(s)"
-    )
+    expect(organizer.locator("#org-done")).to_contain_text("1 personne nouvellement confirmée")
     organizer.get_by_role("link", name="Bilan de l'affectation").click()
     expect(organizer.locator("#chart")).to_contain_text("Vœu 1 : 1 (100 %)")
 

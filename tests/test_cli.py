@@ -11,6 +11,15 @@ from live.cli import main
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 
 
+def test_the_command_speaks_english_in_an_english_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert main(["import", str(DEMO / "poitiers-2020.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "imported poitiers-2020" in out and "9 steps" in out
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RELAIS_DATA", str(tmp_path / "data"))
@@ -20,7 +29,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_import_loads_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(DEMO / "poitiers-2020.yaml")]) == 0
-    assert "imported poitiers-2020" in capsys.readouterr().out
+    assert "poitiers-2020 importé" in capsys.readouterr().out  # the terminal's language
 
 
 def test_import_reports_each_problem_with_its_line(
@@ -44,7 +53,7 @@ def test_links_prints_every_role_and_place(capsys: pytest.CaptureFixture[str]) -
 
 def test_links_of_an_unknown_event_fail(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["links", "nope"]) == 2
-    assert "unknown event" in capsys.readouterr().err
+    assert "Événement inconnu" in capsys.readouterr().err
 
 
 def test_export_writes_the_synthesis_in_each_format(
@@ -61,7 +70,7 @@ def test_export_writes_the_synthesis_in_each_format(
 def test_export_of_an_unknown_event_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(DEMO / "ariege-2020.yaml")]) == 0
     assert main(["export", "nope"]) == 2
-    assert "unknown event" in capsys.readouterr().err
+    assert "Événement inconnu" in capsys.readouterr().err
 
 
 def test_links_from_another_directory_create_nothing_and_say_how_to_point_them(

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Literal
 
 import nh3
+from babel.dates import format_date
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from fpdf.html import DEFAULT_TAG_STYLES
 from markdown_it import MarkdownIt
 
 from live.backends.base import Backend
+from live.i18n import plural, translator
 from live.model import Event, Workshop
 from live.notes.room import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
 
@@ -35,20 +37,6 @@ FORMATS: dict[str, str] = {
 }
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 @dataclass(frozen=True)
@@ -104,9 +92,9 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
-def french_date(event: Event) -> str:
-    d = event.date
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+def long_date(event: Event, lang: str) -> str:
+    """ "7 octobre 2020" in French, "October 7, 2020" in English (CLDR, through Babel)."""
+    return format_date(event.date, format="long", locale=lang)
 
 
 def shift_headings(text: str, by: int = 2) -> str:
@@ -137,30 +125,30 @@ def shift_headings(text: str, by: int = 2) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
-def to_markdown(s: Synthesis) -> str:
-    e = s.event
-    out = [f"# {escape(e.title)}", "", f"**Date :** {french_date(e)}", ""]
-    out.append("**Sites :**")
+def to_markdown(s: Synthesis, lang: str = "fr") -> str:
+    e, t, ngettext = s.event, translator(lang), plural(lang)
+    out = [f"# {escape(e.title)}", "", f"**{t('syn.date')}** {long_date(e, lang)}", ""]
+    out.append(f"**{t('syn.sites')}**")
     out.append("")
     for site in e.sites:
         line = f"- {escape(site.name)}"
         if site.address:
             line += f", {escape(site.address)}"
         if site.id in s.attendance:
-            line += f" — {s.attendance[site.id]} présents"
+            line += f" — {ngettext('syn.n_present', s.attendance[site.id])}"
         out.append(line)
     if s.attendance:
-        out += ["", f"**Participants :** {sum(s.attendance.values())}"]
+        out += ["", f"**{t('syn.participants')}** {sum(s.attendance.values())}"]
     for theme, items in s.themes:
         out += ["", f"## {escape(theme)}"]
         for w in items:
             out += ["", f"### {escape(w.title)}", ""]
-            names = ", ".join(escape(n) for n in w.rapporteurs) or "non renseignés"
+            names = ", ".join(escape(n) for n in w.rapporteurs) or t("syn.no_rapporteurs")
             where = ""
             if w.workshop.title:  # otherwise the heading already says where
                 where = " — ".join(escape(p) for p in (w.site, w.workshop.room) if p) + " · "
-            out += [f"*{where}Rapporteurs : {names}*", ""]
-            out.append(shift_headings(w.text) if w.text.strip() else "*Pas de notes.*")
+            out += [f"*{where}{t('syn.rapporteurs')} {names}*", ""]
+            out.append(shift_headings(w.text) if w.text.strip() else f"*{t('syn.no_notes')}*")
     return "\n".join(out).strip() + "\n"
 
 
@@ -188,11 +176,11 @@ h3 { margin-bottom: .2rem; } h4 { margin: 1rem 0 .2rem; }
 """
 
 
-def to_html(s: Synthesis, markdown: str | None = None) -> str:
-    body = body_html(markdown if markdown is not None else to_markdown(s))
-    title = html.escape(f"Synthèse — {s.event.title}")
+def to_html(s: Synthesis, markdown: str | None = None, lang: str = "fr") -> str:
+    body = body_html(markdown if markdown is not None else to_markdown(s, lang))
+    title = html.escape(translator(lang)("syn.title").format(event=s.event.title))
     return (
-        f'<!doctype html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
@@ -249,17 +237,21 @@ def to_pdf(s: Synthesis, markdown: str | None = None, fonts: Path = FONTS) -> by
     return bytes(pdf.output())
 
 
-def render(s: Synthesis, fmt: Format) -> bytes:
-    markdown = to_markdown(s)
+def render(s: Synthesis, fmt: Format, lang: str = "fr") -> bytes:
+    markdown = to_markdown(s, lang)
     if fmt == "md":
         return markdown.encode()
     if fmt == "html":
-        return to_html(s, markdown).encode()
+        return to_html(s, markdown, lang).encode()
     return to_pdf(s, markdown)
 
 
 async def export_synthesis(
-    event: Event, backend: Backend, fmt: Format = "md", notes: NotesService | None = None
+    event: Event,
+    backend: Backend,
+    fmt: Format = "md",
+    notes: NotesService | None = None,
+    lang: str = "fr",
 ) -> bytes:
     """The synthesis of `event` as bytes in `fmt` ("md", "html" or "pdf").
 
@@ -267,4 +259,4 @@ async def export_synthesis(
     history is read. The web route passes the running NotesService so that live rooms
     contribute their latest updates.
     """
-    return render(await collect(event, backend, notes), fmt)
+    return render(await collect(event, backend, notes), fmt, lang)

@@ -8,6 +8,9 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
+from babel.dates import format_date
+
+from live.i18n import translator
 from live.model import Event
 from live.people.registration import Registration
 
@@ -42,32 +45,25 @@ class Mailer:
         try:
             await asyncio.to_thread(self._send, to, subject, body)
         except (OSError, smtplib.SMTPException):
-            log.exception("mail to %s failed", to)
+            log.exception("a mail could not be sent")  # no address in logs: personal data
             return False
         return True
 
     async def registered(self, event: Event, reg: Registration, link: str, lang: str) -> bool:
-        if lang == "en":
-            subject = f"Registration received — {event.title}"
-            body = (
-                f"Hello {reg.name},\n\nYour registration is recorded. Your personal link, "
-                f"to update it and to see your workshop once assigned:\n{link}\n"
-            )
-        else:
-            subject = f"Inscription enregistrée — {event.title}"
-            body = (
-                f"Bonjour {reg.name},\n\nVotre inscription est enregistrée. Votre lien "
-                f"personnel, pour la modifier et connaître votre atelier une fois "
-                f"l'affectation faite :\n{link}\n"
-            )
+        """The receipt of a registration, with the person's own link."""
+        t = translator(lang)
+        subject = t("mail.registered.subject").format(event=event.title)
+        body = t("mail.registered.body").format(name=reg.name, link=link)
         return await self.send(reg.email, subject, body)
 
     async def confirmed(self, event: Event, reg: Registration, workshop: str, room: str,
                         link: str) -> bool:  # fmt: skip
-        subject = f"Confirmation d'inscription — {event.title}"
-        body = (
-            f"Bonjour {reg.name},\n\nAtelier retenu : {workshop}\nSalle : {room or '—'}\n"
-            f"Date : {event.date.strftime('%d/%m/%Y')}\n\n"
-            f"Votre page (horaires, visio, QR code, agenda .ics) :\n{link}\n"
+        """The confirmed workshop, in the language the person registered in."""
+        lang = str(reg.extra.get("lang", "fr"))
+        t = translator(lang)
+        subject = t("mail.confirmed.subject").format(event=event.title)
+        date = format_date(event.date, format="long", locale=lang)
+        body = t("mail.confirmed.body").format(
+            name=reg.name, workshop=workshop, room=room or "—", date=date, link=link
         )
         return await self.send(reg.email, subject, body)

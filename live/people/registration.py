@@ -20,18 +20,6 @@ from live.model import Event
 from live.people.assignment import Applicant, Seats
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PURPOSE = {
-    "fr": (
-        "Vos données servent uniquement à organiser cet événement : vous affecter à un "
-        "atelier, vous envoyer votre confirmation et vos liens. Elles sont conservées dans "
-        "la base de l'événement et effacées sur simple demande à l'organisateur."
-    ),
-    "en": (
-        "Your data is used only to organize this event: assign you to a workshop and send "
-        "you your confirmation and links. It is kept in the event's store and erased on "
-        "request to the organizer."
-    ),
-}
 
 
 @dataclass

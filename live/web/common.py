@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jinja2
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,11 +18,42 @@ from live.agenda.hub import Live
 from live.assets import asset_dir
 from live.backends.base import Backend
 from live.errors import http_status
-from live.i18n import LANGS, strings, translator
+from live.i18n import LANGS, catalog, plural, script_strings, translator
 from live.links import Claims, LinkError
 from live.model import Event
 
-templates = Jinja2Templates(directory=asset_dir("templates"))
+_page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
+
+
+def _gettext(key: str) -> str:
+    return translator(_page_lang.get())(key)
+
+
+def _ngettext(singular: str, plural_key: str, n: int) -> str:
+    return catalog(_page_lang.get()).ngettext(singular, plural_key, n)
+
+
+def _environment() -> jinja2.Environment:
+    """Templates with gettext (`_()`, `ngettext()`, `{% trans %}`) in the page's language:
+    the callables read the language of the page being rendered (a context variable)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(asset_dir("templates")),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+_SCRIPT = re.compile(r"""/static/js/([\w-]+)\.js""")
+
+
+@functools.cache
+def page_scripts(name: str) -> list[str]:
+    """The page scripts a template loads: their messages are all it embeds."""
+    source = (asset_dir("templates") / name).read_text(encoding="utf-8")
+    return _SCRIPT.findall(source)
 
 
 def lang_of(request: Request) -> str:
@@ -36,18 +70,22 @@ def room_label(room: str, t: Callable[[str], str]) -> str:
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     lang = lang_of(request)
     t = translator(lang)
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {
-            "lang": lang,
-            "t": t,
-            "strings": strings(lang),
-            "room_label": lambda room: room_label(room, t),
-            **context,
-        },
-        status_code=status,
-    )
+    token = _page_lang.set(lang)
+    try:
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {
+                "lang": lang,
+                "plural": plural(lang),
+                "strings": script_strings(lang, page_scripts(name)),
+                "room_label": lambda room: room_label(room, t),
+                **context,
+            },
+            status_code=status,
+        )
+    finally:
+        _page_lang.reset(token)
     if request.query_params.get("lang") in LANGS:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
     return response

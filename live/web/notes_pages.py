@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from live.agenda.hub import Live
+from live.i18n import script_strings
 from live.links import COMMANDERS, Claims
 from live.model import Event
 from live.notes.synthesis import FORMATS, Format, export_synthesis
@@ -26,53 +27,11 @@ from live.web.common import lang_of, not_found, render, with_link
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
-STRINGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "notes": "Notes",
-        "workshop": "Atelier",
-        "open": "Ouvrir",
-        "your_name": "Votre nom (visible des co-rapporteurs)",
-        "rapporteur_help": "ce que vous écrivez s'affiche en direct sur les écrans pendant "
-        "la restitution.",
-        "editing_now": "En train d'écrire",
-        "preview": "Aperçu tel que sur les écrans",
-        "markdown_help": "Mise en forme Markdown : « ## Titre », « - point », « **gras** ». "
-        "Annuler : Ctrl+Z. Tab indente ; Échap puis Tab quitte l'éditeur",
-        "open_view": "ouvrir la vue lecture seule",
-        "connecting": "Connexion…",
-        "saved": "Enregistré et partagé",
-        "offline": "Hors ligne — reconnexion…",
-        "offline_edits": "Hors ligne — vos modifications sont gardées dans cette page et "
-        "seront envoyées au retour du réseau. Ne fermez pas la page.",
-        "anonymous": "Rapporteur",
-        "you": "vous",
-        "editor_label": "Notes de l'atelier",
-    },
-    "en": {
-        "notes": "Notes",
-        "workshop": "Workshop",
-        "open": "Open",
-        "your_name": "Your name (shown to co-rapporteurs)",
-        "rapporteur_help": "what you type shows live on the screens during the report-back.",
-        "editing_now": "Writing now",
-        "preview": "Preview as on the screens",
-        "markdown_help": "Markdown: “## Heading”, “- point”, “**bold**”. Undo: Ctrl+Z. "
-        "Tab indents; Escape then Tab leaves the editor",
-        "open_view": "open the read-only view",
-        "connecting": "Connecting…",
-        "saved": "Saved and shared",
-        "offline": "Offline — reconnecting…",
-        "offline_edits": "Offline — your changes are kept in this page and will be sent when "
-        "the network returns. Do not close the page.",
-        "anonymous": "Rapporteur",
-        "you": "you",
-        "editor_label": "Workshop notes",
-    },
-}
 
-
-def _strings(request: Request) -> dict[str, str]:
-    return STRINGS.get(lang_of(request), STRINGS["fr"])
+def _config(request: Request, event: Event, workshop_id: str, token: str, script: str) -> Any:
+    """What the page script needs: where to connect, and only the messages it uses."""
+    strings = script_strings(lang_of(request), [script])
+    return {"event": event.id, "workshop": workshop_id, "token": token, "strings": strings}
 
 
 def view_url(event_id: str, workshop_id: str, token: str) -> str:
@@ -101,7 +60,6 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         if chosen is None:
             return not_found(request)
         return RedirectResponse(view_url(event.id, chosen.id, token), status_code=303)
-    n = _strings(request)
     return render(
         request,
         "notes_edit.html",
@@ -109,9 +67,8 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         workshop=workshop,
         workshop_title=event.workshop_title(workshop),
         token=token,
-        n=n,
         view_url=view_url(event.id, workshop.id, token),
-        config={"event": event.id, "workshop": workshop.id, "token": token, "strings": n},
+        config=_config(request, event, workshop.id, token, "notes-editor"),
     )
 
 
@@ -125,7 +82,6 @@ async def viewer(request: Request, live: Live, claims: Claims) -> Response:
     workshop = event.workshop(request.path_params["workshop_id"])
     if workshop is None:
         return not_found(request)
-    n = _strings(request)
     return render(
         request,
         "notes_view.html",
@@ -134,8 +90,7 @@ async def viewer(request: Request, live: Live, claims: Claims) -> Response:
         workshop_title=event.workshop_title(workshop),
         groups=_groups(event),
         token=token,
-        n=n,
-        config={"event": event.id, "workshop": workshop.id, "token": token, "strings": n},
+        config=_config(request, event, workshop.id, token, "notes-page"),
     )
 
 
@@ -147,7 +102,8 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
             f"format must be one of: {', '.join(FORMATS)}", status_code=400, media_type="text/plain"
         )
     app = request.app
-    body = await export_synthesis(live.event, app.state.backend, fmt, app.state.notes)
+    lang = lang_of(request)
+    body = await export_synthesis(live.event, app.state.backend, fmt, app.state.notes, lang)
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
         body,

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from live.agenda.hub import Live
 from live.errors import RelaisError
-from live.i18n import translator
+from live.i18n import plural, plural_keys, translator
 from live.links import Claims, LinkError, Signer
 from live.model import Event, Workshop
 from live.people.registration import Invalid, Registration, check, read_csv, seats, window_error
@@ -59,10 +59,23 @@ class Refused(RelaisError):
 
 
 def _say(request: Request, key: str, params: dict[str, Any]) -> str:
-    """A message in the page language; `*_key` arguments are translated first."""
-    t = translator(lang_of(request))
+    """A message in the page language; `*_key` arguments are translated first; a message
+    with a form per number takes the one for `n`."""
+    lang = lang_of(request)
+    t = translator(lang)
     values = {k: t(v) if k.endswith("_key") else v for k, v in params.items()}
+    if key in plural_keys() and isinstance(values.get("n"), int):
+        n = int(values.pop("n"))
+        return plural(lang)(key, n, **values)
     return str(t(key)).format(**values)
+
+
+# What the dashboard says after an action: counts that need their plural first.
+COUNTED = {
+    "assign": {"placed": ("org.n_placed", "n"), "unplaced": ("org.n_unplaced", "m")},
+    "publish": {"confirmed": ("org.n_confirmed", "n"), "mails": ("org.n_mails", "m")},
+    "attendance": {"people": ("org.n_people", "n")},
+}
 
 
 def organizer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -172,7 +185,12 @@ def _done_message(request: Request) -> str:
     if done not in DONE:
         return ""
     counts = {k: request.query_params.get(k, "") for k in ("n", "m")}
-    params = {k: int(v) if v.isdecimal() and len(v) < 10 else 0 for k, v in counts.items()}
+    params: dict[str, Any] = {
+        k: int(v) if v.isdecimal() and len(v) < 10 else 0 for k, v in counts.items()
+    }
+    ngettext = plural(lang_of(request))
+    for name, (key, count) in COUNTED.get(done, {}).items():
+        params[name] = ngettext(key, params[count])
     return _say(request, f"org.done.{done}", params)
 
 

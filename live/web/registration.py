@@ -12,9 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.i18n import translator
 from live.links import Claims, LinkError, Signer, url
 from live.people.calendar import agenda_ics, personal_ics
-from live.people.registration import PURPOSE, Invalid, Registration, check, window_error
+from live.people.registration import Invalid, Registration, check, window_error
 from live.people.store import Duplicate, People
 from live.web.common import event_info, get_live, lang_of, link_error, not_found, render, with_link
 
@@ -63,7 +64,7 @@ async def register(request: Request) -> Response:
     context: dict[str, Any] = {
         "event": live.event,
         "settings": settings,
-        "purpose": PURPOSE[lang_of(request)],
+        "purpose": translator(lang_of(request))("reg.purpose"),
         "closed_reason": window_error(live.event, _now(live)),
         "errors": {},
         "form": {"wishes": []},
@@ -74,6 +75,7 @@ async def register(request: Request) -> Response:
     context["form"] = form
     try:
         fields = check(live.event, form, _now(live), settings)
+        fields["extra"] = {"lang": lang_of(request)}  # the language of its mails
         reg = await people.create(fields)
     except Invalid as exc:
         return render(request, "register.html", status=422, **{**context, "errors": exc.errors})
@@ -133,7 +135,7 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         settings=settings,
         workshop=workshop,
         closed_reason=window_error(event, _now(live)),
-        purpose=PURPOSE[lang_of(request)],
+        purpose=translator(lang_of(request))("reg.purpose"),
         qr=segno.make(link, error="m").svg_inline(scale=4, omitsize=True),
     )
 

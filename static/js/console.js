@@ -13,6 +13,10 @@ const ev = cfg.event;
 const S = cfg.strings;
 const $ = (id) => document.getElementById(id);
 const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
+// Timer and slot statuses as the console says them (explicit keys: a page gets only the
+// messages its script names, see live/i18n.py).
+const STATUS = { idle: S.idle, running: S.running, paused: S.paused, done: S.closed };
+const SLOT = { pending: S.pending, speaking: S.speaking, done: S.done, skipped: S.skipped };
 const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
 
 const conn = new LiveConnection({
@@ -144,7 +148,7 @@ function render(state) {
   const ended = isEnded(state);
   setText($("step-title"), nowLine(state, ev, S));
   const status = state.timer ? state.timer.status : "idle";
-  setText($("timer-status"), ended ? S.ended : S[status] || status);
+  setText($("timer-status"), ended ? S.ended : STATUS[status] || status);
   $("paused-note").hidden = status !== "paused" || ended;
   $("btn-pause").hidden = status !== "running";
   $("btn-resume").hidden = status !== "paused";
@@ -187,7 +191,7 @@ function renderWorkshops(state) {
     time.className = "countdown small-count";
     const status = document.createElement("span");
     status.className = "muted";
-    status.textContent = t.status === "done" ? S.closed : S[t.status] || t.status;
+    status.textContent = STATUS[t.status] || t.status;
     li.append(name, time, status);
     if (t.status === "done") {
       li.append(button(S.reopen, "workshop.reopen", { workshop: id }, { aria: `${S.reopen} ${title}` }));
@@ -217,7 +221,7 @@ function renderQueue(state) {
     name.textContent = `${title} (${Math.round(slot.duration_ms / 60000)} min)`;
     const status = document.createElement("span");
     status.className = "muted";
-    status.textContent = S[slot.status] || slot.status;
+    status.textContent = SLOT[slot.status] || slot.status;
     li.append(name, status);
     if (i > 0) li.append(button("↑", "queue.move", { workshop: slot.workshop, position: i - 1 }, { aria: `${S["queue.up"]} ${title}` }));
     if (i < state.queue.length - 1) li.append(button("↓", "queue.move", { workshop: slot.workshop, position: i + 1 }, { aria: `${S["queue.down"]} ${title}` }));

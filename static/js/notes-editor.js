@@ -42,7 +42,7 @@ nameInput.value = localStorage.getItem("relais.notes.name") || "";
 function announce() {
   const typed = nameInput.value.trim();
   localStorage.setItem("relais.notes.name", typed);
-  const user = { name: typed || S.anonymous, color: colour, colorLight: `${colour}33` };
+  const user = { name: typed || S["notes.anonymous"], color: colour, colorLight: `${colour}33` };
   if (!typed) user.anonymous = true;
   provider.awareness.setLocalStateField("user", user);
 }
@@ -67,7 +67,7 @@ const view = new EditorView({
       new LanguageSupport(markdownLanguage),
       syntaxHighlighting(defaultHighlightStyle),
       EditorView.lineWrapping,
-      EditorView.contentAttributes.of({ "aria-label": S.editor_label, "aria-multiline": "true" }),
+      EditorView.contentAttributes.of({ "aria-label": S["notes.editor_label"], "aria-multiline": "true" }),
       yCollab(text, provider.awareness, { undoManager }),
     ],
   }),
@@ -80,10 +80,10 @@ doc.on("update", (_update, origin) => {
 });
 function showStatus() {
   const box = $("notes-status");
-  let message = S.connecting;
-  if (provider.wsconnected && provider.synced) message = S.saved;
-  else if (!provider.wsconnected && offlineEdits) message = S.offline_edits;
-  else if (!provider.wsconnected) message = S.offline;
+  let message = S["notes.connecting"];
+  if (provider.wsconnected && provider.synced) message = S["notes.saved"];
+  else if (!provider.wsconnected && offlineEdits) message = S["notes.offline_edits"];
+  else if (!provider.wsconnected) message = S["notes.offline"];
   box.textContent = message;
   box.toggleAttribute("data-ok", provider.wsconnected && provider.synced);
   document.body.dataset.notesStatus = provider.synced ? "synced" : "pending";
@@ -108,7 +108,7 @@ function showEditors() {
     const chip = document.createElement("span");
     chip.className = "chip";
     chip.style.background = state.user.color || "#555";
-    li.append(chip, ` ${state.user.name}${id === doc.clientID ? ` (${S.you})` : ""}`);
+    li.append(chip, ` ${state.user.name}${id === doc.clientID ? ` (${S["notes.you"]})` : ""}`);
     list.append(li);
   }
 }

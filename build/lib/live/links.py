@@ -51,10 +51,6 @@ class Claims:
     expires: int = 0
     id: str = ""
 
-    @property
-    def may_command(self) -> bool:
-        return self.role in COMMANDERS
-
 
 PUBLIC = Claims(event="", role="public")
 

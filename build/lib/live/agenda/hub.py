@@ -151,8 +151,7 @@ class Live:
 
     def snapshot(self, now: int | None = None) -> str:
         now = now_ms() if now is None else now
-        schedule = agenda.schedule(self.state, self.event, now)
-        return messages.snapshot(self.state_dict, self.epoch, now, {"schedule": schedule})
+        return messages.snapshot(self.state_dict, self.epoch, now)
 
 
 class Hub:

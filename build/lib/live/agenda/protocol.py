@@ -121,7 +121,7 @@ def events(entries: list[dict[str, Any]], state: dict[str, Any], epoch: str, now
     )
 
 
-def snapshot(state: dict[str, Any], epoch: str, now: int, info: dict[str, Any]) -> str:
+def snapshot(state: dict[str, Any], epoch: str, now: int) -> str:
     """The whole picture, for a first connection or a client too far behind."""
     return dumps(
         {
@@ -130,6 +130,5 @@ def snapshot(state: dict[str, Any], epoch: str, now: int, info: dict[str, Any]) 
             "seq": state["seq"],
             "state": state,
             "server_time": now,
-            **info,
         }
     )

@@ -39,7 +39,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pycrdt import Doc, Text, get_state, merge_updates
 
@@ -167,16 +167,6 @@ class _Pending:
     origin: Peer | None
 
 
-@dataclass
-class Stats:
-    """Counters for tests and the benchmark."""
-
-    appends: int = 0
-    updates: int = 0
-    compactions: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
-
-
 class Room:
     """One workshop's document and its connections. Its writes go through a `Writer`
     shared with the other rooms (a room alone, as in tests, gets its own)."""
@@ -196,7 +186,6 @@ class Room:
         self.authors: set[int] = set()  # Yjs clients that brought text
         self.credits: dict[int, str] = {}  # author's client id -> the name it wrote under
         self._earlier: list[str] = []  # names recorded before credits were kept by client
-        self.stats = Stats()
         self._pending: list[_Pending] = []
         self._recent: list[bytes] = []  # stored since the last compaction (see _compact)
         self._stored = 0  # rows in the backend for this document
@@ -271,7 +260,6 @@ class Room:
             self._refuse(peer, exc.code, str(exc))
 
     def _refuse(self, peer: Peer, code: str, message: str) -> None:
-        self.stats.refused[code] = self.stats.refused.get(code, 0) + 1
         peer.send(ysync.error(code, message))
 
     def _answer_step1(self, peer: Peer, state: bytes) -> None:
@@ -391,8 +379,6 @@ class Room:
     def published(self, batch: list[Batch]) -> None:
         """The batch is on disk: apply it and relay it."""
         self._stored += len(batch)
-        self.stats.appends += 1
-        self.stats.updates += len(batch)
         self._publish([p for p in batch if isinstance(p, _Pending)])
 
     def compaction_due(self) -> bool:
@@ -440,7 +426,6 @@ class Room:
             merged = _merge(merged, waiting)
         await self.backend.notes_compact(self.name, merged, self._stored)
         self._stored, self._size, self._recent = 1, len(merged), waiting
-        self.stats.compactions += 1
 
 
 def _merge(state: bytes, updates: list[bytes]) -> bytes:

@@ -15,7 +15,7 @@ function open(workshopId) {
     workshopId,
     token: cfg.token,
     onStatus: (s) => {
-      status.textContent = s === "connected" ? "" : S.offline;
+      status.textContent = s === "connected" ? "" : S["notes.offline"];
     },
   });
 }
