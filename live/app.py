@@ -17,7 +17,7 @@ from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
-from live.links import Signer
+from live.links import LinkBook, Signer
 from live.notes.room import NotesService
 from live.people.mailer import Mailer
 from live.web import (
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.hub = hub
     app.state.notes = notes
     app.state.signer = Signer(settings.secret, settings.link_days)
+    app.state.links = LinkBook(app.state.signer, backend)
     app.state.mailer = Mailer(
         settings.smtp_host,
         settings.smtp_port,

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from live.backends.base import Backend
 from live.errors import RelaisError
 
 Role = Literal["organizer", "facilitator", "screen", "rapporteur", "participant", "public"]
@@ -112,6 +113,41 @@ class Signer:
             expires=int(p["x"]),
             id=str(p.get("i", "")),
         )
+
+
+class Revocations:
+    """Revoked links, as records `revoked/{event}:{link id}`: the only code that reads or
+    writes them (the organizer's desk revokes; erasing a person revokes their link)."""
+
+    KIND = "revoked"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def of(self, event: str) -> frozenset[str]:
+        records = await self.backend.list_records(self.KIND, f"{event}:")
+        return frozenset(key.split(":", 1)[1] for key in records)
+
+    async def revoke(self, event: str, link_id: str) -> None:
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        await self.backend.put_record(self.KIND, f"{event}:{link_id}", {"at": at})
+
+
+class LinkBook:
+    """Links as the server checks them, everywhere (pages, both websockets, the desk): the
+    signature and expiry (`Signer`), then the event's revocations, read at each check so
+    that a revocation applies at once."""
+
+    def __init__(self, signer: Signer, backend: Backend) -> None:
+        self.signer = signer
+        self.revocations = Revocations(backend)
+
+    async def verify(self, token: str | None, event: str) -> Claims:
+        """The claims of a valid link of `event`, or LinkError saying why not."""
+        return self.signer.verify(token, event, revoked=await self.revocations.of(event))
+
+    async def revoke(self, event: str, link_id: str) -> None:
+        await self.revocations.revoke(event, link_id)
 
 
 def url(base: str, event: str, role: Role, token: str) -> str:

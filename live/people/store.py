@@ -15,6 +15,7 @@ from typing import Any
 
 from live.backends.base import Backend
 from live.errors import RelaisError
+from live.links import Revocations
 from live.model import Event
 from live.people.assignment import Assignment, assign
 from live.people.registration import Registration, seats
@@ -166,4 +167,4 @@ class People:
         return changed
 
     async def revoke(self, link_id: str) -> None:
-        await self.backend.put_record("revoked", f"{self.event.id}:{link_id}", {"at": _now()})
+        await Revocations(self.backend).revoke(self.event.id, link_id)

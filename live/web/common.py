@@ -16,7 +16,6 @@ from starlette.templating import Jinja2Templates
 
 from live.agenda.hub import Live
 from live.assets import asset_dir
-from live.backends.base import Backend
 from live.errors import http_status
 from live.i18n import LANGS, catalog, plural, script_strings, translator
 from live.links import Claims, LinkError
@@ -91,12 +90,6 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     return response
 
 
-async def revoked_ids(backend: Backend, event_id: str) -> frozenset[str]:
-    """Ids of this event's revoked links (records `revoked/{event}:{link id}`)."""
-    records = await backend.list_records("revoked", f"{event_id}:")
-    return frozenset(key.split(":", 1)[1] for key in records)
-
-
 def get_live(request: Request) -> Live | None:
     live: Live | None = request.app.state.hub.get(request.path_params["event_id"])
     return live
@@ -104,9 +97,8 @@ def get_live(request: Request) -> Live | None:
 
 async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
     """The verified link of this request (`?k=`), for one of `roles`, or LinkError."""
-    revoked = await revoked_ids(request.app.state.backend, live.event.id)
-    claims: Claims = request.app.state.signer.verify(
-        request.query_params.get("k"), live.event.id, revoked=revoked
+    claims: Claims = await request.app.state.links.verify(
+        request.query_params.get("k"), live.event.id
     )
     if claims.role not in roles:
         raise LinkError("link_role", f"a {claims.role} link does not open this page")

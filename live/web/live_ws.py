@@ -20,7 +20,6 @@ from live.backends.base import SeqConflict
 from live.errors import close_code
 from live.i18n import LANGS, refusal
 from live.links import PUBLIC, LinkError
-from live.web.common import revoked_ids
 
 log = logging.getLogger("relais.ws")
 
@@ -39,8 +38,7 @@ async def endpoint(websocket: WebSocket) -> None:
     claims = PUBLIC
     if token:
         try:
-            revoked = await revoked_ids(app.state.backend, live.event.id)
-            claims = app.state.signer.verify(token, live.event.id, revoked=revoked)
+            claims = await app.state.links.verify(token, live.event.id)
         except LinkError as exc:
             await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
             await websocket.close(code=close_code(exc.code))

@@ -18,7 +18,6 @@ from live.errors import close_code
 from live.links import LinkError
 from live.notes import ysync
 from live.notes.room import NotesService, Peer, Room, may_edit
-from live.web.common import revoked_ids
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -30,10 +29,7 @@ async def endpoint(websocket: WebSocket) -> None:
         await _refuse(websocket, close_code("not_found"), "not_found", "no such event or workshop")
         return
     try:
-        revoked = await revoked_ids(app.state.backend, live.event.id)
-        claims = app.state.signer.verify(
-            websocket.query_params.get("k"), live.event.id, revoked=revoked
-        )
+        claims = await app.state.links.verify(websocket.query_params.get("k"), live.event.id)
     except LinkError as exc:
         await _refuse(websocket, close_code(exc.code), exc.code, str(exc))
         return

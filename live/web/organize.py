@@ -31,7 +31,7 @@ from live.links import Claims, LinkError, Signer
 from live.model import Event, Workshop
 from live.people.registration import Invalid, Registration, check, read_csv, seats, window_error
 from live.people.store import Duplicate, People
-from live.web.common import lang_of, render, revoked_ids, with_link
+from live.web.common import lang_of, render, with_link
 from live.web.registration import personal_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
@@ -384,16 +384,13 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
     return _back(request, live, "assign", n=placed, m=len(result.placements) - placed)
 
 
-async def working_link(
-    request: Request, live: Live, reg: Registration, revoked: frozenset[str]
-) -> str:
+async def working_link(request: Request, live: Live, reg: Registration) -> str:
     """The person's stored link while it still opens their page, else a new one (which
     revokes the old): the CSV, the e-mail and the person all keep the same link."""
-    signer: Signer = request.app.state.signer
     link = reg.extra.get("link")
     if isinstance(link, str):
         try:
-            claims = signer.verify(token_of(link), live.event.id, revoked=revoked)
+            claims = await request.app.state.links.verify(token_of(link), live.event.id)
             if claims.person == reg.id:
                 return link
         except LinkError:
@@ -409,13 +406,12 @@ async def publish(request: Request, live: Live, people: People) -> Response:
         raise Refused(409, "org.no_result")
     changed = await people.publish()
     mailer = request.app.state.mailer
-    revoked = await revoked_ids(request.app.state.backend, live.event.id)
     sent = 0
     for reg in changed if mailer.enabled else []:
         w = live.event.workshop(reg.confirmed or "")
         if w is None:
             continue
-        link = await working_link(request, live, reg, revoked)
+        link = await working_link(request, live, reg)
         title = live.event.workshop_title(w)
         sent += bool(await mailer.confirmed(live.event, reg, title, w.room, link))
     return _back(request, live, "publish", n=len(changed), m=sent)
@@ -507,7 +503,7 @@ async def export_person(request: Request, live: Live, people: People) -> Respons
     """Everything stored on a person (right of access), as a JSON download."""
     reg = await _person(people, request.path_params["pid"])
     result = await people.result() or {}
-    revoked = await revoked_ids(request.app.state.backend, live.event.id)
+    revoked = await request.app.state.links.revocations.of(live.event.id)
     body = {
         "event": live.event.id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -533,8 +529,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
     The link they already have stays valid; a new one is made only if it no longer works."""
     reg = await _person(people, request.path_params["pid"])
     form = await request.form()
-    revoked = await revoked_ids(request.app.state.backend, live.event.id)
-    link = await working_link(request, live, reg, revoked)
+    link = await working_link(request, live, reg)
     sent = False
     if _field(form, "action") == "send":
         mailer = request.app.state.mailer

@@ -23,7 +23,7 @@ from live.model import Event
 from live.people.assignment import Assignment, Report, Tally
 from live.people.registration import Registration, seats
 from live.people.store import People
-from live.web.common import lang_of, render, revoked_ids
+from live.web.common import lang_of, render
 from live.web.organize import (
     BASE,
     CONFIRMATION_HEAD,
@@ -173,13 +173,12 @@ async def confirmations_csv(request: Request, live: Live, people: People) -> Res
     none that still works), to send by other means when there is no SMTP server."""
     event = live.event
     header = CONFIRMATION_HEAD
-    revoked = await revoked_ids(request.app.state.backend, event.id)
     rows = []
     for reg in await people.all():
         w = event.workshop(reg.confirmed or "")
         if w is None:
             continue
-        link = await working_link(request, live, reg, revoked)
+        link = await working_link(request, live, reg)
         where = [site_name(event, w.site), event.workshop_title(w), w.room]
         rows.append([reg.name, reg.email, *where, workshop_times(event, w.site), w.visio_url, link])
     return csv_response(request, f"{event.id}-confirmations.csv", header, rows)
