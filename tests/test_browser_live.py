@@ -19,6 +19,8 @@ def screen_and_console(server: LiveServer, browser: Any) -> tuple[Any, Any]:
     screen.goto(f"{server.url}/e/{EVENT}/screen?k={server.link(EVENT, 'screen', site='foix')}")
     console = browser.new_page()
     console.goto(f"{server.url}/e/{EVENT}/console?k={server.link(EVENT, 'facilitator')}")
+    for page in (screen, console):
+        expect(page.locator("body[data-seq]")).to_have_count(1)  # the live state is shown
     return screen, console
 
 

@@ -70,7 +70,7 @@ def open_screen(server: LiveServer, browser: Any, event: str, site: str, size: A
     width, height = size or SIZES[0]
     page: Page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(f"{server.url}/e/{event}/screen?k={server.link(event, 'screen', site=site)}")
-    expect(page.locator("#conn")).to_have_text("")
+    expect(page.locator("body[data-seq]")).to_have_count(1)
     return page
 
 
@@ -78,13 +78,14 @@ def open_console(server: LiveServer, browser: Any, event: str) -> Page:
     page: Page = browser.new_page()
     page.goto(f"{server.url}/e/{event}/console?k={server.link(event, 'facilitator')}")
     expect(page.locator("#conn")).to_have_text("Connecté")
+    expect(page.locator("body[data-seq]")).to_have_count(1)  # the live state is shown
     return page
 
 
 def open_phone(server: LiveServer, browser: Any, event: str, site: str) -> Page:
     page: Page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{server.url}/e/{event}/me?k={server.link(event, 'participant', site=site)}")
-    expect(page.locator("#conn")).to_have_text("Connecté")
+    expect(page.locator("body[data-seq]")).to_have_count(1)
     return page
 
 
@@ -295,6 +296,7 @@ def test_refusals_on_the_console_are_in_french(live_server: LiveServer, browser:
         f"{live_server.url}/e/{ARIEGE}/console?lang=en&k={live_server.link(ARIEGE, 'facilitator')}"
     )
     expect(console.locator("#conn")).to_have_text("Connected")
+    expect(console.locator("body[data-seq]")).to_have_count(1)
     console.locator("body").press("n")
     expect(console.locator("#error")).to_have_text("The current step has no speaking order.")
     console.close()

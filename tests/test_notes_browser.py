@@ -125,7 +125,7 @@ def test_the_synthesis_credits_who_wrote_under_the_name_they_typed(
     expect(writer.locator(".cm-content")).to_contain_text("Former les enseignants")
     writer.wait_for_timeout(800)  # names apply after half a second of typing
     token = live_server.link(EVENT, "facilitator")
-    url = f"{live_server.url}/events/{EVENT}/synthesis?format=md&k={token}"
+    url = f"{live_server.url}/e/{EVENT}/synthesis?format=md&k={token}"
     with urllib.request.urlopen(url) as r:
         text = r.read().decode()
     section = text.split("### ")[1]  # the first workshop: the one written in

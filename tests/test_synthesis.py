@@ -186,22 +186,22 @@ async def test_the_synthesis_route_serves_markdown_html_and_pdf(live_server: Liv
         await asyncio.sleep(0.2)
         k = live_server.link("ariege-2020", "organizer")
         status, kind, body = await asyncio.to_thread(
-            get, live_server, f"/events/ariege-2020/synthesis?format=md&k={k}"
+            get, live_server, f"/e/ariege-2020/synthesis?format=md&k={k}"
         )
     assert status == 200 and kind.startswith("text/markdown")
     assert "- Fibre en retard dans les vallées" in body.decode()
-    status, kind, body = get(live_server, f"/events/ariege-2020/synthesis?format=html&k={k}")
+    status, kind, body = get(live_server, f"/e/ariege-2020/synthesis?format=html&k={k}")
     assert status == 200 and kind.startswith("text/html") and b"Fibre en retard" in body
-    status, kind, body = get(live_server, f"/events/ariege-2020/synthesis?format=pdf&k={k}")
+    status, kind, body = get(live_server, f"/e/ariege-2020/synthesis?format=pdf&k={k}")
     assert status == 200 and kind == "application/pdf" and body.startswith(b"%PDF-")
 
 
 def test_the_synthesis_needs_an_organizer_or_facilitator_link(live_server: LiveServer) -> None:
-    assert get(live_server, "/events/ariege-2020/synthesis")[0] == 401
+    assert get(live_server, "/e/ariege-2020/synthesis")[0] == 401
     screen = live_server.link("ariege-2020", "screen")
-    assert get(live_server, f"/events/ariege-2020/synthesis?k={screen}")[0] == 403
+    assert get(live_server, f"/e/ariege-2020/synthesis?k={screen}")[0] == 403
     k = live_server.link("ariege-2020", "facilitator")
-    assert get(live_server, f"/events/ariege-2020/synthesis?format=doc&k={k}")[0] == 400
+    assert get(live_server, f"/e/ariege-2020/synthesis?format=doc&k={k}")[0] == 400
 
 
 async def test_export_reads_the_stored_notes_without_a_server(live_server: LiveServer) -> None:

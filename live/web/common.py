@@ -7,6 +7,7 @@ import functools
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -45,7 +46,7 @@ def _environment() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_environment())
-_SCRIPT = re.compile(r"""/static/js/([\w-]+)\.js""")
+_SCRIPT = re.compile(r"""path='/js/([\w-]+)\.js'""")
 
 
 @functools.cache
@@ -66,6 +67,20 @@ def room_label(room: str, t: Callable[[str], str]) -> str:
     return f"{t('room')} {room}" if room[:1].isdigit() else room
 
 
+# Arguments of `path()` that go in the query string rather than in the path.
+QUERY = frozenset({"k", "format", "lang", "w"})
+
+
+def path(request: Request, name: str, **params: Any) -> str:
+    """The address of a named route (one URL scheme, written in one place: the routes),
+    with the link token and other query arguments: `path(request, "console",
+    event_id=e.id, k=token)`."""
+    query = {k: v for k, v in params.items() if k in QUERY and v not in (None, "")}
+    where = {k: str(v) for k, v in params.items() if k not in QUERY}
+    url = str(request.app.url_path_for(name, **where))
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     lang = lang_of(request)
     t = translator(lang)
@@ -77,6 +92,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
             {
                 "lang": lang,
                 "plural": plural(lang),
+                "path": functools.partial(path, request),
                 "strings": script_strings(lang, page_scripts(name)),
                 "room_label": lambda room: room_label(room, t),
                 **context,

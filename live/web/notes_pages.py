@@ -4,7 +4,7 @@
   the event is sent on to the read-only view.
 - `/e/{event}/notes/{workshop}?k=` — read-only, live, large type, with a workshop picker
   (a plain form, so it works without scripts too).
-- `/events/{event}/synthesis?format=md|html|pdf&k=` — organizer or facilitator link.
+- `/e/{event}/synthesis?format=md|html|pdf&k=` — organizer or facilitator link.
 
 The pages only check links and render; what may be edited is enforced on the websocket.
 """
@@ -12,7 +12,6 @@ The pages only check links and render; what may be edited is enforced on the web
 from __future__ import annotations
 
 from typing import Any, cast
-from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,7 +22,7 @@ from live.i18n import script_strings
 from live.links import COMMANDERS, Claims
 from live.model import Event
 from live.notes.synthesis import FORMATS, Format, export_synthesis
-from live.web.common import lang_of, not_found, render, with_link
+from live.web.common import lang_of, not_found, path, render, with_link
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
@@ -34,8 +33,8 @@ def _config(request: Request, event: Event, workshop_id: str, token: str, script
     return {"event": event.id, "workshop": workshop_id, "token": token, "strings": strings}
 
 
-def view_url(event_id: str, workshop_id: str, token: str) -> str:
-    return f"/e/{quote(event_id)}/notes/{quote(workshop_id)}?{urlencode({'k': token})}"
+def view_url(request: Request, event_id: str, workshop_id: str, token: str) -> str:
+    return path(request, "notes_view", event_id=event_id, workshop_id=workshop_id, k=token)
 
 
 def _groups(event: Event) -> list[tuple[str, list[tuple[Any, str]]]]:
@@ -59,7 +58,7 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         )
         if chosen is None:
             return not_found(request)
-        return RedirectResponse(view_url(event.id, chosen.id, token), status_code=303)
+        return RedirectResponse(view_url(request, event.id, chosen.id, token), status_code=303)
     return render(
         request,
         "notes_edit.html",
@@ -67,7 +66,7 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         workshop=workshop,
         workshop_title=event.workshop_title(workshop),
         token=token,
-        view_url=view_url(event.id, workshop.id, token),
+        view_url=view_url(request, event.id, workshop.id, token),
         config=_config(request, event, workshop.id, token, "notes-editor"),
     )
 
@@ -78,7 +77,7 @@ async def viewer(request: Request, live: Live, claims: Claims) -> Response:
     token = request.query_params["k"]
     picked = request.query_params.get("w")
     if picked and picked != request.path_params["workshop_id"] and event.workshop(picked):
-        return RedirectResponse(view_url(event.id, picked, token), status_code=303)
+        return RedirectResponse(view_url(request, event.id, picked, token), status_code=303)
     workshop = event.workshop(request.path_params["workshop_id"])
     if workshop is None:
         return not_found(request)
@@ -117,5 +116,5 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
 routes: list[BaseRoute] = [
     Route("/e/{event_id}/notes", editor, name="notes"),
     Route("/e/{event_id}/notes/{workshop_id}", viewer, name="notes_view"),
-    Route("/events/{event_id}/synthesis", synthesis, name="synthesis"),
+    Route("/e/{event_id}/synthesis", synthesis, name="synthesis"),
 ]

@@ -177,7 +177,8 @@ def _fixed(regs: Iterable[Registration], wid: str, but: str = "") -> int:
 def _back(request: Request, live: Live, done: str, **counts: int) -> Response:
     """Post/redirect/get: the dashboard says what was done; a reload repeats nothing."""
     query = urlencode({"k": request.query_params["k"], "done": done, **counts})
-    return RedirectResponse(f"/e/{live.event.id}/organize?{query}", status_code=303)
+    where = request.app.url_path_for("organize", event_id=live.event.id)
+    return RedirectResponse(f"{where}?{query}", status_code=303)
 
 
 def _done_message(request: Request) -> str:

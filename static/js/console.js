@@ -79,6 +79,7 @@ function question(name, args) {
 }
 
 async function command(name, args = {}) {
+  if (!conn.state) return; // nothing shown yet: no command can have been meant
   if (name === "undo") {
     const last = conn.state && conn.state.last;
     if (!last) return;

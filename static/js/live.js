@@ -115,6 +115,7 @@ export class LiveConnection {
     this.seq = seq;
     this.state = state;
     this.onState(state);
+    document.body.dataset.seq = String(seq); // the page shows the state of this seq
   }
 
   command(name, args = {}) {
