@@ -92,16 +92,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# Links `serve --demo` leaves out of what it prints at start (`relais links` gives them).
+PRIVATE = ("organizer", "rapporteur", "participants")
+
+
 def _print_demo_links(settings: Settings) -> None:
     signer = Signer(settings.secret, settings.link_days)
     for name, text in sorted(demo_definitions().items()):
         event = parse_event(text, name)
         print(f"\n== {event.title}")
-        for label, link in links_for(event, signer, settings.base_url):
-            if label.startswith(("organizer", "rapporteur", "participants")):
-                continue
-            print(f"   {label:<28} {link}")
+        rows = links_for(event, signer, settings.base_url)
+        shown = [(label, link) for label, link in rows if not label.startswith(PRIVATE)]
+        for line in columns(shown):
+            print(f"   {line}")
     print(f"\n({say('cli.all_links')})\n", flush=True)
+
+
+def columns(rows: list[tuple[str, str]]) -> list[str]:
+    """Labelled links, the links in one column however long the longest label is (a
+    workshop id makes labels of any length)."""
+    width = max((len(label) for label, _ in rows), default=0) + 2
+    return [f"{label:<{width}}{link}" for label, link in rows]
 
 
 def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
@@ -169,10 +180,8 @@ def cmd_links(args: argparse.Namespace) -> int:
         return 2
     event = parse_event(definitions[args.event], args.event)
     signer = Signer(settings.secret, args.days or settings.link_days)
-    rows = links_for(event, signer, settings.base_url)
-    width = max(len(label) for label, _ in rows) + 2
-    for label, link in rows:
-        print(f"{label:<{width}}{link}")
+    for line in columns(links_for(event, signer, settings.base_url)):
+        print(line)
     return 0
 
 

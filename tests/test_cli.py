@@ -122,7 +122,12 @@ def test_the_help_says_where_the_data_directory_is_found(
     assert "--data, else $RELAIS_DATA, else ./data" in out
 
 
-def test_links_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
+def test_links_columns_line_up_even_past_32_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["links", "poitiers-2020"]) == 0
-    starts = {line.index("http") for line in capsys.readouterr().out.splitlines()}
-    assert len(starts) == 1
+    lines = capsys.readouterr().out.splitlines()
+    labels = [line[: line.index("http")].rstrip() for line in lines]
+    assert "rapporteur responsable-saint-jean" in labels  # 33 characters: the reported case
+    assert len({line.index("http") for line in lines}) == 1
+    assert all(line[line.index("http") - 1] == " " for line in lines), "label and link apart"

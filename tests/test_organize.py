@@ -332,6 +332,17 @@ def test_csv_columns_are_in_french_and_a_french_list_imports_back(desk: Desk) ->
     assert alice["wish1"] == "atelier-acces" and alice["group"] == "g1"
 
 
+def test_the_confirmations_list_reads_in_french_and_in_english_on_request(desk: Desk) -> None:
+    desk.register("Alice Durand", "atelier-acces")
+    desk.run()
+    desk.post("/publish")
+    r = desk.client.get(f"{desk.base}/confirmations.csv", params={"k": desk.k})
+    french = r.content.decode("utf-8-sig").splitlines()[0]
+    assert french == "nom;courriel;site;atelier;salle;horaires;visio;lien"
+    (alice,) = desk.csv("confirmations", lang="en")
+    assert alice["name"] == "Alice Durand" and alice["room"] == "Amphi A"
+
+
 # -- links and personal data ---------------------------------------------------------------
 
 
@@ -620,7 +631,7 @@ def test_attendance_counted_on_the_day_appears_in_the_synthesis(desk: Desk) -> N
     refused = desk.post("/attendance", {"present-foix": "-3"})
     assert refused.status_code == 422
     synthesis = desk.client.get(
-        f"{desk.server.url}/events/{EVENT}/synthesis", params={"format": "md", "k": desk.k}
+        f"{desk.server.url}/e/{EVENT}/synthesis", params={"format": "md", "k": desk.k}
     )
     assert "87 présents" in synthesis.text
 
@@ -646,6 +657,24 @@ def test_a_lost_link_is_sent_again_by_email(mailed: tuple[Desk, list[Any]]) -> N
     r = desk.post(f"/person/{person}/link", data={"action": "send"})
     assert "envoyé à alice.durand@example.fr" in html.unescape(r.text)
     assert len(messages) == before + 1 and link in messages[-1].get_content()
+
+
+def test_a_link_sent_again_is_in_the_persons_language_not_the_desks(
+    mailed: tuple[Desk, list[Any]],
+) -> None:
+    desk, messages = mailed
+    with httpx.Client(timeout=30, follow_redirects=True) as phone:  # her own, in English
+        form = {"name": "Jane Doe", "email": "jane.doe@example.org", "category": "professeur"}
+        form |= {"site": "foix", "wish1": "atelier-acces", "consent": "on"}
+        r = phone.post(f"{desk.server.url}/e/{EVENT}/register?lang=en", data=form)
+        assert r.status_code == 200, r.text
+    person = desk.people()["jane.doe@example.org"]["id"]
+    r = desk.post(f"/person/{person}/link", data={"action": "send"})  # the French desk
+    assert "envoyé à jane.doe@example.org" in html.unescape(r.text)
+    resent = messages[-1]
+    assert resent["To"] == "jane.doe@example.org"
+    assert resent["Subject"].startswith("Registration received")
+    assert "Hello Jane Doe" in resent.get_content()
 
 
 def test_the_link_of_an_unknown_person_is_refused(desk: Desk) -> None:

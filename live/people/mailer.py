@@ -17,6 +17,12 @@ from live.people.registration import Registration
 log = logging.getLogger("relais.mail")
 
 
+def language_of(reg: Registration) -> str:
+    """The language a person registered in (French for a list imported from a file):
+    every mail to them is written in it, whoever triggers it."""
+    return str(reg.extra.get("lang", "fr"))
+
+
 class Mailer:
     def __init__(self, host: str = "", port: int = 25, sender: str = "", user: str = "",
                  password: str = "", starttls: bool = False) -> None:  # fmt: skip
@@ -49,9 +55,11 @@ class Mailer:
             return False
         return True
 
-    async def registered(self, event: Event, reg: Registration, link: str, lang: str) -> bool:
-        """The receipt of a registration, with the person's own link."""
-        t = translator(lang)
+    async def registered(self, event: Event, reg: Registration, link: str) -> bool:
+        """The receipt of a registration, with the person's own link; also what the
+        organizer sends again to someone who lost it, so it follows the person's language,
+        not the language of the desk that sends it."""
+        t = translator(language_of(reg))
         subject = t("mail.registered.subject").format(event=event.title)
         body = t("mail.registered.body").format(name=reg.name, link=link)
         return await self.send(reg.email, subject, body)
@@ -59,7 +67,7 @@ class Mailer:
     async def confirmed(self, event: Event, reg: Registration, workshop: str, room: str,
                         link: str) -> bool:  # fmt: skip
         """The confirmed workshop, in the language the person registered in."""
-        lang = str(reg.extra.get("lang", "fr"))
+        lang = language_of(reg)
         t = translator(lang)
         subject = t("mail.confirmed.subject").format(event=event.title)
         date = format_date(event.date, format="long", locale=lang)

@@ -536,7 +536,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
         mailer = request.app.state.mailer
         if not mailer.enabled:
             raise Refused(409, "org.no_mail")
-        sent = await mailer.registered(live.event, reg, link, lang_of(request))
+        sent = await mailer.registered(live.event, reg, link)
         if not sent:
             raise Refused(502, "org.mail_failed")
     return await _dashboard(request, live, people, person_link=(reg, link, sent))

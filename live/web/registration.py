@@ -83,7 +83,7 @@ async def register(request: Request) -> Response:
         errors = {"email": "reg.exists"}
         return render(request, "register.html", status=409, **{**context, "errors": errors})
     link = await personal_link(request, live, reg)
-    await request.app.state.mailer.registered(live.event, reg, link, lang_of(request))
+    await request.app.state.mailer.registered(live.event, reg, link)
     return render(request, "registered.html", event=live.event, reg=reg, link=link)
 
 

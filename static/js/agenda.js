@@ -1,8 +1,8 @@
 // Public and participant pages: the agenda with the live step and its countdown; who
 // speaks and who is next; this site's workshop timers (or the person's own workshop's,
 // extensions included); pause and end.
-import { config, LiveConnection } from "./live.js";
-import { everyFrame, format, remaining, setText } from "./clock.js";
+import { page, start } from "./live.js";
+import { format, remaining, setText } from "./clock.js";
 import {
   isEnded,
   isPaused,
@@ -17,21 +17,7 @@ import {
   workshopRows,
 } from "./show.js";
 
-const cfg = config();
-const ev = cfg.event;
-const S = cfg.strings;
-const $ = (id) => document.getElementById(id);
-
-const conn = new LiveConnection({
-  eventId: ev.id,
-  token: cfg.token,
-  lang: cfg.lang,
-  onState: render,
-  onStatus: (ok) => {
-    $("conn").toggleAttribute("data-ok", ok);
-    setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]);
-  },
-});
+const { cfg, ev, S, $ } = page();
 
 // The workshop timers this phone lists: none for a person with their own workshop (it
 // is the main countdown), else those of the phone's site.
@@ -86,5 +72,4 @@ function tick() {
   }
 }
 
-conn.connect();
-everyFrame(tick);
+const conn = start({ cfg, onState: render, tick });

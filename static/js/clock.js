@@ -72,7 +72,7 @@ export function schedule(state, event, now) {
 export function everyFrame(fn) {
   // Ten times a second, so every screen turns the second at the same server instant;
   // callers only touch the DOM when the text changes.
-  fn();
+  queueMicrotask(fn); // once the calling module has finished its own set-up
   setInterval(fn, 100);
 }
 

@@ -4,32 +4,17 @@
 // It cannot be mis-pressed: leaving a running (or paused) step, resetting it and ending
 // the event ask first, in a dialog that Enter confirms and Escape cancels; and the last
 // command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
-import { config, LiveConnection } from "./live.js";
-import { everyFrame, format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
+import { page, start } from "./live.js";
+import { format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
 import { currentStep, isEnded, markAgenda, nowLine, workshopName } from "./show.js";
 
-const cfg = config();
-const ev = cfg.event;
-const S = cfg.strings;
-const $ = (id) => document.getElementById(id);
+const { cfg, ev, S, $ } = page();
 const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
 // Timer and slot statuses as the console says them (explicit keys: a page gets only the
 // messages its script names, see live/i18n.py).
 const STATUS = { idle: S.idle, running: S.running, paused: S.paused, done: S.closed };
 const SLOT = { pending: S.pending, speaking: S.speaking, done: S.done, skipped: S.skipped };
 const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
-
-const conn = new LiveConnection({
-  eventId: ev.id,
-  token: cfg.token,
-  lang: cfg.lang,
-  onState: render,
-  onStatus: (ok) => {
-    $("conn").toggleAttribute("data-ok", ok);
-    setText($("conn"), ok ? S["connection.ok"] : S["connection.lost"]);
-  },
-  onError: (e) => setText($("error"), e.message),
-});
 
 function send(name, args = {}) {
   setText($("error"), "");
@@ -258,5 +243,4 @@ function tick() {
   }
 }
 
-conn.connect();
-everyFrame(tick);
+const conn = start({ cfg, onState: render, onError: (e) => setText($("error"), e.message), tick });

@@ -2,8 +2,40 @@
 // reconnect with backoff and jitter, NTP-style offset to the server clock, commands
 // that are acknowledged (and resent with the same id after a reconnect, never redone).
 
+import { everyFrame, setText } from "./clock.js";
+
 export function config() {
   return JSON.parse(document.getElementById("relais-config").textContent);
+}
+
+// What every live page starts from: its configuration (the event, the link, the page's
+// messages) and a shorthand for its elements.
+export function page() {
+  const cfg = config();
+  return { cfg, ev: cfg.event, S: cfg.strings, $: (id) => document.getElementById(id) };
+}
+
+// Connect a live page: its state handler, its connection status (by default the `#conn`
+// line: "Connecté" or "Connexion perdue"), and a tick ten times a second for countdowns.
+export function start({ cfg, onState, onStatus, onError, tick }) {
+  const status = document.getElementById("conn");
+  const S = cfg.strings;
+  const conn = new LiveConnection({
+    eventId: cfg.event.id,
+    token: cfg.token,
+    lang: cfg.lang,
+    onState,
+    onError,
+    onStatus:
+      onStatus ||
+      ((ok) => {
+        status.toggleAttribute("data-ok", ok);
+        setText(status, ok ? S["connection.ok"] : S["connection.lost"]);
+      }),
+  });
+  conn.connect();
+  if (tick) everyFrame(tick);
+  return conn;
 }
 
 export class LiveConnection {

@@ -1,8 +1,8 @@
 // The site screen: huge countdown coloured by phase, current and next step, banner,
 // clock, QR code; who speaks and who is next during a restitution, with the notes of
 // the workshop speaking; this site's workshop timers during workshops; pause and end.
-import { config, LiveConnection } from "./live.js";
-import { everyFrame, format, phase, remaining, setText, timeOfDay } from "./clock.js";
+import { page, start } from "./live.js";
+import { format, phase, remaining, setText, timeOfDay } from "./clock.js";
 import {
   currentStep,
   isEnded,
@@ -17,21 +17,10 @@ import {
   workshopRows,
 } from "./show.js";
 
-const cfg = config();
-const ev = cfg.event;
-const S = cfg.strings;
-const $ = (id) => document.getElementById(id);
+const { cfg, ev, S, $ } = page();
 const body = document.body;
 let notesView = null;
 let notesFor = null;
-
-const conn = new LiveConnection({
-  eventId: ev.id,
-  token: cfg.token,
-  lang: cfg.lang,
-  onState: render,
-  onStatus: (ok) => setText($("conn"), ok ? "" : S["connection.lost"]),
-});
 
 function concerns(step) {
   return !step.sites.length || !cfg.site || step.sites.includes(cfg.site);
@@ -175,5 +164,6 @@ function tick() {
   }
 }
 
-conn.connect();
-everyFrame(tick);
+// A projector says nothing while all is well; only a lost connection shows.
+const onStatus = (ok) => setText($("conn"), ok ? "" : S["connection.lost"]);
+const conn = start({ cfg, onState: render, onStatus, tick });
