@@ -28,6 +28,7 @@ from live.backends.base import Backend
 from live.i18n import plural, translator
 from live.model import Event, Workshop
 from live.notes.room import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
+from live.people.store import attendance_of
 
 Format = Literal["md", "html", "pdf"]
 FORMATS: dict[str, str] = {
@@ -59,8 +60,7 @@ async def collect(event: Event, backend: Backend, notes: NotesService | None = N
     """Gather what the synthesis says; live rooms (via `notes`) are read with their latest
     updates written first, otherwise the stored history is read."""
     order = {t.id: i for i, t in enumerate(event.themes)}
-    record = await backend.get_record("attendance", event.id) or {}
-    attendance = {k: int(v) for k, v in record.items() if isinstance(v, int | float)}
+    attendance = await attendance_of(backend, event.id)
     themes = []
     for theme_id in sorted({w.theme for w in event.workshops}, key=lambda t: order.get(t, 999)):
         items = []

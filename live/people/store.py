@@ -9,7 +9,8 @@ pins), `assignment/{event}` (the last run, with its seed), `revoked/{event}:{lin
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +18,45 @@ from live.backends.base import Backend
 from live.errors import RelaisError
 from live.links import Revocations
 from live.model import Event
-from live.people.assignment import Assignment, assign
+from live.people.assignment import Assignment, Report, assign
 from live.people.registration import Registration, seats
+
+
+@dataclass
+class Run:
+    """The last assignment as kept: who is placed where, at which rank of their wishes,
+    with which seed, and whether it was confirmed. Stored as record `assignment/{event}`."""
+
+    seed: int
+    placements: dict[str, str | None] = field(default_factory=dict)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+    at: str | None = None
+    late: bool = False
+    allow_free_seats: bool = False
+    published: bool = False
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Run:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def report(
+        self, event: Event, regs: Sequence[Registration], settings: dict[str, Any]
+    ) -> Report:
+        """This run's report for the people registered now: those registered since count as
+        unplaced; capacities are the current ones."""
+        return Assignment(
+            placements={r.id: self.placements.get(r.id) for r in regs},
+            ranks={r.id: self.ranks.get(r.id) for r in regs},
+            seed=self.seed,
+            closed=tuple(self.closed),
+            applicants=tuple(r.applicant() for r in regs),
+            workshops=tuple(seats(event, settings)),
+        ).report()
 
 
 class Duplicate(RelaisError):
@@ -91,11 +129,11 @@ class People:
         await self.backend.delete_record("email", self._p + reg.email)
         if reg.link_id:
             await self.revoke(reg.link_id)
-        result = await self.backend.get_record("assignment", self.event.id)
-        if result is not None:
-            for key in ("placements", "ranks"):
-                result[key].pop(reg.id, None)
-            await self.backend.put_record("assignment", self.event.id, result)
+        run = await self.result()
+        if run is not None:
+            run.placements.pop(reg.id, None)
+            run.ranks.pop(reg.id, None)
+            await self._keep(run)
 
     # -- the organizer's settings, the assignment, revoked links ---------------------
 
@@ -106,8 +144,19 @@ class People:
     async def save_settings(self, settings: dict[str, Any]) -> None:
         await self.backend.put_record("workshops", self.event.id, settings)
 
-    async def result(self) -> dict[str, Any] | None:
-        return await self.backend.get_record("assignment", self.event.id)
+    async def result(self) -> Run | None:
+        record = await self.backend.get_record("assignment", self.event.id)
+        return Run.from_record(record) if record else None
+
+    async def _keep(self, run: Run) -> None:
+        await self.backend.put_record("assignment", self.event.id, run.to_record())
+
+    async def attendance(self) -> dict[str, int]:
+        """People present at each site, counted on the day (record `attendance/{event}`)."""
+        return await attendance_of(self.backend, self.event.id)
+
+    async def save_attendance(self, counts: dict[str, int]) -> None:
+        await self.backend.put_record("attendance", self.event.id, counts)
 
     async def run(
         self, seed: int | None = None, allow_free_seats: bool | None = None
@@ -133,38 +182,42 @@ class People:
             allow_free_seats=free,
             late=late,
         )
-        previous = await self.result() or {}
-        await self.backend.put_record(
-            "assignment",
-            self.event.id,
-            {
-                "seed": result.seed,
-                "placements": result.placements,
-                "ranks": result.ranks,
-                "closed": list(result.closed),
-                "at": _now(),
-                "late": late,
-                "allow_free_seats": free,
-                "published": previous.get("published", False) and late,
-            },
+        previous = await self.result()
+        await self._keep(
+            Run(
+                seed=result.seed,
+                placements=dict(result.placements),
+                ranks=dict(result.ranks),
+                closed=list(result.closed),
+                at=_now(),
+                late=late,
+                allow_free_seats=free,
+                published=bool(previous and previous.published) and late,
+            )
         )
         return result
 
     async def publish(self) -> list[Registration]:
         """Confirm every placement: from now on those people keep their workshop."""
-        result = await self.result()
-        if result is None:
+        run = await self.result()
+        if run is None:
             return []
         changed = []
         for reg in await self.all():
-            placed = result["placements"].get(reg.id)
+            placed = run.placements.get(reg.id)
             if placed and reg.confirmed != placed:
                 reg.confirmed = placed
                 await self.save(reg)
                 changed.append(reg)
-        result["published"] = True
-        await self.backend.put_record("assignment", self.event.id, result)
+        run.published = True
+        await self._keep(run)
         return changed
 
     async def revoke(self, link_id: str) -> None:
         await Revocations(self.backend).revoke(self.event.id, link_id)
+
+
+async def attendance_of(backend: Backend, event_id: str) -> dict[str, int]:
+    """Attendance by site as kept (the synthesis reads it too)."""
+    record = await backend.get_record("attendance", event_id) or {}
+    return {k: int(v) for k, v in record.items() if isinstance(v, int | float)}

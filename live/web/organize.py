@@ -30,7 +30,7 @@ from live.i18n import plural, plural_keys, translator
 from live.links import Claims, LinkError, Signer
 from live.model import Event, Workshop
 from live.people.registration import Invalid, Registration, check, read_csv, seats, window_error
-from live.people.store import Duplicate, People
+from live.people.store import Duplicate, People, Run
 from live.web.common import lang_of, render, with_link
 from live.web.registration import personal_link
 
@@ -199,10 +199,10 @@ def _done_message(request: Request) -> str:
 
 
 def _workshop_rows(
-    event: Event, regs: list[Registration], settings: dict[str, Any], result: dict[str, Any]
+    event: Event, regs: list[Registration], settings: dict[str, Any], run: Run | None
 ) -> list[dict[str, Any]]:
-    placed = Counter(w for w in result.get("placements", {}).values() if w)
-    below = set(result.get("closed", []))
+    placed = Counter(w for w in run.placements.values() if w) if run else Counter()
+    below = set(run.closed) if run else set()
     return [
         {
             "w": w,
@@ -217,8 +217,8 @@ def _workshop_rows(
     ]
 
 
-def _counts(event: Event, regs: list[Registration], result: dict[str, Any]) -> dict[str, Any]:
-    placements: dict[str, str | None] = result.get("placements", {})
+def _counts(event: Event, regs: list[Registration], run: Run | None) -> dict[str, Any]:
+    placements = run.placements if run else {}
     return {
         "total": len(regs),
         "by_site": sorted(Counter(site_name(event, r.site) for r in regs).items()),
@@ -226,7 +226,7 @@ def _counts(event: Event, regs: list[Registration], result: dict[str, Any]) -> d
         "no_wishes": sum(1 for r in regs if not r.wishes),
         "placed": sum(1 for r in regs if placements.get(r.id)),
         "confirmed": sum(1 for r in regs if r.confirmed),
-        "since_run": sum(1 for r in regs if r.id not in placements) if result else 0,
+        "since_run": sum(1 for r in regs if r.id not in placements) if run else 0,
     }
 
 
@@ -243,7 +243,7 @@ async def _dashboard(
     event = live.event
     regs = await people.all()
     settings = await people.settings()
-    result = await people.result() or {}
+    run = await people.result()
     return render(
         request,
         "organize.html",
@@ -251,19 +251,19 @@ async def _dashboard(
         event=event,
         token=request.query_params["k"],
         regs=regs,
-        result=result,
-        run_at=local_time(event, result.get("at")),
-        counts=_counts(event, regs, result),
-        workshops=_workshop_rows(event, regs, settings, result),
+        run=run,
+        run_at=local_time(event, run.at if run else None),
+        counts=_counts(event, regs, run),
+        workshops=_workshop_rows(event, regs, settings, run),
         titles={w.id: short_title(event, w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
-        free_seats=result.get("allow_free_seats", event.registration.allow_free_seats),
+        free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
         mail_enabled=request.app.state.mailer.enabled,
         error=error,
         done="" if error else _done_message(request),
         imported=imported,
         person_link=person_link,
-        attendance=await people.backend.get_record("attendance", event.id) or {},
+        attendance=await people.attendance(),
     )
 
 
@@ -339,7 +339,7 @@ async def save_attendance(request: Request, live: Live, people: People) -> Respo
         raw = _field(form, f"present-{site.id}")
         if raw:
             counts[site.id] = _integer(raw, "org.attendance", 0)
-    await people.backend.put_record("attendance", live.event.id, counts)
+    await people.save_attendance(counts)
     return _back(request, live, "attendance", n=sum(counts.values()))
 
 
@@ -503,19 +503,19 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
 async def export_person(request: Request, live: Live, people: People) -> Response:
     """Everything stored on a person (right of access), as a JSON download."""
     reg = await _person(people, request.path_params["pid"])
-    result = await people.result() or {}
+    run = await people.result()
     revoked = await request.app.state.links.revocations.of(live.event.id)
     body = {
         "event": live.event.id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "registration": reg.to_dict(),
         "assignment": {
-            "placement": result.get("placements", {}).get(reg.id),
-            "rank": result.get("ranks", {}).get(reg.id),
-            "seed": result.get("seed"),
-            "at": result.get("at"),
+            "placement": run.placements.get(reg.id),
+            "rank": run.ranks.get(reg.id),
+            "seed": run.seed,
+            "at": run.at,
         }
-        if reg.id in result.get("placements", {})
+        if run and reg.id in run.placements
         else None,
         "link_revoked": bool(reg.link_id) and reg.link_id in revoked,
     }

@@ -20,9 +20,9 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.i18n import translator
 from live.model import Event
-from live.people.assignment import Assignment, Report, Tally
-from live.people.registration import Registration, seats
-from live.people.store import People
+from live.people.assignment import Report, Tally
+from live.people.registration import Registration
+from live.people.store import People, Run
 from live.web.common import lang_of, render
 from live.web.organize import (
     BASE,
@@ -38,27 +38,6 @@ from live.web.organize import (
     working_link,
     workshop_times,
 )
-
-
-def build_report(
-    event: Event,
-    regs: Sequence[Registration],
-    settings: dict[str, Any],
-    result: dict[str, Any] | None,
-) -> Report | None:
-    """The last run's report, for the people registered now: those registered since the
-    run count as unplaced; capacities are the current ones."""
-    if not result:
-        return None
-    placements, ranks = result.get("placements", {}), result.get("ranks", {})
-    return Assignment(
-        placements={r.id: placements.get(r.id) for r in regs},
-        ranks={r.id: ranks.get(r.id) for r in regs},
-        seed=int(result["seed"]),
-        closed=tuple(result.get("closed", [])),
-        applicants=tuple(r.applicant() for r in regs),
-        workshops=tuple(seats(event, settings)),
-    ).report()
 
 
 def _tally_row(section: str, key: str, tally: Tally, depth: int) -> list[Any]:
@@ -116,15 +95,16 @@ def csv_response(
     )
 
 
-async def _report_of(live: Live, people: People) -> tuple[Report | None, dict[str, Any]]:
-    """The report with the stored result it comes from ({} before any run)."""
-    regs, result = await people.all(), await people.result()
-    return build_report(live.event, regs, await people.settings(), result), result or {}
+async def _report_of(live: Live, people: People) -> tuple[Report | None, Run | None]:
+    """The report of the last run (None before any), for the people registered now."""
+    regs, run = await people.all(), await people.result()
+    report = run.report(live.event, regs, await people.settings()) if run else None
+    return report, run
 
 
 @organizer
 async def report_page(request: Request, live: Live, people: People) -> Response:
-    report, result = await _report_of(live, people)
+    report, run = await _report_of(live, people)
     event = live.event
     return render(
         request,
@@ -132,7 +112,7 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
         event=event,
         token=request.query_params["k"],
         report=report.as_dict() if report else None,
-        run_at=local_time(event, result.get("at")),
+        run_at=local_time(event, run.at if run else None),
         depth=max(event.registration.wishes, len(report.overall.by_rank) if report else 0),
         titles={w.id: short_title(event, w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
@@ -159,8 +139,8 @@ def _person_row(
 @organizer
 async def registrations_csv(request: Request, live: Live, people: People) -> Response:
     """Every registration with its placement; re-importable (same column names)."""
-    result = await people.result() or {}
-    placements, ranks = result.get("placements", {}), result.get("ranks", {})
+    run = await people.result()
+    placements, ranks = (run.placements, run.ranks) if run else ({}, {})
     n = live.event.registration.wishes
     header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
     rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
