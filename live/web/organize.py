@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -25,18 +24,17 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
-from live.errors import RelaisError
 from live.i18n import plural, plural_keys, translator
 from live.links import Claims, LinkError, Signer
-from live.model import Event, Workshop
-from live.people.registration import Invalid, Registration, check, read_csv, seats, window_error
-from live.people.store import Duplicate, People, Run
+from live.model import Event
+from live.people import desk
+from live.people.desk import MAX_SEED, Refused
+from live.people.registration import Registration, read_csv, seats
+from live.people.store import People, Run
 from live.web.common import lang_of, render, with_link
 from live.web.registration import personal_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
-MAX_SEATS = 100_000
-MAX_SEED = 2**63 - 1
 DONE = ("workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance")
 # CSV columns (the registrations CSV re-imports: same names as `registration.read_csv`).
 REPORT_TAIL = ("without_wish", "unplaced", "no_wishes", "capacity", "min_size", "status")
@@ -45,17 +43,6 @@ PERSON_TAIL = ("accessibility", "group", "pinned", "placement", "rank", "confirm
 CONFIRMATION_HEAD = ("name", "email", "site", "workshop", "room", "times", "visio", "link")
 
 Handler = Callable[[Request, Live, People], Awaitable[Response]]
-
-
-class Refused(RelaisError):
-    """Organizer input that cannot be applied: an i18n key with its arguments.
-
-    Arguments named `*_key` are i18n keys themselves and get translated too.
-    """
-
-    def __init__(self, status: int, key: str, **params: Any) -> None:
-        super().__init__(key, key, **params)
-        self.status, self.key = status, key
 
 
 def _say(request: Request, key: str, params: dict[str, Any]) -> str:
@@ -98,12 +85,6 @@ def organizer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 # -- small pure helpers ----------------------------------------------------------------
 
 
-def short_title(event: Event, w: Workshop) -> str:
-    """The workshop's own title or its theme's, without the site (tables have a column)."""
-    theme = event.theme(w.theme)
-    return w.title or (theme.title if theme else w.id)
-
-
 def site_name(event: Event, site_id: str) -> str:
     site = event.site(site_id)
     return site.name if site else site_id
@@ -143,35 +124,9 @@ def _field(form: FormData, name: str) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
-def _integer(raw: str, label_key: str, minimum: int, maximum: int = MAX_SEATS) -> int:
-    """A whole number within bounds (ASCII digits only), or Refused naming the field."""
-    if re.fullmatch(r"[0-9]{1,19}", raw) and minimum <= int(raw) <= maximum:
-        return int(raw)
-    raise Refused(422, "org.bad_integer", field_key=label_key, value=raw[:40], minimum=minimum)
-
-
 def _seed(raw: str | None) -> int | None:
     """Blank -> a fresh random seed is drawn by the run; otherwise a non-negative integer."""
-    return _integer(raw, "org.seed", 0, MAX_SEED) if raw else None
-
-
-def _workshop(event: Event, wid: str) -> Workshop:
-    w = event.workshop(wid)
-    if w is None:
-        raise Refused(404, "org.unknown_workshop", id=wid[:80])
-    return w
-
-
-async def _person(people: People, pid: str) -> Registration:
-    reg = await people.get(pid) if pid else None
-    if reg is None:
-        raise Refused(404, "org.unknown_person", id=pid[:80])
-    return reg
-
-
-def _fixed(regs: Iterable[Registration], wid: str, but: str = "") -> int:
-    """People the solver cannot move out of a workshop: pinned or confirmed there."""
-    return sum(1 for r in regs if r.id != but and wid in (r.pinned, r.confirmed))
+    return desk.integer(raw, "org.seed", 0, MAX_SEED) if raw else None
 
 
 def _back(request: Request, live: Live, done: str, **counts: int) -> Response:
@@ -206,11 +161,11 @@ def _workshop_rows(
     return [
         {
             "w": w,
-            "title": short_title(event, w),
+            "title": event.workshop_short_title(w),
             "site": site_name(event, w.site),
             "seats": s,
             "placed": placed[w.id],
-            "fixed": _fixed(regs, w.id),
+            "fixed": desk.fixed(regs, w.id),
             "below_minimum": w.id in below,
         }
         for w, s in zip(event.workshops, seats(event, settings), strict=True)
@@ -255,7 +210,7 @@ async def _dashboard(
         run_at=local_time(event, run.at if run else None),
         counts=_counts(event, regs, run),
         workshops=_workshop_rows(event, regs, settings, run),
-        titles={w.id: short_title(event, w) for w in event.workshops},
+        titles={w.id: event.workshop_short_title(w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
         free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
         mail_enabled=request.app.state.mailer.enabled,
@@ -275,58 +230,16 @@ async def dashboard(request: Request, live: Live, people: People) -> Response:
 # -- workshop settings, pins, the run, confirmations -----------------------------------------
 
 
-def _apply_workshop(
-    event: Event,
-    settings: dict[str, Any],
-    regs: list[Registration],
-    wid: str,
-    raw: dict[str, str | None],
-    is_open: bool,
-) -> None:
-    """Check one workshop's new capacity / minimum / open state and write it into
-    `settings` (a copy): never fewer seats than people pinned or confirmed there."""
-    w = _workshop(event, wid)
-    current = next(s for s in seats(event, settings) if s.id == wid)
-    capacity, minimum = raw["capacity"], raw["min_size"]
-    cap = current.capacity if capacity is None else _integer(capacity, "org.capacity", 1)
-    low = current.min_size if minimum is None else _integer(minimum, "org.min_size", 0)
-    title = short_title(event, w)
-    if low > cap:
-        raise Refused(422, "org.min_over_capacity", workshop=title, minimum=low, capacity=cap)
-    fixed = _fixed(regs, wid)
-    if cap < fixed:
-        raise Refused(409, "org.capacity_below_fixed", workshop=title, n=fixed)
-    if not is_open and fixed:
-        raise Refused(409, "org.close_fixed", workshop=title, n=fixed)
-    settings["capacity"][wid] = cap
-    settings["min_size"][wid] = low
-    closed = set(settings["closed"])
-    if is_open:
-        closed.discard(wid)
-    else:
-        closed.add(wid)
-    settings["closed"] = sorted(closed)
-
-
 @organizer
 async def save_workshops(request: Request, live: Live, people: People) -> Response:
     """Capacity, minimum size and open/closed of the workshops listed in the form."""
     form = await request.form()
     ids = [v for v in form.getlist("workshop") if isinstance(v, str)]
-    if not ids:
-        raise Refused(422, "org.no_workshop")
-    current = await people.settings()
-    settings = {
-        "capacity": dict(current.get("capacity", {})),
-        "min_size": dict(current.get("min_size", {})),
-        "closed": list(current.get("closed", [])),
+    changes = {
+        wid: {k: _field(form, f"{k}-{wid}") for k in ("capacity", "min_size")} for wid in ids
     }
-    regs = await people.all()
-    opened = set(form.getlist("open"))
-    for wid in ids:
-        raw = {k: _field(form, f"{k}-{wid}") for k in ("capacity", "min_size")}
-        _apply_workshop(live.event, settings, regs, wid, raw, wid in opened)
-    await people.save_settings({**current, **settings})
+    opened = {v for v in form.getlist("open") if isinstance(v, str)}
+    await desk.set_workshops(live.event, people, changes, opened)
     return _back(request, live, "workshops", n=len(ids))
 
 
@@ -338,37 +251,19 @@ async def save_attendance(request: Request, live: Live, people: People) -> Respo
     for site in live.event.sites:
         raw = _field(form, f"present-{site.id}")
         if raw:
-            counts[site.id] = _integer(raw, "org.attendance", 0)
+            counts[site.id] = desk.integer(raw, "org.attendance", 0)
     await people.save_attendance(counts)
     return _back(request, live, "attendance", n=sum(counts.values()))
 
 
 @organizer
 async def pin(request: Request, live: Live, people: People) -> Response:
-    """Pin a person to a workshop (or unpin with no workshop). Pinning a confirmed person
-    elsewhere withdraws their confirmation: the next run moves them, the next
-    confirmation tells them."""
+    """Pin a person to a workshop, or unpin them (no workshop): see desk.pin."""
     form = await request.form()
-    reg = await _person(people, _field(form, "person") or "")
-    wid = _field(form, "workshop") or ""
-    if not wid:
-        reg.pinned = None
-        await people.save(reg)
-        return _back(request, live, "unpin")
-    w = _workshop(live.event, wid)
-    title = short_title(live.event, w)
-    if w.site != reg.site:
-        raise Refused(422, "org.pin_other_site", workshop=title, name=reg.name)
-    current = next(s for s in seats(live.event, await people.settings()) if s.id == wid)
-    if not current.open:
-        raise Refused(409, "org.pin_closed", workshop=title)
-    if _fixed(await people.all(), wid, but=reg.id) >= current.capacity:
-        raise Refused(409, "org.pin_full", workshop=title)
-    reg.pinned = wid
-    if reg.confirmed and reg.confirmed != wid:
-        reg.confirmed = None
-    await people.save(reg)
-    return _back(request, live, "pin")
+    pinned = await desk.pin(
+        live.event, people, _field(form, "person") or "", _field(form, "workshop") or ""
+    )
+    return _back(request, live, "pin" if pinned else "unpin")
 
 
 @organizer
@@ -431,40 +326,6 @@ def _decode(data: bytes) -> str:
     raise Refused(422, "org.import_encoding")
 
 
-def _import_time(event: Event) -> datetime:
-    """An organizer's list is not bound by the public registration window: check rows
-    at a moment inside it (now if open, else its opening, else just before it closes)."""
-    reg, tz = event.registration, event.tz
-    opens = reg.opens.replace(tzinfo=reg.opens.tzinfo or tz) if reg.opens else None
-    closes = reg.closes.replace(tzinfo=reg.closes.tzinfo or tz) if reg.closes else None
-    now = datetime.now(tz)
-    for when in (now, opens, closes - timedelta(seconds=1) if closes else None):
-        if when is not None and window_error(event, when) is None:
-            return when
-    return now
-
-
-async def _import_rows(event: Event, people: People, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each row through `check`, like the public form: valid ones stored, the others
-    reported with their line (the header is line 1), known e-mails never duplicated."""
-    settings = await people.settings()
-    when = _import_time(event)
-    stored: list[str] = []
-    duplicates: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    for line, row in enumerate(rows, start=2):
-        who = str(row.get("email") or row.get("name") or "")
-        try:
-            reg = await people.create(check(event, row, when, settings))
-        except Invalid as exc:
-            errors.append({"line": line, "who": who, "errors": exc.errors})
-        except Duplicate:
-            duplicates.append({"line": line, "who": who})
-        else:
-            stored.append(reg.name)
-    return {"stored": stored, "duplicates": duplicates, "errors": errors}
-
-
 @organizer
 async def import_csv(request: Request, live: Live, people: People) -> Response:
     form = await request.form(max_files=1)
@@ -480,7 +341,7 @@ async def import_csv(request: Request, live: Live, people: People) -> Response:
         raise Refused(422, "org.import_unreadable") from None
     if not rows:
         raise Refused(422, "org.import_empty")
-    outcome = await _import_rows(live.event, people, rows)
+    outcome = await desk.import_rows(live.event, people, rows)
     status = 422 if outcome["errors"] and not outcome["stored"] else 200
     return await _dashboard(request, live, people, status=status, imported=outcome)
 
@@ -502,7 +363,7 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
 @organizer
 async def export_person(request: Request, live: Live, people: People) -> Response:
     """Everything stored on a person (right of access), as a JSON download."""
-    reg = await _person(people, request.path_params["pid"])
+    reg = await desk.person(people, request.path_params["pid"])
     run = await people.result()
     revoked = await request.app.state.links.revocations.of(live.event.id)
     body = {
@@ -528,7 +389,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
     """Show a person's own link to the organizer (to read it out or paste it in a message),
     or send it to them again by e-mail: what a person who lost theirs is told to ask for.
     The link they already have stays valid; a new one is made only if it no longer works."""
-    reg = await _person(people, request.path_params["pid"])
+    reg = await desk.person(people, request.path_params["pid"])
     form = await request.form()
     link = await working_link(request, live, reg)
     sent = False
@@ -545,7 +406,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
 @organizer
 async def erase_person(request: Request, live: Live, people: People) -> Response:
     """Forget a person (right to erasure): registration, placement, link."""
-    await people.erase(await _person(people, request.path_params["pid"]))
+    await people.erase(await desk.person(people, request.path_params["pid"]))
     return _back(request, live, "erase")
 
 

@@ -33,7 +33,6 @@ from live.web.organize import (
     Refused,
     local_time,
     organizer,
-    short_title,
     site_name,
     working_link,
     workshop_times,
@@ -114,7 +113,7 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
         report=report.as_dict() if report else None,
         run_at=local_time(event, run.at if run else None),
         depth=max(event.registration.wishes, len(report.overall.by_rank) if report else 0),
-        titles={w.id: short_title(event, w) for w in event.workshops},
+        titles={w.id: event.workshop_short_title(w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
     )
 

@@ -1,0 +1,168 @@
+"""The organizer's desk, as rules: workshop settings, pins, lists imported from a file, a
+person's data. Plain checks over the people store, with no HTTP: the desk's handlers
+(web/organize.py) parse a form, call these, and reply. A rule that refuses raises
+`Refused` with a message key and its arguments, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from live.errors import RelaisError
+from live.model import Event, Workshop
+from live.people.registration import Invalid, Registration, check, seats, window_error
+from live.people.store import Duplicate, People
+
+MAX_SEATS = 100_000
+MAX_SEED = 2**63 - 1
+
+
+class Refused(RelaisError):
+    """Organizer input that cannot be applied: an i18n key with its arguments.
+
+    Arguments named `*_key` are i18n keys themselves and get translated too.
+    """
+
+    def __init__(self, status: int, key: str, **params: Any) -> None:
+        super().__init__(key, key, **params)
+        self.status, self.key = status, key
+
+
+def integer(raw: str, label_key: str, minimum: int, maximum: int = MAX_SEATS) -> int:
+    """A whole number within bounds (ASCII digits only), or Refused naming the field."""
+    if re.fullmatch(r"[0-9]{1,19}", raw) and minimum <= int(raw) <= maximum:
+        return int(raw)
+    raise Refused(422, "org.bad_integer", field_key=label_key, value=raw[:40], minimum=minimum)
+
+
+def workshop(event: Event, wid: str) -> Workshop:
+    w = event.workshop(wid)
+    if w is None:
+        raise Refused(404, "org.unknown_workshop", id=wid[:80])
+    return w
+
+
+async def person(people: People, pid: str) -> Registration:
+    reg = await people.get(pid) if pid else None
+    if reg is None:
+        raise Refused(404, "org.unknown_person", id=pid[:80])
+    return reg
+
+
+def fixed(regs: Iterable[Registration], wid: str, but: str = "") -> int:
+    """People the solver cannot move out of a workshop: pinned or confirmed there."""
+    return sum(1 for r in regs if r.id != but and wid in (r.pinned, r.confirmed))
+
+
+def _apply_workshop(
+    event: Event,
+    settings: dict[str, Any],
+    regs: list[Registration],
+    wid: str,
+    raw: dict[str, str | None],
+    is_open: bool,
+) -> None:
+    """Check one workshop's new capacity / minimum / open state and write it into
+    `settings` (a copy): never fewer seats than people pinned or confirmed there."""
+    w = workshop(event, wid)
+    current = next(s for s in seats(event, settings) if s.id == wid)
+    capacity, minimum = raw["capacity"], raw["min_size"]
+    cap = current.capacity if capacity is None else integer(capacity, "org.capacity", 1)
+    low = current.min_size if minimum is None else integer(minimum, "org.min_size", 0)
+    title = event.workshop_short_title(w)
+    if low > cap:
+        raise Refused(422, "org.min_over_capacity", workshop=title, minimum=low, capacity=cap)
+    held = fixed(regs, wid)
+    if cap < held:
+        raise Refused(409, "org.capacity_below_fixed", workshop=title, n=held)
+    if not is_open and held:
+        raise Refused(409, "org.close_fixed", workshop=title, n=held)
+    settings["capacity"][wid] = cap
+    settings["min_size"][wid] = low
+    closed = set(settings["closed"])
+    if is_open:
+        closed.discard(wid)
+    else:
+        closed.add(wid)
+    settings["closed"] = sorted(closed)
+
+
+async def set_workshops(
+    event: Event, people: People, changes: dict[str, dict[str, str | None]], opened: set[str]
+) -> None:
+    """New capacity, minimum size and open/closed for the workshops in `changes` (raw
+    form text by field); all checked before any is kept."""
+    if not changes:
+        raise Refused(422, "org.no_workshop")
+    current = await people.settings()
+    settings = {
+        "capacity": dict(current.get("capacity", {})),
+        "min_size": dict(current.get("min_size", {})),
+        "closed": list(current.get("closed", [])),
+    }
+    regs = await people.all()
+    for wid, raw in changes.items():
+        _apply_workshop(event, settings, regs, wid, raw, wid in opened)
+    await people.save_settings({**current, **settings})
+
+
+async def pin(event: Event, people: People, pid: str, wid: str) -> bool:
+    """Pin a person to a workshop (True), or unpin them when `wid` is empty (False).
+    Pinning a confirmed person elsewhere withdraws their confirmation: the next run moves
+    them, the next confirmation tells them."""
+    reg = await person(people, pid)
+    if not wid:
+        reg.pinned = None
+        await people.save(reg)
+        return False
+    w = workshop(event, wid)
+    title = event.workshop_short_title(w)
+    if w.site != reg.site:
+        raise Refused(422, "org.pin_other_site", workshop=title, name=reg.name)
+    current = next(s for s in seats(event, await people.settings()) if s.id == wid)
+    if not current.open:
+        raise Refused(409, "org.pin_closed", workshop=title)
+    if fixed(await people.all(), wid, but=reg.id) >= current.capacity:
+        raise Refused(409, "org.pin_full", workshop=title)
+    reg.pinned = wid
+    if reg.confirmed and reg.confirmed != wid:
+        reg.confirmed = None
+    await people.save(reg)
+    return True
+
+
+def _import_time(event: Event) -> datetime:
+    """An organizer's list is not bound by the public registration window: check rows
+    at a moment inside it (now if open, else its opening, else just before it closes)."""
+    reg, tz = event.registration, event.tz
+    opens = reg.opens.replace(tzinfo=reg.opens.tzinfo or tz) if reg.opens else None
+    closes = reg.closes.replace(tzinfo=reg.closes.tzinfo or tz) if reg.closes else None
+    now = datetime.now(tz)
+    for when in (now, opens, closes - timedelta(seconds=1) if closes else None):
+        if when is not None and window_error(event, when) is None:
+            return when
+    return now
+
+
+async def import_rows(event: Event, people: People, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each row through `check`, like the public form: valid ones stored, the others
+    reported with their line (the header is line 1), known e-mails never duplicated."""
+    settings = await people.settings()
+    when = _import_time(event)
+    stored: list[str] = []
+    duplicates: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for line, row in enumerate(rows, start=2):
+        who = str(row.get("email") or row.get("name") or "")
+        try:
+            reg = await people.create(check(event, row, when, settings))
+        except Invalid as exc:
+            errors.append({"line": line, "who": who, "errors": exc.errors})
+        except Duplicate:
+            duplicates.append({"line": line, "who": who})
+        else:
+            stored.append(reg.name)
+    return {"stored": stored, "duplicates": duplicates, "errors": errors}
