@@ -4,6 +4,7 @@ static files travel in the build, not only in a source checkout."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +29,12 @@ def test_a_wheel_installed_in_a_fresh_venv_serves_the_console_with_its_styleshee
 ) -> None:
     dist, venv, elsewhere = tmp_path / "dist", tmp_path / "venv", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT, cwd=tmp_path)
+    source = tmp_path / "source"  # a copy: building writes build/ next to the sources
+    for part in ("live", "templates", "static"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, source, cwd=tmp_path)
     (wheel,) = dist.glob("relais-*.whl")
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     run(venv / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
