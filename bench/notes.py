@@ -49,9 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.server import free_port, start_server  # noqa: E402
-from live import ysync  # noqa: E402
 from live.backends.sqlite import SQLiteBackend  # noqa: E402
 from live.links import Signer  # noqa: E402
+from live.notes import ysync  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "bench-notes"

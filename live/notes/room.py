@@ -92,6 +92,7 @@ class Peer:
         self.joined = False
         self.closed = False
         self.presence: set[int] = set()  # awareness client ids this connection announced
+        self.authored = False  # an update of this connection brought new text
         self._waiter: asyncio.Future[None] | None = None
 
     def send(self, frame: bytes) -> None:
@@ -289,10 +290,12 @@ class Room:
         self._size += len(update)
         self._pending.append(_Pending(update, peer))
         self.writer.wake(self)
-        authors = self._authors(update)
-        if authors - self.authors:
-            self.authors |= authors
-            self._credit(authors)
+        if not peer.authored:  # one document per connection: its author is known once found
+            authors = self._authors(update)
+            peer.authored = bool(authors)
+            if authors - self.authors:
+                self.authors |= authors
+                self._credit(authors)
 
     def _accept_presence(self, peer: Peer, payload: bytes, frame: bytes) -> None:
         if not peer.writer:
