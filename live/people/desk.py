@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from live.errors import RelaisError
+from live.links import LinkBook, LinkError, url
 from live.model import Event, Workshop
 from live.people.registration import Invalid, Registration, check, seats, window_error
 from live.people.store import Duplicate, People
@@ -166,3 +168,66 @@ async def import_rows(event: Event, people: People, rows: list[dict[str, Any]]) 
         else:
             stored.append(reg.name)
     return {"stored": stored, "duplicates": duplicates, "errors": errors}
+
+
+# -- a person's own link, and their data ----------------------------------------------------
+
+
+async def personal_link(links: LinkBook, base_url: str, people: People, reg: Registration) -> str:
+    """A fresh signed link for this person; the previous one is revoked.
+
+    The link is kept in `reg.extra["link"]` so that the confirmation e-mail and the
+    organizer's confirmations CSV hand out this same link instead of minting (and so
+    revoking) another one."""
+    event = people.event.id
+    token = links.signer.sign(event, "participant", site=reg.site, person=reg.id)
+    if reg.link_id:
+        await links.revoke(event, reg.link_id)
+    reg.link_id = links.signer.verify(token, event).id
+    link = url(base_url, event, "participant", token)
+    reg.extra["link"] = link
+    await people.save(reg)
+    return link
+
+
+async def working_link(links: LinkBook, base_url: str, people: People, reg: Registration) -> str:
+    """The person's stored link while it still opens their page, else a new one (which
+    revokes the old): the CSV, the e-mail and the person all keep the same link."""
+    link = reg.extra.get("link")
+    if isinstance(link, str):
+        try:
+            claims = await links.verify(token_of(link), people.event.id)
+            if claims.person == reg.id:
+                return link
+        except LinkError:
+            pass
+    return await personal_link(links, base_url, people, reg)
+
+
+def token_of(text: str) -> str:
+    """The token of a pasted link (its `k` parameter), or the text itself if bare."""
+    text = text.strip()
+    if "?" in text or "://" in text:
+        values = parse_qs(urlsplit(text).query).get("k")
+        return values[0] if values else ""
+    return text
+
+
+async def personal_data(links: LinkBook, people: People, reg: Registration) -> dict[str, Any]:
+    """Everything stored on a person (right of access)."""
+    run = await people.result()
+    revoked = await links.revocations.of(people.event.id)
+    return {
+        "event": people.event.id,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "registration": reg.to_dict(),
+        "assignment": {
+            "placement": run.placements.get(reg.id),
+            "rank": run.ranks.get(reg.id),
+            "seed": run.seed,
+            "at": run.at,
+        }
+        if run and reg.id in run.placements
+        else None,
+        "link_revoked": bool(reg.link_id) and reg.link_id in revoked,
+    }

@@ -14,9 +14,9 @@ import csv
 import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -32,7 +32,6 @@ from live.people.desk import MAX_SEED, Refused
 from live.people.registration import Registration, read_csv, seats
 from live.people.store import People, Run
 from live.web.common import lang_of, render, with_link
-from live.web.registration import personal_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
 DONE = ("workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance")
@@ -107,15 +106,6 @@ def local_time(event: Event, iso: str | None) -> str:
         return datetime.fromisoformat(iso).astimezone(event.tz).strftime("%d/%m/%Y %H:%M:%S")
     except ValueError:
         return iso
-
-
-def token_of(text: str) -> str:
-    """The token of a pasted link (its `k` parameter), or the text itself if bare."""
-    text = text.strip()
-    if "?" in text or "://" in text:
-        values = parse_qs(urlsplit(text).query).get("k")
-        return values[0] if values else ""
-    return text
 
 
 def _field(form: FormData, name: str) -> str | None:
@@ -281,17 +271,10 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
 
 
 async def working_link(request: Request, live: Live, reg: Registration) -> str:
-    """The person's stored link while it still opens their page, else a new one (which
-    revokes the old): the CSV, the e-mail and the person all keep the same link."""
-    link = reg.extra.get("link")
-    if isinstance(link, str):
-        try:
-            claims = await request.app.state.links.verify(token_of(link), live.event.id)
-            if claims.person == reg.id:
-                return link
-        except LinkError:
-            pass
-    return await personal_link(request, live, reg)
+    """The person's link that still works, or a new one (see desk.working_link)."""
+    state = request.app.state
+    people = People(state.backend, live.event)
+    return await desk.working_link(state.links, state.settings.base_url, people, reg)
 
 
 @organizer
@@ -353,7 +336,7 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
     raw = _field(await request.form(), "link") or ""
     signer: Signer = request.app.state.signer
     try:
-        claims = signer.verify(token_of(raw), live.event.id)
+        claims = signer.verify(desk.token_of(raw), live.event.id)
     except LinkError as exc:
         raise Refused(422, "org.revoke_invalid", reason_key=exc.code) from None
     await people.revoke(claims.id)
@@ -364,22 +347,7 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
 async def export_person(request: Request, live: Live, people: People) -> Response:
     """Everything stored on a person (right of access), as a JSON download."""
     reg = await desk.person(people, request.path_params["pid"])
-    run = await people.result()
-    revoked = await request.app.state.links.revocations.of(live.event.id)
-    body = {
-        "event": live.event.id,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "registration": reg.to_dict(),
-        "assignment": {
-            "placement": run.placements.get(reg.id),
-            "rank": run.ranks.get(reg.id),
-            "seed": run.seed,
-            "at": run.at,
-        }
-        if run and reg.id in run.placements
-        else None,
-        "link_revoked": bool(reg.link_id) and reg.link_id in revoked,
-    }
+    body = await desk.personal_data(request.app.state.links, people, reg)
     disposition = f'attachment; filename="{live.event.id}-{reg.id}.json"'
     return JSONResponse(body, headers={"Content-Disposition": disposition})
 

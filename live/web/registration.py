@@ -13,7 +13,8 @@ from starlette.routing import Route
 
 from live.agenda.hub import Live
 from live.i18n import translator
-from live.links import Claims, LinkError, Signer, url
+from live.links import Claims, LinkError
+from live.people import desk
 from live.people.calendar import agenda_ics, personal_ics
 from live.people.registration import Invalid, Registration, check, window_error
 from live.people.store import Duplicate, People
@@ -25,22 +26,10 @@ def people_of(request: Request, live: Live) -> People:
 
 
 async def personal_link(request: Request, live: Live, reg: Registration) -> str:
-    """A fresh signed link for this person; the previous one is revoked.
-
-    The link is kept in `reg.extra["link"]` so that the confirmation e-mail and the
-    organizer's confirmations CSV hand out this same link instead of minting (and so
-    revoking) another one.
-    """
-    signer: Signer = request.app.state.signer
-    token = signer.sign(live.event.id, "participant", site=reg.site, person=reg.id)
+    """A fresh personal link (see desk.personal_link)."""
+    state = request.app.state
     people = people_of(request, live)
-    if reg.link_id:
-        await people.revoke(reg.link_id)
-    reg.link_id = signer.verify(token, live.event.id).id
-    link = url(request.app.state.settings.base_url, live.event.id, "participant", token)
-    reg.extra["link"] = link
-    await people.save(reg)
-    return link
+    return await desk.personal_link(state.links, state.settings.base_url, people, reg)
 
 
 def _form(request_form: Any, wishes: int) -> dict[str, Any]:
