@@ -14,7 +14,7 @@ import icalendar
 import pytest
 
 from live.model import parse_event
-from live.people.registration import Invalid, check, read_csv
+from live.people.registration import Invalid, WorkshopSettings, check, read_csv
 
 from .conftest import LiveServer
 from .test_model import DEMO
@@ -185,7 +185,7 @@ def test_closed_registration_is_refused() -> None:
 def test_a_wish_for_a_workshop_the_organizer_closed_is_refused() -> None:
     form = GOOD | {"wishes": ["atelier-acces"]}
     with pytest.raises(Invalid) as exc:
-        check(ARIEGE, form, NOW, {"closed": ["atelier-acces"]})
+        check(ARIEGE, form, NOW, WorkshopSettings(closed=["atelier-acces"]))
     assert exc.value.errors == {"wishes": "reg.other_site"}
 
 

@@ -15,7 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 from live.errors import RelaisError
 from live.links import LinkBook, LinkError, url
 from live.model import Event, Workshop
-from live.people.registration import Invalid, Registration, check, seats, window_error
+from live.people.registration import (
+    Invalid,
+    Registration,
+    WorkshopSettings,
+    check,
+    seats,
+    window_error,
+)
 from live.people.store import Duplicate, People
 
 MAX_SEATS = 100_000
@@ -61,7 +68,7 @@ def fixed(regs: Iterable[Registration], wid: str, but: str = "") -> int:
 
 def _apply_workshop(
     event: Event,
-    settings: dict[str, Any],
+    settings: WorkshopSettings,
     regs: list[Registration],
     wid: str,
     raw: dict[str, str | None],
@@ -82,14 +89,14 @@ def _apply_workshop(
         raise Refused(409, "org.capacity_below_fixed", workshop=title, n=held)
     if not is_open and held:
         raise Refused(409, "org.close_fixed", workshop=title, n=held)
-    settings["capacity"][wid] = cap
-    settings["min_size"][wid] = low
-    closed = set(settings["closed"])
+    settings.capacity[wid] = cap
+    settings.min_size[wid] = low
+    closed = set(settings.closed)
     if is_open:
         closed.discard(wid)
     else:
         closed.add(wid)
-    settings["closed"] = sorted(closed)
+    settings.closed = sorted(closed)
 
 
 async def set_workshops(
@@ -99,16 +106,11 @@ async def set_workshops(
     form text by field); all checked before any is kept."""
     if not changes:
         raise Refused(422, "org.no_workshop")
-    current = await people.settings()
-    settings = {
-        "capacity": dict(current.get("capacity", {})),
-        "min_size": dict(current.get("min_size", {})),
-        "closed": list(current.get("closed", [])),
-    }
+    settings = await people.settings()  # a fresh copy: kept only if every change passes
     regs = await people.all()
     for wid, raw in changes.items():
         _apply_workshop(event, settings, regs, wid, raw, wid in opened)
-    await people.save_settings({**current, **settings})
+    await people.save_settings(settings)
 
 
 async def pin(event: Event, people: People, pid: str, wid: str) -> bool:

@@ -79,9 +79,29 @@ def window_error(event: Event, now: datetime) -> str | None:
     return None
 
 
-def workshops_on(event: Event, site: str, settings: dict[str, Any]) -> list[str]:
+@dataclass
+class WorkshopSettings:
+    """The organizer's changes to the event file's workshops: seats, minimum sizes, and
+    the workshops closed. Kept as record `workshops/{event}`."""
+
+    capacity: dict[str, int] = field(default_factory=dict)
+    min_size: dict[str, int] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any] | None) -> WorkshopSettings:
+        d = d or {}
+        return cls(
+            dict(d.get("capacity", {})), dict(d.get("min_size", {})), list(d.get("closed", []))
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "min_size": self.min_size, "closed": self.closed}
+
+
+def workshops_on(event: Event, site: str, settings: WorkshopSettings) -> list[str]:
     """Workshop ids a person of `site` may wish for (open ones only)."""
-    closed = set(settings.get("closed", []))
+    closed = set(settings.closed)
     return [w.id for w in event.workshops if w.site == site and w.id not in closed]
 
 
@@ -89,10 +109,10 @@ def check(
     event: Event,
     form: dict[str, Any],
     now: datetime,
-    settings: dict[str, Any] | None = None,
+    settings: WorkshopSettings | None = None,
 ) -> dict[str, Any]:
     """Validate a submission; return the clean fields or raise Invalid (field -> key)."""
-    settings = settings or {}
+    settings = settings or WorkshopSettings()
     errors: dict[str, str] = {}
     if (reason := window_error(event, now)) is not None:
         raise Invalid({"form": reason})
@@ -182,11 +202,9 @@ def read_csv(text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def seats(event: Event, settings: dict[str, Any]) -> list[Seats]:
+def seats(event: Event, settings: WorkshopSettings) -> list[Seats]:
     """The workshops as the solver sees them, with the organizer's overrides."""
-    capacity = settings.get("capacity", {})
-    closed = set(settings.get("closed", []))
-    minimum = settings.get("min_size", {})
+    capacity, minimum, closed = settings.capacity, settings.min_size, set(settings.closed)
     return [
         Seats(
             id=w.id,

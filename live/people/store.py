@@ -19,7 +19,7 @@ from live.errors import RelaisError
 from live.links import Revocations
 from live.model import Event
 from live.people.assignment import Assignment, Report, assign
-from live.people.registration import Registration, seats
+from live.people.registration import Registration, WorkshopSettings, seats
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Run:
         return asdict(self)
 
     def report(
-        self, event: Event, regs: Sequence[Registration], settings: dict[str, Any]
+        self, event: Event, regs: Sequence[Registration], settings: WorkshopSettings
     ) -> Report:
         """This run's report for the people registered now: those registered since count as
         unplaced; capacities are the current ones."""
@@ -137,12 +137,13 @@ class People:
 
     # -- the organizer's settings, the assignment, revoked links ---------------------
 
-    async def settings(self) -> dict[str, Any]:
-        d = await self.backend.get_record("workshops", self.event.id)
-        return d or {"capacity": {}, "closed": [], "min_size": {}}
+    async def settings(self) -> WorkshopSettings:
+        return WorkshopSettings.from_record(
+            await self.backend.get_record("workshops", self.event.id)
+        )
 
-    async def save_settings(self, settings: dict[str, Any]) -> None:
-        await self.backend.put_record("workshops", self.event.id, settings)
+    async def save_settings(self, settings: WorkshopSettings) -> None:
+        await self.backend.put_record("workshops", self.event.id, settings.to_record())
 
     async def result(self) -> Run | None:
         record = await self.backend.get_record("assignment", self.event.id)

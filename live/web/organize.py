@@ -29,7 +29,7 @@ from live.links import Claims, LinkError, Signer
 from live.model import Event
 from live.people import desk
 from live.people.desk import MAX_SEED, Refused
-from live.people.registration import Registration, read_csv, seats
+from live.people.registration import Registration, WorkshopSettings, read_csv, seats
 from live.people.store import People, Run
 from live.web.common import lang_of, render, with_link
 
@@ -144,7 +144,7 @@ def _done_message(request: Request) -> str:
 
 
 def _workshop_rows(
-    event: Event, regs: list[Registration], settings: dict[str, Any], run: Run | None
+    event: Event, regs: list[Registration], settings: WorkshopSettings, run: Run | None
 ) -> list[dict[str, Any]]:
     placed = Counter(w for w in run.placements.values() if w) if run else Counter()
     below = set(run.closed) if run else set()
