@@ -317,3 +317,18 @@ def test_the_console_names_sites_and_shows_disabled_buttons_as_such(
         "« Pause café prolongée » → Lycée Paul Guérin, Niort"
     )
     console.close()
+
+
+def test_the_speaking_order_changed_on_the_console_shows_on_the_screen(
+    live_server: LiveServer, browser: Any
+) -> None:
+    command(live_server, ARIEGE, "step.goto", step="restitution")
+    screen = open_screen(live_server, browser, ARIEGE, "foix")
+    console = open_console(live_server, browser, ARIEGE)
+    expect(screen.locator("#step-speaker")).to_contain_text("Ensuite : Un égal accès")
+    console.get_by_role("button", name="Descendre Un égal accès au numérique pour tous").click()
+    expect(screen.locator("#step-speaker")).to_contain_text("Ensuite : Enseigner et apprendre")
+    console.get_by_role("button", name="Passer Enseigner et apprendre avec le numérique").click()
+    expect(screen.locator("#step-speaker")).to_contain_text("Ensuite : Un égal accès")
+    for page in (screen, console):
+        page.close()

@@ -77,22 +77,14 @@ async function command(name, args = {}) {
 
 // -- controls -------------------------------------------------------------------------
 
-function button(label, name, args, extra = {}) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = "small";
-  b.textContent = label;
-  if (extra.aria) b.setAttribute("aria-label", extra.aria);
-  b.addEventListener("click", () => command(name, args));
-  return b;
-}
-
 document.addEventListener("click", (e) => {
   const b = e.target.closest("button[data-cmd]");
   if (!b) return;
   const args = {};
   if (b.dataset.minutes) args.minutes = Number(b.dataset.minutes);
   if (b.dataset.index) args.index = Number(b.dataset.index);
+  if (b.dataset.workshop) args.workshop = b.dataset.workshop;
+  if (b.dataset.position) args.position = Number(b.dataset.position);
   command(b.dataset.cmd, args);
 });
 
@@ -159,63 +151,56 @@ function render(state) {
   tick();
 }
 
+// A row from its `<template>` in the page: each button names the workshop it acts on, and
+// says so to a screen reader ("+5 min Enseigner et apprendre…").
+function row(templateId, workshop, title) {
+  const li = $(templateId).content.firstElementChild.cloneNode(true);
+  li.dataset.workshop = workshop;
+  li.querySelector(".title").textContent = title;
+  for (const b of li.querySelectorAll("button")) {
+    b.dataset.workshop = workshop;
+    b.setAttribute("aria-label", `${b.dataset.label} ${title}`);
+  }
+  return li;
+}
+
 function renderWorkshops(state) {
   const ids = Object.keys(state.workshops);
   $("workshops-card").hidden = !ids.length;
-  const ul = $("workshop-timers");
-  ul.replaceChildren();
-  for (const id of ids) {
-    const t = state.workshops[id];
-    const title = workshopName(ev, id);
-    const li = document.createElement("li");
-    li.dataset.workshop = id;
-    li.dataset.status = t.status;
-    const name = document.createElement("span");
-    name.className = "title";
-    name.textContent = title;
-    const time = document.createElement("span");
-    time.className = "countdown small-count";
-    const status = document.createElement("span");
-    status.className = "muted";
-    status.textContent = STATUS[t.status] || t.status;
-    li.append(name, time, status);
-    if (t.status === "done") {
-      li.append(button(S.reopen, "workshop.reopen", { workshop: id }, { aria: `${S.reopen} ${title}` }));
-    } else {
-      li.append(
-        button("+1", "workshop.adjust", { workshop: id, minutes: 1 }, { aria: `+1 min ${title}` }),
-        button("+5", "workshop.adjust", { workshop: id, minutes: 5 }, { aria: `+5 min ${title}` }),
-        button(S.close, "workshop.close", { workshop: id }, { aria: `${S.close} ${title}` }),
-      );
-    }
-    ul.append(li);
-  }
+  $("workshop-timers").replaceChildren(
+    ...ids.map((id) => {
+      const t = state.workshops[id];
+      const li = row("workshop-row", id, workshopName(ev, id));
+      li.dataset.status = t.status;
+      li.querySelector(".status").textContent = STATUS[t.status] || t.status;
+      for (const b of li.querySelectorAll("button")) {
+        b.hidden = (b.dataset.cmd === "workshop.reopen") !== (t.status === "done");
+      }
+      return li;
+    }),
+  );
 }
 
 function renderQueue(state) {
   $("queue-card").hidden = !state.queue.length;
   $("btn-queue-next").disabled = !state.queue.some((s) => s.status === "pending" || s.status === "speaking");
-  const ol = $("queue");
-  ol.replaceChildren();
-  state.queue.forEach((slot, i) => {
-    const title = workshopName(ev, slot.workshop);
-    const li = document.createElement("li");
-    li.dataset.workshop = slot.workshop;
-    li.dataset.status = slot.status;
-    const name = document.createElement("span");
-    name.className = "title";
-    name.textContent = `${title} (${Math.round(slot.duration_ms / 60000)} min)`;
-    const status = document.createElement("span");
-    status.className = "muted";
-    status.textContent = SLOT[slot.status] || slot.status;
-    li.append(name, status);
-    if (i > 0) li.append(button("↑", "queue.move", { workshop: slot.workshop, position: i - 1 }, { aria: `${S["queue.up"]} ${title}` }));
-    if (i < state.queue.length - 1) li.append(button("↓", "queue.move", { workshop: slot.workshop, position: i + 1 }, { aria: `${S["queue.down"]} ${title}` }));
-    if (slot.status === "pending" || slot.status === "speaking") {
-      li.append(button(S["queue.skip"], "queue.skip", { workshop: slot.workshop }, { aria: `${S["queue.skip"]} ${title}` }));
-    }
-    ol.append(li);
-  });
+  const last = state.queue.length - 1;
+  $("queue").replaceChildren(
+    ...state.queue.map((slot, i) => {
+      const title = workshopName(ev, slot.workshop);
+      const li = row("queue-row", slot.workshop, `${title} (${Math.round(slot.duration_ms / 60000)} min)`);
+      li.dataset.status = slot.status;
+      li.querySelector(".status").textContent = SLOT[slot.status] || slot.status;
+      const [up, down, skip] = li.querySelectorAll("button");
+      for (const b of [up, down, skip]) b.setAttribute("aria-label", `${b.dataset.label} ${title}`);
+      up.dataset.position = String(i - 1);
+      down.dataset.position = String(i + 1);
+      up.hidden = i === 0;
+      down.hidden = i === last;
+      skip.hidden = !(slot.status === "pending" || slot.status === "speaking");
+      return li;
+    }),
+  );
 }
 
 function tick() {
