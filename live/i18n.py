@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -32,17 +33,18 @@ DOMAIN = "relais"
 LOCALE = Path(__file__).resolve().parent / "locale"
 
 
-def _po(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+@functools.cache
+def _po(lang: str) -> Catalog:
+    """The `.po` file of `lang`, read once."""
+    with (LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
+        return read_po(f, locale=lang, domain=DOMAIN)
 
 
 @functools.cache
 def catalog(lang: str) -> Translations:
     """The compiled catalog of `lang` (French behind it for anything it lacks)."""
-    with _po(lang).open("rb") as f:
-        po = read_po(f, locale=lang, domain=DOMAIN)
     compiled = io.BytesIO()
-    write_mo(compiled, po)
+    write_mo(compiled, _po(lang))
     compiled.seek(0)
     translations = Translations(compiled, domain=DOMAIN)
     if lang != "fr":
@@ -69,15 +71,13 @@ def plural(lang: str) -> Callable[[str, int], str]:
 @functools.cache
 def plural_keys() -> frozenset[str]:
     """The messages that have a form per number (gettext plurals)."""
-    with _po("fr").open("rb") as f:
-        return frozenset(m.id[0] for m in read_po(f, domain=DOMAIN) if m.pluralizable)
+    return frozenset(m.id[0] for m in _po("fr") if m.pluralizable)
 
 
 @functools.cache
 def messages(lang: str) -> dict[str, str]:
     """Every singular message of `lang`, by key (French for what it lacks)."""
-    with _po(lang).open("rb") as f:
-        po = read_po(f, locale=lang, domain=DOMAIN)
+    po = _po(lang)
     own = {m.id: m.string for m in po if isinstance(m.id, str) and isinstance(m.string, str)}
     own = {k: v for k, v in own.items() if k and v}
     return own if lang == "fr" else {**messages("fr"), **own}
@@ -121,8 +121,10 @@ def script_keys(script: str, js: Path = JS) -> frozenset[str]:
     return frozenset(keys)
 
 
-def script_strings(lang: str, scripts: list[str], js: Path = JS) -> dict[str, str]:
-    """Only the messages these page scripts use: a page does not carry the whole catalog."""
+@functools.cache
+def script_strings(lang: str, scripts: tuple[str, ...], js: Path = JS) -> dict[str, str]:
+    """Only the messages these page scripts use: a page does not carry the whole catalog.
+    Computed once per language and set of scripts (they only change with the code)."""
     table = messages(lang if lang in LANGS else "fr")
     keys: set[str] = set().union(*(script_keys(s, js) for s in scripts)) if scripts else set()
     families = tuple(k[:-1] for k in keys if k.endswith("*"))

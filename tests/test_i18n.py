@@ -78,7 +78,7 @@ def test_every_string_a_page_script_asks_for_exists_and_only_those_are_sent() ->
     for script in scripts:
         keys = {k for k in script_keys(script) if not k.endswith("*")}
         assert sorted(keys - known) == [], script
-    screen = script_strings("fr", ["screen"])
+    screen = script_strings("fr", ("screen",))
     assert "kind.plenary" in screen and "speaks_next" in screen
     assert len(screen) < 40 and "org.run" not in screen  # not the whole catalog
 

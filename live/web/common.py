@@ -50,10 +50,10 @@ _SCRIPT = re.compile(r"""path='/js/([\w-]+)\.js'""")
 
 
 @functools.cache
-def page_scripts(name: str) -> list[str]:
+def page_scripts(name: str) -> tuple[str, ...]:
     """The page scripts a template loads: their messages are all it embeds."""
     source = (asset_dir("templates") / name).read_text(encoding="utf-8")
-    return _SCRIPT.findall(source)
+    return tuple(_SCRIPT.findall(source))
 
 
 def lang_of(request: Request) -> str:

@@ -13,12 +13,9 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda import protocol as messages
-from live.agenda.commands import CommandError
 from live.agenda.hub import RESYNC, Client, Live, now_ms
-from live.agenda.state import Rejected
-from live.backends.base import SeqConflict
-from live.errors import close_code
-from live.i18n import LANGS, refusal
+from live.errors import RelaisError, close_code
+from live.i18n import refusal
 from live.links import PUBLIC, LinkError
 
 log = logging.getLogger("relais.ws")
@@ -28,12 +25,12 @@ async def endpoint(websocket: WebSocket) -> None:
     app = websocket.app
     live: Live | None = app.state.hub.get(websocket.path_params["event_id"])
     await websocket.accept()
+    lang = websocket.query_params.get("lang", "fr")  # refusal() falls back to French
     if live is None:
-        await websocket.send_text(messages.error("unknown_event", "no such event"))
+        text = refusal(lang, "unknown_event", "no such event")
+        await websocket.send_text(messages.error("unknown_event", text))
         await websocket.close(code=close_code("unknown_event"))
         return
-    lang = websocket.query_params.get("lang", "fr")
-    lang = lang if lang in LANGS else "fr"
     token = websocket.query_params.get("k")
     claims = PUBLIC
     if token:
@@ -97,12 +94,9 @@ async def _receive(
         else:
             try:
                 seq = await live.command(msg.name, msg.args, client.claims, msg.id)
-            except (CommandError, Rejected) as exc:
+            except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
                 text = refusal(lang, exc.code, exc.message, exc.params)
                 client.push_reply(messages.error(exc.code, text, msg.id))
-            except SeqConflict as exc:
-                text = refusal(lang, messages.CONFLICT, str(exc))
-                client.push_reply(messages.error(messages.CONFLICT, text, msg.id))
             except Exception:
                 log.exception("command %s failed", msg.name)
                 text = refusal(lang, messages.INTERNAL, "internal error")

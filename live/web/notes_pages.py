@@ -29,7 +29,7 @@ READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
 def _config(request: Request, event: Event, workshop_id: str, token: str, script: str) -> Any:
     """What the page script needs: where to connect, and only the messages it uses."""
-    strings = script_strings(lang_of(request), [script])
+    strings = script_strings(lang_of(request), (script,))
     return {"event": event.id, "workshop": workshop_id, "token": token, "strings": strings}
 
 

@@ -270,10 +270,9 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
     return _back(request, live, "assign", n=placed, m=len(result.placements) - placed)
 
 
-async def working_link(request: Request, live: Live, reg: Registration) -> str:
+async def working_link(request: Request, people: People, reg: Registration) -> str:
     """The person's link that still works, or a new one (see desk.working_link)."""
     state = request.app.state
-    people = People(state.backend, live.event)
     return await desk.working_link(state.links, state.settings.base_url, people, reg)
 
 
@@ -290,7 +289,7 @@ async def publish(request: Request, live: Live, people: People) -> Response:
         w = live.event.workshop(reg.confirmed or "")
         if w is None:
             continue
-        link = await working_link(request, live, reg)
+        link = await working_link(request, people, reg)
         title = live.event.workshop_title(w)
         sent += bool(await mailer.confirmed(live.event, reg, title, w.room, link))
     return _back(request, live, "publish", n=len(changed), m=sent)
@@ -359,7 +358,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
     The link they already have stays valid; a new one is made only if it no longer works."""
     reg = await desk.person(people, request.path_params["pid"])
     form = await request.form()
-    link = await working_link(request, live, reg)
+    link = await working_link(request, people, reg)
     sent = False
     if _field(form, "action") == "send":
         mailer = request.app.state.mailer

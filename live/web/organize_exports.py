@@ -157,7 +157,7 @@ async def confirmations_csv(request: Request, live: Live, people: People) -> Res
         w = event.workshop(reg.confirmed or "")
         if w is None:
             continue
-        link = await working_link(request, live, reg)
+        link = await working_link(request, people, reg)
         where = [site_name(event, w.site), event.workshop_title(w), w.room]
         rows.append([reg.name, reg.email, *where, workshop_times(event, w.site), w.visio_url, link])
     return csv_response(request, f"{event.id}-confirmations.csv", header, rows)

@@ -25,10 +25,9 @@ def people_of(request: Request, live: Live) -> People:
     return People(request.app.state.backend, live.event)
 
 
-async def personal_link(request: Request, live: Live, reg: Registration) -> str:
+async def personal_link(request: Request, people: People, reg: Registration) -> str:
     """A fresh personal link (see desk.personal_link)."""
     state = request.app.state
-    people = people_of(request, live)
     return await desk.personal_link(state.links, state.settings.base_url, people, reg)
 
 
@@ -71,7 +70,7 @@ async def register(request: Request) -> Response:
     except Duplicate:
         errors = {"email": "reg.exists"}
         return render(request, "register.html", status=409, **{**context, "errors": errors})
-    link = await personal_link(request, live, reg)
+    link = await personal_link(request, people, reg)
     await request.app.state.mailer.registered(live.event, reg, link)
     return render(request, "registered.html", event=live.event, reg=reg, link=link)
 
