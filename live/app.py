@@ -9,17 +9,23 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from live.agenda.hub import Hub
+from live.agenda.hub import Hub, Listener
 from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
 from live.links import LinkBook, Signer
-from live.notes.room import NotesService
+from live.logs import install as redact_tokens_in_logs
+from live.notes.exports import Exports
+from live.notes.service import NotesService
 from live.people.mailer import Mailer
+from live.people.retention import keep_purging
+from live.plenary import whip
+from live.plenary.service import Plenary
 from live.web import (
     api,
     common,
@@ -31,6 +37,10 @@ from live.web import (
     pages,
     registration,
 )
+from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
+from live.web.headers import SecurityHeaders
+from live.web.limits import BodyLimit
+from live.workers import Workers
 
 log = logging.getLogger("relais")
 
@@ -43,25 +53,46 @@ def demo_definitions() -> dict[str, str]:
     }
 
 
+def follow_floor(plenary: Plenary) -> Listener:
+    """The relay shows whoever has the floor in the agenda's state: at load (a restart
+    keeps it) and after each command."""
+    return lambda event, state: plenary.set_program(event.id, state.floor)
+
+
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     backend = backend or create_backend(settings.backend, str(settings.data_dir))
     hub = Hub(backend, settings.snapshot_every)
     notes = NotesService(backend)
+    workers = Workers()  # processes for the heavy exports, started at the first one
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await backend.open()
         await hub.load_all()
+        demo: set[str] = set()  # dated 2020: past any retention, yet meant to be tried
         if settings.demo:
             for name, text in sorted(demo_definitions().items()):
                 event = await hub.put(text, name)
+                demo.add(event.id)
                 log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
         collector = asyncio.create_task(keep_collections_short())
+        retention = asyncio.create_task(
+            keep_purging(
+                backend,
+                lambda: [v.event for v in hub.events.values() if v.event.id not in demo],
+                settings.retention_days,
+                settings.confirm_hours,
+                forget_names=notes.erase_names,
+            )
+        )
         try:
             yield
         finally:
             collector.cancel()
+            retention.cancel()
+            workers.close()
+            await app.state.plenary.close()
             await notes.close()
             await backend.close()
 
@@ -69,6 +100,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         *pages.routes,
         *api.routes,
         *registration.routes,
+        *whip.routes,
         *organize.routes,
         *organize_exports.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
@@ -76,13 +108,33 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
         Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=common.error_handlers())
+    redact_tokens_in_logs()
+    bounds = [("/e/{event_id}/organize/import", settings.max_import_bytes)]
+    editor = ["/e/{event_id}/notes"]  # CodeMirror's styles (see headers.py)
+    middleware = [  # the headers outside the limit: its 413s get them too
+        Middleware(SecurityHeaders, base_url=settings.base_url, inline_styles=editor),
+        Middleware(BodyLimit, default=settings.max_form_bytes, routes=bounds),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers=common.error_handlers(),
+    )
     app.state.settings = settings
     app.state.backend = backend
     app.state.hub = hub
     app.state.notes = notes
+    app.state.exports = Exports(workers)
     app.state.signer = Signer(settings.secret, settings.link_days)
     app.state.links = LinkBook(app.state.signer, backend)
+    app.state.plenary = Plenary.from_settings(settings, app.state.links)
+    hub.listeners.append(follow_floor(app.state.plenary))
+    gate = Gate.for_limits(
+        settings.max_connections, settings.max_connections_per_address, raise_descriptor_limit()
+    )
+    app.state.gate = gate
+    app.add_middleware(ConnectionCaps, gate=gate, signer=app.state.signer)
     app.state.mailer = Mailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -90,5 +142,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         settings.smtp_user,
         settings.smtp_password,
         settings.smtp_starttls,
+        per_hour=settings.mails_per_hour,
     )
+    app.state.registration_limits = registration.RegistrationLimits(settings)
     return app

@@ -1,4 +1,5 @@
-"""The `relais` command: serve, import an event file, print its links, export the synthesis."""
+"""The `relais` command: serve, import an event file, print its links, export the synthesis,
+purge an event's personal data."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 from live.agenda.hub import Hub
 from live.app import demo_definitions
 from live.backends.base import create_backend
-from live.config import DATABASE_FILE, NoDataDirectory, Settings, Signing
+from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.i18n import plural, translator
 from live.links import Signer, url
 from live.model import DefinitionError, Event, parse_event
+from live.people.retention import Purged, purge
 
 DATA_HELP = (
     "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
@@ -86,10 +88,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         ws="websockets-sansio",
-        ws_max_size=1 << 20,
+        ws_max_size=WS_MAX_SIZE,
+        ws_per_message_deflate=False,  # 40 KB of zlib state per page, and cycles (gcpolicy)
         log_level=args.log_level,
+        proxy_headers=trusted_proxies(settings) is not None,
+        forwarded_allow_ips=trusted_proxies(settings),
     )
     return 0
+
+
+def trusted_proxies(settings: Settings) -> str | None:
+    """Whom uvicorn believes about the client's address. By default nobody (None): the
+    address is the connection's, which a client cannot forge (rate limits count by it).
+    Behind a reverse proxy, RELAIS_TRUSTED_PROXIES names it (e.g. `127.0.0.1`), and only
+    then is X-Forwarded-For read, and only from it."""
+    return settings.trusted_proxies.strip() or None
 
 
 # Links `serve --demo` leaves out of what it prints at start (`relais links` gives them).
@@ -115,8 +128,16 @@ def columns(rows: list[tuple[str, str]]) -> list[str]:
     return [f"{label:<{width}}{link}" for label, link in rows]
 
 
+def speaker_labels(event: Event) -> list[str]:
+    """One speaker link per person named on a plenary video step (each can be revoked on
+    its own), or one for whoever speaks: they all publish the plenary's speaker feed."""
+    names = dict.fromkeys(s.speaker for s in event.agenda if s.video and s.speaker)
+    return [f"speaker ({name})" for name in names] or ["speaker"]
+
+
 def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
-    """Every role link of an event, labelled: console, screens, participants, rapporteurs."""
+    """Every role link of an event, labelled: console, screens, speakers, site hosts,
+    participants, rapporteurs."""
     out = [
         ("public page", f"{base}/e/{event.id}"),
         ("console", url(base, event.id, "facilitator", signer.sign(event.id, "facilitator"))),
@@ -125,6 +146,11 @@ def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
     for site in event.sites:
         token = signer.sign(event.id, "screen", site=site.id)
         out.append((f"screen {site.id}", url(base, event.id, "screen", token)))
+    for label in speaker_labels(event):
+        out.append((label, url(base, event.id, "speaker", signer.sign(event.id, "speaker"))))
+    for site in event.sites:
+        token = signer.sign(event.id, "host", site=site.id)
+        out.append((f"host {site.id}", url(base, event.id, "host", token)))
     for site in event.sites:
         token = signer.sign(event.id, "participant", site=site.id)
         out.append((f"participants {site.id}", url(base, event.id, "participant", token)))
@@ -136,7 +162,14 @@ def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings(args)  # importing signs nothing: no secret is read or made
-    text = Path(args.file).read_text(encoding="utf-8")
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        print(say("cli.not_utf8", path=args.file), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(say("cli.unreadable", path=args.file, reason=exc.strerror or exc), file=sys.stderr)
+        return 2
 
     async def run() -> Event:
         backend = create_backend(settings.backend, str(settings.data_dir))
@@ -219,6 +252,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Remove an event's personal data now (see live/people/retention.py for what stays)."""
+    settings = _server_settings(args, "none", need_database=True)
+    if settings is None:
+        return 2
+
+    async def run() -> Purged | None:
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            if args.event not in await backend.definitions():
+                return None
+            return await purge(backend, args.event)
+        finally:
+            await backend.close()
+
+    purged = asyncio.run(run())
+    if purged is None:
+        known = settings.data_dir.resolve()
+        print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
+        return 2
+    print(say("cli.purged", event=args.event, **purged.as_dict()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
     parser.add_argument("--data", help=DATA_HELP)
@@ -247,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--format", choices=["md", "html", "pdf"], default="md")
     export.add_argument("-o", "--output", help="file to write ('-' for standard output)")
     export.set_defaults(fn=cmd_export)
+
+    purge_cmd = sub.add_parser(
+        "purge", help="remove an event's personal data (registrations, names), keep its notes"
+    )
+    purge_cmd.add_argument("event")
+    purge_cmd.set_defaults(fn=cmd_purge)
 
     args = parser.parse_args(argv)
     result: int = args.fn(args)

@@ -12,6 +12,9 @@ from live.errors import RelaisError
 
 SECRET_FILE = "secret.key"
 DATABASE_FILE = "relais.sqlite3"
+# Largest websocket message the server reads (uvicorn --ws-max-size, as `relais serve` runs
+# it); the notes keep their own frame limit below it (live/notes/limits.py).
+WS_MAX_SIZE = 1 << 20
 
 
 class NoDataDirectory(RelaisError):
@@ -40,10 +43,14 @@ def _secret(data_dir: Path, create: bool = True) -> str:
         return path.read_text().strip()
     if not create:
         raise NoDataDirectory(data_dir.resolve())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    path.write_text(value)
-    path.chmod(0o600)
+    try:  # born 0600: never readable by others, not even before a chmod
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process made it first: theirs is the secret
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
     return value
 
 
@@ -57,6 +64,9 @@ class Settings:
     snapshot_every: int = 100
     max_message_bytes: int = 16 * 1024
     send_queue: int = 64
+    send_queue_bytes: int = 1 << 20  # per live client: a snapshot or two, never more
+    max_connections: int = 0  # websockets in all; 0: what the open-file limit allows
+    max_connections_per_address: int = 600  # public websockets from one address (a NAT)
     demo: bool = False
     smtp_host: str = ""
     smtp_port: int = 25
@@ -64,6 +74,26 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # Request bodies (live/web/limits.py): any form, and the organizer's CSV import (its
+    # 2 MiB file, `MAX_UPLOAD` in live/web/organize.py, plus the multipart envelope).
+    max_form_bytes: int = 64 * 1024
+    max_import_bytes: int = 2 * 1024 * 1024 + 64 * 1024
+    # Registration abuse and personal data (live/ratelimit.py, live/people/retention.py).
+    register_per_minute: int = 20  # registration posts per client address (a school NAT; 0: none)
+    register_per_hour: int = 500  # registration posts per event
+    mails_per_hour: int = 5  # mails to one address
+    trusted_proxies: str = ""  # addresses whose X-Forwarded-For `relais serve` believes
+    confirm_hours: int = 48  # an unconfirmed registration (double opt-in) is dropped after (≥ 1)
+    retention_days: int = 90  # personal data removed this long after the event (0: never)
+    # Plenary visio (live/plenary/ice.py, live/plenary/service.py).
+    ice_servers: str = ""  # JSON list of RTCIceServer, or a comma list of stun:/turn: URLs
+    ice_username: str = ""  # ... the credentials of that comma list's TURN URLs
+    ice_credential: str = ""
+    turn_secret: str = ""  # coturn's static-auth-secret: short-lived TURN credentials
+    ice_host_addresses: str = ""  # host candidates offered ("": every address but loopback)
+    plenary_video_codec: str = "VP8"  # or H264 (OBS Studio's WHIP output)
+    plenary_transcode: bool = False  # aiortc's decode/encode path: for comparison only
+    plenary_max_receivers: int = 64  # WHEP sessions per event
 
     @classmethod
     def from_env(cls, signing: Signing = "create", **overrides: object) -> Settings:
@@ -86,6 +116,28 @@ class Settings:
             smtp_user=os.environ.get("RELAIS_SMTP_USER", ""),
             smtp_password=os.environ.get("RELAIS_SMTP_PASSWORD", ""),
             smtp_starttls=os.environ.get("RELAIS_SMTP_STARTTLS", "") in ("1", "true"),
+            max_form_bytes=int(os.environ.get("RELAIS_MAX_FORM_BYTES", cls.max_form_bytes)),
+            max_import_bytes=int(os.environ.get("RELAIS_MAX_IMPORT_BYTES", cls.max_import_bytes)),
+            max_connections=int(os.environ.get("RELAIS_MAX_CONNECTIONS", "0")),
+            max_connections_per_address=int(
+                os.environ.get("RELAIS_MAX_CONNECTIONS_PER_ADDRESS", "600")
+            ),
+            register_per_minute=int(
+                os.environ.get("RELAIS_REGISTER_PER_MINUTE", str(cls.register_per_minute))
+            ),
+            register_per_hour=int(os.environ.get("RELAIS_REGISTER_PER_HOUR", "500")),
+            mails_per_hour=int(os.environ.get("RELAIS_MAILS_PER_HOUR", "5")),
+            trusted_proxies=os.environ.get("RELAIS_TRUSTED_PROXIES", ""),
+            confirm_hours=int(os.environ.get("RELAIS_CONFIRM_HOURS", "48")),
+            retention_days=int(os.environ.get("RELAIS_RETENTION_DAYS", "90")),
+            ice_servers=os.environ.get("RELAIS_ICE_SERVERS", ""),
+            ice_username=os.environ.get("RELAIS_ICE_USERNAME", ""),
+            ice_credential=os.environ.get("RELAIS_ICE_CREDENTIAL", ""),
+            turn_secret=os.environ.get("RELAIS_TURN_SECRET", ""),
+            ice_host_addresses=os.environ.get("RELAIS_ICE_HOST_ADDRESSES", ""),
+            plenary_video_codec=os.environ.get("RELAIS_PLENARY_VIDEO_CODEC", "VP8").upper(),
+            plenary_transcode=os.environ.get("RELAIS_PLENARY_TRANSCODE", "") in ("1", "true"),
+            plenary_max_receivers=int(os.environ.get("RELAIS_PLENARY_MAX_RECEIVERS", "64")),
         )
         for key, value in overrides.items():
             setattr(s, key, value)

@@ -38,9 +38,15 @@ HTTP_STATUS = {
     "not_found": 404,
     "unknown_event": 404,
     "unknown_person": 404,
+    "no_such_session": 404,  # plenary (live/plenary/whip.py)
+    "no_such_feed": 404,
     "conflict": 409,
+    "plenary_busy": 409,
     "duplicate": 409,
     "too_large": 413,
+    "sdp_type": 415,
+    "sdp_codec": 415,
+    "too_many_connections": 429,
     "invalid": 422,
     "internal": 500,
 }
@@ -56,6 +62,13 @@ CLOSE_CODE = {
     "forbidden": 4403,
     "not_found": 4404,
     "unknown_event": 4404,
+    "too_many_connections": 4429,  # the page tries again a little later
+    # The notes socket closes on a refused change (its client would silently diverge):
+    "too_large": 4413,  # a change over the frame limit
+    "doc_too_large": 4413,  # the notes are at their size limit
+    "read_only": 4403,  # a change sent with a link that only reads
+    "malformed": 4400,  # not a valid Yjs update or sync message
+    "too_many_syncs": 4429,  # sync step 1 sent over and over
     "behind": 1013,  # try again later: a client too slow for its outbox reconnects
 }
 

@@ -7,8 +7,10 @@ one; revoking a link records its id.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -18,7 +20,18 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from live.backends.base import Backend
 from live.errors import RelaisError
 
-Role = Literal["organizer", "facilitator", "screen", "rapporteur", "participant", "public"]
+log = logging.getLogger("relais.links")
+
+Role = Literal[
+    "organizer",
+    "facilitator",
+    "screen",
+    "rapporteur",
+    "participant",
+    "public",
+    "speaker",
+    "host",
+]
 ROLES: tuple[Role, ...] = (
     "organizer",
     "facilitator",
@@ -26,6 +39,8 @@ ROLES: tuple[Role, ...] = (
     "rapporteur",
     "participant",
     "public",
+    "speaker",  # publishes the plenary (live/plenary)
+    "host",  # a site's host: its room camera, the mosaic, asking for the floor
 )
 COMMANDERS: frozenset[str] = frozenset({"organizer", "facilitator"})
 
@@ -35,6 +50,8 @@ PAGES: dict[str, str] = {
     "screen": "screen",
     "rapporteur": "notes",
     "participant": "me",
+    "speaker": "speak",
+    "host": "host",
 }
 
 
@@ -135,19 +152,78 @@ class Revocations:
 
 class LinkBook:
     """Links as the server checks them, everywhere (pages, both websockets, the desk): the
-    signature and expiry (`Signer`), then the event's revocations, read at each check so
-    that a revocation applies at once."""
+    signature and expiry (`Signer`), then the event's revocations.
+
+    A link is checked on every use, not once per connection. `verify` reads the event's
+    revocations from the backend (pages, a socket's first frame, every agenda command);
+    `check` is the synchronous re-check for hot paths (each notes update), against what
+    the last `verify` read plus every revocation made since through this book. And a
+    revocation reaches the sockets already open with that link at once: `watch` registers
+    a connection's callback, which `revoke` calls with the refusal code, so the socket
+    closes itself instead of waiting for its next frame.
+    """
 
     def __init__(self, signer: Signer, backend: Backend) -> None:
         self.signer = signer
         self.revocations = Revocations(backend)
+        self._revoked: dict[str, set[str]] = {}  # event -> link ids known revoked
+        self._watchers: dict[tuple[str, str], set[Callable[[str], None]]] = {}
 
     async def verify(self, token: str | None, event: str) -> Claims:
         """The claims of a valid link of `event`, or LinkError saying why not."""
-        return self.signer.verify(token, event, revoked=await self.revocations.of(event))
+        revoked = await self.revocations.of(event)
+        self._revoked.setdefault(event, set()).update(revoked)
+        return self.signer.verify(token, event, revoked=revoked)
+
+    def check(self, claims: Claims, now: float | None = None) -> None:
+        """Still valid now? LinkError (`link_expired`, `link_revoked`) if not. Public
+        claims (no link) never expire."""
+        if not claims.id:
+            return
+        if claims.expires < (time.time() if now is None else now):
+            raise LinkError(
+                "link_expired", "this link has expired; ask the organizer for a new one"
+            )
+        if claims.id in self._revoked.get(claims.event, ()):
+            raise LinkError("link_revoked", "this link has been revoked")
+
+    def watch(self, claims: Claims, on_revoked: Callable[[str], None]) -> Callable[[], None]:
+        """Call `on_revoked(code)` when this link is revoked; returns the unwatch function.
+        The callback runs in the revoking task: it must only signal (close an outbox,
+        set an event), never await."""
+        if not claims.id:
+            return lambda: None
+        key = (claims.event, claims.id)
+        self._watchers.setdefault(key, set()).add(on_revoked)
+
+        def unwatch() -> None:
+            callbacks = self._watchers.get(key)
+            if callbacks is not None:
+                callbacks.discard(on_revoked)
+                if not callbacks:
+                    del self._watchers[key]
+
+        return unwatch
 
     async def revoke(self, event: str, link_id: str) -> None:
+        """Record the revocation, then close every connection open with that link."""
         await self.revocations.revoke(event, link_id)
+        self.revoked(event, link_id)
+
+    def revoked(self, event: str, link_id: str) -> None:
+        """A revocation was recorded (here or by the people store): apply it to open
+        connections and to `check`."""
+        self._revoked.setdefault(event, set()).add(link_id)
+        for callback in list(self._watchers.get((event, link_id), ())):
+            try:
+                callback("link_revoked")
+            except Exception:  # one connection's failure must not spare the others
+                log.exception("closing a revoked link's connection failed")
+
+    @property
+    def watched(self) -> int:
+        """How many connections are watched (tests check none are left behind)."""
+        return sum(len(c) for c in self._watchers.values())
 
 
 def url(base: str, event: str, role: Role, token: str) -> str:

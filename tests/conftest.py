@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from live.backends.base import Backend
+from live.backends.memory import MemoryBackend
+from live.backends.sqlite import SQLiteBackend
 from live.links import Signer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +42,23 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving the app on a free port, with its own data directory."""
 
-    def __init__(self, data_dir: Path, backend: str = "sqlite") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        backend: str = "sqlite",
+        env: dict[str, str] | None = None,
+        nofile: int | None = None,
+        slow_callback: float | None = None,
+        log_level: str = "warning",
+    ) -> None:
         self.data_dir = data_dir
         self.backend = backend
+        self.extra_env = env or {}  # settings of this server (RELAIS_...)
+        self.nofile = nofile  # its open-file limit, soft and hard (as a small VPS has)
+        # asyncio debug mode: each step holding the loop longer (s) is logged (loopcheck.py)
+        self.slow_callback = slow_callback
+        self.log_level = log_level  # below "warning": its output is kept for log()
+        self.stderr_path = data_dir.parent / f"server-{id(self)}.stderr"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -59,7 +76,15 @@ class LiveServer:
             "RELAIS_DEMO": "1",
             "LIVE_BACKEND": self.backend,
             "RELAIS_BASE_URL": self.url,
+            # Tests register many people from one address; test_registration_abuse.py
+            # checks the real default.
+            "RELAIS_REGISTER_PER_MINUTE": "1000",
+            **self.extra_env,
         }
+        loop_options, stderr = self._loop_check(env)
+        if stderr is None and self.log_level != "warning":
+            self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
+            stderr = self.stderr_path.open("ab")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -75,12 +100,20 @@ class LiveServer:
                 "websockets-sansio",
                 "--ws-max-size",
                 str(1 << 20),
+                "--ws-per-message-deflate",
+                "false",
                 "--log-level",
-                "warning",
+                self.log_level,
+                *loop_options,
             ],
             cwd=ROOT,
             env=env,
+            stdout=stderr,  # uvicorn's access log goes to stdout
+            stderr=stderr,
+            preexec_fn=self._limits if self.nofile else None,
         )
+        if stderr is not None:
+            stderr.close()  # the server has its own copy
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -91,6 +124,25 @@ class LiveServer:
                     raise RuntimeError("server exited at start") from None
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
+
+    def _loop_check(self, env: dict[str, str]) -> tuple[list[str], Any]:
+        """uvicorn options and stderr file for `slow_callback` (none without it)."""
+        if self.slow_callback is None:
+            return [], None
+        env["RELAIS_TEST_SLOW_CALLBACK"] = str(self.slow_callback)
+        self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
+        return ["--loop", "tests.loopcheck:debug_loop"], self.stderr_path.open("ab")
+
+    def log(self) -> str:
+        """What the server wrote so far (with `slow_callback` or `log_level` set)."""
+        if not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def _limits(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -110,6 +162,15 @@ class LiveServer:
     def restart(self, hard: bool = False) -> None:
         self.kill() if hard else self.stop()
         self.start()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each embedded backend in turn (the notes and people stores run on both)."""
+    b: Backend = MemoryBackend() if request.param == "memory" else SQLiteBackend(tmp_path / "n.db")
+    await b.open()
+    yield b
+    await b.close()
 
 
 @pytest.fixture

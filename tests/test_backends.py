@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -78,3 +79,27 @@ async def test_updates_of_several_documents_are_written_together(backend: Backen
     await backend.notes_append_many({"a": [b"1", b"2"], "b": [b"3"]})
     assert await backend.notes_load("a") == [b"1", b"2"]
     assert await backend.notes_load("b") == [b"3"]
+
+
+async def test_a_record_is_created_only_if_absent_even_when_many_try_at_once(
+    backend: Backend,
+) -> None:
+    tries = [backend.create_record("email", "ev:a@b.org", {"id": str(i)}) for i in range(8)]
+    assert sorted(await asyncio.gather(*tries)) == [False] * 7 + [True]
+    winner = await backend.get_record("email", "ev:a@b.org")
+    assert not await backend.create_record("email", "ev:a@b.org", {"id": "late"})
+    assert await backend.get_record("email", "ev:a@b.org") == winner
+    await backend.delete_record("email", "ev:a@b.org")
+    assert await backend.create_record("email", "ev:a@b.org", {"id": "again"})
+
+
+async def test_forgetting_leaves_deleted_records_in_no_file(
+    backend: Backend, tmp_path: Path
+) -> None:
+    await backend.put_record("registration", "ev:1", {"name": "Personne Effacée"})
+    await backend.put_record("registration", "ev:2", {"name": "Reste"})
+    await backend.delete_record("registration", "ev:1")
+    await backend.forget()
+    for path in tmp_path.glob("relais.sqlite3*"):
+        assert "Personne Effacée".encode() not in path.read_bytes(), path.name
+    assert await backend.get_record("registration", "ev:2") == {"name": "Reste"}

@@ -131,3 +131,18 @@ def test_links_columns_line_up_even_past_32_characters(
     assert "rapporteur responsable-saint-jean" in labels  # 33 characters: the reported case
     assert len({line.index("http") for line in lines}) == 1
     assert all(line[line.index("http") - 1] == " " for line in lines), "label and link apart"
+
+
+def test_links_prints_a_speaker_link_per_speaker_and_a_host_link_per_site(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--base-url", "https://relais.example", "links", "poitiers-2020"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    speakers = [line for line in lines if "/e/poitiers-2020/speak?k=" in line]
+    assert [line.split("  ")[0] for line in speakers] == [
+        "speaker (Madame la Rectrice)",
+        "speaker (Madame la Rectrice de la région académique)",
+    ]
+    for site in ("poitiers", "niort", "angouleme", "saint-jean"):
+        (host,) = [line for line in lines if line.startswith(f"host {site} ")]
+        assert "https://relais.example/e/poitiers-2020/host?k=" in host

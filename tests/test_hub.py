@@ -31,7 +31,7 @@ async def test_a_command_is_written_before_anyone_sees_it() -> None:
     live.clients.add(screen)
     seq = await live.command("step.next", {}, REGIE, "a")
     assert [e["seq"] for e in await backend.read(live.stream)] == [seq] == [1]
-    frame = json.loads(screen.queue.get_nowait())
+    frame = json.loads(screen.frames.popleft())
     assert frame["type"] == "event" and frame["seq"] == 1 and frame["state"]["step"] == 0
 
 
@@ -43,7 +43,7 @@ async def test_a_refused_command_writes_and_broadcasts_nothing() -> None:
     live.clients.add(screen)
     with pytest.raises(Rejected):
         await live.command("timer.pause", {}, REGIE, "a")
-    assert await backend.read(live.stream) == [] and screen.queue.empty()
+    assert await backend.read(live.stream) == [] and not screen.frames
 
 
 async def test_a_slow_client_is_resynced_and_never_delays_the_others() -> None:
@@ -54,10 +54,49 @@ async def test_a_slow_client_is_resynced_and_never_delays_the_others() -> None:
     await live.command("step.next", {}, REGIE, "1")
     for i in range(5):
         await live.command("timer.adjust", {"minutes": 1}, REGIE, f"x{i}")
-    assert fast.queue.qsize() == 6  # every event, in order
-    assert slow.behind and slow.queue.qsize() == 1 and slow.queue.get_nowait() == RESYNC
+    assert len(fast.frames) == 6  # every event, in order
+    assert slow.behind and list(slow.frames) == [RESYNC]
     snapshot = json.loads(live.snapshot())
     assert snapshot["type"] == "snapshot" and snapshot["seq"] == 6
+
+
+async def test_an_outbox_is_bounded_in_bytes_as_well_as_in_frames() -> None:
+    hub = await hub_with_demo()
+    live = hub.events["ariege-2020"]
+    snapshot = live.snapshot()
+    client = Client(SCREEN, maxsize=1000, max_bytes=len(snapshot) * 3)
+    for _ in range(3):
+        client.push_reply(snapshot)  # a client asking hello after hello, never reading
+    assert not client.closed and client.size == 3 * len(snapshot)
+    client.push_reply(snapshot)
+    assert client.closed and client.close_reason == "behind" and client.size == 0
+    assert await client.next_frame() is None
+
+
+async def test_events_past_the_byte_bound_resync_the_client_instead() -> None:
+    hub = await hub_with_demo()
+    live = hub.events["ariege-2020"]
+    client = Client(SCREEN, maxsize=1000, max_bytes=2000)
+    live.clients.add(client)
+    for i in range(20):
+        await live.command("timer.adjust" if i else "step.next", {"minutes": 1} if i else {},
+                           REGIE, str(i))  # fmt: skip
+    assert client.behind and list(client.frames) == [RESYNC] and not client.closed
+
+
+async def test_a_failed_snapshot_does_not_fail_the_command_it_follows() -> None:
+    class SnapshotsFail(MemoryBackend):
+        async def save_snapshot(self, stream: str, seq: int, state: dict) -> None:
+            raise OSError("disk full")
+
+    backend = SnapshotsFail()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    for i in range(3):  # the third is due for a snapshot (snapshot_every=3)
+        seq = await live.command("timer.adjust" if i else "step.next",
+                                 {"minutes": 1} if i else {}, REGIE, str(i))  # fmt: skip
+    assert seq == 3 and live.state.seq == 3
+    assert [e["seq"] for e in await backend.read(live.stream)] == [1, 2, 3]
 
 
 async def test_catch_up_sends_exactly_the_missed_entries_or_a_snapshot() -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
+
+from live.notes.limits import MAX_DOC, MAX_FRAME
 
 from .conftest import LiveServer
 
@@ -141,4 +145,102 @@ def test_a_non_rapporteur_link_on_the_editor_address_gets_the_read_only_view(
     page.goto(f"{live_server.url}/e/{EVENT}/notes?k={live_server.link(EVENT, 'facilitator')}")
     assert f"/e/{EVENT}/notes/" in page.url
     expect(page.get_by_label("Atelier")).to_be_visible()
+    page.close()
+
+
+def revoke(server: LiveServer, token: str) -> None:
+    """What the organizer's desk does: POST the link to revoke."""
+    organizer = server.link(EVENT, "organizer")
+    request = urllib.request.Request(
+        f"{server.url}/e/{EVENT}/organize/revoke?k={organizer}",
+        data=urllib.parse.urlencode({"link": token}).encode(),
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def paste(page: Page, text: str) -> None:
+    """A real paste event on the editor, as Ctrl+V with `text` in the clipboard gives."""
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.locator(".cm-content").evaluate(
+        """(el, text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true,
+                                                           cancelable: true }));
+        }""",
+        text,
+    )
+
+
+def test_a_paste_over_the_limit_is_refused_in_the_page_and_nothing_is_sent(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page = open_editor(live_server, browser)
+    limit = page.evaluate("JSON.parse(document.getElementById('notes-config').textContent)")
+    assert limit["max_frame"] == MAX_FRAME and limit["max_doc"] == MAX_DOC
+    paste(page, "é" * (MAX_FRAME // 2))  # two bytes each: over the limit in bytes
+    expect(page.locator("#notes-alert")).to_be_visible()
+    expect(page.locator("#notes-alert")).to_contain_text("trop grand")
+    paste(page, "Collé en une fois, et petit.")
+    expect(page.locator(".cm-content")).to_contain_text("Collé en une fois, et petit.")
+    expect(page.locator("#notes-status")).to_have_text("Enregistré et partagé")
+    expect(page.locator("#notes-alert")).to_be_hidden()
+    viewer = browser.new_page()
+    token = live_server.link(EVENT, "participant", site="foix")
+    viewer.goto(f"{live_server.url}/e/{EVENT}/notes/{WORKSHOP}?k={token}")
+    expect(viewer.locator("#notes")).to_contain_text("Collé en une fois, et petit.")
+    assert "éé" not in viewer.locator("#notes").inner_text()
+    viewer.close()
+    page.close()
+
+
+def test_a_change_the_server_refuses_stops_the_editor_and_keeps_the_text_at_hand(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page = open_editor(live_server, browser)
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    type_at_end(page, "Ma phrase à garder.")
+    # Past the page's own check (a script, an extension): the server refuses and closes.
+    page.evaluate(f"window.relaisNotes.doc.getText('notes').insert(0, 'x'.repeat({MAX_FRAME}))")
+    closed = page.locator("#notes-closed")
+    expect(closed).to_be_visible()
+    expect(page.locator("#notes-closed-why")).to_contain_text("trop grande")
+    expect(page.locator("#notes-closed-text")).to_have_value(re.compile("Ma phrase à garder."))
+    expect(page.locator("#notes-status")).to_have_text("Vos modifications ne sont plus envoyées")
+    # Not reconnecting into the same refusal: y-websocket stopped for good on a 44xx.
+    assert page.evaluate("window.relaisNotes.provider.shouldConnect") is False
+    assert sockets == []  # the page's one socket opened before this listened: none since
+    page.close()
+
+
+def test_a_revoked_link_is_told_so_and_offered_its_text_to_copy(
+    live_server: LiveServer, browser: Any
+) -> None:
+    page: Page = browser.new_page()
+    token = live_server.link(EVENT, "rapporteur", workshop=WORKSHOP)
+    page.goto(f"{live_server.url}/e/{EVENT}/notes?k={token}")
+    expect(page.locator("#notes-status")).to_have_text("Enregistré et partagé")
+    type_at_end(page, "Écrit avant la révocation.")
+    revoke(live_server, token)
+    expect(page.locator("#notes-closed-why")).to_contain_text("révoqué")
+    expect(page.locator("#notes-closed-text")).to_have_value(
+        re.compile("Écrit avant la révocation.")
+    )
+    type_at_end(page, " Et après.")
+    expect(page.locator(".cm-content")).not_to_contain_text("Et après.")
+    page.locator("#notes-closed-copy").click()
+    expect(page.locator("#notes-closed-done")).to_have_text("Texte copié.")
+    page.close()
+
+
+def test_a_reader_whose_link_is_revoked_is_told_so(live_server: LiveServer, browser: Any) -> None:
+    page: Page = browser.new_page()
+    token = live_server.link(EVENT, "participant", site="foix")
+    page.goto(f"{live_server.url}/e/{EVENT}/notes/{WORKSHOP}?k={token}")
+    expect(page.locator("#notes h2").first).to_have_text("Constats")
+    revoke(live_server, token)
+    expect(page.locator("#notes-status")).to_contain_text("révoqué")
     page.close()

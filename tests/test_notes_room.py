@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
 
 from live.backends.base import Backend
 from live.backends.memory import MemoryBackend
-from live.backends.sqlite import SQLiteBackend
 from live.links import Claims
 from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
 from live.notes import ysync
-from live.notes.room import NotesService, Peer, Room, doc_name, may_edit, stored_text, template_for
+from live.notes.room import Peer, Room, doc_name, may_edit, template_for
+from live.notes.service import NotesService, stored_text
 from live.notes.writer import Writer
 
 EVENT_YAML = """
@@ -30,14 +28,6 @@ workshops:
   - {id: w1, theme: t, site: s, capacity: 10}
   - {id: w2, theme: t, site: s, capacity: 10, notes_template: "# Idées\\n"}
 """
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    b: Backend = MemoryBackend() if request.param == "memory" else SQLiteBackend(tmp_path / "n.db")
-    await b.open()
-    yield b
-    await b.close()
 
 
 @pytest.fixture

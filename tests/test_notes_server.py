@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 import websockets
 
 from live.model import DEFAULT_NOTES_TEMPLATE
 from live.notes import ysync
+from live.notes.limits import MAX_FRAME
 
 from .conftest import LiveServer
 from .yclient import YClient
@@ -79,6 +81,7 @@ async def test_a_read_only_client_cannot_change_the_text(live_server: LiveServer
         before = str(rapporteur)
         screen.append("graffiti")
         await screen.until(lambda: any(e.startswith("read_only:") for e in screen.errors))
+        assert await screen.until_closed() == (4403, "read_only")  # its copy would diverge
         rapporteur.append(" ok")
         await rapporteur.until_text(before + " ok")
         async with viewer(live_server, "participant") as fresh:
@@ -106,18 +109,34 @@ async def test_a_rapporteur_reads_but_does_not_edit_another_workshop(
         assert "intrusion" not in str(screen)
 
 
-async def test_malformed_frames_get_an_error_and_the_room_keeps_working(
+async def test_frames_that_change_nothing_get_an_error_and_the_connection_stays(
     live_server: LiveServer,
 ) -> None:
+    async with editor(live_server) as client, viewer(live_server) as v:
+        for frame in (b"", b"\x07", ysync.awareness(b"\x05"), ysync.awareness(b"\x01\x01")):
+            await client.send_raw(frame)
+        await client.until(lambda: len(client.errors) == 4)
+        assert {e.split(":")[0] for e in client.errors} == {"malformed", "unknown_type"}
+        client.append(" toujours là")
+        await v.until(lambda: str(v).endswith(" toujours là"))
+        assert not client.closed.is_set()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"\x00\x09\x00", b"\x00\x02\x05ab", ysync.update(b"\xff" * 8), ysync.sync_step1(b"\x05")],
+    ids=["unknown sync step", "truncated update", "invalid update", "invalid state vector"],
+)
+async def test_a_malformed_sync_message_closes_its_connection_and_the_room_keeps_working(
+    live_server: LiveServer, frame: bytes
+) -> None:
     async with editor(live_server) as bad, editor(live_server) as good, viewer(live_server) as v:
-        for frame in (b"", b"\x07", b"\x00\x09\x00", b"\x00\x02\x05ab", ysync.update(b"\xff" * 8)):
-            await bad.send_raw(frame)
-        await bad.until(lambda: len(bad.errors) == 5)
-        assert {e.split(":")[0] for e in bad.errors} == {"malformed", "unknown_type"}
+        await bad.send_raw(frame)
+        code, reason = await bad.until_closed()
+        assert code in (4400,) and reason in ("malformed", "unknown_type")
+        assert bad.errors and bad.errors[0].startswith(f"{reason}:")
         good.append(" toujours là")
         await v.until_text(str(good))
-        bad.append(" moi aussi")
-        await v.until(lambda: str(v).endswith(" toujours là moi aussi"))
 
 
 async def test_a_text_frame_gets_an_error(live_server: LiveServer) -> None:
@@ -126,13 +145,28 @@ async def test_a_text_frame_gets_an_error(live_server: LiveServer) -> None:
         await client.until(lambda: any(e.startswith("not_binary:") for e in client.errors))
 
 
-async def test_an_oversized_frame_is_refused_and_others_are_unaffected(
+async def test_a_change_over_the_frame_limit_closes_the_editor_instead_of_diverging(
+    live_server: LiveServer,
+) -> None:
+    """The refused update would be missing for good, and every later one of that editor
+    would wait for it: the editor is told (error frame, close 4413), not left typing into
+    a copy nobody receives."""
+    async with editor(live_server) as big, editor(live_server) as good, viewer(live_server) as v:
+        before = str(v)
+        big.append("x" * (MAX_FRAME + 1000))  # below the websocket's limit, above the room's
+        assert await big.until_closed() == (4413, "too_large")
+        assert big.errors[0].startswith("too_large:")
+        big.append(" later typing")  # what the page would have sent next: nowhere to go
+        good.append(" suite")
+        await v.until_text(before + " suite")
+
+
+async def test_a_frame_over_the_websocket_limit_is_cut_by_the_server(
     live_server: LiveServer,
 ) -> None:
     async with editor(live_server) as big, editor(live_server) as good, viewer(live_server) as v:
-        await big.send_raw(ysync.update(b"\x00" * 600_000))
-        await big.until(lambda: any(e.startswith("too_large:") for e in big.errors))
-        await big.send_raw(b"\x00" * (2 << 20))  # beyond the websocket limit: closed (1009)
+        with contextlib.suppress(websockets.ConnectionClosed):  # closed while it sends
+            await big.send_raw(b"\x00" * (2 << 20))  # beyond --ws-max-size: closed (1009)
         await asyncio.wait_for(big.closed.wait(), 5)
         assert big.close_code == 1009
         good.append(" suite")

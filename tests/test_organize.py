@@ -30,6 +30,7 @@ class Desk:
 
     def __init__(self, server: LiveServer, client: httpx.Client) -> None:
         self.server, self.client = server, client
+        self.mailbox: list[Any] | None = None  # what the SMTP server received, if mail is on
         self.k = server.link(EVENT, "organizer")
         self.base = f"{server.url}/e/{EVENT}/organize"
 
@@ -67,6 +68,8 @@ class Desk:
         form |= {"consent": "on", **extra}
         r = self.client.post(f"{self.server.url}/e/{EVENT}/register", data=form)
         assert r.status_code == 200, r.text
+        if self.mailbox is not None:  # double opt-in: the link comes by mail; opening it
+            return confirm_by_mail(self.client, self.mailbox)  # confirms the address
         match = re.search(r'id="personal-link" href="([^"]+)"', r.text)
         assert match
         return html.unescape(match.group(1))
@@ -95,6 +98,14 @@ class Desk:
     def capacity_inputs(self) -> dict[str, str]:
         page = self.page()
         return dict(re.findall(r'id="capacity-([a-z-]+)"[^>]*value="([^"]*)"', page))
+
+
+def confirm_by_mail(client: httpx.Client, mailbox: list[Any]) -> str:
+    """Open the link of the last mail received (what confirms a registration's address)."""
+    found = re.search(r"https?://\S+", mailbox[-1].get_content())
+    assert found, "the mail carries the personal link"
+    assert client.get(found.group(0)).status_code == 200
+    return found.group(0)
 
 
 @pytest.fixture
@@ -597,7 +608,9 @@ def mailed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[De
     server.start()
     try:
         with httpx.Client(timeout=30, follow_redirects=True) as client:
-            yield Desk(server, client), smtp.messages  # type: ignore[attr-defined]
+            desk = Desk(server, client)
+            desk.mailbox = smtp.messages  # type: ignore[attr-defined]
+            yield desk, smtp.messages  # type: ignore[attr-defined]
     finally:
         server.stop()
         smtp.shutdown()
@@ -668,6 +681,7 @@ def test_a_link_sent_again_is_in_the_persons_language_not_the_desks(
         form |= {"site": "foix", "wish1": "atelier-acces", "consent": "on"}
         r = phone.post(f"{desk.server.url}/e/{EVENT}/register?lang=en", data=form)
         assert r.status_code == 200, r.text
+        confirm_by_mail(phone, messages)
     person = desk.people()["jane.doe@example.org"]["id"]
     r = desk.post(f"/person/{person}/link", data={"action": "send"})  # the French desk
     assert "envoyé à jane.doe@example.org" in html.unescape(r.text)

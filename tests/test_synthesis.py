@@ -18,7 +18,7 @@ from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend
 from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
 from live.notes import ysync
-from live.notes.room import NotesService
+from live.notes.service import NotesService
 from live.notes.synthesis import (
     FONTS,
     collect,

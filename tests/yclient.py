@@ -29,6 +29,7 @@ class YClient:
         self.synced = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_code: int | None = None
+        self.close_reason: str | None = None
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._remote = False
@@ -95,7 +96,7 @@ class YClient:
         except websockets.ConnectionClosed:
             pass
         finally:
-            self.close_code = ws.close_code
+            self.close_code, self.close_reason = ws.close_code, ws.close_reason
             self.closed.set()
 
     def _handle(self, msg: ysync.Message) -> None:
@@ -132,11 +133,25 @@ class YClient:
 
         await asyncio.wait_for(wait(), timeout)
 
+    async def until_closed(self, timeout: float = 5.0) -> tuple[int | None, str | None]:
+        """Wait until the server closes the connection; its close code and reason."""
+        await asyncio.wait_for(self.closed.wait(), timeout)
+        return self.close_code, self.close_reason
+
     async def until_text(self, expected: str, timeout: float = 5.0) -> None:
         try:
             await self.until(lambda: str(self.text) == expected, timeout)
         except TimeoutError:
-            raise AssertionError(f"text is {str(self.text)!r}, expected {expected!r}") from None
+            raise AssertionError(
+                f"text is {_short(str(self))}, expected {_short(expected)}"
+            ) from None
 
     def __str__(self) -> str:
         return str(self.text)
+
+
+def _short(text: str) -> str:
+    """A text for a failure message: whole when short, else its length and both ends."""
+    if len(text) <= 200:
+        return repr(text)
+    return f"{len(text)} characters {text[:80]!r}…{text[-80:]!r}"

@@ -13,6 +13,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from live.agenda import commands
@@ -32,39 +33,93 @@ def now_ms() -> int:
 
 
 class Client:
-    """One websocket's outbox. `push` never blocks; a client that falls behind is resynced."""
+    """One websocket's outbox, bounded in frames and in bytes. `push_event` never blocks:
+    a client that falls behind drops what is queued and gets one fresh snapshot instead.
+    A reply that does not fit closes the client (it reconnects and resyncs)."""
 
-    def __init__(self, claims: Claims, maxsize: int) -> None:
+    def __init__(self, claims: Claims, maxsize: int, max_bytes: int = 1 << 20) -> None:
         self.claims = claims
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.frames: deque[str] = deque()
+        self.size = 0  # characters queued (frames are mostly ASCII JSON)
         self.behind = False
-        self.closed = False
+        self.close_reason: str | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.close_reason is not None
+
+    def _put(self, frame: str) -> bool:
+        if len(self.frames) >= self.maxsize or self.size + len(frame) > self.max_bytes:
+            return False
+        self.frames.append(frame)
+        self.size += len(frame)
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def push_event(self, frame: str) -> None:
-        if self.behind:
+        if self.behind or self.close_reason is not None:
             return  # the snapshot it is waiting for will include this event
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if not self._put(frame):
             self.behind = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(RESYNC)
+            self.frames.clear()
+            self.frames.append(RESYNC)
+            self.size = len(RESYNC)
+            self._wake()
 
     def push_reply(self, frame: str) -> None:
         """Acks, errors and pongs are never dropped silently: a client that cannot take
         them is closed, and it will reconnect and resync."""
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.closed = True
+        if self.close_reason is None and not self._put(frame):
+            self.close("behind")
+
+    def close(self, reason: str) -> None:
+        """End the connection with `reason` (an error code: `behind`, `link_revoked`...);
+        what is queued is dropped. Safe to call from any task: it only signals."""
+        if self.close_reason is None:
+            self.close_reason = reason
+            self.frames.clear()
+            self.size = 0
+            self._wake()
+
+    async def next_frame(self) -> str | None:
+        """The next frame to send, or None once the client must close."""
+        while not self.frames and self.close_reason is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.close_reason is not None:
+            return None
+        frame = self.frames.popleft()
+        self.size -= len(frame)
+        return frame
+
+
+Listener = Callable[[Event, agenda.State], None]
 
 
 class Live:
-    """The live state of one event and the clients following it."""
+    """The live state of one event and the clients following it. `listeners` are told each
+    new state (at load, after each command): what follows the agenda outside it (the
+    plenary relay follows the floor) without the domain doing any I/O."""
 
-    def __init__(self, event: Event, backend: Backend, snapshot_every: int = 100) -> None:
+    def __init__(
+        self,
+        event: Event,
+        backend: Backend,
+        snapshot_every: int = 100,
+        listeners: list[Listener] | None = None,
+    ) -> None:
         self.event = event
+        self.listeners = listeners if listeners is not None else []
         self.backend = backend
         self.snapshot_every = snapshot_every
         self.state = agenda.State()
@@ -102,6 +157,11 @@ class Live:
     def _set(self, state: agenda.State) -> None:
         self.state = state
         self.state_dict = state.public()
+        for listener in self.listeners:
+            try:
+                listener(self.event, state)
+            except Exception:  # the command is written: a follower's fault is only logged
+                log.exception("event %s: a listener failed at seq %d", self.event.id, state.seq)
 
     def _remember(self, entry: dict[str, Any]) -> None:
         self.recent.append(entry)
@@ -112,7 +172,7 @@ class Live:
 
     async def command(self, name: str, args: dict[str, Any], claims: Claims, cid: str) -> int:
         """Check, apply, persist, broadcast; return the seq. Raises on any refusal."""
-        clean = commands.check(name, args, claims.role)
+        clean = commands.check(name, args, claims.role, claims.site)
         async with self._lock:
             key = f"{claims.id}:{cid}"
             if key in self._done:
@@ -131,8 +191,16 @@ class Live:
             self._remember(entry)
             self.broadcast(messages.event(entry, self.state_dict))
             if state.seq % self.snapshot_every == 0:
-                await self.backend.save_snapshot(self.stream, state.seq, state.to_dict())
+                await self._save_snapshot(state)
         return int(entry["seq"])
+
+    async def _save_snapshot(self, state: agenda.State) -> None:
+        """A snapshot only shortens the next load: the command is already in the log, so a
+        failure here is logged, never reported as the command's failure (it was applied)."""
+        try:
+            await self.backend.save_snapshot(self.stream, state.seq, state.to_dict())
+        except Exception:
+            log.exception("event %s: snapshot at seq %d not saved", self.event.id, state.seq)
 
     def broadcast(self, frame: str) -> None:
         for client in self.clients:
@@ -161,6 +229,7 @@ class Hub:
         self.backend = backend
         self.snapshot_every = snapshot_every
         self.events: dict[str, Live] = {}
+        self.listeners: list[Listener] = []  # given to every event's Live (see Live)
 
     async def load_all(self) -> None:
         for event_id, text in (await self.backend.definitions()).items():
@@ -181,7 +250,7 @@ class Hub:
         if live is not None:
             live.event = event
             return
-        live = Live(event, self.backend, self.snapshot_every)
+        live = Live(event, self.backend, self.snapshot_every, self.listeners)
         await live.load()
         self.events[event.id] = live
 

@@ -15,6 +15,7 @@ from live.errors import RelaisError
 
 # Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
 BAD_JSON = "bad_json"
+TOO_DEEP = "too_deep"
 TOO_LARGE = "too_large"
 INVALID = "invalid_message"
 UNKNOWN_COMMAND = "unknown_command"
@@ -43,7 +44,7 @@ class Command(_Msg):
 
 class Ping(_Msg):
     type: Literal["ping"]
-    t0: float
+    t0: float = Field(allow_inf_nan=False)  # echoed back: must stay valid JSON
 
 
 ClientMessage = Annotated[Hello | Command | Ping, Field(discriminator="type")]
@@ -66,6 +67,8 @@ def parse(text: str | bytes, max_bytes: int) -> Hello | Command | Ping:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise MessageError(BAD_JSON, "message is not valid JSON") from None
+    except RecursionError:  # `[[[[...` thousands deep: the parser gives up, so do we
+        raise MessageError(TOO_DEEP, "message nested too deeply") from None
     msg_id = data.get("id") if isinstance(data, dict) else None
     try:
         return _client.validate_python(data)

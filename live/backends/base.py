@@ -82,7 +82,18 @@ class Backend(ABC):
     async def list_records(self, kind: str, prefix: str = "") -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod
+    async def create_record(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        """Store `value` only if no record has this kind and key, atomically: True if it
+        was stored, False if one was already there (left as it was). What makes "one
+        registration per e-mail" hold under concurrent requests."""
+
+    @abstractmethod
     async def delete_record(self, kind: str, key: str) -> bool: ...
+
+    async def forget(self) -> None:  # noqa: B027 - nothing to do for most backends
+        """Make deleted data unrecoverable from the storage files (after an erasure or a
+        purge): SQLite folds its write-ahead log, which still holds old copies, back into
+        the database. Nothing to do in memory."""
 
 
 def create_backend(name: str, data_dir: str = "data") -> Backend:

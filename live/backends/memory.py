@@ -64,5 +64,11 @@ class MemoryBackend(Backend):
             if kd == kind and k.startswith(prefix)
         }
 
+    async def create_record(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        if (kind, key) in self._records:
+            return False
+        self._records[(kind, key)] = copy.deepcopy(value)
+        return True
+
     async def delete_record(self, kind: str, key: str) -> bool:
         return self._records.pop((kind, key), None) is not None

@@ -2,12 +2,20 @@
 
 All statements run on one dedicated thread so the event loop never blocks on disk;
 each append commits with `synchronous=FULL` before it is acknowledged.
+
+The file holds personal data (registrations), so it is private from its first byte: the
+directory is made 0700 and the database file is created 0600 before SQLite opens it
+(SQLite gives its `-wal` and `-shm` files the database's mode). `secure_delete` zeroes
+what is deleted, and `forget` folds the write-ahead log (which keeps old copies of pages)
+back into the database and truncates it, so an erased person leaves no trace in the files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +25,8 @@ from typing import Any, TypeVar
 from live.backends.base import Backend, SeqConflict
 
 T = TypeVar("T")
+log = logging.getLogger("relais.sqlite")
+PRIVATE = 0o600  # the database, its write-ahead log and its shared-memory index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -50,12 +60,23 @@ class SQLiteBackend(Backend):
 
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
+    def _create_private(self) -> None:
+        """The directory 0700 and the database file 0600 before SQLite touches them; files
+        an older version left readable by others are made private too."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, PRIVATE))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path = self.path.with_name(self.path.name + suffix)
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE)
+
     async def open(self) -> None:
         def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create_private()
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA secure_delete=ON")
             db.executescript(SCHEMA)
             self._db = db
 
@@ -198,8 +219,28 @@ class SQLiteBackend(Backend):
         )
         return {r[0]: json.loads(r[1]) for r in rows}
 
+    async def create_record(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        cur = await self._run(
+            lambda db: db.execute(
+                "INSERT INTO records VALUES (?, ?, ?) ON CONFLICT (kind, key) DO NOTHING",
+                (kind, key, text),
+            )
+        )
+        return cur.rowcount > 0
+
     async def delete_record(self, kind: str, key: str) -> bool:
         cur = await self._run(
             lambda db: db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
         )
         return cur.rowcount > 0
+
+    async def forget(self) -> None:
+        """Fold the write-ahead log into the database and truncate it: deleted rows were
+        zeroed in the database (`secure_delete`), but the log still held the pages they
+        were in."""
+        busy, _, _ = await self._run(
+            lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        )
+        if busy:  # another process (a `relais` command) was reading: the next one folds it
+            log.warning("the write-ahead log could not be truncated now (database busy)")

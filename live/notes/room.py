@@ -1,8 +1,8 @@
 """Collaborative notes: one Yjs document per workshop, shared over y-websocket.
 
 A `Room` holds a workshop's document (a pycrdt `Doc` whose text is named `notes`) and the
-connections following it. Transport-agnostic: the websocket endpoint hands each binary
-frame to `Room.receive` and sends what a `Peer`'s outbox yields.
+connections following it (`peer.Peer`). Transport-agnostic: the websocket endpoint hands
+each binary frame to `Room.receive` and sends what a peer's outbox yields.
 
 Why it is written this way:
 
@@ -21,46 +21,64 @@ Why it is written this way:
   handshake (pycrdt-websocket issue #138). This is also why the protocol is implemented
   here on pycrdt rather than with pycrdt-websocket's `YRoom`: roles, bounded outboxes and
   the write-ahead order all sit on the path that class owns.
-- **Roles on the server.** Only editor connections may change the text. A document update
-  from a read-only connection is dropped and answered with an error frame; its awareness
-  (cursor) is ignored silently, so 500 screens do not flood each other with presence.
+- **Roles on the server.** Only editor connections may change the text. A viewer's
+  awareness (cursor) is ignored silently, so 500 screens do not flood each other with
+  presence.
+- **A refused change ends its connection.** Yjs updates depend on the ones before them: an
+  update the room refuses (too large, the document full, not a valid update, from a
+  read-only link, from a link revoked or expired meanwhile) is missing from the room's
+  document for good, so every later update of that client waits for it and is never
+  applied, while its editor goes on showing the text as if shared. So the connection is
+  closed, after an error frame, with a 44xx close code (`errors.CLOSE_CODE`) that
+  y-websocket clients take as final and the editor page explains, offering the text it
+  holds to be copied. Frames that change nothing (awareness, unknown message types) only
+  get the error frame.
 - **Never wait on a slow client.** Each broadcast is encoded once and put into every
-  peer's bounded outbox with `put_nowait`; a peer's sender merges the updates it finds
-  queued into one frame, and a peer past the limit is closed (its y-websocket client
-  reconnects and resyncs).
-- **Bounded history.** After `compact_every` stored updates (and when a room unloads),
+  peer's outbox with `put_nowait`; a peer's sender merges the updates it finds queued
+  into one frame, and a peer past its bounds (frames and bytes, see `peer.py`) is closed
+  (its y-websocket client reconnects and resyncs). A sync step 1 is answered at most once
+  at a time per connection, and only so often.
+- **Bounded in size, and the bounds agree** (`limits.py`). The websocket reads at most
+  `WS_MAX_SIZE` bytes per message (uvicorn's `--ws-max-size`, what `relais serve` sets);
+  a frame is refused past `MAX_FRAME`, half that, so a too-large change gets the room's
+  refusal and its explanation rather than a cut socket, and the editor page, given
+  `MAX_FRAME`, refuses such a paste before sending it. A document's content (its merged
+  state, what a joiner is sent) is capped at `MAX_DOC`; a peer's outbox holds twice that.
+- **Bounded history, never frozen by it.** After `compact_every` stored updates, or
+  `COMPACT_GROWTH` stored bytes, since the last compaction (and when a room unloads),
   they are replaced by one update encoding the whole document (deleted text garbage
-  collected), so a long event stores a few rows per workshop, not one per keystroke.
+  collected), so a long event stores a few rows per workshop, not one per keystroke. The
+  cap applies to the content, not to the history: an update that would take the stored
+  bytes past `MAX_DOC` is measured against the document's encoded state (the room's
+  in-memory document, synchronously, as joining needs), and refused only if the content
+  itself would pass the cap. Updates that bring no new content (deletions) always pass,
+  so a full document can be trimmed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pycrdt import Doc, Text, get_state, merge_updates
+from pycrdt import get_update as diff_update
 
 from live.backends.base import Backend
 from live.links import Claims
 from live.model import Event, Workshop
 from live.notes import ysync
+from live.notes.credits import Credits, editor_name
+from live.notes.limits import COMPACT_GROWTH, MAX_AWARENESS, MAX_DOC, MAX_FRAME
+from live.notes.peer import Peer
 from live.notes.writer import Batch, Writer
 
 log = logging.getLogger("relais.notes")
 
 TEXT = "notes"  # the name of the shared text in every workshop's Yjs document
-MAX_FRAME = 512 << 10  # bytes; a paste of a whole report is far below this (and below
-# the server's websocket limit, so the sender gets an error reply, not a closed socket)
-MAX_DOC = 8 << 20  # bytes stored per document between compactions
-MAX_AWARENESS = 16 << 10
-OUTBOX = 512  # frames a peer may lag behind before it is closed and resynced
 KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
 RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_client": {...}}
-# What the editor shows for a rapporteur who has not typed a name (web/notes_pages.py).
-PLACEHOLDER_NAMES = frozenset({"rapporteur", "rapporteure", "rapporteur·rice"})
 
 
 def doc_name(event_id: str, workshop_id: str) -> str:
@@ -77,91 +95,6 @@ def may_edit(claims: Claims, workshop_id: str) -> bool:
     return claims.role == "rapporteur" and claims.workshop == workshop_id
 
 
-class Peer:
-    """One connection's side of a room: its rights and its bounded outbox.
-
-    `send` never blocks: it appends to `queued` and wakes the connection's sender, which
-    takes everything queued at once (`next_frames`). Past `maxsize` frames the peer is
-    closed instead: its client reconnects and resyncs.
-    """
-
-    def __init__(self, writer: bool, maxsize: int = OUTBOX) -> None:
-        self.writer = writer
-        self.maxsize = maxsize
-        self.queued: list[bytes] = []
-        self.joined = False
-        self.closed = False
-        self.presence: set[int] = set()  # awareness client ids this connection announced
-        self.authored = False  # an update of this connection brought new text
-        self._waiter: asyncio.Future[None] | None = None
-
-    def send(self, frame: bytes) -> None:
-        if self.closed:
-            return
-        if len(self.queued) >= self.maxsize:
-            self.close()
-            return
-        self.queued.append(frame)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def next_frames(self) -> list[bytes] | None:
-        """Everything queued, oldest first, consecutive updates merged into one frame; or
-        None when the connection must close. A sender that fell behind thus catches up in
-        a few large frames instead of many small ones."""
-        while not self.queued and not self.closed:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        if self.closed:
-            return None
-        frames, self.queued = self.queued, []
-        return _coalesce(frames)
-
-    def close(self) -> None:
-        """Drop what is queued and tell the sender to close (the client will resync)."""
-        if self.closed:
-            return
-        self.closed = True
-        self.queued = []
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-
-def _editor_name(state: str) -> str | None:
-    """The name an editor's awareness state gives, unless it is none or the placeholder."""
-    try:
-        user = json.loads(state).get("user")
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(user, dict) or user.get("anonymous"):
-        return None
-    name = user.get("name")
-    if not isinstance(name, str) or not name.strip():
-        return None
-    name = name.strip()[:80]
-    return None if name.lower() in PLACEHOLDER_NAMES else name
-
-
-def _coalesce(frames: list[bytes]) -> list[bytes]:
-    if len(frames) == 1:
-        return frames
-    out: list[bytes] = []
-    run: list[bytes] = []
-    for frame in [*frames, b""]:
-        if frame[:2] == bytes((ysync.SYNC, ysync.UPDATE)):
-            run.append(ysync.Reader(frame[2:]).bytes())
-            continue
-        if run:
-            out.append(ysync.update(run[0] if len(run) == 1 else merge_updates(*run)))
-            run = []
-        if frame:
-            out.append(frame)
-    return out
-
-
 @dataclass
 class _Pending:
     update: bytes
@@ -173,11 +106,18 @@ class Room:
     shared with the other rooms (a room alone, as in tests, gets its own)."""
 
     def __init__(
-        self, name: str, backend: Backend, compact_every: int = 500, writer: Writer | None = None
+        self,
+        name: str,
+        backend: Backend,
+        compact_every: int = 500,
+        writer: Writer | None = None,
+        max_doc: int = MAX_DOC,
     ) -> None:
         self.name = name
         self.backend = backend
         self.compact_every = compact_every
+        self.max_doc = max_doc
+        self.compact_growth = max_doc * COMPACT_GROWTH // MAX_DOC
         self.writer = writer or Writer(backend)
         self._own_writer = writer is None
         self.doc: Doc[Text] = Doc()
@@ -185,12 +125,18 @@ class Room:
         self.peers: set[Peer] = set()
         self.presence: dict[int, ysync.Presence] = {}
         self.authors: set[int] = set()  # Yjs clients that brought text
-        self.credits: dict[int, str] = {}  # author's client id -> the name it wrote under
-        self._earlier: list[str] = []  # names recorded before credits were kept by client
+        self.credits = Credits()
+        self._credits_dirty = False
+        self._credits_task: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
+        self._writing: list[_Pending] = []  # taken by the writer, not yet published
         self._recent: list[bytes] = []  # stored since the last compaction (see _compact)
         self._stored = 0  # rows in the backend for this document
-        self._size = 0  # bytes in those rows
+        self._size = 0  # bytes in those rows, plus accepted updates not yet written
+        self._base = 0  # `_size` right after the last compaction
+        self._unpublished = 0  # bytes accepted, not yet written and applied
+        self._measured: tuple[int, int] | None = None  # (content bytes, `_size`) when measured
+        self._compact_soon = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -200,17 +146,18 @@ class Room:
         for row in rows:
             self._apply(row)
         self._stored, self._size = len(rows), sum(len(r) for r in rows)
-        record = await self.backend.get_record(RAPPORTEURS, self.name) or {}
-        self.credits = {int(c): n for c, n in record.get("by_client", {}).items()}
-        self.authors = set(self.credits)
-        if "by_client" not in record:
-            self._earlier = list(record.get("names", []))
+        self._base = self._size
+        self.credits = Credits.from_record(await self.backend.get_record(RAPPORTEURS, self.name))
+        self.authors = set(self.credits.by_client)
         if not rows and template:
             self.text += template
             first = self.doc.get_update()
             await self.backend.notes_append(self.name, [first])
             self._stored, self._size = 1, len(first)
-        elif self._stored > self.compact_every:
+            self._base = self._size
+        elif self._stored > self.compact_every or (
+            len(rows) > 1 and self._size > self.compact_growth
+        ):
             await self.compact()
         self.writer.register(self)
 
@@ -219,6 +166,7 @@ class Room:
         await self.flush()
         if self._stored > 1:
             await self.compact()
+        await self._credits_written()
         self.writer.unregister(self)
         if self._own_writer:
             await self.writer.close()
@@ -244,8 +192,10 @@ class Room:
 
     def receive(self, peer: Peer, frame: bytes) -> None:
         """Handle one frame from `peer`. Synchronous on purpose: see "Joining is atomic"."""
+        if peer.closed:
+            return  # refused, revoked or behind: nothing more from it counts
         if len(frame) > MAX_FRAME:
-            self._refuse(peer, "too_large", f"frame over {MAX_FRAME} bytes")
+            peer.refuse("too_large", f"a change of {len(frame)} bytes, over {MAX_FRAME}")
             return
         try:
             msg = ysync.parse(frame)
@@ -258,17 +208,22 @@ class Room:
             elif isinstance(msg, ysync.QueryAwareness):
                 peer.send(self._presence_frame())
         except ysync.SyncError as exc:
-            self._refuse(peer, exc.code, str(exc))
-
-    def _refuse(self, peer: Peer, code: str, message: str) -> None:
-        peer.send(ysync.error(code, message))
+            if frame[:1] == bytes((ysync.SYNC,)):  # a change or a sync its client counts on
+                peer.refuse(exc.code, str(exc))
+            else:
+                peer.send(ysync.error(exc.code, str(exc)))
 
     def _answer_step1(self, peer: Peer, state: bytes) -> None:
+        if not peer.may_sync():
+            peer.refuse("too_many_syncs", "sync step 1 sent too often")
+            return
+        if peer.answering:
+            return  # the answer on its way holds all this one would, and more
         try:
             diff = self.doc.get_update(state)
         except ValueError:
             raise ysync.SyncError("malformed", "invalid state vector") from None
-        peer.send(ysync.sync_step2(diff))
+        peer.send_answer(ysync.sync_step2(diff))
         if not peer.joined:
             peer.joined = True
             if self.presence:
@@ -278,16 +233,17 @@ class Room:
         if update == ysync.EMPTY_UPDATE:
             return  # what a client with nothing new answers to step 1
         if not peer.writer:
-            self._refuse(peer, "read_only", "this link may read the notes, not edit them")
-            return
-        if self._size + len(update) > MAX_DOC:
-            self._refuse(peer, "doc_too_large", "the document has reached its size limit")
+            peer.refuse("read_only", "this link may read the notes, not edit them")
             return
         try:
             Doc().apply_update(update)  # decode it away from the real document
         except Exception:
             raise ysync.SyncError("malformed", "not a valid Yjs update") from None
+        if self._size + len(update) > self.max_doc and not self._room_for(update):
+            peer.refuse("doc_too_large", f"the notes would pass {self.max_doc} bytes")
+            return
         self._size += len(update)
+        self._unpublished += len(update)
         self._pending.append(_Pending(update, peer))
         self.writer.wake(self)
         if not peer.authored:  # one document per connection: its author is known once found
@@ -296,6 +252,41 @@ class Room:
             if authors - self.authors:
                 self.authors |= authors
                 self._credit(authors)
+
+    def _room_for(self, update: bytes) -> bool:
+        """Whether the content stays within the cap with `update`, the stored history
+        aside. Only what the room does not have yet counts: an update that adds nothing
+        (a deletion, text already there) always fits. Measuring encodes the whole
+        document (milliseconds for a large one), so a measure is reused while it says
+        there is room."""
+        new = diff_update(update, self.doc.get_state())
+        if not ysync.adds_content(new):
+            return True
+        if self._measured is not None:
+            content, at = self._measured
+            if content + (self._size - at) + len(new) <= self.max_doc:
+                return True
+        before, after = self._content_sizes(update)
+        self._measured = (before, self._size)
+        if self._size - before >= self.compact_growth // 4:
+            self._compact_soon = True  # enough history to reclaim: compact after the write
+        return after <= self.max_doc
+
+    def _content_sizes(self, update: bytes) -> tuple[int, int]:
+        """Bytes of the document's encoded state with every accepted update in it (those
+        not yet written too: a deletion just sent frees its room at once), then with
+        `update` as well. An update that waits for one it depends on is not in the
+        encoded state but is kept all the same: it counts whole."""
+        scratch: Doc[Text] = Doc()
+        scratch.apply_update(self.doc.get_update())
+        for pending in (*self._writing, *self._pending):
+            scratch.apply_update(pending.update)
+        before, state = len(scratch.get_update()), scratch.get_state()
+        scratch.apply_update(update)
+        after = len(scratch.get_update())
+        if scratch.get_state() == state:  # nothing integrated: it waits for another
+            after += len(diff_update(update, state))
+        return before, after
 
     def _accept_presence(self, peer: Peer, payload: bytes, frame: bytes) -> None:
         if not peer.writer:
@@ -329,37 +320,59 @@ class Room:
         brought = ysync.decode_state_vector(get_state(update))
         return {client for client, clock in brought.items() if clock > known.get(client, 0)}
 
+    def _broadcast(self, frame: bytes, origin: Peer | None) -> None:
+        for peer in self.peers:
+            if peer.joined and peer is not origin:
+                peer.send(frame)
+
+    # -- credits (see credits.py) -----------------------------------------------------------
+
     @property
     def rapporteurs(self) -> list[str]:
         """The names the synthesis credits: people who edited, each once, by their last
         name (J, Je, Jean typed in the name field is one person, Jean), in order of arrival;
         never someone who only opened the editor, never the placeholder name."""
-        names = list(self._earlier)
-        for name in self.credits.values():
-            if name not in names:
-                names.append(name)
-        return names
+        return self.credits.names()
 
     def _credit(self, clients: Iterable[int]) -> None:
         changed = False
         for client in clients:
             entry = self.presence.get(client)
-            name = _editor_name(entry.state) if entry is not None else None
-            if name is not None and self.credits.get(client) != name:
-                self.credits[client] = name
+            name = editor_name(entry.state) if entry is not None else None
+            if name is not None and self.credits.give(client, name):
                 changed = True
         if changed:
-            value = {
-                "names": self.rapporteurs,
-                "by_client": {str(c): n for c, n in self.credits.items()},
-            }
-            task = asyncio.create_task(self.backend.put_record(RAPPORTEURS, self.name, value))
-            task.add_done_callback(_log_failure)
+            self._save_credits()
 
-    def _broadcast(self, frame: bytes, origin: Peer | None) -> None:
-        for peer in self.peers:
-            if peer.joined and peer is not origin:
-                peer.send(frame)
+    async def erase_names(self) -> None:
+        """Forget every name credited so far, here and in the backend. Who already wrote
+        is forgotten too, so their open pages, which keep announcing the name, do not
+        bring it back; only new text, on a new connection, is credited again."""
+        self.credits.clear()
+        self.authors.clear()
+        self._save_credits()
+        await self._credits_written()
+
+    def _save_credits(self) -> None:
+        """Store the credits as they are when the write runs: one write task at a time,
+        so writes never land out of order (an erasure is never overtaken by the names)."""
+        self._credits_dirty = True
+        if self._credits_task is None or self._credits_task.done():
+            self._credits_task = asyncio.create_task(self._write_credits())
+            self._credits_task.add_done_callback(log_failure)
+
+    async def _write_credits(self) -> None:
+        while self._credits_dirty:
+            self._credits_dirty = False
+            record = self.credits.record()
+            if record is None:
+                await self.backend.delete_record(RAPPORTEURS, self.name)
+            else:
+                await self.backend.put_record(RAPPORTEURS, self.name, record)
+
+    async def _credits_written(self) -> None:
+        if self._credits_task is not None and not self._credits_task.done():
+            await asyncio.wait([self._credits_task])
 
     # -- the write-ahead path (driven by the writer) ----------------------------------------
 
@@ -374,18 +387,26 @@ class Room:
 
     def take_pending(self) -> list[Batch]:
         batch, self._pending = self._pending, []
+        self._writing = batch
         return list(batch)
 
     def put_back(self, batch: list[Batch]) -> None:
         self._pending[:0] = [p for p in batch if isinstance(p, _Pending)]
+        self._writing = []
 
     def published(self, batch: list[Batch]) -> None:
         """The batch is on disk: apply it and relay it."""
         self._stored += len(batch)
+        self._unpublished -= sum(len(p.update) for p in batch)
+        self._writing = []
         self._publish([p for p in batch if isinstance(p, _Pending)])
 
     def compaction_due(self) -> bool:
-        return self._stored >= self.compact_every
+        return (
+            self._stored >= self.compact_every
+            or self._size - self._base >= self.compact_growth
+            or self._compact_soon
+        )
 
     async def compact_now(self) -> None:
         """Compact; the caller (the writer) holds the lock."""
@@ -428,124 +449,16 @@ class Room:
             waiting = [u for u in self._recent if _merge(merged, [u]) != merged]
             merged = _merge(merged, waiting)
         await self.backend.notes_compact(self.name, merged, self._stored)
-        self._stored, self._size, self._recent = 1, len(merged), waiting
+        self._stored, self._recent, self._compact_soon = 1, waiting, False
+        # Accepted meanwhile, not yet written: still to be stored after this row.
+        self._size = self._base = len(merged) + self._unpublished
+        self._measured = (self._size, self._size)
 
 
 def _merge(state: bytes, updates: list[bytes]) -> bytes:
     return merge_updates(state, *updates) if updates else state
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
+def log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("notes: a background task failed", exc_info=task.exception())
-
-
-class NotesService:
-    """Every loaded room, by document name, sharing one writer. A room unloads `idle`
-    seconds after its last connection leaves (written and compacted first)."""
-
-    def __init__(self, backend: Backend, *, idle: float = 30.0, compact_every: int = 500) -> None:
-        self.backend = backend
-        self.writer = Writer(backend)
-        self.idle = idle
-        self.compact_every = compact_every
-        self.rooms: dict[str, Room] = {}
-        self._loading: dict[str, asyncio.Task[Room]] = {}
-        self._closing: dict[str, asyncio.Task[None]] = {}
-        self._unload: dict[str, asyncio.TimerHandle] = {}
-
-    async def room(self, event: Event, workshop: Workshop) -> Room:
-        name = doc_name(event.id, workshop.id)
-        handle = self._unload.pop(name, None)
-        if handle is not None:
-            handle.cancel()
-        if name in self.rooms:
-            return self.rooms[name]
-        task = self._loading.get(name)
-        if task is None:
-            task = asyncio.create_task(self._load(name, template_for(event, workshop)))
-            self._loading[name] = task
-        return await asyncio.shield(task)
-
-    async def _load(self, name: str, template: str) -> Room:
-        try:
-            closing = self._closing.get(name)
-            if closing is not None:  # its last compaction must land before we count rows
-                await asyncio.wait([closing])
-            room = Room(name, self.backend, self.compact_every, self.writer)
-            await room.load(template)
-            self.rooms[name] = room
-            return room
-        finally:
-            self._loading.pop(name, None)
-
-    def release(self, room: Room, peer: Peer) -> None:
-        """A connection ended; schedule the room's unload if it was the last one."""
-        room.disconnect(peer)
-        if not room.peers and room.name not in self._unload:
-            loop = asyncio.get_running_loop()
-            self._unload[room.name] = loop.call_later(self.idle, self._start_unload, room)
-
-    def _start_unload(self, room: Room) -> None:
-        self._unload.pop(room.name, None)
-        if not room.peers and self.rooms.get(room.name) is room:
-            del self.rooms[room.name]
-            task = asyncio.create_task(room.close())
-            self._closing[room.name] = task
-            task.add_done_callback(_log_failure)
-            task.add_done_callback(self._closed)
-
-    def _closed(self, task: asyncio.Task[None]) -> None:
-        for name, closing in list(self._closing.items()):
-            if closing is task:
-                del self._closing[name]
-
-    async def text(self, event_id: str, workshop_id: str) -> str:
-        """The current text of a workshop's notes ("" when nobody ever opened them)."""
-        name = doc_name(event_id, workshop_id)
-        room = self.rooms.get(name)
-        if room is not None:
-            await room.flush()
-            return str(room.text)
-        closing = self._closing.get(name)
-        if closing is not None:  # an unloading room writes its last updates first
-            await asyncio.wait([closing])
-        return await stored_text(self.backend, name)
-
-    async def rapporteurs(self, event_id: str, workshop_id: str) -> list[str]:
-        name = doc_name(event_id, workshop_id)
-        room = self.rooms.get(name)
-        if room is not None:
-            return list(room.rapporteurs)
-        return await stored_rapporteurs(self.backend, name)
-
-    async def close(self) -> None:
-        for handle in self._unload.values():
-            handle.cancel()
-        self._unload.clear()
-        rooms, self.rooms = list(self.rooms.values()), {}
-        if self._closing:
-            await asyncio.wait(list(self._closing.values()))
-        for room in rooms:
-            try:
-                await room.close()
-            except Exception:
-                log.exception("notes %s: cannot close cleanly", room.name)
-        await self.writer.close()
-
-
-async def stored_text(backend: Backend, name: str) -> str:
-    """A document's text read straight from the backend (the CLI export uses this)."""
-    doc: Doc[Text] = Doc()
-    text = doc.get(TEXT, type=Text)
-    for row in await backend.notes_load(name):
-        try:
-            doc.apply_update(row)
-        except Exception:
-            log.warning("notes %s: a stored update does not apply; skipped", name)
-    return str(text)
-
-
-async def stored_rapporteurs(backend: Backend, name: str) -> list[str]:
-    record = await backend.get_record(RAPPORTEURS, name)
-    return list(record.get("names", [])) if record else []

@@ -27,7 +27,8 @@ from markdown_it import MarkdownIt
 from live.backends.base import Backend
 from live.i18n import plural, translator
 from live.model import Event, Workshop
-from live.notes.room import NotesService, doc_name, stored_rapporteurs, stored_text, template_for
+from live.notes.room import doc_name, template_for
+from live.notes.service import NotesService, stored_rapporteurs, stored_text
 from live.people.store import attendance_of
 
 Format = Literal["md", "html", "pdf"]
@@ -238,6 +239,9 @@ def to_pdf(s: Synthesis, markdown: str | None = None, fonts: Path = FONTS) -> by
 
 
 def render(s: Synthesis, fmt: Format, lang: str = "fr") -> bytes:
+    """The synthesis as bytes. Pure and CPU-bound (a PDF takes fpdf2 a second or more): the
+    server runs it in a worker process (`notes/exports.py`), so it stays a module-level
+    function of picklable arguments."""
     markdown = to_markdown(s, lang)
     if fmt == "md":
         return markdown.encode()

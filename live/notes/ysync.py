@@ -8,7 +8,8 @@ Any Yjs client speaks it (the `y-websocket` provider, pycrdt's providers...). A 
 - `1` awareness: a length-prefixed awareness update (client id, clock, JSON state)*;
 - `2` auth: `varuint 0` (permission denied) and a length-prefixed UTF-8 reason. Standard
   clients log it and stay connected, which makes it the one error reply every Yjs client
-  understands: Relais answers refused frames with it, as `code: message`;
+  understands: Relais answers refused frames with it, as `code: message` (and, when what
+  was refused is a change, then closes the connection: see `room.py`);
 - `3` query awareness: no payload.
 
 Parsing is strict: a frame must be consumed exactly, or it is refused with a code.
@@ -209,6 +210,12 @@ def encode_awareness(entries: list[Presence]) -> bytes:
     for e in entries:
         out += [uint(e.client), uint(e.clock), _chunk(e.state.encode())]
     return b"".join(out)
+
+
+def adds_content(update: bytes) -> bool:
+    """Whether a Yjs update (v1) carries any struct, rather than only deletions: it
+    starts with the number of clients whose structs follow."""
+    return Reader(update).uint() > 0
 
 
 def decode_state_vector(state: bytes) -> dict[int, int]:

@@ -16,6 +16,7 @@ from live.errors import RelaisError
 from live.links import LinkBook, LinkError, url
 from live.model import Event, Workshop
 from live.people.registration import (
+    EXTRA_CELLS,
     Invalid,
     Registration,
     WorkshopSettings,
@@ -153,14 +154,18 @@ def _import_time(event: Event) -> datetime:
 
 async def import_rows(event: Event, people: People, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Each row through `check`, like the public form: valid ones stored, the others
-    reported with their line (the header is line 1), known e-mails never duplicated."""
+    reported with their line (the header is line 1), known e-mails never duplicated. A row
+    with more cells than the header is refused whole: its cells may have shifted."""
     settings = await people.settings()
     when = _import_time(event)
     stored: list[str] = []
     duplicates: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for line, row in enumerate(rows, start=2):
-        who = str(row.get("email") or row.get("name") or "")
+        who = str(row.get("email") or row.get("name") or "")[:200]
+        if row.get(EXTRA_CELLS):
+            errors.append({"line": line, "who": who, "errors": {"form": "org.import_extra_cells"}})
+            continue
         try:
             reg = await people.create(check(event, row, when, settings))
         except Invalid as exc:

@@ -17,9 +17,11 @@ from typing import Any
 
 from live.errors import RelaisError
 from live.model import Event
+from live.people.address import BadAddress, email_address
 from live.people.assignment import Applicant, Seats
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Where `read_csv` puts the cells of a row beyond the header's columns (DictReader's restkey).
+EXTRA_CELLS = "extra_cells"
 
 
 @dataclass
@@ -39,6 +41,10 @@ class Registration:
     confirmed: str | None = None
     link_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Double opt-in (when e-mail is sent): a registration from the public form waits until
+    # its person opens the link mailed to them; until then it counts nowhere.
+    awaiting_email: bool = False
+    email_verified_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,7 +123,7 @@ def check(
     if (reason := window_error(event, now)) is not None:
         raise Invalid({"form": reason})
     name = str(form.get("name", "")).strip()
-    email = str(form.get("email", "")).strip().lower()
+    raw_email = str(form.get("email", ""))
     category = str(form.get("category", "")).strip()
     site = str(form.get("site", "")).strip()
     accessibility = str(form.get("accessibility", "")).strip()
@@ -126,8 +132,10 @@ def check(
         errors["name"] = "reg.required"
     elif len(name) > 120:
         errors["name"] = "reg.too_long"
-    if not EMAIL.match(email) or len(email) > 200:
-        errors["email"] = "reg.email"
+    try:
+        email = email_address(raw_email)
+    except BadAddress:
+        email, errors["email"] = "", "reg.email"
     if category not in event.registration.categories:
         errors["category"] = "reg.category"
     if event.site(site) is None:
@@ -185,16 +193,31 @@ def _column(name: str) -> str:
     return COLUMNS.get(plain, plain)
 
 
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The separator as the header line shows it: the rows may be ragged (a cell too many
+    on one line must be that line's error, not make the whole file unreadable)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if not header.strip():
+        return csv.excel
+    try:
+        return csv.Sniffer().sniff(header, delimiters=";,")
+    except csv.Error:  # a single column: no separator to see
+        return csv.excel
+
+
 def read_csv(text: str) -> list[dict[str, Any]]:
     """Rows of an organizer's list (`;` or `,` separated, header line), as form dicts.
 
     Columns: name, email, category, site, wish1..wishN (or voeu1..), accessibility, group.
+    A row with more cells than the header keeps them under `EXTRA_CELLS` (a list), for the
+    import to refuse that row.
     """
-    sample = text[:2048]
-    dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
     rows = []
-    for row in csv.DictReader(io.StringIO(text), dialect=dialect):
-        clean = {_column(k or ""): (v or "").strip() for k, v in row.items()}
+    for row in csv.DictReader(io.StringIO(text), dialect=_dialect(text), restkey=EXTRA_CELLS):
+        extra = row.pop(EXTRA_CELLS, None)
+        clean: dict[str, Any] = {_column(k or ""): (v or "").strip() for k, v in row.items()}
+        if isinstance(extra, list):
+            clean[EXTRA_CELLS] = extra
         wishes = [clean[k] for k in sorted(clean) if re.fullmatch(r"wish\d+", k)]
         clean["wishes"] = [w for w in wishes if w]
         clean.setdefault("consent", "yes")  # the organizer collected it with the list

@@ -2,6 +2,13 @@
 
 A receive loop parses and dispatches; a send task drains the client's bounded outbox.
 The two are cancelled together when either ends.
+
+The link is checked on every use, not once per connection: each command re-checks its
+expiry and revocations (`LinkBook.check`); revoking the link closes the socket at once
+(`LinkBook.watch`), and so does its expiry. Either way the page receives an error frame
+saying why, then the close code (4403) that stops it from reconnecting with that link.
+Frames are read at a bounded rate: past it, they are dropped, and the client told once
+(`rate_limited`) per burst.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -19,6 +27,25 @@ from live.i18n import refusal
 from live.links import PUBLIC, LinkError
 
 log = logging.getLogger("relais.ws")
+
+RATE, BURST = 20.0, 60  # frames per second a client may send, and in one burst
+
+
+class Bucket:
+    """A token bucket: `take` says whether one more frame may be handled now."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -40,28 +67,40 @@ async def endpoint(websocket: WebSocket) -> None:
             await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
             await websocket.close(code=close_code(exc.code))
             return
-    client = Client(claims, app.state.settings.send_queue)
-    sender = asyncio.create_task(_send(websocket, client, live))
+    settings = app.state.settings
+    client = Client(claims, settings.send_queue, settings.send_queue_bytes)
+    unwatch = app.state.links.watch(claims, client.close)
+    expiry = None
+    if claims.id:
+        delay = max(0.0, claims.expires - time.time())
+        expiry = asyncio.get_running_loop().call_later(delay, client.close, "link_expired")
+    sender = asyncio.create_task(_send(websocket, client, live, lang))
     try:
-        await _receive(websocket, client, live, app.state.settings.max_message_bytes, lang)
+        await _receive(websocket, client, live, settings.max_message_bytes, lang)
     except WebSocketDisconnect:
         pass
     finally:
+        unwatch()
+        if expiry is not None:
+            expiry.cancel()
         live.clients.discard(client)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
 
 
-async def _send(websocket: WebSocket, client: Client, live: Live) -> None:
+async def _send(websocket: WebSocket, client: Client, live: Live, lang: str) -> None:
     try:
-        while not client.closed:
-            frame = await client.queue.get()
+        while (frame := await client.next_frame()) is not None:
             if frame == RESYNC:
                 client.behind = False
                 frame = live.snapshot()
             await websocket.send_text(frame)
-        await websocket.close(code=close_code("behind"))
+        reason = client.close_reason or "behind"
+        if reason != "behind":  # say why before closing: the page shows it
+            text = refusal(lang, reason, reason)
+            await websocket.send_text(messages.error(reason, text))
+        await websocket.close(code=close_code(reason))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 
@@ -71,13 +110,22 @@ async def _receive(
 ) -> None:
     """Read frames until the socket closes. Every refusal is answered, in the language of
     the page that opened the socket, with a stable code the page can act on."""
-    while True:
+    links = websocket.app.state.links
+    bucket, warned = Bucket(RATE, BURST), False
+    while not client.closed:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("text")
         if data is None:
             data = message.get("bytes") or b""
+        if not bucket.take():
+            if not warned:  # said once per burst: the replies must not flood either
+                text = refusal(lang, "rate_limited", "too many messages; slow down")
+                client.push_reply(messages.error("rate_limited", text))
+                warned = True
+            continue
+        warned = False
         try:
             msg = messages.parse(data, max_bytes)
         except messages.MessageError as exc:
@@ -93,6 +141,7 @@ async def _receive(
             client.push_reply(live.catch_up(msg.since, msg.epoch))
         else:
             try:
+                links.check(client.claims)  # expired or revoked since the socket opened?
                 seq = await live.command(msg.name, msg.args, client.claims, msg.id)
             except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
                 text = refusal(lang, exc.code, exc.message, exc.params)

@@ -5,6 +5,8 @@
 - `/e/{event}/notes/{workshop}?k=` — read-only, live, large type, with a workshop picker
   (a plain form, so it works without scripts too).
 - `/e/{event}/synthesis?format=md|html|pdf&k=` — organizer or facilitator link.
+- `POST /e/{event}/notes/names/erase?k=` (`workshop=` in the form, or every workshop) —
+  organizer link: forget the rapporteurs' names credited in the notes.
 
 The pages only check links and render; what may be edited is enforced on the websocket.
 """
@@ -12,6 +14,7 @@ The pages only check links and render; what may be edited is enforced on the web
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,8 +24,11 @@ from live.agenda.hub import Live
 from live.i18n import script_strings
 from live.links import COMMANDERS, Claims
 from live.model import Event
-from live.notes.synthesis import FORMATS, Format, export_synthesis
-from live.web.common import lang_of, not_found, path, render, with_link
+from live.notes.limits import MAX_DOC, MAX_FRAME
+from live.notes.service import NotesService
+from live.notes.synthesis import FORMATS, Format, collect
+from live.web.common import error_page, lang_of, not_found, path, render, with_link
+from live.workers import Busy
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
@@ -31,6 +37,12 @@ def _config(request: Request, event: Event, workshop_id: str, token: str, script
     """What the page script needs: where to connect, and only the messages it uses."""
     strings = script_strings(lang_of(request), (script,))
     return {"event": event.id, "workshop": workshop_id, "token": token, "strings": strings}
+
+
+def _editor_config(request: Request, event: Event, workshop_id: str, token: str) -> Any:
+    """The editor also gets the server's limits, to refuse a paste before sending it."""
+    config = _config(request, event, workshop_id, token, "notes-editor")
+    return {**config, "max_frame": MAX_FRAME, "max_doc": MAX_DOC}
 
 
 def view_url(request: Request, event_id: str, workshop_id: str, token: str) -> str:
@@ -67,7 +79,7 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         workshop_title=event.workshop_title(workshop),
         token=token,
         view_url=view_url(request, event.id, workshop.id, token),
-        config=_config(request, event, workshop.id, token, "notes-editor"),
+        config=_editor_config(request, event, workshop.id, token),
     )
 
 
@@ -102,7 +114,13 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
         )
     app = request.app
     lang = lang_of(request)
-    body = await export_synthesis(live.event, app.state.backend, fmt, app.state.notes, lang)
+    gathered = await collect(live.event, app.state.backend, app.state.notes)
+    try:  # rendered in a worker process, or kept from an earlier download (notes/exports.py)
+        body = await app.state.exports.synthesis(gathered, fmt, lang)
+    except Busy as exc:
+        busy = error_page(request, 503, "error.busy")
+        busy.headers["Retry-After"] = str(exc.retry_after)
+        return busy
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
         body,
@@ -113,8 +131,26 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
     )
 
 
+@with_link("organizer")
+async def erase_names(request: Request, live: Live, claims: Claims) -> Response:
+    """Forget the names the notes credit (one workshop's, or all), then back to the desk."""
+    form = await request.form(max_files=0)
+    workshop = form.get("workshop")
+    if isinstance(workshop, str) and workshop:
+        if live.event.workshop(workshop) is None:
+            return not_found(request)
+    else:
+        workshop = None
+    notes: NotesService = request.app.state.notes
+    await notes.erase_names(live.event.id, workshop)
+    where = path(request, "organize", event_id=live.event.id)
+    query = urlencode({"k": request.query_params["k"], "done": "erase_names"})
+    return RedirectResponse(f"{where}?{query}", status_code=303)  # `org.done.erase_names`
+
+
 routes: list[BaseRoute] = [
     Route("/e/{event_id}/notes", editor, name="notes"),
     Route("/e/{event_id}/notes/{workshop_id}", viewer, name="notes_view"),
     Route("/e/{event_id}/synthesis", synthesis, name="synthesis"),
+    Route("/e/{event_id}/notes/names/erase", erase_names, methods=["POST"], name="notes_erase"),
 ]

@@ -1,9 +1,24 @@
 """Registration pages: the public form, the person's own page (update, confirmation,
-room, visio, QR code, .ics), and the agenda as iCalendar."""
+room, visio, QR code, .ics), and the agenda as iCalendar.
+
+The form is public and linked from every screen's QR code, so it assumes abuse:
+
+- **Double opt-in when e-mail is sent.** The answer never shows the personal link: it goes
+  to the address, and the answer is the same neutral page whether the address was new,
+  already registered (its owner gets their link again by mail) or refused by the
+  honeypot. The registration counts once its person opens the link (`People.verify_email`);
+  unconfirmed ones are dropped after `confirm_hours`. Without SMTP (an organizer
+  registering people on site) the link is shown and a known address is said to be known.
+- **Rate limits.** Posts per client address and per event (`RegistrationLimits`), answered
+  429 with `Retry-After`; mails per recipient are capped by the mailer.
+- **A honeypot field** people never see or reach: a robot that fills it gets the neutral
+  page and nothing is stored.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import segno
@@ -12,13 +27,57 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.config import Settings
 from live.i18n import translator
 from live.links import Claims, LinkError
 from live.people import desk
 from live.people.calendar import agenda_ics, personal_ics
 from live.people.registration import Invalid, Registration, check, window_error
 from live.people.store import Duplicate, People
-from live.web.common import event_info, get_live, lang_of, link_error, not_found, render, with_link
+from live.ratelimit import Limiter
+from live.web.common import (
+    error_page,
+    event_info,
+    get_live,
+    lang_of,
+    link_error,
+    not_found,
+    render,
+    with_link,
+)
+
+HONEYPOT = "hp_field"  # the hidden field of templates/register.html; people leave it empty
+MAX_FIELDS = 40  # a registration form has about fifteen; no file is ever expected
+
+
+class RegistrationLimits:
+    """Registration posts allowed per client address (a minute's worth at once) and per
+    event (an hour's); one client refused does not use up the event's allowance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.by_client = Limiter(settings.register_per_minute, 60)
+        self.by_event = Limiter(settings.register_per_hour, 3600)
+
+    def wait(self, client: str, event: str) -> float:
+        """0 if this post may go on, else the seconds before another would."""
+        return self.by_client.hit(client) or self.by_event.hit(event)
+
+
+def client_address(request: Request) -> str:
+    """The address the connection comes from. Behind a reverse proxy, `relais serve`
+    takes it from X-Forwarded-For only when RELAIS_TRUSTED_PROXIES names that proxy."""
+    return request.client.host if request.client else ""
+
+
+def confirm_hours(state: Any) -> int:
+    """How long an unconfirmed registration waits for its person (an hour at least)."""
+    return max(1, int(state.settings.confirm_hours))
+
+
+def too_many(request: Request, wait: float) -> Response:
+    response = error_page(request, 429, "reg.too_many_requests")
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def people_of(request: Request, live: Live) -> People:
@@ -59,27 +118,74 @@ async def register(request: Request) -> Response:
     }
     if request.method == "GET":
         return render(request, "register.html", **context)
-    form = _form(await request.form(), live.event.registration.wishes)
+    wait = request.app.state.registration_limits.wait(client_address(request), live.event.id)
+    if wait:
+        return too_many(request, wait)
+    raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    form = _form(raw, live.event.registration.wishes)
     context["form"] = form
+    mailer = request.app.state.mailer
+    if raw.get(HONEYPOT):
+        return _sent(request, live)
     try:
         fields = check(live.event, form, _now(live), settings)
-        fields["extra"] = {"lang": lang_of(request)}  # the language of its mails
-        reg = await people.create(fields)
     except Invalid as exc:
         return render(request, "register.html", status=422, **{**context, "errors": exc.errors})
+    fields["extra"] = {"lang": lang_of(request)}  # the language of its mails
+    if mailer.enabled:
+        await _opt_in(request, people, fields)
+        return _sent(request, live)
+    try:
+        reg = await people.create(fields)
     except Duplicate:
         errors = {"email": "reg.exists"}
         return render(request, "register.html", status=409, **{**context, "errors": errors})
     link = await personal_link(request, people, reg)
-    await request.app.state.mailer.registered(live.event, reg, link)
     return render(request, "registered.html", event=live.event, reg=reg, link=link)
 
 
+async def _opt_in(request: Request, people: People, fields: dict[str, Any]) -> None:
+    """Double opt-in: a new address gets the link that confirms it; a known one gets its
+    person's link again, by mail only. The person who typed it learns nothing either way."""
+    state = request.app.state
+    hours = confirm_hours(state)
+    try:
+        reg = await people.create(fields, awaiting_email=True, valid_for=timedelta(hours=hours))
+    except Duplicate as exc:
+        if exc.existing is None:  # a simultaneous request is registering it and mailing
+            return
+        reg = exc.existing
+        link = await desk.working_link(state.links, state.settings.base_url, people, reg)
+        if reg.awaiting_email:
+            await state.mailer.verify(people.event, reg, link, hours)
+        else:
+            await state.mailer.already(people.event, reg, link)
+        return
+    link = await personal_link(request, people, reg)
+    await state.mailer.verify(people.event, reg, link, hours)
+
+
+def _sent(request: Request, live: Live) -> Response:
+    """The neutral answer of the public form when e-mail is sent: the same page whatever
+    happened, so it tells nobody whether an address is registered."""
+    return render(request, "registered.html", event=live.event, reg=None, link=None)
+
+
 async def _registration(request: Request, live: Live, claims: Claims) -> Registration | Response:
-    """The registration a personal link is for (erased ones: the link no longer works)."""
-    reg = await people_of(request, live).get(claims.person or "")
+    """The registration a personal link is for (erased ones: the link no longer works).
+    Opening the link mailed for a double opt-in confirms the address; one that waited
+    too long is gone."""
+    people = people_of(request, live)
+    reg = await people.get(claims.person or "")
     if reg is None:
         return link_error(request, LinkError("link_invalid", "no such registration"))
+    if reg.awaiting_email:
+        window = timedelta(hours=confirm_hours(request.app.state))
+        verified = await people.verify_email(reg, window)
+        if verified is None:
+            return error_page(request, 410, "reg.unconfirmed_expired")
+        request.state.email_verified = True
+        return verified
     return reg
 
 
@@ -95,7 +201,8 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
     saved = False
     form: dict[str, Any] = reg.to_dict() | {"consent": "on"}
     if request.method == "POST":
-        form = _form(await request.form(), event.registration.wishes)
+        raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        form = _form(raw, event.registration.wishes)
         try:
             fields = check(event, form, _now(live), settings)
             if reg.confirmed and fields["site"] != reg.site:
@@ -120,6 +227,7 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         form=form,
         errors=errors,
         saved=saved,
+        verified=getattr(request.state, "email_verified", False),
         settings=settings,
         workshop=workshop,
         closed_reason=window_error(event, _now(live)),

@@ -20,17 +20,22 @@ export function page() {
 export function start({ cfg, onState, onStatus, onError, tick }) {
   const status = document.getElementById("conn");
   const S = cfg.strings;
+  let refusal = null; // why the server ended the connection (a revoked link...), if it said
   const conn = new LiveConnection({
     eventId: cfg.event.id,
     token: cfg.token,
     lang: cfg.lang,
     onState,
-    onError,
+    onError: (msg) => {
+      if (!msg.id) refusal = msg.message; // not about one command: about the connection
+      if (onError) onError(msg);
+    },
     onStatus:
       onStatus ||
       ((ok) => {
         status.toggleAttribute("data-ok", ok);
-        setText(status, ok ? S["connection.ok"] : S["connection.lost"]);
+        if (ok) refusal = null;
+        setText(status, ok ? S["connection.ok"] : refusal || S["connection.lost"]);
       }),
   });
   conn.connect();
@@ -84,6 +89,8 @@ export class LiveConnection {
       // A refused link (4401 forged or missing, 4403 expired, revoked or not allowed) or an
       // unknown event (4404): reconnecting would be refused again (live/errors.py).
       if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
+      // Too many connections (4429): try again, but not at once.
+      if (e.code === 4429) this.delay = Math.max(this.delay, 5000);
       const wait = this.delay * (0.5 + Math.random());
       this.delay = Math.min(this.delay * 2, 30000);
       setTimeout(() => this.connect(), wait);

@@ -1,6 +1,14 @@
 // The rapporteur's editor: CodeMirror 6 (Markdown) bound to the workshop's Yjs document
 // over y-websocket. Co-rapporteurs see each other's cursors and names; edits made while
 // the network is down stay in the page and merge when the connection returns.
+//
+// The server refuses a change it cannot keep (over its frame limit, the notes full, a link
+// revoked or expired) and then closes the connection with a 44xx code and the reason:
+// a client left connected would go on showing text nobody else receives. So the page
+// refuses, before sending, a change over the limits the server gives it (cfg.max_frame,
+// cfg.max_doc), and after such a close it stops (y-websocket does not reconnect on 44xx),
+// says why and what to do, and offers the text it holds to be copied, so nothing typed is
+// lost. 4429 means "busy": it tries again a little later.
 import {
   EditorState,
   EditorView,
@@ -32,6 +40,13 @@ const text = doc.getText("notes");
 const provider = new WebsocketProvider(notesSocketUrl(cfg.event), cfg.workshop, doc, {
   params: { k: cfg.token },
 });
+
+// What one change may carry: the server's frame limit less the update's own framing.
+const MAX_CHANGE = cfg.max_frame - 1024;
+const utf8 = new TextEncoder();
+const kb = (bytes) => String(Math.ceil(bytes / 1024));
+let ended = null; // the reason the server closed the connection for good, once it has
+let leaving = false;
 const undoManager = new Y.UndoManager(text);
 
 const nameInput = $("notes-name");
@@ -57,6 +72,36 @@ nameInput.addEventListener("change", () => {
 });
 announce();
 
+// Changes the person makes (typing, paste, drop, undo), not those arriving from others.
+const USER_EVENTS = ["input", "delete", "move", "undo", "redo"];
+function warn(message) {
+  const box = $("notes-alert");
+  box.textContent = message;
+  box.hidden = !message;
+}
+// A change the server would refuse is refused here, with the reason, and nothing is sent.
+const limitChanges = EditorState.transactionFilter.of((tr) => {
+  if (!tr.docChanged || !USER_EVENTS.some((e) => tr.isUserEvent(e))) return tr;
+  if (ended) return [];
+  let bytes = 0;
+  tr.changes.iterChanges((_fromA, _toA, _fromB, _toB, inserted) => {
+    if (inserted.length) bytes += utf8.encode(inserted.toString()).length;
+  });
+  if (bytes > MAX_CHANGE) {
+    warn(fill(S["notes.paste_too_large"], { size: kb(bytes), limit: kb(MAX_CHANGE) }));
+    return [];
+  }
+  if (bytes > 1024 && Y.encodeStateAsUpdate(doc).length + bytes > cfg.max_doc) {
+    warn(fill(S["notes.paste_doc_full"], { limit: kb(cfg.max_doc) }));
+    return [];
+  }
+  if (bytes) warn("");
+  return tr;
+});
+function fill(message, params) {
+  return message.replace(/\{(\w+)\}/g, (all, key) => params[key] ?? all);
+}
+
 const view = new EditorView({
   parent: $("notes-editor"),
   state: EditorState.create({
@@ -69,6 +114,7 @@ const view = new EditorView({
       EditorView.lineWrapping,
       EditorView.contentAttributes.of({ "aria-label": S["notes.editor_label"], "aria-multiline": "true" }),
       yCollab(text, provider.awareness, { undoManager }),
+      limitChanges,
     ],
   }),
 });
@@ -80,6 +126,12 @@ doc.on("update", (_update, origin) => {
 });
 function showStatus() {
   const box = $("notes-status");
+  if (ended) {
+    box.textContent = S["notes.ended.title"];
+    box.toggleAttribute("data-ok", false);
+    document.body.dataset.notesStatus = "closed";
+    return;
+  }
   let message = S["notes.connecting"];
   if (provider.wsconnected && provider.synced) message = S["notes.saved"];
   else if (!provider.wsconnected && offlineEdits) message = S["notes.offline_edits"];
@@ -95,7 +147,39 @@ provider.on("sync", (synced) => {
 });
 showStatus();
 window.addEventListener("beforeunload", (event) => {
-  if (offlineEdits) event.preventDefault();
+  if ((offlineEdits || ended) && !leaving) event.preventDefault();
+});
+
+// The server closed the connection for good (44xx): say why, keep the text at hand.
+let retry = 0;
+provider.on("closed", ({ code, reason }) => {
+  if (code === 4429) {
+    // Too many connections (or requests) right now: try again a little later.
+    $("notes-status").textContent = S["notes.busy"];
+    clearTimeout(retry);
+    retry = setTimeout(() => provider.connect(), 5000 + Math.random() * 10000);
+    return;
+  }
+  ended = reason || String(code);
+  $("notes-closed-why").textContent = S[`notes.closed.${reason}`] || S["notes.closed.generic"];
+  $("notes-closed-text").value = text.toString();
+  $("notes-closed").hidden = false;
+  warn("");
+  showStatus();
+});
+$("notes-closed-copy").addEventListener("click", async () => {
+  const area = $("notes-closed-text");
+  area.select();
+  try {
+    await navigator.clipboard.writeText(area.value);
+  } catch {
+    document.execCommand("copy"); // no clipboard API outside https: the selection is copied
+  }
+  $("notes-closed-done").textContent = S["notes.ended.copied"];
+});
+$("notes-closed-reload").addEventListener("click", () => {
+  leaving = true;
+  location.reload();
 });
 
 // Who is editing now.

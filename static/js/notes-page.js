@@ -17,6 +17,9 @@ function open(workshopId) {
     onStatus: (s) => {
       status.textContent = s === "connected" ? "" : S["notes.offline"];
     },
+    onClosed: ({ reason }) => {
+      status.textContent = S[`notes.view_closed.${reason}`] || S["notes.view_closed.generic"];
+    },
   });
 }
 

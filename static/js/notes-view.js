@@ -3,8 +3,12 @@
 // notes page, and (renderMarkdown) by the rapporteur's preview.
 //
 //   const view = followNotes(container, { eventId, workshopId, token, onStatus,
-//                                         page, onOverflow });
+//                                         page, onOverflow, onClosed });
 //   view.stop();   // disconnect and stop rendering
+//
+// `onClosed({code, reason})`: the server ended the connection for good (a 44xx close:
+// link revoked or expired...), `reason` the refusal's code; y-websocket does not retry
+// then. A 4429 ("busy") is retried here, a little later.
 //
 // Notes longer than their box follow the writing (the latest edit is kept in view); with
 // `page`, a box left unedited for a while pages through, a screenful at a time, and back
@@ -56,7 +60,7 @@ const PAGE_EVERY_MS = 10000; // one screenful per this long
 
 export function followNotes(
   container,
-  { eventId, workshopId, token, onStatus, page = false, onOverflow } = {},
+  { eventId, workshopId, token, onStatus, page = false, onOverflow, onClosed } = {},
 ) {
   ensureStyles();
   container.classList.add("notes-view");
@@ -126,6 +130,15 @@ export function followNotes(
     container.dataset.status = status;
     if (onStatus) onStatus(status);
   });
+  let retry = 0;
+  provider.on("closed", ({ code, reason }) => {
+    if (code === 4429) {
+      retry = setTimeout(() => provider.connect(), 5000 + Math.random() * 10000);
+      return;
+    }
+    container.dataset.status = "closed";
+    if (onClosed) onClosed({ code, reason });
+  });
 
   return {
     get text() {
@@ -133,6 +146,7 @@ export function followNotes(
     },
     stop() {
       clearTimeout(timer);
+      clearTimeout(retry);
       clearInterval(pager);
       resize.disconnect();
       provider.destroy();

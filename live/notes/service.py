@@ -1,0 +1,159 @@
+"""The loaded notes rooms of the server, by document name, and what is read of a document
+without loading it (the synthesis, the CLI export).
+
+Rooms load on their first connection and unload `idle` seconds after their last one
+leaves, written and compacted first; all share one group-commit `Writer`. The names the
+rooms credit are personal data: `erase_names` forgets them in memory and in the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pycrdt import Doc, Text
+
+from live.backends.base import Backend
+from live.model import Event, Workshop
+from live.notes.peer import Peer
+from live.notes.room import RAPPORTEURS, TEXT, Room, doc_name, log_failure, template_for
+from live.notes.writer import Writer
+
+log = logging.getLogger("relais.notes")
+
+
+class NotesService:
+    """Every loaded room, by document name, sharing one writer. A room unloads `idle`
+    seconds after its last connection leaves (written and compacted first)."""
+
+    def __init__(self, backend: Backend, *, idle: float = 30.0, compact_every: int = 500) -> None:
+        self.backend = backend
+        self.writer = Writer(backend)
+        self.idle = idle
+        self.compact_every = compact_every
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Task[Room]] = {}
+        self._closing: dict[str, asyncio.Task[None]] = {}
+        self._unload: dict[str, asyncio.TimerHandle] = {}
+
+    async def room(self, event: Event, workshop: Workshop) -> Room:
+        name = doc_name(event.id, workshop.id)
+        handle = self._unload.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+        if name in self.rooms:
+            return self.rooms[name]
+        task = self._loading.get(name)
+        if task is None:
+            task = asyncio.create_task(self._load(name, template_for(event, workshop)))
+            self._loading[name] = task
+        return await asyncio.shield(task)
+
+    async def _load(self, name: str, template: str) -> Room:
+        try:
+            closing = self._closing.get(name)
+            if closing is not None:  # its last compaction must land before we count rows
+                await asyncio.wait([closing])
+            room = Room(name, self.backend, self.compact_every, self.writer)
+            await room.load(template)
+            self.rooms[name] = room
+            return room
+        finally:
+            self._loading.pop(name, None)
+
+    def release(self, room: Room, peer: Peer) -> None:
+        """A connection ended; schedule the room's unload if it was the last one."""
+        room.disconnect(peer)
+        if not room.peers and room.name not in self._unload:
+            loop = asyncio.get_running_loop()
+            self._unload[room.name] = loop.call_later(self.idle, self._start_unload, room)
+
+    def _start_unload(self, room: Room) -> None:
+        self._unload.pop(room.name, None)
+        if not room.peers and self.rooms.get(room.name) is room:
+            del self.rooms[room.name]
+            task = asyncio.create_task(room.close())
+            self._closing[room.name] = task
+            task.add_done_callback(log_failure)
+            task.add_done_callback(self._closed)
+
+    def _closed(self, task: asyncio.Task[None]) -> None:
+        for name, closing in list(self._closing.items()):
+            if closing is task:
+                del self._closing[name]
+
+    async def text(self, event_id: str, workshop_id: str) -> str:
+        """The current text of a workshop's notes ("" when nobody ever opened them)."""
+        name = doc_name(event_id, workshop_id)
+        room = self.rooms.get(name)
+        if room is not None:
+            await room.flush()
+            return str(room.text)
+        closing = self._closing.get(name)
+        if closing is not None:  # an unloading room writes its last updates first
+            await asyncio.wait([closing])
+        return await stored_text(self.backend, name)
+
+    async def rapporteurs(self, event_id: str, workshop_id: str) -> list[str]:
+        name = doc_name(event_id, workshop_id)
+        room = self.rooms.get(name)
+        if room is not None:
+            return list(room.rapporteurs)
+        return await stored_rapporteurs(self.backend, name)
+
+    async def erase_names(self, event_id: str, workshop_id: str | None = None) -> None:
+        """Forget the rapporteurs' names credited in an event's notes (one workshop's, or
+        every workshop's): in the loaded rooms, so none writes them back, and in the
+        stored `rapporteurs` records. The text of the notes stays. The organizer's desk
+        calls it, and so must a purge of the event's personal data in a running server."""
+
+        def chosen(name: str) -> bool:
+            if workshop_id is not None:
+                return name == doc_name(event_id, workshop_id)
+            return name.startswith(doc_name(event_id, ""))
+
+        busy = [t for n, t in [*self._loading.items(), *self._closing.items()] if chosen(n)]
+        if busy:  # a room being loaded reads the names, one being closed may write them
+            await asyncio.wait(busy)
+        for room in [r for n, r in self.rooms.items() if chosen(n)]:
+            await room.erase_names()
+        if workshop_id is not None:
+            keys = [doc_name(event_id, workshop_id)]
+        else:
+            keys = list(await self.backend.list_records(RAPPORTEURS, doc_name(event_id, "")))
+        for key in keys:
+            await self.backend.delete_record(RAPPORTEURS, key)
+        for room in [r for n, r in self.rooms.items() if chosen(n)]:
+            if room.rapporteurs:  # loaded while the records were being deleted
+                await room.erase_names()
+
+    async def close(self) -> None:
+        for handle in self._unload.values():
+            handle.cancel()
+        self._unload.clear()
+        rooms, self.rooms = list(self.rooms.values()), {}
+        if self._closing:
+            await asyncio.wait(list(self._closing.values()))
+        for room in rooms:
+            try:
+                await room.close()
+            except Exception:
+                log.exception("notes %s: cannot close cleanly", room.name)
+        await self.writer.close()
+
+
+async def stored_text(backend: Backend, name: str) -> str:
+    """A document's text read straight from the backend (the CLI export uses this)."""
+    doc: Doc[Text] = Doc()
+    text = doc.get(TEXT, type=Text)
+    for row in await backend.notes_load(name):
+        try:
+            doc.apply_update(row)
+        except Exception:
+            log.warning("notes %s: a stored update does not apply; skipped", name)
+    return str(text)
+
+
+async def stored_rapporteurs(backend: Backend, name: str) -> list[str]:
+    record = await backend.get_record(RAPPORTEURS, name)
+    return list(record.get("names", [])) if record else []
