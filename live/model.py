@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -72,6 +73,19 @@ class Step(_Strict):
     sites: tuple[str, ...] = ()
     video: bool = False
     slot: int | None = Field(default=None, ge=1, le=240, description="restitution minutes each")
+    # An external visio room for this step (BigBlueButton, Jitsi, Teams...): pages and
+    # screens show it with a QR code instead of the built-in relay's picture.
+    visio_url: str | None = Field(default=None, max_length=500)
+
+    @field_validator("visio_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        url = urlsplit(v)
+        if url.scheme != "https" or not url.hostname or re.search(r"\s", v):
+            raise ValueError("must be an https:// address (https://visio.example.org/room)")
+        return v
 
     @property
     def duration_ms(self) -> int:

@@ -426,6 +426,17 @@ COMMANDS = st.one_of(
         ),
     ),
     st.tuples(st.just("message.show"), st.fixed_dictionaries({"text": st.text(min_size=1)})),
+    st.tuples(
+        st.sampled_from(["floor.ask", "floor.cancel"]),
+        st.fixed_dictionaries({"site": st.sampled_from([s.id for s in POITIERS.sites])}),
+    ),
+    st.tuples(
+        st.just("floor.give"),
+        st.fixed_dictionaries(
+            {"feed": st.sampled_from(["speaker", *(f"site:{s.id}" for s in POITIERS.sites)])}
+        ),
+    ),
+    st.tuples(st.just("floor.back"), st.just({})),
 )
 SESSIONS = st.lists(st.tuples(COMMANDS, st.integers(0, 20 * MIN)), max_size=40)
 

@@ -103,3 +103,11 @@ def test_steps_out_of_order_and_unknown_timezones_are_refused() -> None:
 def test_duplicate_ids_are_refused() -> None:
     text = MINIMAL + "  - {id: open, kind: break, title: Pause, start: '10:00', duration: 10}\n"
     assert any("duplicate id 'open'" in p for p in problems(text))
+
+
+def test_a_step_may_name_an_external_visio_room_at_an_https_address() -> None:
+    good = MINIMAL + "    visio_url: https://visio.example.org/pleniere\n"
+    assert parse_event(good).agenda[0].visio_url == "https://visio.example.org/pleniere"
+    for bad in ("http://visio.example.org/p", "javascript:alert(1)", "https://", "visio"):
+        (problem,) = problems(MINIMAL + f"    visio_url: '{bad}'\n")
+        assert problem.startswith("event.yaml:13: agenda[0].visio_url:") and "https://" in problem

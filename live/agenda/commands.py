@@ -8,11 +8,13 @@ exact state, running timers included.
 
 This module is one piece on purpose: the registry at the bottom is the one place that says
 what a command is, and its handlers are the reducer's cases; splitting them would declare
-each command twice again.
+each command twice again. The floor of the plenary (`floor.*`) has its cases in `floor.py`,
+registered here like the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -21,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from live.agenda import protocol
+from live.agenda import floor, protocol
 from live.agenda.state import MINUTE, Message, Rejected, Slot, State, Timer
 from live.errors import RelaisError
 from live.links import COMMANDERS
@@ -373,13 +375,20 @@ class Command:
     """What a command is: its arguments, who may send it, and its case of the reducer.
 
     `after_end`: it still applies once the event has ended (going back to a step reopens
-    the day; a message can still show the way out). `undoable`: `undo` can take it back."""
+    the day; a message can still show the way out). `undoable`: `undo` can take it back.
+    `site_request`: a site's own request (asking for the floor): a host link sends it for
+    its own site (its `site` comes from the link, never from the arguments), and the
+    régie's undo does not take it back (it applies to the state undo would restore too)."""
 
-    args: type[_Args]
+    args: type[BaseModel]
     handler: Callable[[State, Any, int, Event], None]
     roles: frozenset[str] = COMMANDERS  # every agenda command changes what all sites see
     after_end: bool = False
     undoable: bool = True
+    site_request: bool = False
+
+
+SITE_LINKS = frozenset({"host"})  # links that act for their own site
 
 
 COMMANDS: dict[str, Command] = {
@@ -402,10 +411,21 @@ COMMANDS: dict[str, Command] = {
     "message.hide": Command(NoArgs, _message_hide, after_end=True),
     "event.end": Command(NoArgs, _end),
     "undo": Command(Undo, _undo, after_end=True, undoable=False),
+    "floor.ask": Command(floor.SiteArgs, floor.ask, SITE_LINKS, undoable=False, site_request=True),
+    "floor.cancel": Command(
+        floor.SiteArgs,
+        floor.cancel,
+        SITE_LINKS | COMMANDERS,
+        after_end=True,
+        undoable=False,
+        site_request=True,
+    ),
+    "floor.give": Command(floor.FeedArgs, floor.give),
+    "floor.back": Command(NoArgs, floor.back, after_end=True),
 }
 
 
-def _parse(name: str, command: Command, args: dict[str, Any]) -> _Args:
+def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
     try:
         return command.args.model_validate(args)
     except ValidationError as exc:
@@ -416,13 +436,20 @@ def _parse(name: str, command: Command, args: dict[str, Any]) -> _Args:
         ) from None
 
 
-def check(name: str, args: dict[str, Any], role: str) -> dict[str, Any]:
-    """Validate a command for a role; return its normalized arguments (what the log keeps)."""
+def check(name: str, args: dict[str, Any], role: str, site: str | None = None) -> dict[str, Any]:
+    """Validate a command for a role (and the site of its link, if any); return its
+    normalized arguments (what the log keeps)."""
     command = COMMANDS.get(name)
     if command is None:
         raise CommandError(protocol.UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
     if role not in command.roles:
         raise CommandError(protocol.FORBIDDEN, f"role {role!r} may not send {name!r}", name=name)
+    if command.site_request and role in SITE_LINKS:
+        if not site or args.get("site", site) != site:
+            raise CommandError(
+                protocol.FORBIDDEN, f"a {role} link asks for its own site only", name=name
+            )
+        args = {**args, "site": site}
     return _parse(name, command, args).model_dump(exclude_none=True)
 
 
@@ -445,6 +472,11 @@ def apply(state: State, entry: dict[str, Any], event: Event) -> State:
     alone = replace(state, previous=None) if command.undoable else state
     new = copy.deepcopy(alone)
     command.handler(new, args, int(entry["t"]), event)
+    if command.site_request and new.previous is not None:
+        before = State.from_dict(new.previous)  # what undo would restore keeps it too
+        with contextlib.suppress(Rejected):
+            command.handler(before, args, int(entry["t"]), event)
+        new.previous = before.to_dict()
     new.seq = entry["seq"]
     if command.undoable:
         new.previous = alone.to_dict()

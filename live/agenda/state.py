@@ -121,7 +121,9 @@ class Message:
 @dataclass
 class State:
     """The live state of an event. `last` names the command `undo` would take back (seq, name);
-    `previous` is the state before it, kept for that undo and never sent to clients."""
+    `previous` is the state before it, kept for that undo and never sent to clients.
+    `floor` is who the plenary shows (the relay follows it, see live/app.py); `requests`
+    are the sites whose host asked for the floor."""
 
     seq: int = 0
     step: int | None = None
@@ -133,6 +135,8 @@ class State:
     origin: int | None = None
     started: dict[str, int] = field(default_factory=dict)
     ended: int | None = None
+    floor: str = "speaker"  # the plenary feed on every screen: `speaker` or `site:<id>`
+    requests: list[str] = field(default_factory=list)  # sites asking for the floor, in order
     last: dict[str, Any] | None = None
     previous: dict[str, Any] | None = None
 
@@ -162,6 +166,8 @@ class State:
             origin=d["origin"],
             started=dict(d["started"]),
             ended=d.get("ended"),
+            floor=d.get("floor", "speaker"),  # snapshots from before the plenary visio
+            requests=list(d.get("requests", [])),
             last=d.get("last"),
             previous=d.get("previous"),
         )

@@ -1,16 +1,17 @@
-"""HTML pages: home, public event page, console, site screen, participant page."""
+"""HTML pages: home, public event page, console, site screen, participant page (and the
+plenary's own pages, `plenary_pages.py`)."""
 
 from __future__ import annotations
 
-import segno
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
 from live.links import COMMANDERS, Claims, url
-from live.web import registration
+from live.web import plenary_pages, registration
 from live.web.common import event_info, get_live, not_found, render, with_link
+from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
 
 
 async def home(request: Request) -> Response:
@@ -36,6 +37,8 @@ async def console(request: Request, live: Live, claims: Claims) -> Response:
         info=event_info(live.event),
         token=request.query_params["k"],
         claims=claims,
+        plenary=plenary_config(request, live.event),
+        rooms=visio_rooms(live.event),
     )
 
 
@@ -51,7 +54,6 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
         "participant",
         request.app.state.signer.sign(event.id, "participant", site=site.id),
     )
-    qr = segno.make(join, error="m").svg_inline(scale=6, dark="#000", light="#fff", omitsize=True)
     return render(
         request,
         "screen.html",
@@ -60,7 +62,9 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
         token=request.query_params["k"],
         site=site,
         join=join,
-        qr=qr,
+        qr=qr_svg(join),
+        plenary=plenary_config(request, event, hub=site.id == event.hub.id),
+        rooms=visio_rooms(event, site),
     )
 
 
@@ -86,4 +90,5 @@ routes = [
     Route("/e/{event_id}/console", console, name="console"),
     Route("/e/{event_id}/screen", screen, name="screen"),
     Route("/e/{event_id}/me", participant, methods=["GET", "POST"], name="participant"),
+    *plenary_pages.routes,
 ]

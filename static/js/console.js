@@ -7,8 +7,11 @@
 import { page, start } from "./live.js";
 import { format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
 import { currentStep, isEnded, markAgenda, nowLine, workshopName } from "./show.js";
+import { plenaryPanel } from "./console-plenary.js";
+import { onReconnect } from "./plenary.js";
 
 const { cfg, ev, S, $ } = page();
+const plenary = plenaryPanel({ cfg, ev, S, $ }); // the floor, the mosaic, who receives
 const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
 // Timer and slot statuses as the console says them (explicit keys: a page gets only the
 // messages its script names, see live/i18n.py).
@@ -85,6 +88,8 @@ document.addEventListener("click", (e) => {
   if (b.dataset.index) args.index = Number(b.dataset.index);
   if (b.dataset.workshop) args.workshop = b.dataset.workshop;
   if (b.dataset.position) args.position = Number(b.dataset.position);
+  if (b.dataset.feed) args.feed = b.dataset.feed;
+  if (b.dataset.site) args.site = b.dataset.site;
   command(b.dataset.cmd, args);
 });
 
@@ -144,6 +149,7 @@ function render(state) {
   markAgenda($("agenda"), state);
   renderWorkshops(state);
   renderQueue(state);
+  plenary.render(state);
   const m = state.message;
   $("message-current").hidden = !m.visible;
   setText($("message-current"), m.visible ? `« ${m.text} » → ${m.site ? siteName(m.site) : S["message.all"]}` : "");
@@ -229,3 +235,4 @@ function tick() {
 }
 
 const conn = start({ cfg, onState: render, onError: (e) => setText($("error"), e.message), tick });
+onReconnect(conn, plenary.reconnected);

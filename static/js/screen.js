@@ -1,6 +1,7 @@
 // The site screen: huge countdown coloured by phase, current and next step, banner,
 // clock, QR code; who speaks and who is next during a restitution, with the notes of
-// the workshop speaking; this site's workshop timers during workshops; pause and end.
+// the workshop speaking; this site's workshop timers during workshops; pause and end. The
+// plenary's picture and sound while the step has the video on (screen-plenary.js).
 import { page, start } from "./live.js";
 import { format, phase, remaining, setText, timeOfDay } from "./clock.js";
 import {
@@ -16,8 +17,11 @@ import {
   workshopName,
   workshopRows,
 } from "./show.js";
+import { plenaryScreen } from "./screen-plenary.js";
+import { onReconnect } from "./plenary.js";
 
 const { cfg, ev, S, $ } = page();
+const plenary = plenaryScreen({ cfg, ev, S, $ });
 const body = document.body;
 let notesView = null;
 let notesFor = null;
@@ -55,6 +59,7 @@ function render(state) {
   $("site-workshops").hidden = !list;
   if (list) renderWorkshops(mine);
   body.classList.toggle("has-panel", notes || list);
+  plenary.update(state, step, { concerned: !step || concerns(step), panel: notes || list });
   body.dataset.step = step ? step.id : "";
   body.classList.toggle("not-concerned", !!step && !concerns(step));
   tick();
@@ -167,3 +172,4 @@ function tick() {
 // A projector says nothing while all is well; only a lost connection shows.
 const onStatus = (ok) => setText($("conn"), ok ? "" : S["connection.lost"]);
 const conn = start({ cfg, onState: render, onStatus, tick });
+onReconnect(conn, plenary.reconnected);

@@ -1,0 +1,1 @@
+"""The plenary visio: the speaker relayed to every site over WebRTC (WHIP/WHEP)."""
