@@ -91,6 +91,7 @@ class Settings:
     ice_credential: str = ""
     turn_secret: str = ""  # coturn's static-auth-secret: short-lived TURN credentials
     ice_host_addresses: str = ""  # host candidates offered ("": every address but loopback)
+    ice_transport_policy: str = "all"  # pages' RTCPeerConnections; "relay": through TURN only
     plenary_video_codec: str = "VP8"  # or H264 (OBS Studio's WHIP output)
     plenary_transcode: bool = False  # aiortc's decode/encode path: for comparison only
     plenary_max_receivers: int = 64  # WHEP sessions per event
@@ -135,12 +136,15 @@ class Settings:
             ice_credential=os.environ.get("RELAIS_ICE_CREDENTIAL", ""),
             turn_secret=os.environ.get("RELAIS_TURN_SECRET", ""),
             ice_host_addresses=os.environ.get("RELAIS_ICE_HOST_ADDRESSES", ""),
+            ice_transport_policy=os.environ.get("RELAIS_ICE_TRANSPORT_POLICY", "all").lower(),
             plenary_video_codec=os.environ.get("RELAIS_PLENARY_VIDEO_CODEC", "VP8").upper(),
             plenary_transcode=os.environ.get("RELAIS_PLENARY_TRANSCODE", "") in ("1", "true"),
             plenary_max_receivers=int(os.environ.get("RELAIS_PLENARY_MAX_RECEIVERS", "64")),
         )
         for key, value in overrides.items():
             setattr(s, key, value)
+        if s.ice_transport_policy not in ("all", "relay"):
+            raise ValueError("RELAIS_ICE_TRANSPORT_POLICY must be all or relay")
         if not s.secret and signing != "none":
             s.secret = _secret(s.data_dir, create=signing == "create")
         return s

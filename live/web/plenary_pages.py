@@ -50,13 +50,16 @@ def visio_rooms(event: Event, site: Site | None = None) -> list[dict[str, Any]]:
 
 def plenary_config(request: Request, event: Event, **extra: Any) -> dict[str, Any]:
     """What a page's scripts need of the relay: its endpoints, the ICE servers (fresh TURN
-    credentials when a TURN secret is set) and which steps use an external visio room."""
+    credentials when a TURN secret is set), the ICE transport policy ("relay": the pages
+    go through TURN only, to check a site's network) and which steps use an external
+    visio room."""
     app = request.app
     return {
         "whip": app.url_path_for("whip", event_id=event.id),
         "whep": app.url_path_for("whep", event_id=event.id),
         "status": app.url_path_for("plenary_status", event_id=event.id),
         "ice_servers": app.state.plenary.ice_servers(),
+        "ice_transport_policy": app.state.settings.ice_transport_policy,
         "visio": {s.id: s.visio_url for s in event.agenda if s.visio_url},
         **extra,
     }

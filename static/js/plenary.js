@@ -10,6 +10,13 @@ export function plenaryConfig() {
   return JSON.parse(document.getElementById("plenary-config").textContent);
 }
 
+// "relay" (RELAIS_ICE_TRANSPORT_POLICY) makes every session go through the TURN server:
+// what a site whose network lets only TCP 443 out gets, to check it before the day.
+function transportPolicy() {
+  const block = document.getElementById("plenary-config");
+  return block && JSON.parse(block.textContent).ice_transport_policy === "relay" ? "relay" : "all";
+}
+
 export class PlenaryError extends Error {
   constructor(message, status, code) {
     super(message);
@@ -46,7 +53,10 @@ export class Session {
     this.url = new URL(url, location.href);
     if (lang) this.url.searchParams.set("lang", lang); // refusals in the page's language
     this.token = token;
-    this.pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers || [],
+      iceTransportPolicy: transportPolicy(),
+    });
     this.location = null;
     this.ended = false;
   }
