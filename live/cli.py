@@ -15,7 +15,7 @@ from live.backends.base import create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.i18n import plural, translator
 from live.links import Signer, url
-from live.model import DefinitionError, Event, parse_event
+from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
 from live.people.retention import Purged, purge
 
 DATA_HELP = (
@@ -80,6 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = args.base_url or f"http://{host}:{args.port}"
     os.environ.setdefault("RELAIS_BASE_URL", base)
     settings = Settings.from_env()
+    announce(settings)
     if args.demo:
         _print_demo_links(settings)
     uvicorn.run(
@@ -95,6 +96,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=trusted_proxies(settings),
     )
     return 0
+
+
+BASE_URL_FILE = "base_url"  # in the data directory: the address `relais serve` announces
+
+
+def announce(settings: Settings) -> None:
+    """Leave the server's public address next to its data, so that `relais links` run on
+    the same data writes links to this server (its port, its --base-url), not a default."""
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (settings.data_dir / BASE_URL_FILE).write_text(settings.base_url + "\n")
+    except OSError:
+        pass  # links then say they fall back to the default (see links_base)
+
+
+def links_base(args: argparse.Namespace, settings: Settings) -> str:
+    """Where links point: --base-url, else RELAIS_BASE_URL, else the address the server
+    on this data directory announced, else the default, with a warning on stderr."""
+    if getattr(args, "base_url", None) or os.environ.get("RELAIS_BASE_URL"):
+        return settings.base_url
+    try:
+        announced = (settings.data_dir / BASE_URL_FILE).read_text().strip()
+    except OSError:
+        announced = ""
+    if announced:
+        return announced.rstrip("/")
+    print(say("cli.links_default_base", base=settings.base_url), file=sys.stderr)
+    return settings.base_url
 
 
 def trusted_proxies(settings: Settings) -> str | None:
@@ -187,6 +216,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     where = settings.data_dir.resolve()
     steps = plural(cli_lang())("cli.n_steps", len(event.agenda))
     print(say("cli.imported", event=event.id, title=event.title, steps=steps, path=where))
+    for warning in parse_event_with_warnings(text, args.file)[1]:
+        print(say("cli.warning", text=warning), file=sys.stderr)
     return 0
 
 
@@ -213,7 +244,7 @@ def cmd_links(args: argparse.Namespace) -> int:
         return 2
     event = parse_event(definitions[args.event], args.event)
     signer = Signer(settings.secret, args.days or settings.link_days)
-    for line in columns(links_for(event, signer, settings.base_url)):
+    for line in columns(links_for(event, signer, links_base(args, settings))):
         print(line)
     return 0
 
@@ -298,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     links = sub.add_parser("links", help="print the signed links of an event")
     links.add_argument("event")
     links.add_argument("--days", type=float, help="validity in days")
+    links.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,  # else it would hide `relais --base-url URL links`
+        help="the server's public address (default: $RELAIS_BASE_URL, else the address the "
+        "server on this data directory announced when it started)",
+    )
     links.set_defaults(fn=cmd_links)
 
     export = sub.add_parser("export", help="write the synthesis of an event's workshops")

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from live.errors import RelaisError
+from live.event_checks import Located, Problem, dotted, problems, warnings
 
 StepKind = Literal[
     "welcome",
@@ -76,6 +77,9 @@ class Step(_Strict):
     # An external visio room for this step (BigBlueButton, Jitsi, Teams...): pages and
     # screens show it with a QR code instead of the built-in relay's picture.
     visio_url: str | None = Field(default=None, max_length=500)
+    # A step that deliberately runs alongside another one on the same sites (parallel
+    # tracks): the overlap is then a warning, not an error (see `_agenda_problems`).
+    allow_overlap: bool = False
 
     @field_validator("visio_url")
     @classmethod
@@ -170,24 +174,9 @@ class Event(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Event:
-        _unique("sites", [s.id for s in self.sites])
-        _unique("themes", [t.id for t in self.themes])
-        _unique("agenda", [s.id for s in self.agenda])
-        _unique("workshops", [w.id for w in self.workshops])
-        site_ids = {s.id for s in self.sites}
-        theme_ids = {t.id for t in self.themes}
-        for i, step in enumerate(self.agenda):
-            for site in step.sites:
-                if site not in site_ids:
-                    raise ValueError(f"agenda[{i}].sites: unknown site {site!r}")
-        for i, w in enumerate(self.workshops):
-            if w.site not in site_ids:
-                raise ValueError(f"workshops[{i}].site: unknown site {w.site!r}")
-            if w.theme not in theme_ids:
-                raise ValueError(f"workshops[{i}].theme: unknown theme {w.theme!r}")
-        starts = [s.start for s in self.agenda]
-        if starts != sorted(starts):
-            raise ValueError("agenda: steps must be in chronological order")
+        found = problems(self)
+        if found:
+            raise Located(found)
         return self
 
     # -- lookups used by the rest of the domain -------------------------------------------
@@ -245,14 +234,6 @@ class Event(_Strict):
         return next((s for s in self.sites if s.hub), self.sites[0])
 
 
-def _unique(what: str, ids: list[str]) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise ValueError(f"{what}: duplicate id {i!r}")
-        seen.add(i)
-
-
 class DefinitionError(RelaisError, ValueError):
     """An event file that cannot be used, with every problem located."""
 
@@ -263,18 +244,28 @@ class DefinitionError(RelaisError, ValueError):
 
 def parse_event(text: str, source: str = "<event>") -> Event:
     """Parse and validate YAML text; errors read `file:line: field: reason`."""
+    return parse_event_with_warnings(text, source)[0]
+
+
+def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event, list[str]]:
+    """The event and what it cannot satisfy as written (`file:line: field: reason` too),
+    for whoever shows them to the organizer: `relais import`, later the browser.
+
+    Refused (DefinitionError): invalid fields, duplicate ids (at the duplicate's line),
+    unknown references, no hub or two hubs among several sites, steps out of order, steps
+    that overlap on a common site. A step marked `allow_overlap: true` may run alongside
+    another (parallel tracks): that overlap is a warning. Warned: more wishes than a
+    site's workshops, a workshop with more seats than its site holds."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise DefinitionError([f"{source}{line}: invalid YAML: {exc}"]) from None
+        raise DefinitionError([_yaml_problem(exc, source)]) from None
     if not isinstance(data, dict):
         raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
     data = _stringify_times(data)
     try:
-        return Event.model_validate(data)
+        event = Event.model_validate(data)
     except ValidationError as exc:
         problems = []
         errors = exc.errors()
@@ -284,17 +275,34 @@ def parse_event(text: str, source: str = "<event>") -> Event:
                 len(o["loc"]) > len(loc) and list(o["loc"][: len(loc)]) == loc for o in errors
             ):
                 continue  # an item below failed; that error says more than "too short"
-            msg = err["msg"]
-            m = re.match(r"Value error, (\w+)\[(\d+)\]\.(\w+): (.*)", msg)
-            if m:  # cross-reference errors name their own location
-                loc = [m.group(1), int(m.group(2)), m.group(3)]
-                msg = m.group(4)
-            elif msg.startswith("Value error, "):
-                msg = msg.removeprefix("Value error, ")
+            located = (err.get("ctx") or {}).get("error")
+            if isinstance(located, Located):
+                problems += [_format(p, root, source) for p in located.problems]
+                continue
+            msg = err["msg"].removeprefix("Value error, ")
             lineno = _line_of(root, loc)
-            field = _dotted(loc) or "event"
+            field = dotted(loc) or "event"
             problems.append(f"{source}:{lineno}: {field}: {msg}")
         raise DefinitionError(problems) from None
+    return event, [_format(p, root, source) for p in warnings(event)]
+
+
+def _format(problem: Problem, root: Any, source: str) -> str:
+    refs = [_line_of(root, list(r)) for r in problem.refs]
+    where = dotted(list(problem.loc)) or "event"
+    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {problem.text.format(*refs)}"
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
+    """The parser's complaint at its line, without its `in "<unicode string>"` marks."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = [exc.context, exc.problem]
+        reason = ", ".join(p for p in parts if p) or "syntax error"
+    else:
+        reason = str(exc)
+    return f"{source}{line}: invalid YAML: {reason}"
 
 
 def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:
@@ -310,13 +318,6 @@ def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(start, str) and re.fullmatch(r"\d:\d\d", start.strip()):
                 step["start"] = "0" + start.strip()
     return data
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _line_of(node: Any, loc: list[Any]) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +149,62 @@ def test_links_prints_a_speaker_link_per_speaker_and_a_host_link_per_site(
     for site in ("poitiers", "niort", "angouleme", "saint-jean"):
         (host,) = [line for line in lines if line.startswith(f"host {site} ")]
         assert "https://relais.example/e/poitiers-2020/host?k=" in host
+
+
+def test_links_take_a_base_url_after_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RELAIS_BASE_URL", raising=False)
+    assert main(["links", "ariege-2020", "--base-url", "https://relais.example/"]) == 0
+    captured = capsys.readouterr()
+    assert "https://relais.example/e/ariege-2020/console?k=" in captured.out
+    assert "localhost" not in captured.out + captured.err
+
+
+def test_links_without_an_address_warn_that_they_point_to_the_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RELAIS_BASE_URL", raising=False)
+    assert main(["links", "ariege-2020"]) == 0
+    err = capsys.readouterr().err
+    assert "http://localhost:8000" in err and "--base-url" in err and "RELAIS_BASE_URL" in err
+
+
+def test_links_point_to_the_port_the_server_was_started_on(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .conftest import free_port
+
+    monkeypatch.delenv("RELAIS_BASE_URL", raising=False)
+    port = free_port()
+    data = data_dir / "data"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "live.cli", "--data", str(data), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):  # a bound against hanging: the server says where it is at start
+            if (data / "base_url").exists() or server.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert main(["--data", str(data), "links", "ariege-2020"]) == 0
+    finally:
+        server.terminate()
+        server.wait()
+    captured = capsys.readouterr()
+    assert f"http://localhost:{port}/e/ariege-2020/console?k=" in captured.out
+    assert "8000" not in captured.err
+
+
+def test_import_prints_what_the_event_cannot_satisfy_after_loading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    text = (DEMO / "ariege-2020.yaml").read_text().replace("wishes: 3", "wishes: 6")
+    (tmp_path / "day.yaml").write_text(text)
+    assert main(["import", str(tmp_path / "day.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert "imported ariege-2020" in captured.out
+    assert captured.err.startswith(f"warning: {tmp_path / 'day.yaml'}:")
+    assert "registration.wishes: 6 wishes" in captured.err

@@ -10,6 +10,7 @@ import pytest
 from live.agenda.hub import RESYNC, Client, Hub
 from live.agenda.state import Rejected
 from live.backends.memory import MemoryBackend
+from live.errors import RelaisError
 from live.links import Claims
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
@@ -125,3 +126,31 @@ async def test_a_new_hub_on_the_same_store_restores_the_state_from_snapshot_and_
     assert restored.state == live.state and restored.epoch == live.epoch
     # and a retried command id is still known after the restart
     assert await restored.command("step.next", {}, REGIE, "3") == 4
+
+
+async def test_a_command_id_reused_for_another_command_is_refused() -> None:
+    backend = MemoryBackend()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    assert await live.command("step.next", {}, REGIE, "k") == 1
+    with pytest.raises(RelaisError) as exc:
+        await live.command("timer.adjust", {"minutes": 2}, REGIE, "k")
+    assert exc.value.code == "id_reused"
+    assert await live.command("step.next", {}, REGIE, "k") == 1  # the same retry: acked
+    assert [e["seq"] for e in await backend.read(live.stream)] == [1]
+
+
+async def test_a_command_id_reused_with_other_args_is_refused_after_a_restart() -> None:
+    backend = MemoryBackend()
+    hub = await hub_with_demo(backend)
+    live = hub.events["ariege-2020"]
+    await live.command("step.next", {}, REGIE, "a")
+    assert await live.command("timer.adjust", {"minutes": 2}, REGIE, "k") == 2
+    again = Hub(backend)
+    await again.load_all()
+    restored = again.events["ariege-2020"]
+    with pytest.raises(RelaisError) as exc:
+        await restored.command("timer.adjust", {"minutes": 3}, REGIE, "k")
+    assert exc.value.code == "id_reused"
+    assert await restored.command("timer.adjust", {"minutes": 2}, REGIE, "k") == 2
+    assert restored.state.seq == 2

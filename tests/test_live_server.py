@@ -177,6 +177,27 @@ async def test_a_retried_command_is_acknowledged_but_not_applied_twice(
     await ws.close()
 
 
+async def test_a_command_id_reused_for_another_command_is_refused_even_after_a_restart(
+    live_server: LiveServer,
+) -> None:
+    token = facilitator(live_server)
+    ws = await open_ws(live_server, token)
+    await hello(ws)
+    assert (await command(ws, "step.next", "k"))["seq"] == 1
+    reply = await command(ws, "timer.adjust", "k", minutes=5)
+    assert reply["type"] == "error" and reply["code"] == "id_reused" and "k" in reply["message"]
+    await ws.close()
+    live_server.restart(hard=True)
+    ws = await open_ws(live_server, token)
+    await hello(ws)
+    reply = await command(ws, "timer.adjust", "k", minutes=5)
+    assert reply["type"] == "error" and reply["code"] == "id_reused"
+    assert await command(ws, "step.next", "k") == {"type": "ack", "id": "k", "seq": 1}
+    state = json.loads(urllib.request.urlopen(f"{live_server.url}/api/events/{EVENT}/state").read())
+    assert state["state"]["seq"] == 1
+    await ws.close()
+
+
 async def test_ping_returns_the_server_time(live_server: LiveServer) -> None:
     ws = await open_ws(live_server)
     await ws.send(json.dumps({"type": "ping", "t0": 123.5}))

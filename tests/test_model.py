@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from live.model import DEFAULT_NOTES_TEMPLATE, DefinitionError, parse_event
+from live.model import (
+    DEFAULT_NOTES_TEMPLATE,
+    DefinitionError,
+    parse_event,
+    parse_event_with_warnings,
+)
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 
@@ -111,3 +116,123 @@ def test_a_step_may_name_an_external_visio_room_at_an_https_address() -> None:
     for bad in ("http://visio.example.org/p", "javascript:alert(1)", "https://", "visio"):
         (problem,) = problems(MINIMAL + f"    visio_url: '{bad}'\n")
         assert problem.startswith("event.yaml:13: agenda[0].visio_url:") and "https://" in problem
+
+
+# -- validation across fields: each problem named at its own line (issue 11) -------------
+
+# Line 13 of MINIMAL + one step: a 90-minute round table from 09:30, over the 10:30 step.
+ROUND_TABLE = (
+    "  - {id: table, kind: round_table, title: Table ronde, start: '09:30', duration: 90}\n"
+)
+WORKSHOPS = "  - {id: ateliers, kind: workshops, title: Ateliers, start: '10:30', duration: 60}\n"
+
+
+def test_overlapping_steps_are_refused_naming_both_steps_and_lines() -> None:
+    (problem,) = problems(MINIMAL + ROUND_TABLE + WORKSHOPS)
+    assert problem.startswith("event.yaml:14: agenda[2].start:")
+    assert "'ateliers'" in problem and "'table' (line 13)" in problem and "11:00" in problem
+
+
+def test_a_step_marked_allow_overlap_runs_in_parallel_with_a_warning() -> None:
+    text = MINIMAL + ROUND_TABLE + WORKSHOPS.replace("duration: 60}", "duration: 60,\n")
+    text += "     allow_overlap: true}\n"
+    event, warnings = parse_event_with_warnings(text, "event.yaml")
+    assert [s.id for s in event.agenda] == ["open", "table", "ateliers"]
+    (warning,) = warnings
+    assert warning.startswith("event.yaml:14: agenda[2].start:") and "'table' (line 13)" in warning
+
+
+def test_steps_on_different_sites_may_run_at_the_same_time() -> None:
+    text = MINIMAL.replace(
+        "    name: Hub\n", "    name: Hub\n    hub: true\n  - {id: loin, name: Loin}\n"
+    )
+    text += "  - {id: a, kind: workshops, title: A, start: '09:30', duration: 60, sites: [hub]}\n"
+    text += "  - {id: b, kind: break, title: B, start: '09:45', duration: 15, sites: [loin]}\n"
+    assert parse_event_with_warnings(text)[1] == []
+
+
+def test_steps_out_of_order_are_refused_naming_both_steps_and_lines() -> None:
+    text = MINIMAL + "  - {id: tot, kind: break, title: Pause, start: '08:00', duration: 10}\n"
+    (problem,) = problems(text)
+    assert problem.startswith("event.yaml:13: agenda[1].start:")
+    assert "'tot'" in problem and "'open' (line 11" in problem and "chronological" in problem
+
+
+def test_a_duplicate_step_id_is_reported_at_the_duplicate() -> None:
+    text = MINIMAL + "  - {id: open, kind: break, title: Pause, start: '10:00', duration: 10}\n"
+    (problem,) = problems(text)
+    assert problem.startswith("event.yaml:13: agenda[1].id: duplicate id 'open'")
+    assert "line 8" in problem
+
+
+def test_a_duplicate_site_or_workshop_id_is_reported_at_the_duplicate() -> None:
+    text = MINIMAL.replace(
+        "    name: Hub\n", "    name: Hub\n    hub: true\n  - {id: hub, name: B}\n"
+    )
+    (problem,) = problems(text)
+    assert (
+        problem.startswith("event.yaml:8: sites[1].id: duplicate id 'hub'") and "line 5" in problem
+    )
+    text = MINIMAL + (
+        "themes: [{id: t, title: T}]\n"
+        "workshops:\n"
+        "  - {id: w, theme: t, site: hub, capacity: 10}\n"
+        "  - {id: w, theme: t, site: hub, capacity: 10}\n"
+    )
+    (problem,) = problems(text)
+    assert problem.startswith("event.yaml:16: workshops[1].id: duplicate id 'w'")
+    assert "line 15" in problem
+
+
+def test_two_hubs_are_refused_naming_both_lines() -> None:
+    text = MINIMAL.replace(
+        "    name: Hub\n", "    name: Hub\n    hub: true\n  - {id: b, name: B, hub: true}\n"
+    )
+    (problem,) = problems(text)
+    assert problem.startswith("event.yaml:8: sites[1].hub: a second hub")
+    assert "'hub' at line 7" in problem
+
+
+def test_several_sites_without_a_hub_are_refused() -> None:
+    (problem,) = problems(
+        MINIMAL.replace("    name: Hub\n", "    name: Hub\n  - {id: b, name: B}\n")
+    )
+    assert problem.startswith("event.yaml:4: sites:") and "hub: true" in problem
+
+
+def test_more_wishes_than_a_sites_workshops_is_a_warning() -> None:
+    text = MINIMAL + (
+        "themes: [{id: t, title: T}]\n"
+        "workshops:\n"
+        "  - {id: w1, theme: t, site: hub, capacity: 10}\n"
+        "  - {id: w2, theme: t, site: hub, capacity: 10}\n"
+        "registration: {wishes: 3}\n"
+    )
+    event, (warning,) = parse_event_with_warnings(text, "event.yaml")
+    assert event.registration.wishes == 3
+    assert warning.startswith("event.yaml:17: registration.wishes: 3 wishes")
+    assert "'hub' has 2 (line 5)" in warning
+
+
+def test_a_workshop_larger_than_its_site_is_a_warning() -> None:
+    text = MINIMAL.replace("    name: Hub\n", "    name: Hub\n    capacity: 20\n") + (
+        "themes: [{id: t, title: T}]\n"
+        "workshops:\n"
+        "  - {id: w1, theme: t, site: hub, capacity: 30}\n"
+        "registration: {wishes: 1}\n"
+    )
+    _, (warning,) = parse_event_with_warnings(text, "event.yaml")
+    assert warning.startswith("event.yaml:16: workshops[0].capacity: 30 seats")
+    assert "(20, line 7)" in warning
+
+
+def test_a_yaml_syntax_error_reads_without_the_parsers_noise() -> None:
+    (problem,) = problems(MINIMAL + "  - [unclosed\n")
+    assert problem.startswith("event.yaml:14: invalid YAML:")
+    assert "<unicode string>" not in problem and "line" not in problem.split("YAML:")[1]
+
+
+def test_the_demo_events_load_without_errors() -> None:
+    for path in sorted(DEMO.glob("*.yaml")):
+        event, _ = parse_event_with_warnings(path.read_text(), path.name)
+        assert event.agenda

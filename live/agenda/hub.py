@@ -9,6 +9,8 @@ to each client's bounded outbox without waiting: a slow client never delays the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import secrets
 import time
@@ -20,6 +22,7 @@ from live.agenda import commands
 from live.agenda import protocol as messages
 from live.agenda import state as agenda
 from live.backends.base import Backend
+from live.errors import RelaisError
 from live.links import Claims
 from live.model import Event, parse_event
 
@@ -127,7 +130,9 @@ class Live:
         self.epoch = ""
         self.clients: set[Client] = set()
         self.recent: deque[dict[str, Any]] = deque(maxlen=512)
-        self._done: dict[str, int] = {}  # command id -> seq, so a retried command is not redone
+        # command id -> (seq, digest of name and args): a retried command is not redone,
+        # and an id reused for another command is refused (`id_reused`), not acknowledged.
+        self._done: dict[str, tuple[int, str]] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -166,7 +171,7 @@ class Live:
     def _remember(self, entry: dict[str, Any]) -> None:
         self.recent.append(entry)
         if entry.get("cid"):
-            self._done[entry["cid"]] = entry["seq"]
+            self._done[entry["cid"]] = (entry["seq"], _digest(entry["name"], entry["args"]))
             if len(self._done) > 4096:
                 self._done.pop(next(iter(self._done)))
 
@@ -176,7 +181,12 @@ class Live:
         async with self._lock:
             key = f"{claims.id}:{cid}"
             if key in self._done:
-                return self._done[key]
+                seq, digest = self._done[key]
+                if digest != _digest(name, clean):
+                    raise RelaisError(
+                        "id_reused", f"command id {cid!r} was used for another command", id=cid
+                    )
+                return seq
             entry: dict[str, Any] = {
                 "seq": self.state.seq + 1,
                 "t": now_ms(),
@@ -220,6 +230,13 @@ class Live:
     def snapshot(self, now: int | None = None) -> str:
         now = now_ms() if now is None else now
         return messages.snapshot(self.state_dict, self.epoch, now)
+
+
+def _digest(name: str, args: dict[str, Any]) -> str:
+    """What a command id stands for: its name and checked args, the same whether they come
+    from a request or back from the log (JSON turns tuples into lists; both dump alike)."""
+    text = json.dumps([name, args], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Hub:

@@ -1,0 +1,157 @@
+"""Rules that span an event's fields: duplicate ids, references, the hub, the agenda's
+order and overlaps (errors), and settings that cannot be satisfied (warnings).
+
+Each problem carries its place and the places it refers to, so that `parse_event` can
+name every line involved; the same rules apply whatever the event came from.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from live.model import Event, Step
+
+Loc = tuple[str | int, ...]
+
+
+class Problem(NamedTuple):
+    """One problem found across fields: where it is, what it says, and the places it
+    refers to. `text` has one `{}` per reference, filled with that place's line."""
+
+    loc: Loc
+    text: str
+    refs: tuple[Loc, ...] = ()
+
+
+class Located(ValueError):
+    """Problems that span fields (duplicates, order, references), each with its place:
+    `parse_event` turns them into `file:line: field: reason` lines."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        # Without the file's lines (a dict validated directly), refer to places by name.
+        texts = [
+            f"{dotted(list(p.loc))}: " + p.text.format(*(dotted(list(r)) for r in p.refs))
+            for p in problems
+        ]
+        super().__init__("; ".join(texts))
+        self.problems = problems
+
+
+def problems(event: Event) -> list[Problem]:
+    """Everything that makes an event unusable, each at its own line: duplicate ids at the
+    duplicate (naming the first), unknown references, the hub, the agenda's order."""
+    found: list[Problem] = []
+    for what, ids in (
+        ("sites", [s.id for s in event.sites]),
+        ("themes", [t.id for t in event.themes]),
+        ("agenda", [s.id for s in event.agenda]),
+        ("workshops", [w.id for w in event.workshops]),
+    ):
+        first: dict[str, int] = {}
+        for i, ident in enumerate(ids):
+            if ident in first:
+                text = f"duplicate id {ident!r}, already used at line {{}}"
+                found.append(Problem((what, i, "id"), text, ((what, first[ident], "id"),)))
+            else:
+                first[ident] = i
+    site_ids = {s.id for s in event.sites}
+    theme_ids = {t.id for t in event.themes}
+    for i, step in enumerate(event.agenda):
+        for site in step.sites:
+            if site not in site_ids:
+                found.append(Problem(("agenda", i, "sites"), f"unknown site {site!r}"))
+    for i, w in enumerate(event.workshops):
+        if w.site not in site_ids:
+            found.append(Problem(("workshops", i, "site"), f"unknown site {w.site!r}"))
+        if w.theme not in theme_ids:
+            found.append(Problem(("workshops", i, "theme"), f"unknown theme {w.theme!r}"))
+    hubs = [i for i, s in enumerate(event.sites) if s.hub]
+    if len(event.sites) > 1 and not hubs:
+        text = "several sites and none has `hub: true`: say which site leads the event"
+        found.append(Problem(("sites",), text))
+    for i in hubs[1:]:
+        text = f"a second hub: site {event.sites[hubs[0]].id!r} at line {{}} is the hub already"
+        found.append(Problem(("sites", i, "hub"), text, (("sites", hubs[0], "hub"),)))
+    found += [p for p, fatal in _agenda_problems(event) if fatal]
+    return found
+
+
+def _agenda_problems(event: Event) -> list[tuple[Problem, bool]]:
+    """Steps out of order (always fatal) and steps that overlap on a common site (fatal
+    unless one of the two says `allow_overlap: true`: then a warning). Steps listing
+    different sites may run at the same time; steps listing none concern every site."""
+    out: list[tuple[Problem, bool]] = []
+    agenda = event.agenda
+    for i in range(1, len(agenda)):
+        prev, step = agenda[i - 1], agenda[i]
+        if step.start < prev.start:
+            text = (
+                f"step {step.id!r} starts at {step.start:%H:%M}, before step {prev.id!r} "
+                f"(line {{}}, {prev.start:%H:%M}): steps must be in chronological order"
+            )
+            out.append((Problem(("agenda", i, "start"), text, (("agenda", i - 1, "start"),)), True))
+    for i, step in enumerate(agenda):
+        start = _minutes(step.start)
+        for j in range(i):
+            prev = agenda[j]
+            end = _minutes(prev.start) + prev.duration
+            if not (_minutes(prev.start) <= start < end) or not _share_a_site(prev, step):
+                continue
+            text = (
+                f"step {step.id!r} starts at {step.start:%H:%M}, while step {prev.id!r} "
+                f"(line {{}}) runs until {end // 60 % 24:02d}:{end % 60:02d}"
+            )
+            allowed = step.allow_overlap or prev.allow_overlap
+            if not allowed:
+                text += " (shorten it, or add `allow_overlap: true` to a parallel step)"
+            problem = Problem(("agenda", i, "start"), text, (("agenda", j, "start"),))
+            out.append((problem, not allowed))
+    return out
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _share_a_site(a: Step, b: Step) -> bool:
+    return not a.sites or not b.sites or bool(set(a.sites) & set(b.sites))
+
+
+def warnings(event: Event) -> list[Problem]:
+    """Settings that parse but cannot be satisfied as written: the organizer is told,
+    the event still loads."""
+    found = [p for p, fatal in _agenda_problems(event) if not fatal]
+    wishes = event.registration.wishes
+    short: list[tuple[int, str, int]] = []  # (site index, site id, its workshops)
+    for i, site in enumerate(event.sites):
+        count = sum(1 for w in event.workshops if w.site == site.id)
+        if 0 < count < wishes:
+            short.append((i, site.id, count))
+    if short:
+        named = ", ".join(f"{ident!r} has {count} (line {{}})" for _, ident, count in short)
+        text = f"{wishes} wishes asked, more than some sites have workshops: {named}"
+        refs = tuple(("sites", i, "id") for i, _, _ in short)
+        found.append(Problem(("registration", "wishes"), text, refs))
+    sites = {s.id: i for i, s in enumerate(event.sites)}
+    for i, w in enumerate(event.workshops):
+        i_site = sites.get(w.site)
+        if i_site is None:
+            continue
+        site = event.sites[i_site]
+        if 0 < site.capacity < w.capacity:
+            text = (
+                f"{w.capacity} seats, more than site {site.id!r} holds ({site.capacity}, line {{}})"
+            )
+            ref = ("sites", i_site, "capacity")
+            found.append(Problem(("workshops", i, "capacity"), text, (ref,)))
+    return found
+
+
+def dotted(loc: list[Any]) -> str:
+    """`agenda[2].start` from ("agenda", 2, "start")."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
