@@ -160,7 +160,7 @@ def columns(rows: list[tuple[str, str]]) -> list[str]:
 def speaker_labels(event: Event) -> list[str]:
     """One speaker link per person named on a plenary video step (each can be revoked on
     its own), or one for whoever speaks: they all publish the plenary's speaker feed."""
-    names = dict.fromkeys(s.speaker for s in event.agenda if s.video and s.speaker)
+    names = dict.fromkeys(p.name for s in event.agenda if s.video for p in s.speakers)
     return [f"speaker ({name})" for name in names] or ["speaker"]
 
 

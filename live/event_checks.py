@@ -62,6 +62,16 @@ def problems(event: Event) -> list[Problem]:
         for site in step.sites:
             if site not in site_ids:
                 found.append(Problem(("agenda", i, "sites"), f"unknown site {site!r}"))
+        for site in step.rooms:
+            where: Loc = ("agenda", i, "rooms", site)
+            if site not in site_ids:
+                found.append(Problem(where, f"unknown site {site!r}"))
+            elif step.sites and site not in step.sites:
+                found.append(Problem(where, f"site {site!r} does not take part in this step"))
+        for j, speaker in enumerate(step.speakers):
+            if speaker.site is not None and speaker.site not in site_ids:
+                where = ("agenda", i, "speakers", j, "site")
+                found.append(Problem(where, f"unknown site {speaker.site!r}"))
     for i, w in enumerate(event.workshops):
         if w.site not in site_ids:
             found.append(Problem(("workshops", i, "site"), f"unknown site {w.site!r}"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,14 +64,32 @@ class Theme(_Strict):
     title: str = Field(min_length=1, max_length=200)
 
 
+class Speaker(_Strict):
+    """Who speaks at a step, as the programme names them: "Mme X, rectrice de l'académie",
+    where they stand (a site id) or that they speak remotely (en visio)."""
+
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(default="", max_length=200)
+    site: str | None = None
+    remote: bool = False
+
+
+RoomName = Annotated[str, Field(min_length=1, max_length=120)]
+
+
 class Step(_Strict):
     id: str = Field(pattern=SLUG)
     kind: StepKind
     title: str = Field(min_length=1, max_length=200)
     start: time
     duration: int = Field(ge=1, le=24 * 60, description="minutes")
+    # One speaker without a role (files written before `speakers`); with `speakers`, the
+    # names joined ("A, B") for whoever shows a single line.
     speaker: str = ""
+    speakers: tuple[Speaker, ...] = ()
     sites: tuple[str, ...] = ()
+    # Where each site's people gather for a shared step: {site id: "Amphi A"}.
+    rooms: dict[str, RoomName] = Field(default_factory=dict)
     video: bool = False
     slot: int | None = Field(default=None, ge=1, le=240, description="restitution minutes each")
     # An external visio room for this step (BigBlueButton, Jitsi, Teams...): pages and
@@ -90,6 +108,20 @@ class Step(_Strict):
         if url.scheme != "https" or not url.hostname or re.search(r"\s", v):
             raise ValueError("must be an https:// address (https://visio.example.org/room)")
         return v
+
+    @model_validator(mode="after")
+    def _one_speaker_list(self) -> Step:
+        """`speaker:` alone is one speaker with no role; `speakers:` alone gives `speaker`
+        as their names, so code that shows one line keeps working."""
+        if self.speaker and not self.speakers:
+            object.__setattr__(self, "speakers", (Speaker(name=self.speaker),))
+        elif self.speakers and not self.speaker:
+            object.__setattr__(self, "speaker", ", ".join(p.name for p in self.speakers))
+        return self
+
+    def room_at(self, site_id: str | None) -> str:
+        """Where `site_id`'s people gather for this step ("" when the file does not say)."""
+        return self.rooms.get(site_id, "") if site_id else ""
 
     @property
     def duration_ms(self) -> int:
@@ -228,6 +260,15 @@ class Event(_Strict):
         """A workshop's name where its site goes without saying (that site's screen)."""
         theme = self.theme(w.theme)
         return w.title or (theme.title if theme else w.theme)
+
+    def speaker_label(self, speaker: Speaker, remote: str = "à distance") -> str:
+        """One speaker as pages, screens and the .ics show them, the same everywhere:
+        `Name, role (Site) — à distance` (`remote` is the page language's word)."""
+        site = self.site(speaker.site) if speaker.site else None
+        label = ", ".join(p for p in (speaker.name, speaker.role) if p)
+        if site is not None:
+            label += f" ({site.name})"
+        return f"{label} — {remote}" if speaker.remote else label
 
     @property
     def hub(self) -> Site:

@@ -144,6 +144,7 @@ def test_links_prints_a_speaker_link_per_speaker_and_a_host_link_per_site(
     speakers = [line for line in lines if "/e/poitiers-2020/speak?k=" in line]
     assert [line.split("  ")[0] for line in speakers] == [
         "speaker (Madame la Rectrice)",
+        "speaker (Nathalie Morin)",
         "speaker (Madame la Rectrice de la région académique)",
     ]
     for site in ("poitiers", "niort", "angouleme", "saint-jean"):

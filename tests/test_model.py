@@ -236,3 +236,72 @@ def test_the_demo_events_load_without_errors() -> None:
     for path in sorted(DEMO.glob("*.yaml")):
         event, _ = parse_event_with_warnings(path.read_text(), path.name)
         assert event.agenda
+
+
+SPEAKERS = (
+    MINIMAL.replace(
+        "  - id: hub\n    name: Hub\n",
+        "  - id: hub\n    name: Hub\n    hub: true\n  - id: niort\n    name: Niort\n",
+    )
+    + """\
+    speakers:
+      - {name: Mme Martin, role: "rectrice de l'académie", remote: true}
+      - {name: M. Durand, role: député, site: niort}
+    rooms: {hub: Amphi A, niort: "12"}
+"""
+)
+
+
+def test_a_step_lists_its_speakers_with_their_roles_sites_and_remoteness() -> None:
+    e = parse_event(SPEAKERS)
+    step = e.agenda[0]
+    assert [(p.name, p.role, p.site, p.remote) for p in step.speakers] == [
+        ("Mme Martin", "rectrice de l'académie", None, True),
+        ("M. Durand", "député", "niort", False),
+    ]
+    assert step.speaker == "Mme Martin, M. Durand", "one line for whoever shows one"
+    assert [e.speaker_label(p) for p in step.speakers] == [
+        "Mme Martin, rectrice de l'académie — à distance",
+        "M. Durand, député (Niort)",
+    ]
+
+
+def test_a_single_speaker_string_still_loads_as_one_speaker_without_a_role() -> None:
+    step = parse_event(MINIMAL + "    speaker: Monsieur le Recteur\n").agenda[0]
+    assert step.speaker == "Monsieur le Recteur"
+    assert [(p.name, p.role, p.remote) for p in step.speakers] == [
+        ("Monsieur le Recteur", "", False)
+    ]
+
+
+def test_a_shared_step_says_in_which_room_each_site_gathers() -> None:
+    step = parse_event(SPEAKERS).agenda[0]
+    assert step.rooms == {"hub": "Amphi A", "niort": "12"}
+    assert step.room_at("niort") == "12" and step.room_at("elsewhere") == ""
+
+
+def test_a_room_for_an_unknown_site_is_refused_at_its_line() -> None:
+    text = SPEAKERS.replace('niort: "12"', 'nort: "12"')
+    line = text.splitlines().index('    rooms: {hub: Amphi A, nort: "12"}') + 1
+    assert problems(text) == [f"event.yaml:{line}: agenda[0].rooms.nort: unknown site 'nort'"]
+
+
+def test_a_room_for_a_site_outside_the_step_is_refused() -> None:
+    text = SPEAKERS.replace("    speakers:", "    sites: [hub]\n    speakers:").replace(
+        "site: niort", "site: hub"
+    )
+    (problem,) = problems(text)
+    assert "agenda[0].rooms.niort: site 'niort' does not take part in this step" in problem
+
+
+def test_a_speaker_at_an_unknown_site_is_refused_at_its_line() -> None:
+    text = SPEAKERS.replace("site: niort", "site: nantes")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "nantes" in t)
+    assert problems(text) == [
+        f"event.yaml:{line}: agenda[0].speakers[1].site: unknown site 'nantes'"
+    ]
+
+
+def test_a_speaker_needs_a_name() -> None:
+    (problem,) = problems(SPEAKERS.replace("name: M. Durand, ", ""))
+    assert "agenda[0].speakers[1].name" in problem

@@ -52,16 +52,28 @@ def _where(site: Site | None, room: str = "") -> str:
     return ", ".join(p for p in parts if p)
 
 
+def _speakers(event: Event, step: Step) -> str:
+    return "\n".join(event.speaker_label(p) for p in step.speakers)
+
+
+def _rooms(event: Event, step: Step) -> str:
+    """Where every site gathers for a shared step, for everyone's calendar:
+    `Salles : Poitiers : Amphi A ; Niort : CDI`."""
+    pairs = [
+        f"{site.name} : {room}" for sid, room in step.rooms.items() if (site := event.site(sid))
+    ]
+    return f"Salles : {' ; '.join(pairs)}" if pairs else ""
+
+
 def agenda_ics(event: Event, host: str = "relais") -> bytes:
     """Every step of the agenda, at its planned time in the event's timezone."""
     cal = _calendar(event)
     for step in event.agenda:
-        where = (
-            ""
-            if len(event.sites) > 1 and not step.sites
-            else _where(event.site(step.sites[0] if step.sites else event.hub.id))
+        one = (
+            None if len(event.sites) > 1 and not step.sites else (step.sites or (event.hub.id,))[0]
         )
-        text = step.speaker
+        where = _where(event.site(one), step.room_at(one)) if one else ""
+        text = "\n".join(t for t in (_speakers(event, step), _rooms(event, step)) if t)
         cal.add_component(
             _vevent(event, step, f"{event.id}-{step.id}@{host}", step.title, where, text)
         )
@@ -80,7 +92,8 @@ def personal_ics(
     cal = _calendar(event)
     site = event.site(site_id)
     for step in event.steps_at(site_id):
-        summary, where, text = step.title, _where(site), step.speaker
+        summary, text = step.title, _speakers(event, step)
+        where = _where(site, step.room_at(site_id))
         if step.kind == "workshops" and workshop is not None:
             summary = f"{step.title} — {event.workshop_title(workshop)}"
             where = _where(event.site(workshop.site), workshop.room)

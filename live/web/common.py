@@ -95,6 +95,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
                 "path": functools.partial(path, request),
                 "strings": script_strings(lang, page_scripts(name)),
                 "room_label": lambda room: room_label(room, t),
+                "speaker_label": lambda event, sp: event.speaker_label(sp, t("speaker.remote")),
                 **context,
             },
             status_code=status,
@@ -201,6 +202,11 @@ def event_info(event: Event) -> dict[str, Any]:
                 "planned_ms": event.planned_start_ms(i),
                 "duration": s.duration,
                 "speaker": s.speaker,
+                "speakers": [
+                    {"name": p.name, "role": p.role, "site": p.site, "remote": p.remote}
+                    for p in s.speakers
+                ],
+                "rooms": dict(s.rooms),
                 "sites": list(s.sites),
                 "video": s.video,
             }

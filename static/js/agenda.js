@@ -4,6 +4,7 @@
 import { page, start } from "./live.js";
 import { format, remaining, setText } from "./clock.js";
 import {
+  currentStep,
   isEnded,
   isPaused,
   mainTimer,
@@ -13,6 +14,8 @@ import {
   siteWorkshops,
   span,
   speakers,
+  stepRoom,
+  stepSpeakers,
   workshopName,
   workshopRows,
 } from "./show.js";
@@ -34,6 +37,11 @@ function render(state) {
   const line = [];
   if (!ended && speaking) line.push(`${S.speaking_now} : ${workshopName(ev, speaking.workshop)}`);
   if (!ended && next) line.push(`${S.speaks_next} : ${workshopName(ev, next.workshop)}`);
+  const step = ended ? null : currentStep(state, ev);
+  if (!line.length && step && step.speakers.length) line.push(stepSpeakers(step, ev, S));
+  const room = stepRoom(step, cfg.site, S);
+  $("now-room").hidden = !room;
+  setText($("now-room"), room ? `${S["step.where"]} : ${room}` : "");
   $("now-speakers").hidden = !line.length;
   setText($("now-speakers"), line.join(" · "));
   markAgenda($("agenda"), state);

@@ -14,6 +14,8 @@ import {
   siteWorkshops,
   span,
   speakers,
+  stepRoom,
+  stepSpeakers,
   workshopName,
   workshopRows,
 } from "./show.js";
@@ -43,6 +45,8 @@ function render(state) {
   setText($("step-kind"), kind);
   setText($("step-title"), step && !ended ? step.title : ev.title);
   renderSpeakerLine(state, step, ended);
+  const room = ended ? "" : stepRoom(step, cfg.site, S);
+  setText($("step-room"), room ? ` · ${S["step.where"]} : ${room}` : "");
   renderNext(state, ended);
   const msg = state.message;
   const banner = $("banner");
@@ -85,7 +89,7 @@ function renderSpeakerLine(state, step, ended) {
     }
     line.replaceChildren(...parts);
   } else {
-    setText(line, step.speaker || "");
+    setText(line, stepSpeakers(step, ev, S));
   }
 }
 

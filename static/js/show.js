@@ -39,6 +39,25 @@ export function roomLabel(room, S) {
   return /^\d/.test(room) ? `${S.room} ${room}` : room;
 }
 
+// "Name, role (Site) — remote": one speaker as the pages show them (model.speaker_label).
+export function speakerLabel(sp, ev, S) {
+  const site = sp.site ? ev.sites.find((s) => s.id === sp.site) : null;
+  let label = [sp.name, sp.role].filter(Boolean).join(", ");
+  if (site) label += ` (${site.name})`;
+  return sp.remote ? `${label} — ${S["speaker.remote"]}` : label;
+}
+
+// A step's speakers on one line, with their roles.
+export function stepSpeakers(step, ev, S) {
+  return ((step && step.speakers) || []).map((sp) => speakerLabel(sp, ev, S)).join(" · ");
+}
+
+// Where `site`'s people gather for this step ("" when the event does not say).
+export function stepRoom(step, site, S) {
+  const room = step && site && step.rooms ? step.rooms[site] : "";
+  return room ? roomLabel(room, S) : "";
+}
+
 // The workshop timers of this step held at `site` (all of them without a site).
 export function siteWorkshops(state, ev, site) {
   return Object.keys(state.workshops)
