@@ -5,6 +5,9 @@ so "5 per minute" lets a person retry a few times in a row but not a script send
 Kept in memory (one process; a restart forgets, which only ever lets someone through
 sooner) and bounded: at most `max_keys` keys, the least recently seen dropped first, so a
 flood of distinct keys costs a fixed amount of memory instead of growing it.
+
+`Bucket` is one such bucket on its own, for a single connection's frames (the live
+websocket): the same arithmetic, without keys.
 """
 
 from __future__ import annotations
@@ -12,8 +15,33 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 MAX_KEYS = 10_000
+
+
+@dataclass(slots=True)
+class Bucket:
+    """`burst` actions at once, refilled at `rate` a second."""
+
+    rate: float
+    burst: float
+    tokens: float
+    at: float
+
+    @classmethod
+    def full(cls, rate: float, burst: float, now: float) -> Bucket:
+        return cls(rate, burst, burst, now)
+
+    def take(self, now: float) -> float:
+        """Count one action: 0 if allowed, else the seconds to wait before the next one
+        would be (nothing is counted then)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 class Limiter:
@@ -26,7 +54,7 @@ class Limiter:
     ) -> None:
         """`rate` actions per `per` seconds for each key; `rate` <= 0 means no limit."""
         self.rate, self.per, self.max_keys, self.clock = rate, per, max_keys, clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
 
     def hit(self, key: str) -> float:
         """Count one action of `key`: 0 if allowed, else the seconds to wait before the
@@ -34,14 +62,9 @@ class Limiter:
         if self.rate <= 0:
             return 0.0
         now = self.clock()
-        tokens, at = self._buckets.pop(key, (float(self.rate), now))
-        tokens = min(float(self.rate), tokens + (now - at) * self.rate / self.per)
-        if tokens >= 1:
-            tokens -= 1
-            wait = 0.0
-        else:
-            wait = (1 - tokens) * self.per / self.rate
-        self._buckets[key] = (tokens, now)  # the most recently seen, last
+        bucket = self._buckets.pop(key, None) or Bucket.full(self.rate / self.per, self.rate, now)
+        wait = bucket.take(now)
+        self._buckets[key] = bucket  # the most recently seen, last
         while len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return wait

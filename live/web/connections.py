@@ -30,6 +30,7 @@ import resource
 from collections import Counter
 from dataclasses import dataclass, field
 
+from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from live.errors import close_code
@@ -123,7 +124,7 @@ class ConnectionCaps:
 
     def _is_crew(self, scope: Scope) -> bool:
         parts = scope["path"].split("/")  # /ws/events/{event} or /ws/notes/{event}/{w}
-        token = _query_value(scope.get("query_string", b""), b"k")
+        token = QueryParams(scope.get("query_string", b"")).get("k")
         if len(parts) < 4 or not token:
             return False
         try:
@@ -133,20 +134,12 @@ class ConnectionCaps:
         return claims.role in CREW
 
 
-def _query_value(query: bytes, name: bytes) -> str | None:
-    for pair in query.split(b"&"):
-        key, _, value = pair.partition(b"=")
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 async def _turn_away(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
     """Accept, say why, close with 4429: the page explains it and tries again later."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    lang = _query_value(scope.get("query_string", b""), b"lang") or "fr"
+    lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
     text = refusal(lang, reason, "too many connections; try again in a moment")
     frame = json.dumps({"type": "error", "id": None, "code": reason, "message": text})
     await send({"type": "websocket.accept"})

@@ -25,27 +25,11 @@ from live.agenda.hub import RESYNC, Client, Live, now_ms
 from live.errors import RelaisError, close_code
 from live.i18n import refusal
 from live.links import PUBLIC, LinkError
+from live.ratelimit import Bucket
 
 log = logging.getLogger("relais.ws")
 
 RATE, BURST = 20.0, 60  # frames per second a client may send, and in one burst
-
-
-class Bucket:
-    """A token bucket: `take` says whether one more frame may be handled now."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 async def endpoint(websocket: WebSocket) -> None:
@@ -111,7 +95,7 @@ async def _receive(
     """Read frames until the socket closes. Every refusal is answered, in the language of
     the page that opened the socket, with a stable code the page can act on."""
     links = websocket.app.state.links
-    bucket, warned = Bucket(RATE, BURST), False
+    bucket, warned = Bucket.full(RATE, BURST, time.monotonic()), False
     while not client.closed:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -119,7 +103,7 @@ async def _receive(
         data = message.get("text")
         if data is None:
             data = message.get("bytes") or b""
-        if not bucket.take():
+        if bucket.take(time.monotonic()):
             if not warned:  # said once per burst: the replies must not flood either
                 text = refusal(lang, "rate_limited", "too many messages; slow down")
                 client.push_reply(messages.error("rate_limited", text))
