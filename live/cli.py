@@ -7,16 +7,20 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from live.agenda.hub import Hub
 from live.app import demo_definitions
-from live.backends.base import create_backend
+from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.i18n import plural, translator
 from live.links import Signer, url
 from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
 from live.people.retention import Purged, purge
+
+T = TypeVar("T")
 
 DATA_HELP = (
     "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
@@ -249,6 +253,28 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_event(
+    settings: Settings, event_id: str, work: Callable[[Backend, str], Awaitable[T]]
+) -> T | None:
+    """Open the server's store, run `work` with the event's definition, close it. None
+    (and the reason said on stderr) when the store has no such event."""
+
+    async def run() -> T | None:
+        backend = create_backend(settings.backend, str(settings.data_dir))
+        await backend.open()
+        try:
+            text = (await backend.definitions()).get(event_id)
+            return None if text is None else await work(backend, text)
+        finally:
+            await backend.close()
+
+    result = asyncio.run(run())
+    if result is None:
+        known = settings.data_dir.resolve()
+        print(say("cli.unknown_event", event=event_id, known=known), file=sys.stderr)
+    return result
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """The synthesis of every workshop's notes, as Markdown, HTML or PDF."""
     from live.notes.synthesis import export_synthesis
@@ -257,22 +283,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
 
-    async def run() -> bytes | None:
-        backend = create_backend(settings.backend, str(settings.data_dir))
-        await backend.open()
-        try:
-            text = (await backend.definitions()).get(args.event)
-            if text is None:
-                return None
-            event = parse_event(text, args.event)
-            return await export_synthesis(event, backend, args.format, lang=cli_lang())
-        finally:
-            await backend.close()
+    async def export(backend: Backend, text: str) -> bytes:
+        event = parse_event(text, args.event)
+        return await export_synthesis(event, backend, args.format, lang=cli_lang())
 
-    body = asyncio.run(run())
+    body = _on_event(settings, args.event, export)
     if body is None:
-        known = settings.data_dir.resolve()
-        print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     if args.output == "-":
         sys.stdout.buffer.write(body)
@@ -289,20 +305,11 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
 
-    async def run() -> Purged | None:
-        backend = create_backend(settings.backend, str(settings.data_dir))
-        await backend.open()
-        try:
-            if args.event not in await backend.definitions():
-                return None
-            return await purge(backend, args.event)
-        finally:
-            await backend.close()
+    async def remove(backend: Backend, text: str) -> Purged:
+        return await purge(backend, args.event)
 
-    purged = asyncio.run(run())
+    purged = _on_event(settings, args.event, remove)
     if purged is None:
-        known = settings.data_dir.resolve()
-        print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     print(say("cli.purged", event=args.event, **purged.as_dict()))
     return 0
