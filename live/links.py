@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -115,21 +115,26 @@ class Signer:
             raise LinkError("link_invalid", "this link is not valid")
         if p.get("e") != event:
             raise LinkError("link_wrong_event", "this link belongs to another event")
-        if int(p.get("x", 0)) < (time.time() if now is None else now):
-            raise LinkError(
-                "link_expired", "this link has expired; ask the organizer for a new one"
-            )
-        if p.get("i") in revoked:
-            raise LinkError("link_revoked", "this link has been revoked")
-        return Claims(
+        claims = Claims(
             event=p["e"],
             role=p["r"],
             site=p.get("s"),
             workshop=p.get("w"),
             person=p.get("p"),
-            expires=int(p["x"]),
+            expires=int(p.get("x", 0)),
             id=str(p.get("i", "")),
         )
+        still_valid(claims, revoked, now)
+        return claims
+
+
+def still_valid(claims: Claims, revoked: Container[str], now: float | None = None) -> None:
+    """LinkError (`link_expired`, `link_revoked`) unless the link is valid at `now`: the
+    check at first use (`Signer.verify`) and at every use after (`LinkBook.check`)."""
+    if claims.expires < (time.time() if now is None else now):
+        raise LinkError("link_expired", "this link has expired; ask the organizer for a new one")
+    if claims.id in revoked:
+        raise LinkError("link_revoked", "this link has been revoked")
 
 
 class Revocations:
@@ -178,14 +183,8 @@ class LinkBook:
     def check(self, claims: Claims, now: float | None = None) -> None:
         """Still valid now? LinkError (`link_expired`, `link_revoked`) if not. Public
         claims (no link) never expire."""
-        if not claims.id:
-            return
-        if claims.expires < (time.time() if now is None else now):
-            raise LinkError(
-                "link_expired", "this link has expired; ask the organizer for a new one"
-            )
-        if claims.id in self._revoked.get(claims.event, ()):
-            raise LinkError("link_revoked", "this link has been revoked")
+        if claims.id:
+            still_valid(claims, self._revoked.get(claims.event, set()), now)
 
     def watch(self, claims: Claims, on_revoked: Callable[[str], None]) -> Callable[[], None]:
         """Call `on_revoked(code)` when this link is revoked; returns the unwatch function.
