@@ -58,6 +58,7 @@ def problems(event: Event) -> list[Problem]:
                 first[ident] = i
     site_ids = {s.id for s in event.sites}
     theme_ids = {t.id for t in event.themes}
+    found += _report_problems(event, site_ids)
     for i, step in enumerate(event.agenda):
         for site in step.sites:
             if site not in site_ids:
@@ -85,6 +86,36 @@ def problems(event: Event) -> list[Problem]:
         text = f"a second hub: site {event.sites[hubs[0]].id!r} at line {{}} is the hub already"
         found.append(Problem(("sites", i, "hub"), text, (("sites", hubs[0], "hub"),)))
     found += [p for p, fatal in _agenda_problems(event) if fatal]
+    return found
+
+
+def _report_problems(event: Event, site_ids: set[str]) -> list[Problem]:
+    """Experience reports: one id each across the event (commands name them), known
+    sites, and a `queue` only where it means something (a restitution)."""
+    found: list[Problem] = []
+    places: list[tuple[Loc, Any]] = [
+        (("agenda", i, "reports", j), r)
+        for i, s in enumerate(event.agenda)
+        for j, r in enumerate(s.reports)
+    ]
+    places += [
+        (("workshops", i, "reports", j), r)
+        for i, w in enumerate(event.workshops)
+        for j, r in enumerate(w.reports)
+    ]
+    first: dict[str, Loc] = {}
+    for loc, report in places:
+        if report.id in first:
+            text = f"duplicate report id {report.id!r}, already used at line {{}}"
+            found.append(Problem((*loc, "id"), text, ((*first[report.id], "id"),)))
+        else:
+            first[report.id] = loc
+        if report.site is not None and report.site not in site_ids:
+            found.append(Problem((*loc, "site"), f"unknown site {report.site!r}"))
+    for i, step in enumerate(event.agenda):
+        if step.queue == "reports" and step.kind != "restitution":
+            text = "only a restitution calls reports in turn (`queue: reports`)"
+            found.append(Problem(("agenda", i, "queue"), text))
     return found
 
 
@@ -133,6 +164,10 @@ def warnings(event: Event) -> list[Problem]:
     """Settings that parse but cannot be satisfied as written: the organizer is told,
     the event still loads."""
     found = [p for p, fatal in _agenda_problems(event) if not fatal]
+    for i, step in enumerate(event.agenda):
+        if step.queue == "reports" and not step.reports and not event.reports_for(step):
+            text = "`queue: reports`, but none of its workshops has reports: nobody to call"
+            found.append(Problem(("agenda", i, "queue"), text))
     wishes = event.registration.wishes
     short: list[tuple[int, str, int]] = []  # (site index, site id, its workshops)
     for i, site in enumerate(event.sites):

@@ -75,6 +75,40 @@ class Speaker(_Strict):
 
 
 RoomName = Annotated[str, Field(min_length=1, max_length=120)]
+PersonName = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class Report(_Strict):
+    """An experience report ("retour d'expérience"): a school or a team shows what it did,
+    in a few minutes, during a step (a round of reports, a restitution) or within a
+    workshop. Reports are timed turns like restitution slots (see agenda.commands).
+
+    `id` may be left out: it is then its owner's id and its rank (`ateliers-2`), stable
+    as long as the list is not reordered."""
+
+    id: str = Field(default="", pattern=r"^$|" + SLUG)
+    title: str = Field(min_length=1, max_length=200)
+    presenters: tuple[PersonName, ...] = ()
+    site: str | None = None
+    minutes: int = Field(default=5, ge=1, le=240)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_presenter(cls, data: Any) -> Any:
+        """`presenter: Name` reads as `presenters: [Name]`."""
+        if isinstance(data, dict) and "presenter" in data:
+            data = dict(data)
+            one = data.pop("presenter")
+            if "presenters" in data:
+                raise ValueError("give either presenter or presenters")
+            data["presenters"] = [one] if one else []
+        return data
+
+
+def _number_reports(owner: str, reports: tuple[Report, ...]) -> tuple[Report, ...]:
+    return tuple(
+        r if r.id else r.model_copy(update={"id": f"{owner}-{i}"}) for i, r in enumerate(reports, 1)
+    )
 
 
 class Step(_Strict):
@@ -98,6 +132,11 @@ class Step(_Strict):
     # A step that deliberately runs alongside another one on the same sites (parallel
     # tracks): the overlap is then a warning, not an error (see `_agenda_problems`).
     allow_overlap: bool = False
+    # Experience reports presented in this step, one timed turn each, in this order.
+    reports: tuple[Report, ...] = ()
+    # What a restitution calls in turn: its workshops (one slot each), or the experience
+    # reports of its workshops. A step with its own `reports` calls those.
+    queue: Literal["workshops", "reports"] = "workshops"
 
     @field_validator("visio_url")
     @classmethod
@@ -119,6 +158,11 @@ class Step(_Strict):
             object.__setattr__(self, "speaker", ", ".join(p.name for p in self.speakers))
         return self
 
+    @model_validator(mode="after")
+    def _report_ids(self) -> Step:
+        object.__setattr__(self, "reports", _number_reports(self.id, self.reports))
+        return self
+
     def room_at(self, site_id: str | None) -> str:
         """Where `site_id`'s people gather for this step ("" when the file does not say)."""
         return self.rooms.get(site_id, "") if site_id else ""
@@ -138,6 +182,9 @@ class Workshop(_Strict):
     min_size: int = Field(default=0, ge=0)
     visio_url: str | None = None
     notes_template: str | None = None
+    # Experience reports presented in this workshop (in turn, during the workshops step),
+    # or called in a restitution whose `queue` is `reports`.
+    reports: tuple[Report, ...] = ()
 
     @field_validator("visio_url")
     @classmethod
@@ -145,6 +192,11 @@ class Workshop(_Strict):
         if v is not None and not re.match(r"^https?://", v):
             raise ValueError("must start with http:// or https://")
         return v
+
+    @model_validator(mode="after")
+    def _report_ids(self) -> Workshop:
+        object.__setattr__(self, "reports", _number_reports(self.id, self.reports))
+        return self
 
 
 class Timers(_Strict):
@@ -235,6 +287,28 @@ class Event(_Strict):
         order = {t.id: i for i, t in enumerate(self.themes)}
         chosen = [w for w in self.workshops if not step.sites or w.site in step.sites]
         return sorted(chosen, key=lambda w: (order.get(w.theme, 999), w.id))
+
+    def report(self, report_id: str) -> Report | None:
+        return self.reports_by_id().get(report_id)
+
+    def reports_by_id(self) -> dict[str, Report]:
+        """Every experience report of the event, by id (steps' then workshops')."""
+        out = {r.id: r for s in self.agenda for r in s.reports}
+        out.update((r.id, r) for w in self.workshops for r in w.reports)
+        return out
+
+    def report_owner(self, report_id: str) -> Workshop | None:
+        """The workshop a report belongs to (None for a step's own report)."""
+        return next((w for w in self.workshops if any(r.id == report_id for r in w.reports)), None)
+
+    def reports_for(self, step: Step) -> list[tuple[Report, Workshop | None]]:
+        """The reports a step calls in turn, each with its workshop: the step's own, or
+        for a restitution queueing reports, those of its workshops in report order."""
+        if step.reports:
+            return [(r, None) for r in step.reports]
+        if step.kind == "restitution" and step.queue == "reports":
+            return [(r, w) for w in self.workshops_for(step) for r in w.reports]
+        return []
 
     def workshop_title(self, w: Workshop) -> str:
         """A workshop's name across sites: its title, else its theme and its site."""

@@ -246,16 +246,55 @@ def test_the_last_speaker_can_be_closed_then_the_queue_is_empty() -> None:
     assert exc.value.code == "queue_empty"
 
 
-def test_a_message_goes_to_all_sites_or_one_and_can_be_hidden() -> None:
+def test_a_message_to_all_sites_and_one_per_site_show_at_once() -> None:
     run = Run(POITIERS)
-    s = run.do("message.show", text="Reprise dans 5 minutes", site="niort")
-    assert s.message.visible and s.message.site == "niort"
-    with pytest.raises(Rejected):
+    run.do("message.show", text="Reprise à 14 h")
+    run.do("message.show", text="Café en salle B", site="niort")
+    s = run.do("message.show", text="Navette à 17 h", site="angouleme")
+    assert s.message.visible and s.message.text == "Reprise à 14 h"
+    assert {k: m.text for k, m in s.site_messages.items()} == {
+        "niort": "Café en salle B",
+        "angouleme": "Navette à 17 h",
+    }
+    with pytest.raises(Rejected) as exc:
         run.do("message.show", text="x", site="lyon")
+    assert exc.value.code == "no_such_site"
+
+
+def test_hiding_one_message_leaves_the_others() -> None:
+    run = Run(POITIERS)
+    run.do("message.show", text="Reprise à 14 h")
+    run.do("message.show", text="Café en salle B", site="niort")
+    s = run.do("message.hide", site="niort")
+    assert "niort" not in s.site_messages  # dropped: its text reaches nobody any more
+    assert s.message.visible
     s = run.do("message.hide")
     assert not s.message.visible
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as exc:
         run.do("message.hide")
+    assert exc.value.code == "no_message"
+    with pytest.raises(Rejected):
+        run.do("message.hide", site="niort")
+
+
+def test_a_site_sees_only_its_own_message_and_the_regie_sees_all() -> None:
+    run = Run(POITIERS)
+    run.do("message.show", text="Reprise à 14 h")
+    run.do("message.show", text="Café en salle B", site="niort")
+    public = run.state.public()
+    assert agenda.view(public, "niort")["site_messages"].keys() == {"niort"}
+    assert agenda.view(public, "angouleme")["site_messages"] == {}
+    assert agenda.view(public, "")["site_messages"] == {}
+    assert agenda.view(public, "")["message"]["text"] == "Reprise à 14 h"
+    assert agenda.view(public, agenda.EVERYONE)["site_messages"].keys() == {"niort"}
+
+
+def test_a_snapshot_from_before_messages_per_site_loads_its_message_as_a_site_one() -> None:
+    old = State().to_dict()
+    del old["site_messages"], old["lanes"]
+    old["message"] = {"text": "Café", "site": "niort", "visible": True}
+    s = State.from_dict(old)
+    assert not s.message.visible and s.site_messages["niort"].text == "Café"
 
 
 def test_drift_says_how_far_behind_the_schedule_is() -> None:

@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from live.agenda import floor, protocol
-from live.agenda.state import MINUTE, Message, Rejected, Slot, State, Timer
+from live.agenda.state import MINUTE, Lane, Message, Rejected, Slot, State, Timer
 from live.errors import RelaisError
 from live.links import COMMANDERS
-from live.model import Event, Step
+from live.model import Event, Report, Step, Workshop
 
 
 class CommandError(RelaisError):
@@ -83,12 +83,47 @@ class WorkshopAdjust(WorkshopRef, Adjust):
     pass
 
 
-class QueueMove(WorkshopRef):
+def _ref() -> Any:
+    return Field(default=None, min_length=1, max_length=64)
+
+
+class LaneRef(_Args):
+    """Which queue: the step's (no `lane`), or a workshop's reports (`lane`: its id)."""
+
+    lane: str | None = _ref()
+
+
+class LaneAdjust(LaneRef, Adjust):
+    pass
+
+
+class SlotRef(LaneRef):
+    """A turn in a queue, named by its workshop or by its report."""
+
+    workshop: str | None = _ref()
+    report: str | None = _ref()
+
+    @model_validator(mode="after")
+    def _one(self) -> SlotRef:
+        if (self.workshop is None) == (self.report is None):
+            raise ValueError("give either workshop or report")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.report or self.workshop or ""
+
+
+class QueueMove(SlotRef):
     position: int = Field(ge=0)
 
 
 class Show(_Args):
     text: str = Field(min_length=1, max_length=280)
+    site: str | None = Field(default=None, max_length=64)
+
+
+class Hide(_Args):
     site: str | None = Field(default=None, max_length=64)
 
 
@@ -125,14 +160,26 @@ def _enter(state: State, index: int, now: int, event: Event, start: bool) -> Non
     state.workshops = {}
     state.queue = []
     state.speaker = None
-    if step.kind == "workshops":
-        state.workshops = {w.id: Timer(step.duration_ms) for w in event.workshops_for(step)}
+    state.lanes = {}
+    reports = event.reports_for(step)
+    if reports:
+        state.queue = [_report_slot(r, w) for r, w in reports]
+    elif step.kind == "workshops":
+        chosen = event.workshops_for(step)
+        state.workshops = {w.id: Timer(step.duration_ms) for w in chosen}
+        state.lanes = {
+            w.id: Lane([_report_slot(r, w) for r in w.reports]) for w in chosen if w.reports
+        }
     elif step.kind == "restitution":
         chosen = event.workshops_for(step)
         slot = step.slot * MINUTE if step.slot else step.duration_ms // max(1, len(chosen))
         state.queue = [Slot(w.id, slot) for w in chosen]
     if start:
         _start(state, now, event)
+
+
+def _report_slot(report: Report, workshop: Workshop | None) -> Slot:
+    return Slot(workshop.id if workshop else "", report.minutes * MINUTE, report=report.id)
 
 
 def _start(state: State, now: int, event: Event) -> None:
@@ -187,7 +234,8 @@ def _timer_start(state: State, args: NoArgs, now: int, event: Event) -> None:
 
 
 def _running_timers(state: State) -> list[Timer]:
-    timers = [state.timer, state.speaker, *state.workshops.values()]
+    lanes = [lane.speaker for lane in state.lanes.values()]
+    timers = [state.timer, state.speaker, *state.workshops.values(), *lanes]
     return [t for t in timers if t is not None]
 
 
@@ -258,83 +306,147 @@ def _workshop_reopen(state: State, args: WorkshopRef, now: int, event: Event) ->
         t.resume(now)
 
 
-def _slot(state: State, wid: str) -> Slot:
-    if not state.queue:
-        raise Rejected("no_queue", "the current step has no speaking queue")
-    slot = next((s for s in state.queue if s.workshop == wid), None)
-    if slot is None:
+def _lane(state: State, lane: str | None) -> Lane:
+    """The queue a command acts on. The step's own queue is lent as a Lane: write its
+    speaker back with `_put_back`."""
+    if lane is None:
+        if not state.queue:
+            raise Rejected("no_queue", "the current step has no speaking queue")
+        return Lane(state.queue, state.speaker)
+    found = state.lanes.get(lane)
+    if found is None:
         raise Rejected(
-            "no_such_workshop", f"no workshop {wid!r} in the speaking queue", workshop=wid
+            "no_such_lane", f"workshop {lane!r} presents no reports in this step", workshop=lane
         )
+    return found
+
+
+def _put_back(state: State, lane_id: str | None, lane: Lane) -> None:
+    if lane_id is None:
+        state.speaker = lane.speaker
+
+
+def _slot(lane: Lane, key: str) -> Slot:
+    slot = next((s for s in lane.queue if s.key == key), None)
+    if slot is None:
+        raise Rejected("no_such_slot", f"{key!r} is not in the speaking queue", slot=key)
     return slot
 
 
-def _queue_next(state: State, args: NoArgs, now: int, event: Event) -> None:
-    """Close the current speaker's turn and give the floor to the next one waiting."""
-    if not state.queue:
-        raise Rejected("no_queue", "the current step has no speaking queue")
-    speaking = [s for s in state.queue if s.status == "speaking"]
-    nxt = next((s for s in state.queue if s.status == "pending"), None)
+def _slot_title(event: Event, slot: Slot) -> str:
+    if slot.report:
+        report = event.report(slot.report)
+        return report.title if report else slot.report
+    return _title(event, slot.workshop)
+
+
+def _advance(state: State, lane: Lane, now: int, event: Event) -> None:
+    """Close the current turn and give the floor to the next one waiting."""
+    speaking = [s for s in lane.queue if s.status == "speaking"]
+    nxt = next((s for s in lane.queue if s.status == "pending"), None)
     if nxt is None and not speaking:
         raise Rejected("queue_empty", "nobody is waiting to speak")
     for s in speaking:
         s.status = "done"
-    state.speaker = None
+    lane.speaker = None
     if nxt is None:
         return
     nxt.status = "speaking"
-    state.speaker = Timer(nxt.duration_ms)
-    state.speaker.start(now)
+    lane.speaker = Timer(nxt.duration_ms)
+    lane.speaker.start(now)
     if state.timer is not None and state.timer.status == "idle":
         _start(state, now, event)
     elif state.timer is not None and state.timer.status == "paused":
-        state.speaker.pause(now)
+        lane.speaker.pause(now)
 
 
-def _queue_skip(state: State, args: WorkshopRef, now: int, event: Event) -> None:
-    slot = _slot(state, args.workshop)
+def _queue_next(state: State, args: LaneRef, now: int, event: Event) -> None:
+    lane = _lane(state, args.lane)
+    _advance(state, lane, now, event)
+    _put_back(state, args.lane, lane)
+
+
+def _report_next(state: State, args: WorkshopRef, now: int, event: Event) -> None:
+    """A workshop's rapporteur says its report is over (or starts its first one): the
+    workshop's own reports during a workshops step, or the step's queue while the turn
+    speaking (or, when nobody speaks, the next one waiting) is the workshop's."""
+    wid = args.workshop
+    if wid in state.lanes:
+        _advance(state, state.lanes[wid], now, event)
+        return
+    queue = state.queue
+    turn = next((s for s in queue if s.status == "speaking"), None) or next(
+        (s for s in queue if s.status == "pending"), None
+    )
+    if turn is None or turn.workshop != wid:
+        raise Rejected("not_your_turn", "it is not your workshop's turn to present")
+    lane = _lane(state, None)
+    _advance(state, lane, now, event)
+    _put_back(state, None, lane)
+
+
+def _queue_skip(state: State, args: SlotRef, now: int, event: Event) -> None:
+    lane = _lane(state, args.lane)
+    slot = _slot(lane, args.key)
     if slot.status in ("done", "skipped"):
-        title = _title(event, slot.workshop)
+        title = _slot_title(event, slot)
         raise Rejected("already_done", f"{title!r} has already been called", workshop=title)
     if slot.status == "speaking":
-        state.speaker = None
+        lane.speaker = None
     slot.status = "skipped"
+    _put_back(state, args.lane, lane)
 
 
 def _queue_move(state: State, args: QueueMove, now: int, event: Event) -> None:
-    """Reorder the queue; moving a skipped workshop puts it back in line."""
-    slot = _slot(state, args.workshop)
+    """Reorder the queue; moving a skipped turn puts it back in line."""
+    lane = _lane(state, args.lane)
+    slot = _slot(lane, args.key)
     position = args.position
-    if not 0 <= position < len(state.queue):
-        last = len(state.queue) - 1
+    if not 0 <= position < len(lane.queue):
+        last = len(lane.queue) - 1
         raise Rejected("bad_position", f"position must be between 0 and {last}", last=last)
     if slot.status == "skipped":
         slot.status = "pending"
-    state.queue.remove(slot)
-    state.queue.insert(position, slot)
+    lane.queue.remove(slot)
+    lane.queue.insert(position, slot)
 
 
-def _queue_adjust(state: State, args: Adjust, now: int, event: Event) -> None:
-    if state.speaker is None:
+def _queue_adjust(state: State, args: LaneAdjust, now: int, event: Event) -> None:
+    lane = _lane(state, args.lane) if args.lane or state.queue else Lane()
+    if lane.speaker is None:
         raise Rejected("nobody_speaking", "nobody is speaking")
     delta = args.minutes * MINUTE
-    state.speaker.adjust(delta)
-    for s in state.queue:
+    lane.speaker.adjust(delta)
+    for s in lane.queue:
         if s.status == "speaking":
             s.duration_ms = max(0, s.duration_ms + delta)
 
 
 def _message_show(state: State, args: Show, now: int, event: Event) -> None:
+    """Show a message to every site, or to one: both can show at once, one per site."""
     site = args.site
-    if site is not None and event.site(site) is None:
+    if site is None:
+        state.message = Message(text=args.text, visible=True)
+        return
+    if event.site(site) is None:
         raise Rejected("no_such_site", f"unknown site {site!r}", site=site)
-    state.message = Message(text=args.text, site=site, visible=True)
+    state.site_messages[site] = Message(text=args.text, site=site, visible=True)
 
 
-def _message_hide(state: State, args: NoArgs, now: int, event: Event) -> None:
-    if not state.message.visible:
+def _message_hide(state: State, args: Hide, now: int, event: Event) -> None:
+    """Hide the message to one site, or the one to every site. A hidden site message is
+    dropped, not kept: its text then reaches nobody. (Without a site and with no message
+    to every site shown, it hides the site messages: the log of a version that showed one
+    message at a time replays the same.)"""
+    if args.site is not None:
+        if state.site_messages.pop(args.site, None) is None:
+            raise Rejected("no_message", "no message is shown")
+    elif state.message.visible:
+        state.message.visible = False
+    elif state.site_messages:
+        state.site_messages.clear()
+    else:
         raise Rejected("no_message", "no message is shown")
-    state.message.visible = False
 
 
 def _end(state: State, args: NoArgs, now: int, event: Event) -> None:
@@ -344,7 +456,7 @@ def _end(state: State, args: NoArgs, now: int, event: Event) -> None:
     for t in _running_timers(state):
         if t.status != "idle":
             t.close(now)
-    for slot in state.queue:
+    for slot in [*state.queue, *(s for lane in state.lanes.values() for s in lane.queue)]:
         if slot.status == "speaking":
             slot.status = "done"
     state.ended = now
@@ -378,7 +490,9 @@ class Command:
     the day; a message can still show the way out). `undoable`: `undo` can take it back.
     `site_request`: a site's own request (asking for the floor): a host link sends it for
     its own site (its `site` comes from the link, never from the arguments), and the
-    régie's undo does not take it back (it applies to the state undo would restore too)."""
+    régie's undo does not take it back (it applies to the state undo would restore too).
+    `workshop_request`: a rapporteur link sends it for its own workshop (`workshop` comes
+    from the link): saying its experience report is over."""
 
     args: type[BaseModel]
     handler: Callable[[State, Any, int, Event], None]
@@ -386,9 +500,11 @@ class Command:
     after_end: bool = False
     undoable: bool = True
     site_request: bool = False
+    workshop_request: bool = False
 
 
 SITE_LINKS = frozenset({"host"})  # links that act for their own site
+WORKSHOP_LINKS = frozenset({"rapporteur"})  # links that act for their own workshop
 
 
 COMMANDS: dict[str, Command] = {
@@ -403,12 +519,15 @@ COMMANDS: dict[str, Command] = {
     "workshop.adjust": Command(WorkshopAdjust, _workshop_adjust),
     "workshop.close": Command(WorkshopRef, _workshop_close),
     "workshop.reopen": Command(WorkshopRef, _workshop_reopen),
-    "queue.next": Command(NoArgs, _queue_next),
-    "queue.skip": Command(WorkshopRef, _queue_skip),
+    "queue.next": Command(LaneRef, _queue_next),
+    "queue.skip": Command(SlotRef, _queue_skip),
     "queue.move": Command(QueueMove, _queue_move),
-    "queue.adjust": Command(Adjust, _queue_adjust),
+    "queue.adjust": Command(LaneAdjust, _queue_adjust),
+    "report.next": Command(
+        WorkshopRef, _report_next, COMMANDERS | WORKSHOP_LINKS, workshop_request=True
+    ),
     "message.show": Command(Show, _message_show, after_end=True),
-    "message.hide": Command(NoArgs, _message_hide, after_end=True),
+    "message.hide": Command(Hide, _message_hide, after_end=True),
     "event.end": Command(NoArgs, _end),
     "undo": Command(Undo, _undo, after_end=True, undoable=False),
     "floor.ask": Command(floor.SiteArgs, floor.ask, SITE_LINKS, undoable=False, site_request=True),
@@ -436,9 +555,15 @@ def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
         ) from None
 
 
-def check(name: str, args: dict[str, Any], role: str, site: str | None = None) -> dict[str, Any]:
-    """Validate a command for a role (and the site of its link, if any); return its
-    normalized arguments (what the log keeps)."""
+def check(
+    name: str,
+    args: dict[str, Any],
+    role: str,
+    site: str | None = None,
+    workshop: str | None = None,
+) -> dict[str, Any]:
+    """Validate a command for a role (and the site or workshop of its link, if any);
+    return its normalized arguments (what the log keeps)."""
     command = COMMANDS.get(name)
     if command is None:
         raise CommandError(protocol.UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
@@ -450,6 +575,12 @@ def check(name: str, args: dict[str, Any], role: str, site: str | None = None) -
                 protocol.FORBIDDEN, f"a {role} link asks for its own site only", name=name
             )
         args = {**args, "site": site}
+    if command.workshop_request and role in WORKSHOP_LINKS:
+        if not workshop or args.get("workshop", workshop) != workshop:
+            raise CommandError(
+                protocol.FORBIDDEN, f"a {role} link acts for its own workshop only", name=name
+            )
+        args = {**args, "workshop": workshop}
     return _parse(name, command, args).model_dump(exclude_none=True)
 
 

@@ -23,7 +23,7 @@ from live.agenda import protocol as messages
 from live.agenda import state as agenda
 from live.backends.base import Backend
 from live.errors import RelaisError
-from live.links import Claims
+from live.links import COMMANDERS, Claims
 from live.model import Event, parse_event
 
 log = logging.getLogger("relais.hub")
@@ -40,8 +40,11 @@ class Client:
     a client that falls behind drops what is queued and gets one fresh snapshot instead.
     A reply that does not fit closes the client (it reconnects and resyncs)."""
 
-    def __init__(self, claims: Claims, maxsize: int, max_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self, claims: Claims, maxsize: int, max_bytes: int = 1 << 20, audience: str = ""
+    ) -> None:
         self.claims = claims
+        self.audience = audience  # whose messages it may read (see `audience_of`)
         self.maxsize = maxsize
         self.max_bytes = max_bytes
         self.frames: deque[str] = deque()
@@ -107,6 +110,18 @@ class Client:
 
 
 Listener = Callable[[Event, agenda.State], None]
+
+
+def audience_of(claims: Claims, event: Event) -> str:
+    """Whose messages a client may read: the régie every site's, a site's link (screen,
+    host, participant) or a workshop's (rapporteur) its site's, the public page only the
+    messages to every site."""
+    if claims.role in COMMANDERS:
+        return agenda.EVERYONE
+    if claims.site:
+        return claims.site
+    workshop = event.workshop(claims.workshop) if claims.workshop else None
+    return workshop.site if workshop else ""
 
 
 class Live:
@@ -177,7 +192,7 @@ class Live:
 
     async def command(self, name: str, args: dict[str, Any], claims: Claims, cid: str) -> int:
         """Check, apply, persist, broadcast; return the seq. Raises on any refusal."""
-        clean = commands.check(name, args, claims.role, claims.site)
+        clean = commands.check(name, args, claims.role, claims.site, claims.workshop)
         async with self._lock:
             key = f"{claims.id}:{cid}"
             if key in self._done:
@@ -199,7 +214,7 @@ class Live:
             await self.backend.append(self.stream, entry)
             self._set(state)
             self._remember(entry)
-            self.broadcast(messages.event(entry, self.state_dict))
+            self.publish(entry)
             if state.seq % self.snapshot_every == 0:
                 await self._save_snapshot(state)
         return int(entry["seq"])
@@ -212,11 +227,26 @@ class Live:
         except Exception:
             log.exception("event %s: snapshot at seq %d not saved", self.event.id, state.seq)
 
+    def publish(self, entry: dict[str, Any]) -> None:
+        """Send an applied entry to every client. Encoded once for all, unless a message
+        to one site is shown: then once per audience, so that its text reaches only that
+        site's clients and the régie (at most sites + 2 encodings, never one per client)."""
+        if not self.state.site_messages and messages.private_to(entry) is None:
+            self.broadcast(messages.event(entry, self.state_dict))
+            return
+        frames: dict[str, str] = {}
+        for client in self.clients:
+            frame = frames.get(client.audience)
+            if frame is None:
+                view = agenda.view(self.state_dict, client.audience)
+                frame = frames[client.audience] = messages.event(entry, view, client.audience)
+            client.push_event(frame)
+
     def broadcast(self, frame: str) -> None:
         for client in self.clients:
             client.push_event(frame)
 
-    def catch_up(self, since: int | None, epoch: str | None) -> str:
+    def catch_up(self, since: int | None, epoch: str | None, audience: str = "") -> str:
         """What a (re)connecting client needs: the entries it missed, or a snapshot."""
         now = now_ms()
         seq = self.state.seq
@@ -224,12 +254,13 @@ class Live:
             # `recent` is gapless up to `seq`: it holds all that was missed, or too little.
             entries = [e for e in self.recent if e["seq"] > since]
             if len(entries) == seq - since:
-                return messages.events(entries, self.state_dict, self.epoch, now)
-        return self.snapshot(now)
+                view = agenda.view(self.state_dict, audience)
+                return messages.events(entries, view, self.epoch, now, audience)
+        return self.snapshot(now, audience)
 
-    def snapshot(self, now: int | None = None) -> str:
+    def snapshot(self, now: int | None = None, audience: str = "") -> str:
         now = now_ms() if now is None else now
-        return messages.snapshot(self.state_dict, self.epoch, now)
+        return messages.snapshot(agenda.view(self.state_dict, audience), self.epoch, now)
 
 
 def _digest(name: str, args: dict[str, Any]) -> str:

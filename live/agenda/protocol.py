@@ -99,24 +99,46 @@ def pong(t0: float, t1: int) -> str:
     return dumps({"type": "pong", "t0": t0, "t1": t1})
 
 
-def public(entry: dict[str, Any]) -> dict[str, Any]:
-    """What every client may see of a log entry: not who sent it (the role, the link id in
-    the command id), which the log keeps for retries and audit."""
-    return {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
+EVERYONE = "*"  # an audience that may read every site's messages (the régie)
 
 
-def event(entry: dict[str, Any], state: dict[str, Any]) -> str:
+def private_to(entry: dict[str, Any]) -> str | None:
+    """The site whose clients alone may read this entry's text (a message to one site)."""
+    if entry.get("name") == "message.show":
+        site = (entry.get("args") or {}).get("site")
+        return site if isinstance(site, str) else None
+    return None
+
+
+def public(entry: dict[str, Any], audience: str = EVERYONE) -> dict[str, Any]:
+    """What a client may see of a log entry: not who sent it (the role, the link id in
+    the command id), which the log keeps for retries and audit; nor the text of a message
+    to another site than the client's (`audience`: its site, "" for none)."""
+    out: dict[str, Any] = {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
+    site = private_to(entry)
+    if site is not None and audience not in (EVERYONE, site):
+        out["args"] = {"site": site}
+    return out
+
+
+def event(entry: dict[str, Any], state: dict[str, Any], audience: str = EVERYONE) -> str:
     """A pushed change: the log entry and the whole (small) state after it."""
-    return dumps({"type": "event", **public(entry), "state": state})
+    return dumps({"type": "event", **public(entry, audience), "state": state})
 
 
-def events(entries: list[dict[str, Any]], state: dict[str, Any], epoch: str, now: int) -> str:
+def events(
+    entries: list[dict[str, Any]],
+    state: dict[str, Any],
+    epoch: str,
+    now: int,
+    audience: str = EVERYONE,
+) -> str:
     """The reply to `hello{since}`: exactly what the client missed, and where it leads."""
     return dumps(
         {
             "type": "events",
             "epoch": epoch,
-            "events": [public(e) for e in entries],
+            "events": [public(e, audience) for e in entries],
             "seq": state["seq"],
             "state": state,
             "server_time": now,

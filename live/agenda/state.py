@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from live.agenda import protocol
 from live.errors import RelaisError
 from live.model import Event, Timers
 
@@ -104,11 +105,27 @@ def phase(timer: Timer | None, now: int, thresholds: Timers) -> Phase:
 
 @dataclass
 class Slot:
-    """One workshop's turn in a restitution."""
+    """One turn in a speaking queue: a workshop's restitution, or an experience report
+    (`report` is its id; `workshop` the workshop it belongs to, "" for a step's own)."""
 
     workshop: str
     duration_ms: int
     status: SlotStatus = "pending"
+    report: str = ""
+
+    @property
+    def key(self) -> str:
+        """What commands name the slot by: its report, else its workshop."""
+        return self.report or self.workshop
+
+
+@dataclass
+class Lane:
+    """A workshop's own queue of experience reports during a workshops step, and the
+    countdown of the report presented now."""
+
+    queue: list[Slot] = field(default_factory=list)
+    speaker: Timer | None = None
 
 
 @dataclass
@@ -116,6 +133,9 @@ class Message:
     text: str = ""
     site: str | None = None
     visible: bool = False
+
+
+EVERYONE = protocol.EVERYONE  # the régie's audience: every site's messages (see `view`)
 
 
 @dataclass
@@ -131,7 +151,9 @@ class State:
     workshops: dict[str, Timer] = field(default_factory=dict)
     queue: list[Slot] = field(default_factory=list)
     speaker: Timer | None = None
-    message: Message = field(default_factory=Message)
+    message: Message = field(default_factory=Message)  # to every site
+    site_messages: dict[str, Message] = field(default_factory=dict)  # shown, by site
+    lanes: dict[str, Lane] = field(default_factory=dict)  # report queues, by workshop
     origin: int | None = None
     started: dict[str, int] = field(default_factory=dict)
     ended: int | None = None
@@ -155,6 +177,12 @@ class State:
         def timer(t: dict[str, Any] | None) -> Timer | None:
             return Timer(**t) if t else None
 
+        message = Message(**d["message"])
+        site_messages = {k: Message(**v) for k, v in d.get("site_messages", {}).items()}
+        if message.site:  # a snapshot from before messages per site: one message, one site
+            if message.visible:
+                site_messages[message.site] = message
+            message = Message()
         return cls(
             seq=d["seq"],
             step=d["step"],
@@ -162,7 +190,12 @@ class State:
             workshops={k: Timer(**v) for k, v in d["workshops"].items()},
             queue=[Slot(**s) for s in d["queue"]],
             speaker=timer(d["speaker"]),
-            message=Message(**d["message"]),
+            message=message,
+            site_messages=site_messages,
+            lanes={
+                k: Lane([Slot(**s) for s in v["queue"]], timer(v["speaker"]))
+                for k, v in d.get("lanes", {}).items()
+            },
             origin=d["origin"],
             started=dict(d["started"]),
             ended=d.get("ended"),
@@ -175,6 +208,18 @@ class State:
     @property
     def current_speaker(self) -> str | None:
         return next((s.workshop for s in self.queue if s.status == "speaking"), None)
+
+
+def view(public: dict[str, Any], audience: str) -> dict[str, Any]:
+    """The public state as one audience may see it: a site's clients see the messages to
+    every site and to theirs only; the régie (`EVERYONE`) sees them all; a client with no
+    site ("") sees the message to every site. The text of a message to one site never
+    reaches another site's clients."""
+    shown = public["site_messages"]
+    if audience == EVERYONE or not shown:
+        return public
+    mine = {k: v for k, v in shown.items() if k == audience}
+    return {**public, "site_messages": mine}
 
 
 # -- what screens derive: countdown phase, drift, projected end ---------------------------

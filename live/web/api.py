@@ -25,7 +25,8 @@ async def state(request: Request) -> Response:
             "event": live.event.id,
             "epoch": live.epoch,
             "server_time": now,
-            "state": live.state_dict,
+            # As the public page sees it: a message to one site stays with that site.
+            "state": agenda.view(live.state_dict, ""),
             "schedule": agenda.schedule(live.state, live.event, now),
         }
     )

@@ -21,7 +21,7 @@ import time
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda import protocol as messages
-from live.agenda.hub import RESYNC, Client, Live, now_ms
+from live.agenda.hub import RESYNC, Client, Live, audience_of, now_ms
 from live.errors import RelaisError, close_code
 from live.i18n import refusal
 from live.links import PUBLIC, LinkError
@@ -52,7 +52,8 @@ async def endpoint(websocket: WebSocket) -> None:
             await websocket.close(code=close_code(exc.code))
             return
     settings = app.state.settings
-    client = Client(claims, settings.send_queue, settings.send_queue_bytes)
+    audience = audience_of(claims, live.event)
+    client = Client(claims, settings.send_queue, settings.send_queue_bytes, audience)
     unwatch = app.state.links.watch(claims, client.close)
     expiry = None
     if claims.id:
@@ -78,7 +79,7 @@ async def _send(websocket: WebSocket, client: Client, live: Live, lang: str) -> 
         while (frame := await client.next_frame()) is not None:
             if frame == RESYNC:
                 client.behind = False
-                frame = live.snapshot()
+                frame = live.snapshot(audience=client.audience)
             await websocket.send_text(frame)
         reason = client.close_reason or "behind"
         if reason != "behind":  # say why before closing: the page shows it
@@ -122,7 +123,7 @@ async def _receive(
             # Registering and queueing the catch-up in one synchronous step: no gap.
             live.clients.add(client)
             client.behind = False
-            client.push_reply(live.catch_up(msg.since, msg.epoch))
+            client.push_reply(live.catch_up(msg.since, msg.epoch, client.audience))
         else:
             try:
                 links.check(client.claims)  # expired or revoked since the socket opened?
