@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from live.agenda import state as agenda
 from live.errors import RelaisError
 
 # Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
@@ -99,9 +100,6 @@ def pong(t0: float, t1: int) -> str:
     return dumps({"type": "pong", "t0": t0, "t1": t1})
 
 
-EVERYONE = "*"  # an audience that may read every site's messages (the régie)
-
-
 def private_to(entry: dict[str, Any]) -> str | None:
     """The site whose clients alone may read this entry's text (a message to one site)."""
     if entry.get("name") == "message.show":
@@ -110,18 +108,18 @@ def private_to(entry: dict[str, Any]) -> str | None:
     return None
 
 
-def public(entry: dict[str, Any], audience: str = EVERYONE) -> dict[str, Any]:
+def public(entry: dict[str, Any], audience: str = agenda.EVERYONE) -> dict[str, Any]:
     """What a client may see of a log entry: not who sent it (the role, the link id in
     the command id), which the log keeps for retries and audit; nor the text of a message
     to another site than the client's (`audience`: its site, "" for none)."""
     out: dict[str, Any] = {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
     site = private_to(entry)
-    if site is not None and audience not in (EVERYONE, site):
+    if site is not None and audience not in (agenda.EVERYONE, site):
         out["args"] = {"site": site}
     return out
 
 
-def event(entry: dict[str, Any], state: dict[str, Any], audience: str = EVERYONE) -> str:
+def event(entry: dict[str, Any], state: dict[str, Any], audience: str = agenda.EVERYONE) -> str:
     """A pushed change: the log entry and the whole (small) state after it."""
     return dumps({"type": "event", **public(entry, audience), "state": state})
 
@@ -131,7 +129,7 @@ def events(
     state: dict[str, Any],
     epoch: str,
     now: int,
-    audience: str = EVERYONE,
+    audience: str = agenda.EVERYONE,
 ) -> str:
     """The reply to `hello{since}`: exactly what the client missed, and where it leads."""
     return dumps(

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from live.agenda import protocol
 from live.errors import RelaisError
 from live.model import Event, Timers
 
@@ -135,7 +134,7 @@ class Message:
     visible: bool = False
 
 
-EVERYONE = protocol.EVERYONE  # the régie's audience: every site's messages (see `view`)
+EVERYONE = "*"  # the régie's audience: every site's messages (see `view`)
 
 
 @dataclass
