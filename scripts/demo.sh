@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run Relais with the two demo events: http://localhost:8000
+# Set up and run Relais with the demo events: http://localhost:8000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -313,7 +313,7 @@ def test_the_console_names_sites_and_shows_disabled_buttons_as_such(
     console.get_by_label("Texte du message").fill("Pause café prolongée")
     console.get_by_label("Destinataires").select_option("niort")
     console.get_by_role("button", name="Afficher").click()
-    expect(console.locator("#message-current")).to_have_text(
+    expect(console.locator("#messages-shown li .message-text")).to_have_text(
         "« Pause café prolongée » → Lycée Paul Guérin, Niort"
     )
     console.close()

@@ -305,3 +305,25 @@ def test_a_speaker_at_an_unknown_site_is_refused_at_its_line() -> None:
 def test_a_speaker_needs_a_name() -> None:
     (problem,) = problems(SPEAKERS.replace("name: M. Durand, ", ""))
     assert "agenda[0].speakers[1].name" in problem
+
+
+def test_the_grand_est_demo_is_a_seven_site_day_of_thirty_experience_reports() -> None:
+    e, warned = parse_event_with_warnings((DEMO / "grand-est-2020.yaml").read_text())
+    assert warned == []
+    assert e.id == "grand-est-2020" and len(e.sites) == 7
+    assert [s.id for s in e.sites if s.hub] == [e.hub.id] == ["nancy"]
+    assert len(e.reports_by_id()) >= 25, "about thirty retours d'expériences"
+    (table,) = [s for s in e.agenda if s.kind == "round_table"]
+    assert 3 <= len(e.reports_for(table)) <= 4, "a round of remarkable reports, in turn"
+    opening = e.agenda[[s.kind for s in e.agenda].index("plenary")]
+    assert [(p.name, p.site, p.remote) for p in opening.speakers] == [
+        ("Jean-Marc Huart", "nancy", False),
+        ("Bruno Studer", "strasbourg", False),
+        ("Atissar Hibour", None, True),
+    ]
+    shared = [s for s in e.agenda if s.video]
+    assert {"plenary", "round_table", "restitution"} <= {s.kind for s in shared}
+    for step in shared:
+        assert set(step.rooms) == {s.id for s in e.sites}, step.id
+    for site in e.sites:
+        assert len([w for w in e.workshops if w.site == site.id]) >= e.registration.wishes

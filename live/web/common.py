@@ -20,7 +20,7 @@ from live.assets import asset_dir
 from live.errors import http_status
 from live.i18n import LANGS, catalog, plural, script_strings, translator
 from live.links import Claims, LinkError
-from live.model import Event
+from live.model import Event, Report, Workshop
 
 _page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
 
@@ -223,4 +223,22 @@ def event_info(event: Event) -> dict[str, Any]:
             }
             for w in event.workshops
         },
+        # Experience reports by id: what a queue's slot (`slot.report`) names.
+        "reports": {
+            r.id: {
+                "title": r.title,
+                "presenters": list(r.presenters),
+                "site": r.site,
+                "minutes": r.minutes,
+                "workshop": owner.id if owner else None,
+            }
+            for r, owner in _reports(event)
+        },
     }
+
+
+def _reports(event: Event) -> list[tuple[Report, Workshop | None]]:
+    steps: list[tuple[Report, Workshop | None]] = [
+        (r, None) for s in event.agenda for r in s.reports
+    ]
+    return steps + [(r, w) for w in event.workshops for r in w.reports]

@@ -10,8 +10,12 @@ import {
   mainTimer,
   markAgenda,
   nowLine,
+  fillBanner,
+  laneTurn,
   roomLabel,
+  shownMessages,
   siteWorkshops,
+  slotName,
   span,
   speakers,
   stepRoom,
@@ -29,14 +33,30 @@ function listed(state) {
   return cfg.site ? siteWorkshops(state, ev, cfg.site) : [];
 }
 
+// "En cours : Moodle en seconde — Équipe du lycée Poincaré" for a workshop's reports.
+function reportLine(turn) {
+  if (!turn || !turn.speaking) return "";
+  return `${S["report.now"]} : ${slotName(ev, turn.speaking)}`;
+}
+
+// A person's own workshop presenting experience reports: which one now, which next.
+function renderOwnReports(state) {
+  const turn = cfg.workshop ? laneTurn(state, cfg.workshop) : null;
+  const line = [];
+  if (turn && turn.speaking) line.push(reportLine(turn));
+  if (turn && turn.next) line.push(`${S.speaks_next} : ${slotName(ev, turn.next)}`);
+  $("now-reports").hidden = !line.length || isEnded(state);
+  setText($("now-reports"), line.join(" · "));
+}
+
 function render(state) {
   const ended = isEnded(state);
   setText($("now-step"), nowLine(state, ev, S));
   $("now-paused").hidden = !isPaused(state);
   const { speaking, next } = speakers(state);
   const line = [];
-  if (!ended && speaking) line.push(`${S.speaking_now} : ${workshopName(ev, speaking.workshop)}`);
-  if (!ended && next) line.push(`${S.speaks_next} : ${workshopName(ev, next.workshop)}`);
+  if (!ended && speaking) line.push(`${S.speaking_now} : ${slotName(ev, speaking)}`);
+  if (!ended && next) line.push(`${S.speaks_next} : ${slotName(ev, next)}`);
   const step = ended ? null : currentStep(state, ev);
   if (!line.length && step && step.speakers.length) line.push(stepSpeakers(step, ev, S));
   const room = stepRoom(step, cfg.site, S);
@@ -52,13 +72,15 @@ function render(state) {
     mine.map((w) => w.id),
     (id) => {
       const room = roomLabel(ev.workshops[id]?.room, S);
-      return [span("", `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`), " ", span("ws-time", "", "strong")];
+      const where = `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`;
+      return [span("", where), " ", span("ws-time", "", "strong"), span("ws-report")];
     },
   );
-  const msg = state.message;
-  const show = msg.visible && (!msg.site || msg.site === cfg.site);
-  $("banner").hidden = !show;
-  setText($("banner"), show ? msg.text : "");
+  for (const li of $("now-workshops").querySelectorAll("li[data-workshop]")) {
+    setText(li.querySelector(".ws-report"), reportLine(laneTurn(state, li.dataset.workshop)));
+  }
+  renderOwnReports(state);
+  fillBanner($("banner"), shownMessages(state, cfg.site));
   tick();
 }
 

@@ -6,7 +6,7 @@
 // command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
 import { page, start } from "./live.js";
 import { format, phase, remaining, schedule, setText, timeOfDay } from "./clock.js";
-import { currentStep, isEnded, markAgenda, nowLine, workshopName } from "./show.js";
+import { currentStep, isEnded, laneTurn, markAgenda, nowLine, slotName, span, workshopName } from "./show.js";
 import { plenaryPanel } from "./console-plenary.js";
 import { onReconnect } from "./plenary.js";
 
@@ -87,6 +87,8 @@ document.addEventListener("click", (e) => {
   if (b.dataset.minutes) args.minutes = Number(b.dataset.minutes);
   if (b.dataset.index) args.index = Number(b.dataset.index);
   if (b.dataset.workshop) args.workshop = b.dataset.workshop;
+  if (b.dataset.report) args.report = b.dataset.report;
+  if (b.dataset.lane) args.lane = b.dataset.lane;
   if (b.dataset.position) args.position = Number(b.dataset.position);
   if (b.dataset.feed) args.feed = b.dataset.feed;
   if (b.dataset.site) args.site = b.dataset.site;
@@ -150,24 +152,68 @@ function render(state) {
   renderWorkshops(state);
   renderQueue(state);
   plenary.render(state);
-  const m = state.message;
-  $("message-current").hidden = !m.visible;
-  setText($("message-current"), m.visible ? `« ${m.text} » → ${m.site ? siteName(m.site) : S["message.all"]}` : "");
-  document.querySelector('[data-cmd="message.hide"]').disabled = !m.visible;
+  renderMessages(state);
   tick();
+}
+
+// Every message shown, each with its own "Hide": the one to every site, then each site's.
+function renderMessages(state) {
+  const shown = [];
+  if (state.message.visible) shown.push({ text: state.message.text, site: null });
+  for (const [site, m] of Object.entries(state.site_messages || {})) {
+    if (m.visible) shown.push({ text: m.text, site });
+  }
+  $("messages-shown").hidden = !shown.length;
+  $("messages-shown").replaceChildren(
+    ...shown.map(({ text, site }) => {
+      const li = document.createElement("li");
+      const to = site ? siteName(site) : S["message.all"];
+      li.append(span("message-text", `« ${text} » → ${to}`), " ");
+      const hide = document.createElement("button");
+      hide.type = "button";
+      hide.className = "small";
+      hide.dataset.cmd = "message.hide";
+      if (site) hide.dataset.site = site;
+      hide.textContent = S["message.hide"];
+      hide.setAttribute("aria-label", `${S["message.hide"]} : ${to}`);
+      li.append(hide);
+      return li;
+    }),
+  );
 }
 
 // A row from its `<template>` in the page: each button names the workshop it acts on, and
 // says so to a screen reader ("+5 min Enseigner et apprendre…").
-function row(templateId, workshop, title) {
+function row(templateId, workshop, title, key = "workshop") {
   const li = $(templateId).content.firstElementChild.cloneNode(true);
-  li.dataset.workshop = workshop;
+  li.dataset[key] = workshop;
   li.querySelector(".title").textContent = title;
   for (const b of li.querySelectorAll("button")) {
-    b.dataset.workshop = workshop;
+    b.dataset[key] = workshop;
     b.setAttribute("aria-label", `${b.dataset.label} ${title}`);
   }
   return li;
+}
+
+// A workshop presenting experience reports: the one presented now, its countdown, and
+// the button that calls the next (the workshop's rapporteur can press it too).
+function laneLine(state, id, title) {
+  const turn = laneTurn(state, id);
+  if (!turn) return null;
+  const p = document.createElement("p");
+  p.className = "lane";
+  const now = turn.speaking ? slotName(ev, turn.speaking) : S["report.none_yet"];
+  p.append(span("muted", `${S["report.now"]} : `), span("", now), " ", span("countdown small-count lane-count"));
+  const next = document.createElement("button");
+  next.type = "button";
+  next.className = "small";
+  next.dataset.cmd = "queue.next";
+  next.dataset.lane = id;
+  next.disabled = !turn.speaking && !turn.next;
+  next.textContent = turn.speaking || !turn.next ? S["report.next"] : S["report.first"];
+  next.setAttribute("aria-label", `${next.textContent} : ${title}`);
+  p.append(" ", next);
+  return p;
 }
 
 function renderWorkshops(state) {
@@ -176,12 +222,15 @@ function renderWorkshops(state) {
   $("workshop-timers").replaceChildren(
     ...ids.map((id) => {
       const t = state.workshops[id];
-      const li = row("workshop-row", id, workshopName(ev, id));
+      const title = workshopName(ev, id);
+      const li = row("workshop-row", id, title);
       li.dataset.status = t.status;
       li.querySelector(".status").textContent = STATUS[t.status] || t.status;
       for (const b of li.querySelectorAll("button")) {
         b.hidden = (b.dataset.cmd === "workshop.reopen") !== (t.status === "done");
       }
+      const lane = laneLine(state, id, title);
+      if (lane) li.append(lane);
       return li;
     }),
   );
@@ -193,8 +242,9 @@ function renderQueue(state) {
   const last = state.queue.length - 1;
   $("queue").replaceChildren(
     ...state.queue.map((slot, i) => {
-      const title = workshopName(ev, slot.workshop);
-      const li = row("queue-row", slot.workshop, `${title} (${Math.round(slot.duration_ms / 60000)} min)`);
+      const title = slotName(ev, slot);
+      const minutes = `${title} (${Math.round(slot.duration_ms / 60000)} min)`;
+      const li = slot.report ? row("queue-row", slot.report, minutes, "report") : row("queue-row", slot.workshop, minutes);
       li.dataset.status = slot.status;
       li.querySelector(".status").textContent = SLOT[slot.status] || slot.status;
       const [up, down, skip] = li.querySelectorAll("button");
@@ -224,6 +274,9 @@ function tick() {
       setText(el, format(remaining(wt, now)));
       el.dataset.phase = phase(wt, now, ev.timers);
     }
+    const turn = laneTurn(state, li.dataset.workshop);
+    const lc = li.querySelector(".lane-count");
+    if (lc) setText(lc, turn && turn.timer ? format(remaining(turn.timer, now)) : "");
   }
   setText($("speaker-countdown"), state.speaker ? format(remaining(state.speaker, now)) : "--:--");
   const sch = isEnded(state) ? null : schedule(state, ev, now);

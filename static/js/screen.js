@@ -8,10 +8,14 @@ import {
   currentStep,
   isEnded,
   isPaused,
+  fillBanner,
   kindLabel,
+  laneTurn,
   mainTimer,
   roomLabel,
+  shownMessages,
   siteWorkshops,
+  slotName,
   span,
   speakers,
   stepRoom,
@@ -48,20 +52,18 @@ function render(state) {
   const room = ended ? "" : stepRoom(step, cfg.site, S);
   setText($("step-room"), room ? ` · ${S["step.where"]} : ${room}` : "");
   renderNext(state, ended);
-  const msg = state.message;
-  const banner = $("banner");
-  const show = msg.visible && (!msg.site || msg.site === cfg.site);
-  banner.hidden = !show;
-  setText(banner, show ? msg.text : "");
+  fillBanner($("banner"), shownMessages(state, cfg.site));
   const { speaking } = speakers(state);
-  const notes = !!speaking && !ended;
+  // The notes of the workshop speaking (a step's own experience report has none).
+  const notes = !!speaking && !!speaking.workshop && !ended;
   $("speaking").hidden = !notes;
-  if (notes) setText($("speaking-title"), workshopName(ev, speaking.workshop));
+  if (notes) setText($("speaking-title"), slotName(ev, speaking));
   followNotes(notes ? speaking.workshop : null);
   const mine = ended ? [] : siteWorkshops(state, ev, cfg.site);
-  const list = mine.length > 1 && !notes;
+  const presenting = mine.some((w) => laneTurn(state, w.id));
+  const list = (mine.length > 1 || presenting) && !notes;
   $("site-workshops").hidden = !list;
-  if (list) renderWorkshops(mine);
+  if (list) renderWorkshops(state, mine);
   body.classList.toggle("has-panel", notes || list);
   plenary.update(state, step, { concerned: !step || concerns(step), panel: notes || list });
   body.dataset.step = step ? step.id : "";
@@ -78,13 +80,13 @@ function renderSpeakerLine(state, step, ended) {
     const parts = [];
     if (speaking) {
       const who = document.createElement("strong");
-      who.textContent = workshopName(ev, speaking.workshop);
+      who.textContent = slotName(ev, speaking);
       parts.push(`${S.speaking_now} : `, who);
     }
     if (next) {
       const then = document.createElement("span");
       then.className = "then";
-      then.textContent = `${speaking ? " · " : ""}${S.speaks_next} : ${workshopName(ev, next.workshop)}`;
+      then.textContent = `${speaking ? " · " : ""}${S.speaks_next} : ${slotName(ev, next)}`;
       parts.push(then);
     }
     line.replaceChildren(...parts);
@@ -104,7 +106,7 @@ function renderNext(state, ended) {
   setText($("next-step"), next);
 }
 
-function renderWorkshops(mine) {
+function renderWorkshops(state, mine) {
   const ul = $("site-workshop-list");
   ul.style.setProperty("--rows", String(mine.length));
   workshopRows(
@@ -114,11 +116,17 @@ function renderWorkshops(mine) {
       span("title", workshopName(ev, id, true)),
       span("room", roomLabel(ev.workshops[id]?.room, S)),
       span("ws-count"),
+      span("ws-report"),
     ],
   );
   for (const { id, timer } of mine) {
     const li = ul.querySelector(`li[data-workshop="${CSS.escape(id)}"]`);
-    if (li) li.dataset.status = timer.status;
+    if (!li) continue;
+    li.dataset.status = timer.status;
+    // The experience report this workshop presents now, if it presents some.
+    const turn = laneTurn(state, id);
+    const report = turn && turn.speaking ? `${S["report.now"]} : ${slotName(ev, turn.speaking)}` : "";
+    setText(li.querySelector(".ws-report"), report);
   }
 }
 

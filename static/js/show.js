@@ -33,6 +33,44 @@ export function workshopName(ev, id, short = false) {
   return short ? w.short : w.title;
 }
 
+// What a turn in a queue is called: an experience report's title and its presenters,
+// else its workshop's name.
+export function slotName(ev, slot, short = false) {
+  if (!slot.report) return workshopName(ev, slot.workshop, short);
+  const r = ev.reports && ev.reports[slot.report];
+  if (!r) return slot.report;
+  return r.presenters.length ? `${r.title} — ${r.presenters.join(", ")}` : r.title;
+}
+
+// During a workshops step, a workshop presenting experience reports in turn: the report
+// presented now, the next one, and the countdown of the one presented (null without).
+export function laneTurn(state, workshop) {
+  const lane = state.lanes && state.lanes[workshop];
+  if (!lane) return null;
+  const speaking = lane.queue.find((s) => s.status === "speaking") || null;
+  const next = lane.queue.find((s) => s.status === "pending") || null;
+  return { speaking, next, timer: lane.speaker };
+}
+
+// The messages a place shows: the one to every site, then its own site's (the server
+// sends a place only the messages it may read; the régie reads them all).
+export function shownMessages(state, site) {
+  const out = [];
+  if (state.message.visible) out.push(state.message.text);
+  const own = site && state.site_messages ? state.site_messages[site] : null;
+  if (own && own.visible) out.push(own.text);
+  return out;
+}
+
+// Put `texts` in a banner, one line each; hidden when there is none.
+export function fillBanner(banner, texts) {
+  banner.hidden = !texts.length;
+  const key = JSON.stringify(texts);
+  if (banner.dataset.texts === key) return;
+  banner.dataset.texts = key;
+  banner.replaceChildren(...texts.map((t) => span("banner-line", t)));
+}
+
 // "101" reads "Salle 101"; "Salle 101", "CDI" or "Amphi A" read as they are.
 export function roomLabel(room, S) {
   if (!room) return "";

@@ -1,0 +1,176 @@
+"""In Debian's Chromium, what a regional day adds: experience reports called in turn on
+an open screen, and a message to one site that only that site's screens show (and no
+other site's client even receives)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from websockets.sync.client import connect
+
+from .conftest import ROOT, LiveServer
+from .test_browser_show_day import command, open_console, open_screen
+from .test_reports import EVENT as REPORTS_EVENT
+
+pytestmark = pytest.mark.browser
+POITIERS = "poitiers-2020"
+SECRET = "Navette pour la gare à 17 h 10 devant le lycée"
+
+
+class Listener:
+    """A client of one place that keeps every frame it receives, as a phone would."""
+
+    def __init__(self, server: LiveServer, event: str, token: str | None) -> None:
+        query = f"?k={token}" if token else ""
+        self._connection = connect(f"{server.ws_url}/ws/events/{event}{query}")
+        self.ws = self._connection.__enter__()
+        self.ws.send(json.dumps({"type": "hello"}))
+        self.frames: list[str] = [self.ws.recv(timeout=5)]  # the snapshot: it follows
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self.ws:
+                self.frames.append(str(frame))
+        except Exception:
+            pass
+
+    def close(self) -> list[str]:
+        self._connection.__exit__(None, None, None)
+        self.thread.join(5)
+        return self.frames
+
+
+def test_a_message_to_one_site_shows_there_only_and_reaches_no_other_site(
+    live_server: LiveServer, browser: Any
+) -> None:
+    niort = open_screen(live_server, browser, POITIERS, "niort")
+    angouleme = open_screen(live_server, browser, POITIERS, "angouleme")
+    others = [
+        Listener(live_server, POITIERS, live_server.link(POITIERS, "screen", site="angouleme")),
+        Listener(live_server, POITIERS, live_server.link(POITIERS, "participant", site="poitiers")),
+        Listener(live_server, POITIERS, None),  # the public page: no site
+    ]
+    niort_phone = Listener(
+        live_server, POITIERS, live_server.link(POITIERS, "participant", site="niort")
+    )
+    console = open_console(live_server, browser, POITIERS)
+    console.get_by_label("Texte du message").fill("Reprise à 14 h")
+    console.get_by_role("button", name="Afficher").click()
+    console.get_by_label("Texte du message").fill(SECRET)
+    console.get_by_label("Destinataires").select_option("niort")
+    console.get_by_role("button", name="Afficher").click()
+
+    # Niort shows both messages at once; Angoulême shows the message to every site only.
+    expect(niort.locator("#banner .banner-line")).to_have_text(["Reprise à 14 h", SECRET])
+    expect(angouleme.locator("#banner .banner-line")).to_have_text(["Reprise à 14 h"])
+    shown = console.locator("#messages-shown li .message-text")
+    expect(shown).to_have_text(
+        ["« Reprise à 14 h » → Tous les sites", f"« {SECRET} » → Lycée Paul Guérin, Niort"]
+    )
+    # Life goes on with the message shown: later events must not carry it elsewhere either.
+    command(live_server, POITIERS, "step.next")
+    expect(angouleme.locator("#step-title")).to_have_text(
+        "Accueil et inscription des participants dans les ateliers"
+    )
+    console.get_by_role("button", name="Masquer : Lycée Paul Guérin, Niort").click()
+    expect(niort.locator("#banner .banner-line")).to_have_text(["Reprise à 14 h"])
+
+    niort_frames = "".join(niort_phone.close())
+    assert SECRET in niort_frames
+    for other in others:
+        frames = other.close()
+        assert len(frames) >= 4  # snapshot, both messages, the step, the hide
+        assert SECRET not in "".join(frames)
+    for page in (niort, angouleme, console):
+        page.close()
+
+
+@pytest.fixture
+def rex_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with the event of tests/test_reports.py: a round of reports, workshops
+    presenting their own, a restitution that calls the workshops' reports in turn."""
+    definition = tmp_path / "rex.yaml"
+    definition.write_text(REPORTS_EVENT, encoding="utf-8")
+    server = LiveServer(tmp_path / "data")
+    relais = [sys.executable, "-m", "live.cli", "--data", str(server.data_dir)]
+    imported = subprocess.run([*relais, "import", str(definition)], cwd=ROOT, capture_output=True)
+    assert imported.returncode == 0, imported.stderr
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_restitution_of_reports_runs_report_by_report_on_an_open_screen(
+    rex_server: LiveServer, browser: Any
+) -> None:
+    screen = open_screen(rex_server, browser, "rex", "nancy")
+    console = open_console(rex_server, browser, "rex")
+    command(rex_server, "rex", "step.goto", step="restitution")
+    speaker = screen.locator("#step-speaker")
+    expect(speaker).to_have_text("Ensuite : Moodle en seconde — Équipe du lycée Poincaré")
+    console.get_by_role("button", name="Orateur suivant").click()
+    expect(speaker).to_have_text(
+        "Parole à : Moodle en seconde — Équipe du lycée Poincaré · Ensuite : Classe inversée"
+    )
+    expect(screen.locator("#countdown")).to_have_text(re.compile(r"^(04:00|03:5\d)$"))
+    # The report belongs to a workshop: the screen shows that workshop's notes beside it.
+    expect(screen.locator("#speaking-title")).to_have_text(
+        "Moodle en seconde — Équipe du lycée Poincaré"
+    )
+    # The workshop's rapporteur calls the next report of its workshop.
+    rapporteur = rex_server.link("rex", "rapporteur", workshop="enseigner-nancy")
+    with connect(f"{rex_server.ws_url}/ws/events/rex?k={rapporteur}") as ws:
+        ws.send(json.dumps({"type": "command", "id": "r1", "name": "report.next", "args": {}}))
+        while (msg := json.loads(ws.recv(timeout=5))).get("id") != "r1":
+            pass
+        assert msg["type"] == "ack", msg
+    expect(speaker).to_have_text("Parole à : Classe inversée")
+    expect(screen.locator("#countdown")).to_have_text(re.compile(r"^(05:00|04:5\d)$"))
+    row = console.locator("#queue li").first
+    expect(row).to_contain_text("Moodle en seconde")
+    expect(row.locator(".status")).to_have_text("terminé")
+    console.get_by_role("button", name="Orateur suivant").click()
+    expect(speaker).to_have_text("")
+    screen.close()
+    console.close()
+
+
+def test_a_round_of_reports_and_the_workshops_own_show_on_screens_and_phones(
+    rex_server: LiveServer, browser: Any
+) -> None:
+    screen = open_screen(rex_server, browser, "rex", "nancy")
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(f"{rex_server.url}/e/rex")
+    command(rex_server, "rex", "step.goto", step="pleniere")
+    command(rex_server, "rex", "queue.next")
+    expect(screen.locator("#step-speaker")).to_contain_text(
+        "Parole à : Lycée 4.0 au lycée Loritz — Mme Klein"
+    )
+    expect(phone.locator("#now-speakers")).to_have_text(
+        "Parole à : Lycée 4.0 au lycée Loritz — Mme Klein · "
+        "Ensuite : Mon bureau numérique — M. Roth, Mme Weber"
+    )
+    expect(phone.locator("#agenda details.reports").first).to_contain_text(
+        "Retours d'expériences (2)"
+    )
+    # During the workshops, each site screen says which report its workshops present.
+    command(rex_server, "rex", "step.goto", step="ateliers")
+    command(rex_server, "rex", "queue.next", lane="enseigner-nancy")
+    expect(screen.locator("#site-workshop-list .ws-report")).to_have_text(
+        "En cours : Moodle en seconde — Équipe du lycée Poincaré"
+    )
+    screen.close()
+    phone.close()
