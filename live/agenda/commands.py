@@ -18,16 +18,27 @@ import contextlib
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from live.agenda import floor, protocol
-from live.agenda.state import MINUTE, Lane, Message, Rejected, Slot, State, Timer
+from live.agenda import floor, protocol, queues
+from live.agenda.args import Adjust, Args, WorkshopRef
+from live.agenda.state import (
+    MINUTE,
+    Lane,
+    Message,
+    Rejected,
+    Slot,
+    State,
+    Timer,
+    current_step,
+    start_step,
+    workshop_name,
+)
 from live.errors import RelaisError
 from live.links import COMMANDERS
-from live.model import Event, Report, Step, Workshop
+from live.model import Event
 
 
 class CommandError(RelaisError):
@@ -37,19 +48,15 @@ class CommandError(RelaisError):
 # -- arguments ---------------------------------------------------------------------------
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class NoArgs(_Args):
+class NoArgs(Args):
     pass
 
 
-class Move(_Args):
+class Move(Args):
     start: bool = True
 
 
-class Goto(_Args):
+class Goto(Args):
     index: int | None = Field(default=None, ge=0)
     step: str | None = Field(default=None, max_length=64)
     start: bool = True
@@ -61,90 +68,26 @@ class Goto(_Args):
         return self
 
 
-def _minutes() -> Any:
-    return Field(ge=-240, le=240)
-
-
-class Adjust(_Args):
-    minutes: int = _minutes()
-
-    @model_validator(mode="after")
-    def _nonzero(self) -> Adjust:
-        if self.minutes == 0:
-            raise ValueError("minutes must not be 0")
-        return self
-
-
-class WorkshopRef(_Args):
-    workshop: str = Field(min_length=1, max_length=64)
-
-
 class WorkshopAdjust(WorkshopRef, Adjust):
     pass
 
 
-def _ref() -> Any:
-    return Field(default=None, min_length=1, max_length=64)
-
-
-class LaneRef(_Args):
-    """Which queue: the step's (no `lane`), or a workshop's reports (`lane`: its id)."""
-
-    lane: str | None = _ref()
-
-
-class LaneAdjust(LaneRef, Adjust):
-    pass
-
-
-class SlotRef(LaneRef):
-    """A turn in a queue, named by its workshop or by its report."""
-
-    workshop: str | None = _ref()
-    report: str | None = _ref()
-
-    @model_validator(mode="after")
-    def _one(self) -> SlotRef:
-        if (self.workshop is None) == (self.report is None):
-            raise ValueError("give either workshop or report")
-        return self
-
-    @property
-    def key(self) -> str:
-        return self.report or self.workshop or ""
-
-
-class QueueMove(SlotRef):
-    position: int = Field(ge=0)
-
-
-class Show(_Args):
+class Show(Args):
     text: str = Field(min_length=1, max_length=280)
     site: str | None = Field(default=None, max_length=64)
 
 
-class Hide(_Args):
+class Hide(Args):
     site: str | None = Field(default=None, max_length=64)
 
 
-class Undo(_Args):
+class Undo(Args):
     """Take back the last command; `seq` names it, so a late click undoes nothing else."""
 
     seq: int = Field(ge=1)
 
 
 # -- the reducer's cases ------------------------------------------------------------------
-
-
-def _step(state: State, event: Event) -> Step:
-    if state.step is None:
-        raise Rejected("not_started", "the agenda has not started")
-    return event.agenda[state.step]
-
-
-def _title(event: Event, wid: str) -> str:
-    w = event.workshop(wid)
-    return event.workshop_title(w) if w else wid
 
 
 def _enter(state: State, index: int, now: int, event: Event, start: bool) -> None:
@@ -163,43 +106,19 @@ def _enter(state: State, index: int, now: int, event: Event, start: bool) -> Non
     state.lanes = {}
     reports = event.reports_for(step)
     if reports:
-        state.queue = [_report_slot(r, w) for r, w in reports]
+        state.queue = [queues.report_slot(r, w) for r, w in reports]
     elif step.kind == "workshops":
         chosen = event.workshops_for(step)
         state.workshops = {w.id: Timer(step.duration_ms) for w in chosen}
         state.lanes = {
-            w.id: Lane([_report_slot(r, w) for r in w.reports]) for w in chosen if w.reports
+            w.id: Lane([queues.report_slot(r, w) for r in w.reports]) for w in chosen if w.reports
         }
     elif step.kind == "restitution":
         chosen = event.workshops_for(step)
         slot = step.slot * MINUTE if step.slot else step.duration_ms // max(1, len(chosen))
         state.queue = [Slot(w.id, slot) for w in chosen]
     if start:
-        _start(state, now, event)
-
-
-def _report_slot(report: Report, workshop: Workshop | None) -> Slot:
-    return Slot(workshop.id if workshop else "", report.minutes * MINUTE, report=report.id)
-
-
-def _start(state: State, now: int, event: Event) -> None:
-    step = _step(state, event)
-    assert state.timer is not None
-    if state.timer.status == "running":
-        raise Rejected("already_running", "the timer is already running")
-    if state.timer.status == "paused":
-        raise Rejected("paused", "the timer is paused: resume it, or reset it first")
-    if state.timer.status == "done":
-        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
-    state.timer.start(now)
-    for t in state.workshops.values():
-        if t.status == "idle":
-            t.start(now)
-    state.started.setdefault(step.id, now)
-    if state.origin is None:
-        offset = event.planned_start_ms(state.step or 0) - event.planned_start_ms(0)
-        on_the_day = datetime.fromtimestamp(now / 1000, event.tz).date() == event.date
-        state.origin = event.planned_start_ms(0) if on_the_day else now - offset
+        start_step(state, now, event)
 
 
 def _goto(state: State, args: Goto, now: int, event: Event) -> None:
@@ -230,7 +149,7 @@ def _timer_start(state: State, args: NoArgs, now: int, event: Event) -> None:
     if state.step is None:
         _enter(state, 0, now, event, True)
     else:
-        _start(state, now, event)
+        start_step(state, now, event)
 
 
 def _running_timers(state: State) -> list[Timer]:
@@ -240,7 +159,7 @@ def _running_timers(state: State) -> list[Timer]:
 
 
 def _pause(state: State, args: NoArgs, now: int, event: Event) -> None:
-    _step(state, event)
+    current_step(state, event)
     if state.timer is None or state.timer.status != "running":
         raise Rejected("not_running", "the timer is not running")
     for t in _running_timers(state):
@@ -248,7 +167,7 @@ def _pause(state: State, args: NoArgs, now: int, event: Event) -> None:
 
 
 def _resume(state: State, args: NoArgs, now: int, event: Event) -> None:
-    _step(state, event)
+    current_step(state, event)
     if state.timer is None or state.timer.status != "paused":
         raise Rejected("not_paused", "the timer is not paused")
     for t in _running_timers(state):
@@ -257,7 +176,7 @@ def _resume(state: State, args: NoArgs, now: int, event: Event) -> None:
 
 def _adjust(state: State, args: Adjust, now: int, event: Event) -> None:
     """Extend (or shorten) the step: the step timer and its workshops still running."""
-    _step(state, event)
+    current_step(state, event)
     delta = args.minutes * MINUTE
     assert state.timer is not None
     state.timer.adjust(delta)
@@ -267,7 +186,7 @@ def _adjust(state: State, args: Adjust, now: int, event: Event) -> None:
 
 
 def _reset(state: State, args: NoArgs, now: int, event: Event) -> None:
-    _step(state, event)
+    current_step(state, event)
     assert state.step is not None
     _enter(state, state.step, now, event, False)
 
@@ -283,7 +202,7 @@ def _workshop(state: State, wid: str) -> Timer:
 def _workshop_adjust(state: State, args: WorkshopAdjust, now: int, event: Event) -> None:
     t = _workshop(state, args.workshop)
     if t.status == "done":
-        title = _title(event, args.workshop)
+        title = workshop_name(event, args.workshop)
         raise Rejected("closed", f"workshop {title!r} is closed; reopen it first", workshop=title)
     t.adjust(args.minutes * MINUTE)
 
@@ -291,7 +210,7 @@ def _workshop_adjust(state: State, args: WorkshopAdjust, now: int, event: Event)
 def _workshop_close(state: State, args: WorkshopRef, now: int, event: Event) -> None:
     t = _workshop(state, args.workshop)
     if t.status == "done":
-        title = _title(event, args.workshop)
+        title = workshop_name(event, args.workshop)
         raise Rejected("closed", f"workshop {title!r} is already closed", workshop=title)
     t.close(now)
 
@@ -299,127 +218,11 @@ def _workshop_close(state: State, args: WorkshopRef, now: int, event: Event) -> 
 def _workshop_reopen(state: State, args: WorkshopRef, now: int, event: Event) -> None:
     t = _workshop(state, args.workshop)
     if t.status != "done":
-        title = _title(event, args.workshop)
+        title = workshop_name(event, args.workshop)
         raise Rejected("not_closed", f"workshop {title!r} is not closed", workshop=title)
     t.status = "paused"
     if state.timer is not None and state.timer.status == "running":
         t.resume(now)
-
-
-def _lane(state: State, lane: str | None) -> Lane:
-    """The queue a command acts on. The step's own queue is lent as a Lane: write its
-    speaker back with `_put_back`."""
-    if lane is None:
-        if not state.queue:
-            raise Rejected("no_queue", "the current step has no speaking queue")
-        return Lane(state.queue, state.speaker)
-    found = state.lanes.get(lane)
-    if found is None:
-        raise Rejected(
-            "no_such_lane", f"workshop {lane!r} presents no reports in this step", workshop=lane
-        )
-    return found
-
-
-def _put_back(state: State, lane_id: str | None, lane: Lane) -> None:
-    if lane_id is None:
-        state.speaker = lane.speaker
-
-
-def _slot(lane: Lane, key: str) -> Slot:
-    slot = next((s for s in lane.queue if s.key == key), None)
-    if slot is None:
-        raise Rejected("no_such_slot", f"{key!r} is not in the speaking queue", slot=key)
-    return slot
-
-
-def _slot_title(event: Event, slot: Slot) -> str:
-    if slot.report:
-        report = event.report(slot.report)
-        return report.title if report else slot.report
-    return _title(event, slot.workshop)
-
-
-def _advance(state: State, lane: Lane, now: int, event: Event) -> None:
-    """Close the current turn and give the floor to the next one waiting."""
-    speaking = [s for s in lane.queue if s.status == "speaking"]
-    nxt = next((s for s in lane.queue if s.status == "pending"), None)
-    if nxt is None and not speaking:
-        raise Rejected("queue_empty", "nobody is waiting to speak")
-    for s in speaking:
-        s.status = "done"
-    lane.speaker = None
-    if nxt is None:
-        return
-    nxt.status = "speaking"
-    lane.speaker = Timer(nxt.duration_ms)
-    lane.speaker.start(now)
-    if state.timer is not None and state.timer.status == "idle":
-        _start(state, now, event)
-    elif state.timer is not None and state.timer.status == "paused":
-        lane.speaker.pause(now)
-
-
-def _queue_next(state: State, args: LaneRef, now: int, event: Event) -> None:
-    lane = _lane(state, args.lane)
-    _advance(state, lane, now, event)
-    _put_back(state, args.lane, lane)
-
-
-def _report_next(state: State, args: WorkshopRef, now: int, event: Event) -> None:
-    """A workshop's rapporteur says its report is over (or starts its first one): the
-    workshop's own reports during a workshops step, or the step's queue while the turn
-    speaking (or, when nobody speaks, the next one waiting) is the workshop's."""
-    wid = args.workshop
-    if wid in state.lanes:
-        _advance(state, state.lanes[wid], now, event)
-        return
-    queue = state.queue
-    turn = next((s for s in queue if s.status == "speaking"), None) or next(
-        (s for s in queue if s.status == "pending"), None
-    )
-    if turn is None or turn.workshop != wid:
-        raise Rejected("not_your_turn", "it is not your workshop's turn to present")
-    lane = _lane(state, None)
-    _advance(state, lane, now, event)
-    _put_back(state, None, lane)
-
-
-def _queue_skip(state: State, args: SlotRef, now: int, event: Event) -> None:
-    lane = _lane(state, args.lane)
-    slot = _slot(lane, args.key)
-    if slot.status in ("done", "skipped"):
-        title = _slot_title(event, slot)
-        raise Rejected("already_done", f"{title!r} has already been called", workshop=title)
-    if slot.status == "speaking":
-        lane.speaker = None
-    slot.status = "skipped"
-    _put_back(state, args.lane, lane)
-
-
-def _queue_move(state: State, args: QueueMove, now: int, event: Event) -> None:
-    """Reorder the queue; moving a skipped turn puts it back in line."""
-    lane = _lane(state, args.lane)
-    slot = _slot(lane, args.key)
-    position = args.position
-    if not 0 <= position < len(lane.queue):
-        last = len(lane.queue) - 1
-        raise Rejected("bad_position", f"position must be between 0 and {last}", last=last)
-    if slot.status == "skipped":
-        slot.status = "pending"
-    lane.queue.remove(slot)
-    lane.queue.insert(position, slot)
-
-
-def _queue_adjust(state: State, args: LaneAdjust, now: int, event: Event) -> None:
-    lane = _lane(state, args.lane) if args.lane or state.queue else Lane()
-    if lane.speaker is None:
-        raise Rejected("nobody_speaking", "nobody is speaking")
-    delta = args.minutes * MINUTE
-    lane.speaker.adjust(delta)
-    for s in lane.queue:
-        if s.status == "speaking":
-            s.duration_ms = max(0, s.duration_ms + delta)
 
 
 def _message_show(state: State, args: Show, now: int, event: Event) -> None:
@@ -452,7 +255,7 @@ def _message_hide(state: State, args: Hide, now: int, event: Event) -> None:
 def _end(state: State, args: NoArgs, now: int, event: Event) -> None:
     """Close the day: every timer stops where it is and every screen says it is over.
     Going back to a step (goto, previous) reopens it; so does undo."""
-    _step(state, event)
+    current_step(state, event)
     for t in _running_timers(state):
         if t.status != "idle":
             t.close(now)
@@ -519,12 +322,12 @@ COMMANDS: dict[str, Command] = {
     "workshop.adjust": Command(WorkshopAdjust, _workshop_adjust),
     "workshop.close": Command(WorkshopRef, _workshop_close),
     "workshop.reopen": Command(WorkshopRef, _workshop_reopen),
-    "queue.next": Command(LaneRef, _queue_next),
-    "queue.skip": Command(SlotRef, _queue_skip),
-    "queue.move": Command(QueueMove, _queue_move),
-    "queue.adjust": Command(LaneAdjust, _queue_adjust),
+    "queue.next": Command(queues.LaneRef, queues.next_turn),
+    "queue.skip": Command(queues.SlotRef, queues.skip),
+    "queue.move": Command(queues.QueueMove, queues.move),
+    "queue.adjust": Command(queues.LaneAdjust, queues.adjust),
     "report.next": Command(
-        WorkshopRef, _report_next, COMMANDERS | WORKSHOP_LINKS, workshop_request=True
+        WorkshopRef, queues.report_next, COMMANDERS | WORKSHOP_LINKS, workshop_request=True
     ),
     "message.show": Command(Show, _message_show, after_end=True),
     "message.hide": Command(Hide, _message_hide, after_end=True),

@@ -11,10 +11,11 @@ have their twins in static/js/clock.js).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from live.errors import RelaisError
-from live.model import Event, Timers
+from live.model import Event, Step, Timers
 
 TimerStatus = Literal["idle", "running", "paused", "done"]
 SlotStatus = Literal["pending", "speaking", "done", "skipped"]
@@ -219,6 +220,40 @@ def view(public: dict[str, Any], audience: str) -> dict[str, Any]:
         return public
     mine = {k: v for k, v in shown.items() if k == audience}
     return {**public, "site_messages": mine}
+
+
+def current_step(state: State, event: Event) -> Step:
+    if state.step is None:
+        raise Rejected("not_started", "the agenda has not started")
+    return event.agenda[state.step]
+
+
+def workshop_name(event: Event, wid: str) -> str:
+    """A workshop's title for a refusal, or its id when the event has no such workshop."""
+    w = event.workshop(wid)
+    return event.workshop_title(w) if w else wid
+
+
+def start_step(state: State, now: int, event: Event) -> None:
+    """Start the current step's countdown (and its workshops'); the first start sets the
+    day's origin: the planned start on the event's day, else now (a rehearsal)."""
+    step = current_step(state, event)
+    assert state.timer is not None
+    if state.timer.status == "running":
+        raise Rejected("already_running", "the timer is already running")
+    if state.timer.status == "paused":
+        raise Rejected("paused", "the timer is paused: resume it, or reset it first")
+    if state.timer.status == "done":
+        raise Rejected("ended", "the event has ended: go back to a step to reopen it")
+    state.timer.start(now)
+    for t in state.workshops.values():
+        if t.status == "idle":
+            t.start(now)
+    state.started.setdefault(step.id, now)
+    if state.origin is None:
+        offset = event.planned_start_ms(state.step or 0) - event.planned_start_ms(0)
+        on_the_day = datetime.fromtimestamp(now / 1000, event.tz).date() == event.date
+        state.origin = event.planned_start_ms(0) if on_the_day else now - offset
 
 
 # -- what screens derive: countdown phase, drift, projected end ---------------------------
