@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                 event = await hub.put(text, name)
                 demo.add(event.id)
                 log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
+        # `relais import` beside the running server: served within a poll, no restart.
+        definitions = asyncio.create_task(hub.follow_definitions())
         collector = asyncio.create_task(keep_collections_short())
         retention = asyncio.create_task(
             keep_purging(
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         try:
             yield
         finally:
+            definitions.cancel()
             collector.cancel()
             retention.cancel()
             workers.close()

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from live.agenda.hub import Hub
 from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
@@ -205,10 +204,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> Event:
+        event = parse_event(text, args.file)
         backend = create_backend(settings.backend, str(settings.data_dir))
         await backend.open()
         try:
-            return await Hub(backend).put(text, args.file)
+            # Stored only: the server serves it (a running one within a second, see
+            # Hub.follow_definitions) and makes its live state itself, alone.
+            await backend.put_definition(event.id, text)
+            return event
         finally:
             await backend.close()
 
@@ -323,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")
-    serve.add_argument("--demo", action="store_true", help="load the two demo events")
+    serve.add_argument("--demo", action="store_true", help="load the demo events")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")

@@ -52,6 +52,12 @@ class Backend(ABC):
     @abstractmethod
     async def definitions(self) -> dict[str, str]: ...
 
+    @abstractmethod
+    async def definitions_version(self) -> int:
+        """A number that changes whenever a definition is put, by this process or another
+        (`relais import` beside a running server): the server polls it twice a second, so
+        it must cost next to nothing, and only when it changes are the definitions read."""
+
     # -- collaborative notes: binary Yjs updates per document ------------------------------
 
     @abstractmethod

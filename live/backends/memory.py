@@ -15,6 +15,7 @@ class MemoryBackend(Backend):
         self._logs: dict[str, list[dict[str, Any]]] = {}
         self._snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
         self._definitions: dict[str, str] = {}
+        self._definitions_version = 0
         self._notes: dict[str, list[bytes]] = {}
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -36,9 +37,13 @@ class MemoryBackend(Backend):
 
     async def put_definition(self, event_id: str, text: str) -> None:
         self._definitions[event_id] = text
+        self._definitions_version += 1
 
     async def definitions(self) -> dict[str, str]:
         return dict(self._definitions)
+
+    async def definitions_version(self) -> int:
+        return self._definitions_version
 
     async def notes_append(self, doc: str, updates: list[bytes]) -> None:
         self._notes.setdefault(doc, []).extend(updates)
