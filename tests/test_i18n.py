@@ -57,7 +57,7 @@ def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> No
     from live.agenda import protocol as messages_module
     from live.agenda.commands import COMMANDS
 
-    source = (ROOT / "live" / "agenda" / "commands.py").read_text()
+    source = "".join(p.read_text() for p in (ROOT / "live" / "agenda").glob("*.py"))
     codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
     codes |= {
         getattr(messages_module, name)

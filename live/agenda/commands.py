@@ -8,8 +8,10 @@ exact state, running timers included.
 
 This module is one piece on purpose: the registry at the bottom is the one place that says
 what a command is, and its handlers are the reducer's cases; splitting them would declare
-each command twice again. The floor of the plenary (`floor.*`) has its cases in `floor.py`,
-registered here like the others.
+each command twice again. Groups of commands with cases of their own live beside it and
+are registered here like the others: the plenary's floor (`floor.py`), the speaking queues
+(`queues.py`) and the live edits of the run-of-show (`rundown.py`). Every case receives the
+event as it runs (`state.live_event`: the run-of-show as edited live).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from live.agenda import floor, protocol, queues
+from live.agenda import floor, protocol, queues, rundown
 from live.agenda.args import Adjust, Args, WorkshopRef
 from live.agenda.state import (
     MINUTE,
@@ -33,6 +35,7 @@ from live.agenda.state import (
     State,
     Timer,
     current_step,
+    live_event,
     start_step,
     workshop_name,
 )
@@ -343,6 +346,10 @@ COMMANDS: dict[str, Command] = {
         site_request=True,
     ),
     "floor.give": Command(floor.FeedArgs, floor.give),
+    "agenda.insert": Command(rundown.NewStep, rundown.insert),
+    "agenda.remove": Command(rundown.StepRef, rundown.remove),
+    "agenda.move": Command(rundown.StepMove, rundown.move),
+    "agenda.edit": Command(rundown.StepEdit, rundown.edit),
     "floor.back": Command(NoArgs, floor.back, after_end=True),
 }
 
@@ -405,11 +412,11 @@ def apply(state: State, entry: dict[str, Any], event: Event) -> State:
     # `previous` (which then becomes it); `undo` itself needs that `previous`.
     alone = replace(state, previous=None) if command.undoable else state
     new = copy.deepcopy(alone)
-    command.handler(new, args, int(entry["t"]), event)
+    command.handler(new, args, int(entry["t"]), live_event(state, event))
     if command.site_request and new.previous is not None:
         before = State.from_dict(new.previous)  # what undo would restore keeps it too
         with contextlib.suppress(Rejected):
-            command.handler(before, args, int(entry["t"]), event)
+            command.handler(before, args, int(entry["t"]), live_event(before, event))
         new.previous = before.to_dict()
     new.seq = entry["seq"]
     if command.undoable:

@@ -136,7 +136,10 @@ class Live:
         snapshot_every: int = 100,
         listeners: list[Listener] | None = None,
     ) -> None:
-        self.event = event
+        self.definition = event  # as the event file says
+        self.event = event  # as it runs: with the run-of-show edited live (see _set)
+        self.info = messages.event_info(event)  # the event as pages see it...
+        self.rev = messages.revision(self.info)  # ...and its fingerprint
         self.listeners = listeners if listeners is not None else []
         self.backend = backend
         self.snapshot_every = snapshot_every
@@ -169,7 +172,9 @@ class Live:
         # commands are served from these recent entries after a restart.
         recent = self.recent.maxlen or 0
         entries = await self.backend.read(self.stream, max(0, state.seq - recent))
-        state = commands.replay([e for e in entries if e["seq"] > state.seq], self.event, state)
+        state = commands.replay(
+            [e for e in entries if e["seq"] > state.seq], self.definition, state
+        )
         self._set(state)
         for entry in entries:
             self._remember(entry)
@@ -177,6 +182,7 @@ class Live:
     def _set(self, state: agenda.State) -> None:
         self.state = state
         self.state_dict = state.public()
+        self._describe(agenda.live_event(state, self.definition))
         for listener in self.listeners:
             try:
                 listener(self.event, state)
@@ -210,7 +216,7 @@ class Live:
                 "by": claims.role,
                 "cid": key,
             }
-            state = commands.apply(self.state, entry, self.event)
+            state = commands.apply(self.state, entry, self.definition)
             await self.backend.append(self.stream, entry)
             self._set(state)
             self._remember(entry)
@@ -226,6 +232,25 @@ class Live:
             await self.backend.save_snapshot(self.stream, state.seq, state.to_dict())
         except Exception:
             log.exception("event %s: snapshot at seq %d not saved", self.event.id, state.seq)
+
+    def redefine(self, event: Event) -> None:
+        """Serve a new definition (an import, the studio): pages that are open follow it."""
+        self.definition = event
+        self._describe(agenda.live_event(self.state, event))
+
+    def _describe(self, event: Event) -> None:
+        """Make `event` the one that runs; when pages would see it differently, send them
+        the new picture, encoded once for all, before anything that depends on it."""
+        if event is self.event:
+            return
+        self.event = event
+        info = messages.event_info(event)
+        rev = messages.revision(info)
+        if rev != self.rev:
+            self.info, self.rev = info, rev
+            self.broadcast(messages.definition(info, rev))
+        for client in self.clients:
+            client.audience = audience_of(client.claims, event)  # a workshop changed site
 
     def publish(self, entry: dict[str, Any]) -> None:
         """Send an applied entry to every client. Encoded once for all, unless a message
@@ -255,12 +280,13 @@ class Live:
             entries = [e for e in self.recent if e["seq"] > since]
             if len(entries) == seq - since:
                 view = agenda.view(self.state_dict, audience)
-                return messages.events(entries, view, self.epoch, now, audience)
+                return messages.events(entries, view, self.epoch, now, audience, self.rev)
         return self.snapshot(now, audience)
 
     def snapshot(self, now: int | None = None, audience: str = "") -> str:
         now = now_ms() if now is None else now
-        return messages.snapshot(agenda.view(self.state_dict, audience), self.epoch, now)
+        view = agenda.view(self.state_dict, audience)
+        return messages.snapshot(view, self.epoch, now, self.rev)
 
 
 def _digest(name: str, args: dict[str, Any]) -> str:
@@ -365,7 +391,7 @@ class Hub:
     async def _activate(self, event: Event) -> None:
         live = self.events.get(event.id)
         if live is not None:
-            live.event = event
+            live.redefine(event)
             return
         live = Live(event, self.backend, self.snapshot_every, self.listeners)
         await live.load()

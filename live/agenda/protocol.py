@@ -6,6 +6,7 @@ with a code the client can act on; the connection stays open.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from live.agenda import state as agenda
 from live.errors import RelaisError
+from live.model import Event
 
 # Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
 BAD_JSON = "bad_json"
@@ -130,8 +132,10 @@ def events(
     epoch: str,
     now: int,
     audience: str = agenda.EVERYONE,
+    rev: str = "",
 ) -> str:
-    """The reply to `hello{since}`: exactly what the client missed, and where it leads."""
+    """The reply to `hello{since}`: exactly what the client missed, and where it leads.
+    `rev` is the event's fingerprint (`revision`): a page holding another fetches it."""
     return dumps(
         {
             "type": "events",
@@ -140,11 +144,12 @@ def events(
             "seq": state["seq"],
             "state": state,
             "server_time": now,
+            "rev": rev,
         }
     )
 
 
-def snapshot(state: dict[str, Any], epoch: str, now: int) -> str:
+def snapshot(state: dict[str, Any], epoch: str, now: int, rev: str = "") -> str:
     """The whole picture, for a first connection or a client too far behind."""
     return dumps(
         {
@@ -153,5 +158,77 @@ def snapshot(state: dict[str, Any], epoch: str, now: int) -> str:
             "seq": state["seq"],
             "state": state,
             "server_time": now,
+            "rev": rev,
         }
     )
+
+
+# -- the event as pages see it -------------------------------------------------------------
+
+
+def event_info(event: Event) -> dict[str, Any]:
+    """What page scripts need of the event: titles, planned times, workshops, reports.
+
+    Pages receive it in their configuration, and again in a `definition` frame when it
+    changes while they are open (a live edit of the run-of-show, a new definition)."""
+    return {
+        "id": event.id,
+        "title": event.title,
+        "date": event.date.isoformat(),
+        "timezone": event.timezone,
+        # null = relative to each countdown's length (model.Timers.for_duration)
+        "timers": {"warning": event.timers.warning, "danger": event.timers.danger},
+        "sites": [{"id": s.id, "name": s.name, "hub": s.hub} for s in event.sites],
+        "agenda": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "title": s.title,
+                "start": s.start.strftime("%H:%M"),
+                "planned_ms": event.planned_start_ms(i),
+                "duration": s.duration,
+                "speaker": s.speaker,
+                "speakers": [
+                    {"name": p.name, "role": p.role, "site": p.site, "remote": p.remote}
+                    for p in s.speakers
+                ],
+                "rooms": dict(s.rooms),
+                "sites": list(s.sites),
+                "video": s.video,
+            }
+            for i, s in enumerate(event.agenda)
+        ],
+        "workshops": {
+            w.id: {
+                "title": event.workshop_title(w),
+                "short": event.workshop_short_title(w),
+                "theme": w.theme,
+                "site": w.site,
+                "room": w.room,
+                "visio_url": w.visio_url,
+            }
+            for w in event.workshops
+        },
+        # Experience reports by id: what a queue's slot (`slot.report`) names.
+        "reports": {
+            r.id: {
+                "title": r.title,
+                "presenters": list(r.presenters),
+                "site": r.site,
+                "minutes": r.minutes,
+                "workshop": owner.id if owner else None,
+            }
+            for r in event.reports_by_id().values()
+            for owner in (event.report_owner(r.id),)
+        },
+    }
+
+
+def revision(info: dict[str, Any]) -> str:
+    """A short fingerprint of `event_info`: a page holding another one fetches the new."""
+    return hashlib.sha256(dumps(info).encode()).hexdigest()[:16]
+
+
+def definition(info: dict[str, Any], rev: str) -> str:
+    """The event as pages see it, pushed when it changes while they are open."""
+    return dumps({"type": "definition", "rev": rev, "event": info})

@@ -10,6 +10,7 @@ have their twins in static/js/clock.js).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -157,6 +158,10 @@ class State:
     origin: int | None = None
     started: dict[str, int] = field(default_factory=dict)
     ended: int | None = None
+    # The run-of-show as edited live (steps as JSON, see rundown.py); None: as the event
+    # file says. Kept in snapshots, not sent with each event: pages get the event as they
+    # see it in a `definition` frame when it changes (see hub.Live).
+    agenda: list[dict[str, Any]] | None = None
     floor: str = "speaker"  # the plenary feed on every screen: `speaker` or `site:<id>`
     requests: list[str] = field(default_factory=list)  # sites asking for the floor, in order
     last: dict[str, Any] | None = None
@@ -167,9 +172,10 @@ class State:
         return asdict(self)
 
     def public(self) -> dict[str, Any]:
-        """What clients receive: everything but the state kept for undo."""
+        """What clients receive: everything but the state kept for undo and the edited
+        run-of-show (which reaches pages as part of the event, see `live_event`)."""
         d = asdict(self)
-        del d["previous"]
+        del d["previous"], d["agenda"]
         return d
 
     @classmethod
@@ -199,6 +205,7 @@ class State:
             origin=d["origin"],
             started=dict(d["started"]),
             ended=d.get("ended"),
+            agenda=d.get("agenda"),
             floor=d.get("floor", "speaker"),  # snapshots from before the plenary visio
             requests=list(d.get("requests", [])),
             last=d.get("last"),
@@ -220,6 +227,26 @@ def view(public: dict[str, Any], audience: str) -> dict[str, Any]:
         return public
     mine = {k: v for k, v in shown.items() if k == audience}
     return {**public, "site_messages": mine}
+
+
+_DERIVED: dict[tuple[int, str], tuple[Event, Event]] = {}
+
+
+def live_event(state: State, event: Event) -> Event:
+    """The event as it runs: the definition with the run-of-show edited live, if it was.
+    Everything that reads the agenda (steps, planned times, drift) reads this one."""
+    if state.agenda is None:
+        return event
+    key = (id(event), json.dumps(state.agenda, sort_keys=True, separators=(",", ":")))
+    hit = _DERIVED.get(key)
+    if hit is not None:
+        return hit[1]
+    steps = tuple(Step.model_validate(d) for d in state.agenda)
+    derived = event.model_copy(update={"agenda": steps})
+    if len(_DERIVED) >= 64:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    _DERIVED[key] = (event, derived)  # holding `event` keeps its id from being reused
+    return derived
 
 
 def current_step(state: State, event: Event) -> Step:

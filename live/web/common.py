@@ -20,7 +20,6 @@ from live.assets import asset_dir
 from live.errors import http_status
 from live.i18n import LANGS, catalog, plural, script_strings, translator
 from live.links import Claims, LinkError
-from live.model import Event, Report, Workshop
 
 _page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
 
@@ -181,64 +180,3 @@ def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable
         return endpoint
 
     return wrap
-
-
-def event_info(event: Event) -> dict[str, Any]:
-    """What page scripts need of the definition: titles, planned times, workshops."""
-    return {
-        "id": event.id,
-        "title": event.title,
-        "date": event.date.isoformat(),
-        "timezone": event.timezone,
-        # null = relative to each countdown's length (model.Timers.for_duration)
-        "timers": {"warning": event.timers.warning, "danger": event.timers.danger},
-        "sites": [{"id": s.id, "name": s.name, "hub": s.hub} for s in event.sites],
-        "agenda": [
-            {
-                "id": s.id,
-                "kind": s.kind,
-                "title": s.title,
-                "start": s.start.strftime("%H:%M"),
-                "planned_ms": event.planned_start_ms(i),
-                "duration": s.duration,
-                "speaker": s.speaker,
-                "speakers": [
-                    {"name": p.name, "role": p.role, "site": p.site, "remote": p.remote}
-                    for p in s.speakers
-                ],
-                "rooms": dict(s.rooms),
-                "sites": list(s.sites),
-                "video": s.video,
-            }
-            for i, s in enumerate(event.agenda)
-        ],
-        "workshops": {
-            w.id: {
-                "title": event.workshop_title(w),
-                "short": event.workshop_short_title(w),
-                "theme": w.theme,
-                "site": w.site,
-                "room": w.room,
-                "visio_url": w.visio_url,
-            }
-            for w in event.workshops
-        },
-        # Experience reports by id: what a queue's slot (`slot.report`) names.
-        "reports": {
-            r.id: {
-                "title": r.title,
-                "presenters": list(r.presenters),
-                "site": r.site,
-                "minutes": r.minutes,
-                "workshop": owner.id if owner else None,
-            }
-            for r, owner in _reports(event)
-        },
-    }
-
-
-def _reports(event: Event) -> list[tuple[Report, Workshop | None]]:
-    steps: list[tuple[Report, Workshop | None]] = [
-        (r, None) for s in event.agenda for r in s.reports
-    ]
-    return steps + [(r, w) for w in event.workshops for r in w.reports]

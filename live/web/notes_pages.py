@@ -1,7 +1,9 @@
 """Notes pages: the rapporteur's editor, the read-only view, and the synthesis download.
 
 - `/e/{event}/notes?k=` — a rapporteur link opens its workshop's editor; any other link of
-  the event is sent on to the read-only view.
+  the event is sent on to the read-only view. When the workshop has experience reports,
+  the editor also lists them and lets the rapporteur call them in turn (`report.next`
+  over the live socket, static/js/notes-reports.js).
 - `/e/{event}/notes/{workshop}?k=` — read-only, live, large type, with a workshop picker
   (a plain form, so it works without scripts too).
 - `/e/{event}/synthesis?format=md|html|pdf&k=` — organizer or facilitator link.
@@ -23,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from live.agenda.hub import Live
 from live.i18n import script_strings
 from live.links import COMMANDERS, Claims
-from live.model import Event
+from live.model import Event, Workshop
 from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService
 from live.notes.synthesis import FORMATS, Format, collect
@@ -43,6 +45,37 @@ def _editor_config(request: Request, event: Event, workshop_id: str, token: str)
     """The editor also gets the server's limits, to refuse a paste before sending it."""
     config = _config(request, event, workshop_id, token, "notes-editor")
     return {**config, "max_frame": MAX_FRAME, "max_doc": MAX_DOC}
+
+
+def _reports(event: Event, workshop: Workshop) -> list[dict[str, Any]]:
+    """The workshop's experience reports as the page lists them: a report's site is named
+    only when it is not the workshop's own."""
+    out = []
+    for r in workshop.reports:
+        site = event.site(r.site) if r.site and r.site != workshop.site else None
+        out.append(
+            {
+                "id": r.id,
+                "title": r.title,
+                "presenters": list(r.presenters),
+                "site": site.name if site else "",
+                "minutes": r.minutes,
+            }
+        )
+    return out
+
+
+def _report_steps(event: Event, workshop: Workshop) -> list[str]:
+    """The steps that call the workshop's reports (mirrors `agenda.commands._enter`): a
+    workshops step in the workshop's own lane, a restitution that queues reports in its
+    queue. The page names them when it is not yet their turn."""
+    out = []
+    for step in event.agenda:
+        if step.reports or workshop not in event.workshops_for(step):
+            continue
+        if step.kind == "workshops" or any(w == workshop for _, w in event.reports_for(step)):
+            out.append(f"{step.title} ({step.start.strftime('%H:%M')})")
+    return out
 
 
 def view_url(request: Request, event_id: str, workshop_id: str, token: str) -> str:
@@ -71,6 +104,11 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         if chosen is None:
             return not_found(request)
         return RedirectResponse(view_url(request, event.id, chosen.id, token), status_code=303)
+    config = _editor_config(request, event, workshop.id, token)
+    reports = _reports(event, workshop)
+    if reports:  # the live socket's refusals come back in the page's language
+        steps = _report_steps(event, workshop)
+        config = {**config, "lang": lang_of(request), "reports": reports, "report_steps": steps}
     return render(
         request,
         "notes_edit.html",
@@ -79,7 +117,8 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         workshop_title=event.workshop_title(workshop),
         token=token,
         view_url=view_url(request, event.id, workshop.id, token),
-        config=_editor_config(request, event, workshop.id, token),
+        reports=reports,
+        config=config,
     )
 
 

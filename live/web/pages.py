@@ -8,9 +8,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.agenda.protocol import event_info
 from live.links import COMMANDERS, Claims, url
 from live.web import plenary_pages, registration
-from live.web.common import event_info, get_live, not_found, render, with_link
+from live.web.common import get_live, not_found, render, with_link
 from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
 
 

@@ -16,9 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.agenda.protocol import event_info
 from live.links import Claims, LinkError
 from live.model import Event, Site
-from live.web.common import event_info, link_error, render, with_link
+from live.web.common import link_error, render, with_link
 
 
 def qr_svg(url: str, scale: int = 6) -> str:

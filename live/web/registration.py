@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live.agenda.hub import Live
+from live.agenda.protocol import event_info
 from live.config import Settings
 from live.i18n import translator
 from live.links import Claims, LinkError
@@ -37,7 +38,6 @@ from live.people.store import Duplicate, People
 from live.ratelimit import Limiter
 from live.web.common import (
     error_page,
-    event_info,
     get_live,
     lang_of,
     link_error,

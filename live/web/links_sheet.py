@@ -1,0 +1,615 @@
+"""The links sheet of the organizer's desk: every role link of an event, by who gets it,
+with what to open on which machine, a copy button, a QR code, a new link and revocation;
+and a printable sheet per site (HTML with a print stylesheet, or PDF).
+
+`relais links` signs new links each time it runs; a sheet that did so would show other
+links on every load. So a link is issued once per role and place (a "slot": the console,
+a site's screen, a workshop's rapporteur...) and kept in the record `links/{event}:{slot}`
+with the links it replaced; the sheet shows the same link until the organizer asks for a
+new one. A new link does not end the old one (people already holding it keep working):
+revoking does, and closes at once the pages open with it (`LinkBook.revoke`).
+
+Every route needs an organizer link (`?k=`, on POSTs too, as on the desk: the signed token
+in the address is what a cross-site form cannot know).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import segno
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from live.agenda.hub import Live
+from live.backends.base import Backend
+from live.i18n import translator
+from live.links import Claims, LinkError, Role, Signer, url
+from live.model import Event, Site
+from live.people.desk import Refused
+from live.web.common import error_page, lang_of, not_found, render, room_label, with_link
+from live.web.plenary_pages import qr_svg
+from live.workers import Busy
+
+KIND = "links"  # records `links/{event}:{slot key}`
+EARLIER_KEPT = 50  # links replaced by a new one, kept on the sheet to be revoked
+DONE = ("reissue", "revoke")
+FONTS = Path("/usr/share/fonts/truetype/dejavu")
+QR_MM = 48  # printed QR side: a 57-module code with its margin, 0.7 mm a module
+
+
+# -- who gets which link --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One role at one place: what a link is issued for, and kept for."""
+
+    key: str  # "facilitator", "screen:niort", "rapporteur:acces-poitiers", "speaker:Nom"
+    role: Role
+    site: str | None = None
+    workshop: str | None = None
+    speaker: str | None = None
+
+    def sign(self, signer: Signer, event_id: str) -> str:
+        return signer.sign(event_id, self.role, site=self.site, workshop=self.workshop)
+
+    @property
+    def anchor(self) -> str:
+        """An HTML id for this slot (keys hold names, which ids cannot)."""
+        return "l-" + hashlib.sha256(self.key.encode()).hexdigest()[:10]
+
+
+def speaker_names(event: Event) -> list[str]:
+    """Who speaks on a plenary video step, once each (as `relais links`): each gets a link
+    of their own, revocable on its own."""
+    return list(dict.fromkeys(p.name for s in event.agenda if s.video for p in s.speakers))
+
+
+def slots(event: Event) -> list[Slot]:
+    """Every link of the event: console and desk; per site its screen, host and
+    participants; per workshop its rapporteur; per plenary speaker their link (one for
+    whoever speaks when the programme names nobody)."""
+    out = [Slot("facilitator", "facilitator"), Slot("organizer", "organizer")]
+    for s in event.sites:
+        out += [
+            Slot(f"screen:{s.id}", "screen", site=s.id),
+            Slot(f"host:{s.id}", "host", site=s.id),
+            Slot(f"participant:{s.id}", "participant", site=s.id),
+        ]
+    for w in event.workshops:
+        out.append(Slot(f"rapporteur:{w.id}", "rapporteur", site=w.site, workshop=w.id))
+    names = speaker_names(event)
+    out += [Slot(f"speaker:{n}", "speaker", speaker=n) for n in names] or [
+        Slot("speaker", "speaker")
+    ]
+    return out
+
+
+def speaker_site(event: Event, name: str) -> str | None:
+    """The site a speaker speaks from, if the programme says so (not remote)."""
+    for step in event.agenda:
+        for p in step.speakers:
+            if p.name == name and p.site and not p.remote:
+                return p.site
+    return None
+
+
+def at_site(event: Event, slot: Slot, site_id: str) -> bool:
+    """Is this link for people at this site (its printed sheet)?"""
+    if slot.role == "speaker":
+        return slot.speaker is not None and speaker_site(event, slot.speaker) == site_id
+    return slot.site == site_id
+
+
+# -- issued links, kept --------------------------------------------------------------------
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def claims_of(signer: Signer, token: str, event_id: str) -> Claims | None:
+    """What a kept token says, valid or not (revoked and expired ones are shown as such);
+    None if this server's secret did not sign it."""
+    try:
+        return signer.verify(token, event_id, now=0.0)  # at time 0 nothing has expired
+    except LinkError:
+        return None
+
+
+async def issued(backend: Backend, signer: Signer, event: Event) -> dict[str, dict[str, Any]]:
+    """The kept link of every slot, by slot key, issuing the missing ones. A kept link this
+    server cannot read (its secret was replaced) is replaced too."""
+    prefix = f"{event.id}:"
+    kept = {
+        key.removeprefix(prefix): value
+        for key, value in (await backend.list_records(KIND, prefix)).items()
+    }
+    for slot in slots(event):
+        record = kept.get(slot.key)
+        token = record.get("token") if record else None
+        if isinstance(token, str) and claims_of(signer, token, event.id) is not None:
+            continue
+        fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
+        if record is None:
+            # Two organizers opening the sheet at once keep one link, not two.
+            if not await backend.create_record(KIND, prefix + slot.key, fresh):
+                kept[slot.key] = await backend.get_record(KIND, prefix + slot.key) or fresh
+                continue
+        else:
+            await backend.put_record(KIND, prefix + slot.key, fresh)
+        kept[slot.key] = fresh
+    return kept
+
+
+async def reissue(backend: Backend, signer: Signer, event: Event, slot: Slot) -> None:
+    """A new link for this slot; the one it replaces goes to `earlier`, still valid."""
+    key = f"{event.id}:{slot.key}"
+    record = await backend.get_record(KIND, key) or {}
+    earlier = list(record.get("earlier") or [])
+    if isinstance(record.get("token"), str):
+        earlier.insert(0, {"token": record["token"], "issued": record.get("issued", "")})
+    fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
+    await backend.put_record(KIND, key, fresh | {"earlier": earlier[:EARLIER_KEPT]})
+
+
+def tokens_of(record: dict[str, Any]) -> list[str]:
+    """The current token of a kept record, then the earlier ones."""
+    earlier = [e.get("token") for e in record.get("earlier") or [] if isinstance(e, dict)]
+    return [t for t in [record.get("token"), *earlier] if isinstance(t, str)]
+
+
+# -- what the pages show ----------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every entry needs: the event, the links' address, who is looking."""
+
+    event: Event
+    signer: Signer
+    base: str
+    revoked: frozenset[str]
+    viewer: str  # the id of the organizer link this page was opened with
+    t: Callable[[str], str]
+    lang: str
+
+
+def _date(ctx: Context, seconds: float | str) -> str:
+    if isinstance(seconds, str):
+        try:
+            when = datetime.fromisoformat(seconds.replace("Z", "+00:00"))
+        except ValueError:
+            return ""
+    else:
+        when = datetime.fromtimestamp(seconds, ctx.event.tz)
+    fmt = "%d/%m/%Y %H:%M" if ctx.lang == "fr" else "%Y-%m-%d %H:%M"
+    return when.astimezone(ctx.event.tz).strftime(fmt)
+
+
+def link_state(ctx: Context, token: str) -> dict[str, Any]:
+    """One kept link as the sheet shows it: address, id, and whether it still opens."""
+    claims = claims_of(ctx.signer, token, ctx.event.id)
+    if claims is None:
+        return {"url": "", "id": "", "status": "invalid", "expires": "", "in_use": False}
+    status = "valid"
+    if claims.id in ctx.revoked:
+        status = "revoked"
+    elif claims.expires < time.time():
+        status = "expired"
+    return {
+        "url": url(ctx.base, ctx.event.id, claims.role, token),
+        "id": claims.id,
+        "status": status,
+        "expires": _date(ctx, claims.expires),
+        "in_use": claims.id == ctx.viewer,
+    }
+
+
+def describe(ctx: Context, slot: Slot) -> tuple[str, str]:
+    """A slot's title and the line that says which place or person it is for."""
+    event, t = ctx.event, ctx.t
+    title = t(f"links.role.{slot.role}")
+    if slot.workshop:
+        w = event.workshop(slot.workshop)
+        if w is None:
+            return title, slot.workshop
+        site = event.site(w.site)
+        where = [event.workshop_short_title(w), site.name if site else w.site]
+        if w.room:
+            where.append(room_label(w.room, t))
+        return title, " — ".join(where)
+    if slot.role == "speaker":
+        if slot.speaker is None:
+            return title, t("links.speaker_any")
+        person = next((p for s in event.agenda for p in s.speakers if p.name == slot.speaker), None)
+        label = event.speaker_label(person, t("speaker.remote")) if person else slot.speaker
+        return title, label
+    return title, ""
+
+
+def entry(ctx: Context, slot: Slot, record: dict[str, Any], qr: bool = True) -> dict[str, Any]:
+    """One slot on the sheet: its current link (with QR code) and the ones it replaced."""
+    title, detail = describe(ctx, slot)
+    current = link_state(ctx, str(record.get("token", "")))
+    earlier = []
+    for i, e in enumerate(record.get("earlier") or []):
+        state = link_state(ctx, str(e.get("token", "")))
+        if state["id"]:
+            earlier.append(state | {"issued": _date(ctx, str(e.get("issued", ""))), "n": i})
+    return {
+        "slot": slot,
+        "anchor": slot.anchor,
+        "title": title,
+        "detail": detail,
+        "where": ctx.t(f"links.where.{slot.role}"),
+        "issued": _date(ctx, str(record.get("issued", ""))),
+        "qr": qr_svg(current["url"], 4) if qr and current["status"] == "valid" else "",
+        "earlier": earlier,
+        **current,
+    }
+
+
+def public_entry(ctx: Context) -> dict[str, Any]:
+    """The public page: no link to issue or revoke, only to pass on."""
+    address = f"{ctx.base}/e/{quote(ctx.event.id)}"
+    return {
+        "slot": None,
+        "anchor": "l-public",
+        "title": ctx.t("links.role.public"),
+        "detail": "",
+        "where": ctx.t("links.where.public"),
+        "url": address,
+        "qr": qr_svg(address, 4),
+        "status": "public",
+        "earlier": [],
+    }
+
+
+def groups(ctx: Context, kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sheet's sections, by who gets the links."""
+    event, t = ctx.event, ctx.t
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for slot in slots(event):
+        by_role.setdefault(slot.role, []).append(entry(ctx, slot, kept[slot.key]))
+    crew = [public_entry(ctx), *by_role["facilitator"], *by_role["organizer"]]
+    out: list[dict[str, Any]] = [{"id": "crew", "title": t("links.group.crew"), "entries": crew}]
+    here = by_role["screen"] + by_role["host"] + by_role["participant"]
+    for site in event.sites:
+        out.append(
+            {
+                "id": f"site-{site.id}",
+                "title": site.name,
+                "site": site,
+                "entries": [e for e in here if e["slot"].site == site.id],
+            }
+        )
+    if by_role.get("rapporteur"):
+        out.append(
+            {
+                "id": "workshops",
+                "title": t("links.group.workshops"),
+                "entries": by_role["rapporteur"],
+            }
+        )
+    out.append(
+        {"id": "speakers", "title": t("links.group.speakers"), "entries": by_role["speaker"]}
+    )
+    return out
+
+
+def site_entries(
+    ctx: Context, kept: dict[str, dict[str, Any]], site: Site, qr: bool = True
+) -> list[dict[str, Any]]:
+    """What a site's printed sheet lists: its screen, host and participants, its
+    workshops' rapporteurs, and the speakers who speak from there."""
+    return [
+        entry(ctx, slot, kept[slot.key], qr)
+        for slot in slots(ctx.event)
+        if at_site(ctx.event, slot, site.id)
+    ]
+
+
+# -- the printed sheet as PDF (in a worker process) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintEntry:
+    title: str
+    detail: str
+    where: str
+    url: str
+    note: str  # why there is no QR code (a revoked link), else ""
+
+
+@dataclass(frozen=True)
+class PrintSheet:
+    """Everything the PDF says, already in the page's language: picklable, for a worker."""
+
+    heading: str
+    site: str
+    address: str
+    event: str
+    note: str
+    entries: tuple[PrintEntry, ...]
+
+
+def _qr(pdf: Any, text: str, x: float, y: float, side: float) -> None:
+    """A QR code drawn as filled rectangles (one per run of dark modules in a row), so it
+    stays sharp at any print size and needs no image library."""
+    qr = segno.make(text, error="m")
+    rows = qr.matrix
+    border = 4
+    module = side / (len(rows) + 2 * border)
+    for r, row in enumerate(rows):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                pdf.rect(
+                    x + (border + start) * module,
+                    y + (border + r) * module,
+                    (c - start) * module,
+                    module * 1.02,  # a hair of overlap: no white seams between rows
+                    style="F",
+                )
+            else:
+                c += 1
+
+
+def sheet_pdf(sheet: PrintSheet, fonts: Path = FONTS) -> bytes:
+    """A site's links as an A4 PDF: name and address, then each link with what to open on
+    which machine, its address and a QR code large enough to scan from paper. CPU-bound:
+    the server runs it in a worker process (`workers.py`)."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"{sheet.heading} — {sheet.site}")
+    pdf.set_creator("Relais")
+    pdf.set_auto_page_break(False)
+    family, mono = "helvetica", "courier"
+    texts = [sheet.heading, sheet.site, sheet.address, sheet.event, sheet.note]
+    entries = list(sheet.entries)
+    if (fonts / "DejaVuSans.ttf").exists():
+        family, mono = "DejaVu", "DejaVuMono"
+        pdf.add_font(family, "", str(fonts / "DejaVuSans.ttf"))
+        pdf.add_font(family, "B", str(fonts / "DejaVuSans-Bold.ttf"))
+        pdf.add_font(mono, "", str(fonts / "DejaVuSansMono.ttf"))
+    else:  # core fonts: latin-1 only
+        texts = [_latin1(s) for s in texts]
+        entries = [
+            PrintEntry(*(_latin1(v) for v in (e.title, e.detail, e.where, e.url, e.note)))
+            for e in entries
+        ]
+    heading, site, address, event, note = texts
+    margin, width = 15.0, 210.0 - 30.0
+    pdf.set_margins(margin, margin)
+    pdf.add_page()
+    pdf.set_text_color(0, 70, 140)
+    pdf.set_font(family, "B", 18)
+    pdf.multi_cell(width, 8, site, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font(family, "", 11)
+    for line in (address, f"{heading} — {event}"):
+        if line:
+            pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    pdf.multi_cell(width, 5, note, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    text_x, text_w = margin + QR_MM + 6, width - QR_MM - 6
+    for e in entries:
+        if pdf.get_y() + QR_MM + 4 > 297 - margin:
+            pdf.add_page()
+        top = pdf.get_y()
+        pdf.set_draw_color(180, 180, 180)
+        pdf.line(margin, top, margin + width, top)
+        if e.note:
+            pdf.set_xy(margin, top + 4)
+            pdf.set_font(family, "B", 10)
+            pdf.multi_cell(QR_MM, 5, e.note)
+        else:
+            _qr(pdf, e.url, margin, top + 2, QR_MM)
+        pdf.set_xy(text_x, top + 4)
+        pdf.set_font(family, "B", 13)
+        pdf.multi_cell(text_w, 6, e.title, new_x="LEFT", new_y="NEXT")
+        pdf.set_font(family, "", 10)
+        if e.detail:
+            pdf.multi_cell(text_w, 5, e.detail, new_x="LEFT", new_y="NEXT")
+        pdf.ln(1)
+        pdf.set_font(family, "", 11)
+        pdf.multi_cell(text_w, 5.5, e.where, new_x="LEFT", new_y="NEXT")
+        pdf.ln(1)
+        pdf.set_font(mono, "", 7.5)
+        pdf.multi_cell(text_w, 3.6, e.url, new_x="LEFT", new_y="NEXT", wrapmode=WrapMode.CHAR)
+        pdf.set_y(max(pdf.get_y(), top + QR_MM + 4))
+    return bytes(pdf.output())
+
+
+def _latin1(text: str) -> str:
+    text = text.replace("—", "-").replace("–", "-").replace("’", "'").replace("«", '"')
+    return text.replace("»", '"').encode("latin-1", "replace").decode("latin-1")
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+def _context(request: Request, event: Event, claims: Claims, revoked: frozenset[str]) -> Context:
+    lang = lang_of(request)
+    state = request.app.state
+    return Context(
+        event=event,
+        signer=state.signer,
+        base=state.settings.base_url,
+        revoked=revoked,
+        viewer=claims.id,
+        t=translator(lang),
+        lang=lang,
+    )
+
+
+async def _kept(request: Request, live: Live, claims: Claims) -> tuple[Context, dict[str, Any]]:
+    state = request.app.state
+    kept = await issued(state.backend, state.signer, live.event)
+    revoked = await state.links.revocations.of(live.event.id)
+    return _context(request, live.event, claims, revoked), kept
+
+
+def _message(request: Request, key: str, params: dict[str, Any]) -> str:
+    t = translator(lang_of(request))
+    return str(t(key)).format(**params)
+
+
+async def _sheet(
+    request: Request, live: Live, claims: Claims, status: int = 200, error: str = ""
+) -> Response:
+    ctx, kept = await _kept(request, live, claims)
+    done = request.query_params.get("done", "")
+    # Fifty QR codes are a few hundred ms of work: built and rendered off the event loop.
+    return await asyncio.to_thread(
+        lambda: render(
+            request,
+            "links.html",
+            status=status,
+            event=live.event,
+            token=request.query_params["k"],
+            groups=groups(ctx, kept),
+            error=error,
+            done="" if error or done not in DONE else done,
+            done_slot=request.query_params.get("slot", ""),
+        )
+    )
+
+
+@with_link("organizer")
+async def sheet(request: Request, live: Live, claims: Claims) -> Response:
+    """Every link of the event, by who gets it."""
+    return await _sheet(request, live, claims)
+
+
+@with_link("organizer")
+async def site_sheet(request: Request, live: Live, claims: Claims) -> Response:
+    """One site's links to print (A4), or the same as PDF (`?format=pdf`)."""
+    site = live.event.site(request.path_params["site_id"])
+    if site is None:
+        return not_found(request)
+    fmt = request.query_params.get("format", "html")
+    if fmt not in ("html", "pdf"):
+        return Response("format must be html or pdf", status_code=400, media_type="text/plain")
+    ctx, kept = await _kept(request, live, claims)
+    if fmt == "pdf":
+        return await _site_pdf(request, ctx, kept, site)
+    return await asyncio.to_thread(
+        lambda: render(
+            request,
+            "links_site.html",
+            event=live.event,
+            token=request.query_params["k"],
+            site=site,
+            entries=site_entries(ctx, kept, site),
+        )
+    )
+
+
+async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: Site) -> Response:
+    t, event = ctx.t, ctx.event
+    entries = site_entries(ctx, kept, site, qr=False)  # the worker draws them
+    sheet = PrintSheet(
+        heading=t("links.site_title"),
+        site=site.name,
+        address=site.address,
+        event=f"{event.title}, {event.date:%d/%m/%Y}",
+        note=t("links.print_note"),
+        entries=tuple(
+            PrintEntry(
+                title=e["title"],
+                detail=e["detail"],
+                where=e["where"],
+                url=e["url"],
+                note="" if e["status"] == "valid" else t(f"links.status.{e['status']}"),
+            )
+            for e in entries
+        ),
+    )
+    try:  # rendered in a worker process, as the synthesis is (live/workers.py)
+        body = await request.app.state.exports.workers.run(sheet_pdf, sheet)
+    except Busy as exc:
+        busy = error_page(request, 503, "error.busy")
+        busy.headers["Retry-After"] = str(exc.retry_after)
+        return busy
+    name = f"liens-{event.id}-{site.id}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _slot(event: Event, key: str) -> Slot:
+    found = next((s for s in slots(event) if s.key == key), None)
+    if found is None:
+        raise Refused(404, "links.unknown_slot")
+    return found
+
+
+def _back(request: Request, live: Live, done: str, slot: Slot) -> Response:
+    """Post/redirect/get, back to the entry that changed: a reload repeats nothing."""
+    query = urlencode({"k": request.query_params["k"], "done": done, "slot": slot.key})
+    where = request.app.url_path_for("links", event_id=live.event.id)
+    return RedirectResponse(f"{where}?{query}#{slot.anchor}", status_code=303)
+
+
+async def _act(request: Request, live: Live, claims: Claims, done: str) -> Response:
+    form = await request.form(max_files=0)
+    state = request.app.state
+    try:
+        slot = _slot(live.event, str(form.get("slot") or ""))
+        if done == "reissue":
+            await reissue(state.backend, state.signer, live.event, slot)
+        else:
+            link_id = str(form.get("link") or "")
+            record = await state.backend.get_record(KIND, f"{live.event.id}:{slot.key}") or {}
+            known = (claims_of(state.signer, t, live.event.id) for t in tokens_of(record))
+            ids = [c.id for c in known if c is not None]
+            if not link_id or link_id not in ids:
+                raise Refused(404, "links.unknown_link")
+            if link_id == claims.id:
+                raise Refused(409, "links.revoke_own")
+            await state.links.revoke(live.event.id, link_id)  # closes its sockets too
+    except Refused as exc:
+        error = _message(request, exc.key, exc.params)
+        return await _sheet(request, live, claims, status=exc.status, error=error)
+    return _back(request, live, done, slot)
+
+
+@with_link("organizer")
+async def reissue_link(request: Request, live: Live, claims: Claims) -> Response:
+    """A new link for one role and place; the old one keeps working until revoked."""
+    return await _act(request, live, claims, "reissue")
+
+
+@with_link("organizer")
+async def revoke_link(request: Request, live: Live, claims: Claims) -> Response:
+    """Revoke one of the sheet's links: refused from then on, its open pages closed."""
+    return await _act(request, live, claims, "revoke")
+
+
+BASE = "/e/{event_id}/links"
+routes = [
+    Route(BASE, sheet, name="links"),
+    Route(BASE + "/reissue", reissue_link, methods=["POST"], name="links_reissue"),
+    Route(BASE + "/revoke", revoke_link, methods=["POST"], name="links_revoke"),
+    Route(BASE + "/{site_id}", site_sheet, name="links_site"),
+]
