@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from .conftest import ROOT, LiveServer
-from .test_browser_show_day import command, open_console, open_screen
+from .test_browser_show_day import command, open_console, open_screen, state
 from .test_reports import EVENT as REPORTS_EVENT
 
 pytestmark = pytest.mark.browser
@@ -174,3 +174,67 @@ def test_a_round_of_reports_and_the_workshops_own_show_on_screens_and_phones(
     )
     screen.close()
     phone.close()
+
+
+def test_a_step_inserted_from_the_console_shows_next_on_an_open_screen_at_once(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """During a running step the facilitator adds a step after it: the open screen's
+    "next" changes within a second, its running countdown does not move."""
+    event = "ariege-2020"
+    command(live_server, event, "step.goto", step="pleniere")
+    screen = open_screen(live_server, browser, event, "foix")
+    console = open_console(live_server, browser, event)
+    expect(screen.locator("#next-step")).to_have_text("14:15 · Ateliers par thématiques")
+    deadline = state(live_server, event)["timer"]["deadline"]
+    insert = console.locator("#insert-form")
+    insert.get_by_label("Titre").fill("Intervention du DASEN")
+    insert.get_by_label("Durée (min)").fill("10")
+    insert.get_by_role("button", name="Ajouter").click()
+    expect(screen.locator("#next-step")).to_have_text("14:15 · Intervention du DASEN", timeout=1000)
+    assert state(live_server, event)["timer"]["deadline"] == deadline
+    # The console's agenda lists it where it runs, the next steps pushed by ten minutes.
+    expect(console.locator("#agenda li .title")).to_have_text(
+        [
+            re.compile("Plénière de lancement"),
+            "Intervention du DASEN",
+            "Ateliers par thématiques",
+            "Pause",
+            re.compile("Restitution en plénière"),
+        ]
+    )
+    expect(console.locator("#agenda li .time").nth(2)).to_have_text("14:25")
+    # A page opened later sees the same agenda.
+    phone = browser.new_page()
+    phone.goto(f"{live_server.url}/e/{event}")
+    expect(phone.locator("#agenda li .title").nth(1)).to_have_text("Intervention du DASEN")
+    for page in (screen, console, phone):
+        page.close()
+
+
+def test_the_console_renames_the_running_step_and_removes_a_later_one(
+    live_server: LiveServer, browser: Any
+) -> None:
+    event = "ariege-2020"
+    command(live_server, event, "step.goto", step="pleniere")
+    screen = open_screen(live_server, browser, event, "foix")
+    console = open_console(live_server, browser, event)
+    title = "Plénière de lancement : intervention de M. le Recteur en visioconférence"
+    console.get_by_role("button", name=f"Modifier l'étape : {title}").click()
+    dialog = console.locator("#edit-step")
+    expect(dialog.get_by_label("Durée (min)")).to_be_disabled()  # ± min changes it
+    dialog.get_by_label("Titre").fill("Ouverture par M. le Recteur")
+    dialog.get_by_role("button", name="Enregistrer").click()
+    expect(screen.locator("#step-title")).to_have_text("Ouverture par M. le Recteur")
+    console.get_by_role("button", name="Retirer l'étape : Pause").click()
+    expect(console.locator("#confirm-text")).to_have_text(
+        "Retirer l'étape « Pause » du programme ?"
+    )
+    console.locator("#confirm-ok").click()
+    expect(console.locator("#agenda li")).to_have_count(3)
+    # Steps already run, and the running one, offer no removal.
+    expect(
+        console.get_by_role("button", name=re.compile("^Retirer l'étape : Ouverture"))
+    ).to_be_hidden()
+    screen.close()
+    console.close()

@@ -221,3 +221,65 @@ async def test_export_reads_the_stored_notes_without_a_server(live_server: LiveS
     finally:
         await backend.close()
     assert "Des tablettes pour le CDI" in md
+
+
+# -- experience reports ------------------------------------------------------------------------
+
+WITH_REPORTS = EVENT_YAML.replace(
+    'agenda: [{id: a, kind: workshops, title: Ateliers, start: "14:00", duration: 60}]',
+    """agenda:
+  - {id: a, kind: workshops, title: Ateliers, start: "14:00", duration: 60}
+  - id: remarquables
+    kind: round_table
+    title: Retours remarquables
+    start: "15:00"
+    duration: 20
+    reports:
+      - {title: "Un ENT pour *tous*", presenters: [Mme Klein, M. Roth], site: niort}
+      - {title: Moodle en seconde, presenter: Lycée Poincaré}""",
+).replace(
+    'title: "Gouverner ensemble", room: A1, capacity: 10}',
+    """title: "Gouverner ensemble", room: A1, capacity: 10,
+     reports: [{title: Un comité numérique, presenter: Mme Durand, site: poitiers},
+               {title: Des tablettes au CDI, presenters: [Équipe du collège], site: niort}]}""",
+)
+
+
+async def test_each_workshop_lists_the_reports_it_heard(notes: NotesService) -> None:
+    event = parse_event(WITH_REPORTS)
+    md = to_markdown(await collect(event, notes.backend, notes))
+    section = md.split("### Gouverner ensemble")[1].split("## Accès")[0]
+    assert (
+        "**Retours d'expériences présentés :**\n\n"
+        "- *Un comité numérique* — Mme Durand\n"  # its own site goes without saying
+        "- *Des tablettes au CDI* — Équipe du collège (Niort)\n"
+    ) in section
+    assert md.count("Retours d'expériences présentés") == 1  # the others heard none
+
+
+async def test_the_steps_reports_have_their_own_section(notes: NotesService) -> None:
+    event = parse_event(WITH_REPORTS)
+    md = to_markdown(await collect(event, notes.backend, notes))
+    assert md.endswith(
+        "## Retours d'expériences\n\n### Retours remarquables\n\n"
+        "- *Un ENT pour \\*tous\\** — Mme Klein, M. Roth (Niort)\n"
+        "- *Moodle en seconde* — Lycée Poincaré\n"
+    )
+    assert "## Retours d'expériences" not in to_markdown(
+        await collect(parse_event(EVENT_YAML), notes.backend, notes)
+    )
+
+
+async def test_reports_are_headed_in_the_exports_language(notes: NotesService) -> None:
+    event = parse_event(WITH_REPORTS)
+    md = (await export_synthesis(event, notes.backend, "md", notes, lang="en")).decode()
+    assert "**Experience reports presented:**" in md and "## Experience reports\n" in md
+    html = (await export_synthesis(event, notes.backend, "html", notes)).decode()
+    assert "<h2>Retours d'expériences</h2>" in html
+    assert "<li><em>Un comité numérique</em> — Mme Durand</li>" in html
+    pdf = await export_synthesis(event, notes.backend, "pdf", notes)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
+        assert "Des tablettes au CDI — Équipe du collège (Niort)" in text

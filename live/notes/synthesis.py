@@ -2,8 +2,10 @@
 
 One Markdown text is the source; HTML and PDF are rendered from it, so the three say the
 same thing. Order: by theme (as the event lists them), then by workshop id (as the
-restitution runs). Each workshop states its site, room and rapporteurs; the header states
-the event's title, date, sites and attendance (record `attendance/{event id}`, if kept).
+restitution runs). Each workshop states its site, room and rapporteurs, and the experience
+reports it heard; the header states the event's title, date, sites and attendance (record
+`attendance/{event id}`, if kept). The steps that heard reports of their own (a round of
+remarkable reports) follow the workshops, under "Retours d'expériences".
 
 Notes are whatever rapporteurs typed: raw HTML in them is shown as text (markdown-it with
 HTML off, then nh3), and images are not fetched (a PDF must not make requests).
@@ -26,7 +28,7 @@ from markdown_it import MarkdownIt
 
 from live.backends.base import Backend
 from live.i18n import plural, translator
-from live.model import Event, Workshop
+from live.model import Event, Report, Workshop
 from live.notes.room import doc_name, template_for
 from live.notes.service import NotesService, stored_rapporteurs, stored_text
 from live.people.store import attendance_of
@@ -149,8 +151,29 @@ def to_markdown(s: Synthesis, lang: str = "fr") -> str:
             if w.workshop.title:  # otherwise the heading already says where
                 where = " — ".join(escape(p) for p in (w.site, w.workshop.room) if p) + " · "
             out += [f"*{where}{t('syn.rapporteurs')} {names}*", ""]
+            if w.workshop.reports:
+                out += [f"**{t('syn.reports_heard')}**", ""]
+                out += [report_line(e, r, w.workshop.site) for r in w.workshop.reports] + [""]
             out.append(shift_headings(w.text) if w.text.strip() else f"*{t('syn.no_notes')}*")
+    steps = [step for step in e.agenda if step.reports]
+    if steps:
+        out += ["", f"## {t('syn.reports')}"]
+        for step in steps:
+            out += ["", f"### {escape(step.title)}", ""]
+            out += [report_line(e, r) for r in step.reports]
     return "\n".join(out).strip() + "\n"
+
+
+def report_line(event: Event, report: Report, here: str | None = None) -> str:
+    """One experience report as a list item: its title, who presented it, and its site
+    unless that goes without saying (`here`, the site of the workshop that heard it)."""
+    line = f"- *{escape(report.title)}*"
+    if report.presenters:
+        line += " — " + ", ".join(escape(p) for p in report.presenters)
+    if report.site and report.site != here:
+        site = event.site(report.site)
+        line += f" ({escape(site.name if site else report.site)})"
+    return line
 
 
 # -- HTML --------------------------------------------------------------------------------------

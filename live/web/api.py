@@ -32,7 +32,17 @@ async def state(request: Request) -> Response:
     )
 
 
+async def info(request: Request) -> Response:
+    """The event as pages see it, with its fingerprint: what a page fetches when its
+    live connection says the event changed while it was away."""
+    live = get_live(request)
+    if live is None:
+        return JSONResponse({"error": "unknown_event"}, status_code=404)
+    return JSONResponse({"rev": live.rev, "event": live.info})
+
+
 routes = [
     Route("/healthz", health),
     Route("/api/events/{event_id}/state", state),
+    Route("/api/events/{event_id}/info", info),
 ]

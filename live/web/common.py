@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from live.agenda.hub import Live
+from live.agenda.protocol import revision
 from live.assets import asset_dir
 from live.errors import http_status
 from live.i18n import LANGS, catalog, plural, script_strings, translator
@@ -95,6 +96,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
                 "strings": script_strings(lang, page_scripts(name)),
                 "room_label": lambda room: room_label(room, t),
                 "speaker_label": lambda event, sp: event.speaker_label(sp, t("speaker.remote")),
+                "revision": revision,
                 **context,
             },
             status_code=status,

@@ -15,6 +15,24 @@ from live.web.common import get_live, not_found, render, with_link
 from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
 
 
+async def agenda_fragment(request: Request) -> Response:
+    """The agenda list of a page, as the event runs now (public data: the console's
+    variant only adds buttons that its link alone can use)."""
+    live = get_live(request)
+    if live is None:
+        return not_found(request)
+    q = request.query_params
+    return render(
+        request,
+        "_agenda_fragment.html",
+        event=live.event,
+        info=None,
+        details=q.get("details") == "1",
+        console=q.get("console") == "1",
+        site=live.event.site(q.get("site", "")),
+    )
+
+
 async def home(request: Request) -> Response:
     events = [live.event for live in request.app.state.hub.events.values()]
     return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
@@ -89,6 +107,7 @@ routes = [
     Route("/", home, name="home"),
     Route("/e/{event_id}", event_page, name="event"),
     Route("/e/{event_id}/console", console, name="console"),
+    Route("/e/{event_id}/agenda-list", agenda_fragment, name="agenda_list"),
     Route("/e/{event_id}/screen", screen, name="screen"),
     Route("/e/{event_id}/me", participant, methods=["GET", "POST"], name="participant"),
     *plenary_pages.routes,

@@ -54,6 +54,9 @@ function question(name, args) {
   const state = conn.state;
   if (!state) return null;
   if (name === "event.end") return S["confirm.end"];
+  if (name === "agenda.remove") {
+    return fill(S["confirm.remove_step"], { step: ev.agenda.find((s) => s.id === args.step)?.title || "" });
+  }
   if (!stepUnderway(state)) return null;
   const step = currentStep(state, ev);
   if (name === "timer.reset") return fill(S["confirm.reset"], { step: step.title });
@@ -92,8 +95,84 @@ document.addEventListener("click", (e) => {
   if (b.dataset.position) args.position = Number(b.dataset.position);
   if (b.dataset.feed) args.feed = b.dataset.feed;
   if (b.dataset.site) args.site = b.dataset.site;
+  if (b.dataset.step) args.step = b.dataset.step;
   command(b.dataset.cmd, args);
 });
+
+// -- the run-of-show, edited live ----------------------------------------------------------
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-edit]");
+  if (b) editStep(b.dataset.edit);
+});
+
+async function editStep(id) {
+  const state = conn.state;
+  const index = ev.agenda.findIndex((s) => s.id === id);
+  const step = ev.agenda[index];
+  if (!state || !step) return;
+  const running = state.step === index;
+  const form = $("edit-form");
+  $("edit-title").value = step.title;
+  $("edit-duration").value = String(step.duration);
+  $("edit-duration").disabled = running; // its countdown changes with ± min
+  $("edit-running").hidden = !running;
+  const box = $("edit-step");
+  box.returnValue = "";
+  box.showModal();
+  await new Promise((resolve) => box.addEventListener("close", resolve, { once: true }));
+  if (box.returnValue !== "ok" || !form.checkValidity()) return;
+  const args = { step: id };
+  const title = $("edit-title").value.trim();
+  if (title && title !== step.title) args.title = title;
+  const duration = Number($("edit-duration").value);
+  if (!running && duration && duration !== step.duration) args.duration = duration;
+  if (args.title || args.duration) send("agenda.edit", args);
+}
+
+$("insert-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const title = $("ins-title").value.trim();
+  const duration = Number($("ins-duration").value);
+  const after = $("ins-after").value;
+  if (!title || !duration || !after) return;
+  send("agenda.insert", { after, title, duration, kind: $("ins-kind").value }).then((seq) => {
+    if (typeof seq === "number") $("ins-title").value = "";
+  });
+});
+
+// Only what has not started can change: the current step and later ones for "after";
+// later ones to move or remove; the current one's title too.
+function renderRundown(state) {
+  const current = state.step === null ? -1 : state.step;
+  const ended = isEnded(state);
+  for (const li of document.querySelectorAll("#agenda li[data-step]")) {
+    const i = Number(li.dataset.step);
+    const edit = li.querySelector(".step-edit");
+    if (!edit) continue;
+    edit.hidden = ended || i < current;
+    for (const b of edit.querySelectorAll("button[data-cmd]")) {
+      const position = Number(b.dataset.position);
+      const future = i > current;
+      if (b.dataset.cmd === "agenda.move") b.hidden = !future || position <= current || position >= ev.agenda.length;
+      else b.hidden = !future;
+    }
+  }
+  const after = $("ins-after");
+  const options = ev.agenda.map((s, i) => ({ s, i })).filter(({ i }) => i >= Math.max(current, 0));
+  const key = options.map(({ s }) => s.id).join(" ");
+  if (after.dataset.ids !== key) {
+    after.dataset.ids = key;
+    after.replaceChildren(
+      ...options.map(({ s }) => {
+        const o = document.createElement("option");
+        o.value = s.id;
+        o.textContent = `${s.start} · ${s.title}`;
+        return o;
+      }),
+    );
+  }
+}
 
 $("message-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -149,6 +228,7 @@ function render(state) {
   const what = state.last ? S[`cmd.${state.last.name}`] || state.last.name : "";
   setText(undo, state.last ? `↶ ${fill(S["undo.what"], { what })}` : `↶ ${S.undo}`);
   markAgenda($("agenda"), state);
+  renderRundown(state);
   renderWorkshops(state);
   renderQueue(state);
   plenary.render(state);

@@ -15,6 +15,28 @@ export function page() {
   return { cfg, ev: cfg.event, S: cfg.strings, $: (id) => document.getElementById(id) };
 }
 
+// The event changed while the page is open (a live edit of the run-of-show, a new
+// definition): the page's event object takes the new picture in place (page scripts hold
+// it), and the agenda list, rendered by the server, is fetched again as this page shows it.
+async function adoptEvent(cfg, info) {
+  const ev = cfg.event;
+  for (const key of Object.keys(ev)) delete ev[key];
+  Object.assign(ev, info);
+  const list = document.getElementById("agenda");
+  if (!list) return;
+  const d = list.dataset;
+  const params = new URLSearchParams({ details: d.details || "0", console: d.console || "0", site: d.site || "", lang: cfg.lang || "fr" });
+  try {
+    const response = await fetch(`/e/${encodeURIComponent(ev.id)}/agenda-list?${params}`);
+    if (!response.ok) return;
+    const html = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = html.getElementById("agenda");
+    if (fresh) list.replaceWith(document.adoptNode(fresh));
+  } catch (e) {
+    // The list stays as it was; the live step and countdowns do not depend on it.
+  }
+}
+
 // Connect a live page: its state handler, its connection status (by default the `#conn`
 // line: "Connecté" or "Connexion perdue"), and a tick ten times a second for countdowns.
 export function start({ cfg, onState, onStatus, onError, tick }) {
@@ -25,6 +47,11 @@ export function start({ cfg, onState, onStatus, onError, tick }) {
     eventId: cfg.event.id,
     token: cfg.token,
     lang: cfg.lang,
+    rev: cfg.rev,
+    onEvent: async (info) => {
+      await adoptEvent(cfg, info);
+      if (conn.state) onState(conn.state);
+    },
     onState,
     onError: (msg) => {
       if (!msg.id) refusal = msg.message; // not about one command: about the connection
@@ -44,8 +71,10 @@ export function start({ cfg, onState, onStatus, onError, tick }) {
 }
 
 export class LiveConnection {
-  constructor({ eventId, token, lang, onState, onStatus, onError }) {
+  constructor({ eventId, token, lang, rev, onEvent, onState, onStatus, onError }) {
     this.eventId = eventId;
+    this.rev = rev || ""; // the fingerprint of the event the page shows
+    this.onEvent = onEvent || null; // pages that show the event follow its changes
     this.token = token || "";
     this.lang = lang || "fr"; // refusals come back in the page's language
     this.onState = onState || (() => {});
@@ -113,6 +142,11 @@ export class LiveConnection {
       case "events":
         this.epoch = msg.epoch;
         this.apply(msg.seq, msg.state);
+        if (this.onEvent && msg.rev && msg.rev !== this.rev) this.refetchEvent(msg.rev);
+        break;
+      case "definition":
+        this.rev = msg.rev;
+        if (this.onEvent) this.onEvent(msg.event);
         break;
       case "event":
         if (this.seq !== null && msg.seq <= this.seq) return;
@@ -148,6 +182,23 @@ export class LiveConnection {
         break;
       }
     }
+  }
+
+  // The event changed while this page was away: fetch it once (a reconnecting crowd
+  // spreads its requests over a second).
+  refetchEvent(rev) {
+    this.rev = rev;
+    setTimeout(async () => {
+      try {
+        const response = await fetch(`/api/events/${encodeURIComponent(this.eventId)}/info`);
+        if (!response.ok) return;
+        const body = await response.json();
+        this.rev = body.rev;
+        this.onEvent(body.event);
+      } catch (e) {
+        this.rev = ""; // the next snapshot tries again
+      }
+    }, Math.random() * 1000);
   }
 
   apply(seq, state) {

@@ -26,6 +26,7 @@ import {
   yUndoManagerKeymap,
 } from "./notes-vendor.js";
 import { notesSocketUrl, renderMarkdown } from "./notes-view.js";
+import { startReports } from "./notes-reports.js";
 
 const cfg = JSON.parse(document.getElementById("notes-config").textContent);
 const S = cfg.strings;
@@ -216,4 +217,7 @@ toggle.addEventListener("change", () => {
   renderPreview();
 });
 
-window.relaisNotes = { doc, provider, view };
+// The workshop's experience reports, called in turn from here (when it has any).
+const reports = startReports(cfg, S);
+
+window.relaisNotes = { doc, provider, view, reports };
