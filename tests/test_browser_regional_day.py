@@ -238,3 +238,15 @@ def test_the_console_renames_the_running_step_and_removes_a_later_one(
     ).to_be_hidden()
     screen.close()
     console.close()
+
+
+def test_a_site_screen_says_where_to_go_even_for_its_only_workshop(
+    live_server: LiveServer, browser: Any
+) -> None:
+    command(live_server, POITIERS, "step.goto", step="ateliers")
+    screen = open_screen(live_server, browser, POITIERS, "niort")
+    row = screen.locator("#site-workshop-list li")
+    expect(row).to_have_count(1)
+    expect(row.locator(".title")).to_have_text("Enseigner et apprendre avec le numérique")
+    expect(row.locator(".room")).to_have_text("CDI")
+    screen.close()

@@ -60,8 +60,8 @@ function render(state) {
   if (notes) setText($("speaking-title"), slotName(ev, speaking));
   followNotes(notes ? speaking.workshop : null);
   const mine = ended ? [] : siteWorkshops(state, ev, cfg.site);
-  const presenting = mine.some((w) => laneTurn(state, w.id));
-  const list = (mine.length > 1 || presenting) && !notes;
+  // During workshops, where to go: the site's workshops with their rooms (even just one).
+  const list = mine.length > 0 && !notes;
   $("site-workshops").hidden = !list;
   if (list) renderWorkshops(state, mine);
   body.classList.toggle("has-panel", notes || list);
