@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from live.agenda.commands import apply
+from live.agenda.protocol import event_info
 from live.agenda.state import State, phase, schedule
 from live.model import Timers, parse_event
-from live.web.common import event_info
 
 from .conftest import ROOT, unavailable
 
