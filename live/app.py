@@ -29,6 +29,7 @@ from live.plenary.service import Plenary
 from live.web import (
     api,
     common,
+    links_sheet,
     live_ws,
     notes_pages,
     notes_ws,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         *whip.routes,
         *organize.routes,
         *organize_exports.routes,
+        *links_sheet.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),

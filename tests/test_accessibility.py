@@ -29,6 +29,8 @@ def pages(server: LiveServer) -> dict[str, str]:
         "participant": f"/e/{EVENT}/me?k={link(EVENT, 'participant', site='niort')}",
         "organizer": f"/e/{EVENT}/organize?k={link(EVENT, 'organizer')}",
         "report": f"/e/{EVENT}/organize/report?k={link(EVENT, 'organizer')}",
+        "links sheet": f"/e/{EVENT}/links?k={link(EVENT, 'organizer')}",
+        "site links sheet": f"/e/{EVENT}/links/niort?k={link(EVENT, 'organizer')}",
         "notes editor": (
             f"/e/{EVENT}/notes?k={link(EVENT, 'rapporteur', workshop='enseigner-niort')}"
         ),

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 import segno
@@ -127,6 +127,20 @@ def claims_of(signer: Signer, token: str, event_id: str) -> Claims | None:
         return None
 
 
+def _to_issue(
+    signer: Signer, event: Event, kept: dict[str, dict[str, Any]]
+) -> list[tuple[Slot, dict[str, Any]]]:
+    """The slots with no readable kept link, each with a fresh record (sixty signatures
+    and checks on a large day: run in a thread)."""
+    out = []
+    for slot in slots(event):
+        token = (kept.get(slot.key) or {}).get("token")
+        if isinstance(token, str) and claims_of(signer, token, event.id) is not None:
+            continue
+        out.append((slot, {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}))
+    return out
+
+
 async def issued(backend: Backend, signer: Signer, event: Event) -> dict[str, dict[str, Any]]:
     """The kept link of every slot, by slot key, issuing the missing ones. A kept link this
     server cannot read (its secret was replaced) is replaced too."""
@@ -135,13 +149,8 @@ async def issued(backend: Backend, signer: Signer, event: Event) -> dict[str, di
         key.removeprefix(prefix): value
         for key, value in (await backend.list_records(KIND, prefix)).items()
     }
-    for slot in slots(event):
-        record = kept.get(slot.key)
-        token = record.get("token") if record else None
-        if isinstance(token, str) and claims_of(signer, token, event.id) is not None:
-            continue
-        fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
-        if record is None:
+    for slot, fresh in await asyncio.to_thread(_to_issue, signer, event, kept):
+        if slot.key not in kept:
             # Two organizers opening the sheet at once keep one link, not two.
             if not await backend.create_record(KIND, prefix + slot.key, fresh):
                 kept[slot.key] = await backend.get_record(KIND, prefix + slot.key) or fresh
@@ -150,6 +159,27 @@ async def issued(backend: Backend, signer: Signer, event: Event) -> dict[str, di
             await backend.put_record(KIND, prefix + slot.key, fresh)
         kept[slot.key] = fresh
     return kept
+
+
+async def kept_link(
+    backend: Backend, signer: Signer, event: Event, slot: Slot, revoked: Container[str]
+) -> str:
+    """The link kept for one slot, issued on first use (or when the kept one was revoked):
+    what a site screen's QR code gives is the participants' link of the sheet, reissued
+    and revoked there."""
+    key = f"{event.id}:{slot.key}"
+    record = await backend.get_record(KIND, key)
+    token = (record or {}).get("token")
+    claims = claims_of(signer, token, event.id) if isinstance(token, str) else None
+    if isinstance(token, str) and claims is not None and claims.id not in revoked:
+        return token
+    fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
+    if record is None and not await backend.create_record(KIND, key, fresh):
+        return await kept_link(backend, signer, event, slot, revoked)  # issued meanwhile
+    if record is not None:  # revoked (or unreadable): a new one, the old kept on the sheet
+        await reissue(backend, signer, event, slot)
+        return await kept_link(backend, signer, event, slot, revoked)
+    return str(fresh["token"])
 
 
 async def reissue(backend: Backend, signer: Signer, event: Event, slot: Slot) -> None:
@@ -374,14 +404,14 @@ def sheet_pdf(sheet: PrintSheet, fonts: Path = FONTS) -> bytes:
     which machine, its address and a QR code large enough to scan from paper. CPU-bound:
     the server runs it in a worker process (`workers.py`)."""
     from fpdf import FPDF
-    from fpdf.enums import WrapMode
+    from fpdf.enums import MethodReturnValue, WrapMode
 
     pdf = FPDF(format="A4")
     pdf.set_title(f"{sheet.heading} — {sheet.site}")
     pdf.set_creator("Relais")
     pdf.set_auto_page_break(False)
     family, mono = "helvetica", "courier"
-    texts = [sheet.heading, sheet.site, sheet.address, sheet.event, sheet.note]
+    texts = [sheet.site, sheet.address, f"{sheet.heading} — {sheet.event}", sheet.note]
     entries = list(sheet.entries)
     if (fonts / "DejaVuSans.ttf").exists():
         family, mono = "DejaVu", "DejaVuMono"
@@ -394,46 +424,75 @@ def sheet_pdf(sheet: PrintSheet, fonts: Path = FONTS) -> bytes:
             PrintEntry(*(_latin1(v) for v in (e.title, e.detail, e.where, e.url, e.note)))
             for e in entries
         ]
-    heading, site, address, event, note = texts
+    site, address, about, note = texts
     margin, width = 15.0, 210.0 - 30.0
     pdf.set_margins(margin, margin)
     pdf.add_page()
     pdf.set_text_color(0, 70, 140)
     pdf.set_font(family, "B", 18)
-    pdf.multi_cell(width, 8, site, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 8, site, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(family, "", 11)
-    for line in (address, f"{heading} — {event}"):
+    for line in (address, about):
         if line:
-            pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 6, line, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
-    pdf.multi_cell(width, 5, note, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 5, note, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     text_x, text_w = margin + QR_MM + 6, width - QR_MM - 6
+
+    def lines(
+        text: str,
+        size: float,
+        height: float,
+        font: str = family,
+        style: str = "",
+        dry: bool = False,
+    ) -> float:
+        """Write `text` beside the QR code (or only measure it): the height it takes."""
+        pdf.set_font(font, style, size)
+        pdf.set_x(text_x)
+        wrap = WrapMode.CHAR if font == mono else WrapMode.WORD
+        used = cast(
+            float,
+            pdf.multi_cell(
+                text_w,
+                height,
+                text,
+                align="L",
+                new_x="LMARGIN",
+                new_y="NEXT",
+                wrapmode=wrap,
+                dry_run=dry,
+                output=MethodReturnValue.HEIGHT,
+            ),
+        )
+        if not dry:
+            pdf.set_y(pdf.get_y() + 1)
+        return used + 1
+
+    def block(e: PrintEntry, dry: bool) -> float:
+        """An entry's text: title, place, what to open where, the address."""
+        used = lines(e.title, 13, 6, style="B", dry=dry)
+        if e.detail:
+            used += lines(e.detail, 10, 5, dry=dry)
+        used += lines(e.where, 11, 5.5, dry=dry)
+        return used + lines(e.url, 7.5, 3.6, font=mono, dry=dry)
+
     for e in entries:
-        if pdf.get_y() + QR_MM + 4 > 297 - margin:
-            pdf.add_page()
+        if pdf.get_y() + max(QR_MM, block(e, dry=True)) + 4 > 297 - margin:
+            pdf.add_page()  # an entry is never split across pages
         top = pdf.get_y()
         pdf.set_draw_color(180, 180, 180)
         pdf.line(margin, top, margin + width, top)
         if e.note:
             pdf.set_xy(margin, top + 4)
             pdf.set_font(family, "B", 10)
-            pdf.multi_cell(QR_MM, 5, e.note)
+            pdf.multi_cell(QR_MM, 5, e.note, align="L")
         else:
             _qr(pdf, e.url, margin, top + 2, QR_MM)
-        pdf.set_xy(text_x, top + 4)
-        pdf.set_font(family, "B", 13)
-        pdf.multi_cell(text_w, 6, e.title, new_x="LEFT", new_y="NEXT")
-        pdf.set_font(family, "", 10)
-        if e.detail:
-            pdf.multi_cell(text_w, 5, e.detail, new_x="LEFT", new_y="NEXT")
-        pdf.ln(1)
-        pdf.set_font(family, "", 11)
-        pdf.multi_cell(text_w, 5.5, e.where, new_x="LEFT", new_y="NEXT")
-        pdf.ln(1)
-        pdf.set_font(mono, "", 7.5)
-        pdf.multi_cell(text_w, 3.6, e.url, new_x="LEFT", new_y="NEXT", wrapmode=WrapMode.CHAR)
+        pdf.set_y(top + 4)
+        block(e, dry=False)
         pdf.set_y(max(pdf.get_y(), top + QR_MM + 4))
     return bytes(pdf.output())
 

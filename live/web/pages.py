@@ -10,7 +10,7 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.agenda.protocol import event_info
 from live.links import COMMANDERS, Claims, url
-from live.web import plenary_pages, registration
+from live.web import links_sheet, plenary_pages, registration
 from live.web.common import get_live, not_found, render, with_link
 from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
 
@@ -34,7 +34,8 @@ async def agenda_fragment(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
-    events = [live.event for live in request.app.state.hub.events.values()]
+    archived = await request.app.state.backend.list_records("archived")  # see live/studio
+    events = [v.event for v in request.app.state.hub.events.values() if v.event.id not in archived]
     return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
 
 
@@ -67,12 +68,11 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
     event = live.event
     site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
     settings = request.app.state.settings
-    join = url(
-        settings.base_url,
-        event.id,
-        "participant",
-        request.app.state.signer.sign(event.id, "participant", site=site.id),
-    )
+    participants = links_sheet.Slot(f"participant:{site.id}", "participant", site=site.id)
+    state = request.app.state
+    revoked = await state.links.revocations.of(event.id)
+    token = await links_sheet.kept_link(state.backend, state.signer, event, participants, revoked)
+    join = url(settings.base_url, event.id, "participant", token)
     return render(
         request,
         "screen.html",

@@ -1,0 +1,36 @@
+// The links sheet: copy a link with a visible "Copié", print a site's sheet.
+const cfg = JSON.parse(document.getElementById("links-config").textContent);
+const S = cfg.strings;
+
+// navigator.clipboard exists only on https or localhost; an event's network often serves
+// plain http on a local address, where the selected text is copied the older way.
+async function copy(input) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(input.value);
+    return;
+  }
+  input.select();
+  if (!document.execCommand("copy")) throw new Error("copy refused");
+}
+
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  const input = document.getElementById(button.dataset.copy);
+  const status = document.getElementById(button.dataset.status);
+  let timer = 0;
+  button.addEventListener("click", async () => {
+    clearTimeout(timer);
+    try {
+      await copy(input);
+      status.textContent = S["links.copied"];
+    } catch {
+      input.focus();
+      input.select();
+      status.textContent = S["links.copy_failed"];
+    }
+    timer = setTimeout(() => { status.textContent = ""; }, 5000);
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.addEventListener("click", () => window.print());
+}
