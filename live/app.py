@@ -26,6 +26,7 @@ from live.people.mailer import Mailer
 from live.people.retention import keep_purging
 from live.plenary import whip
 from live.plenary.service import Plenary
+from live.studio import pages as studio
 from live.web import (
     api,
     common,
@@ -62,7 +63,9 @@ def follow_floor(plenary: Plenary) -> Listener:
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    backend = backend or create_backend(settings.backend, str(settings.data_dir))
+    backend = backend or create_backend(
+        settings.backend, str(settings.data_dir), settings.redis_url
+    )
     hub = Hub(backend, settings.snapshot_every)
     notes = NotesService(backend)
     workers = Workers()  # processes for the heavy exports, started at the first one
@@ -79,6 +82,12 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                 log.info("demo event %s: %s/e/%s", event.id, settings.base_url, event.id)
         # `relais import` beside the running server: served within a poll, no restart.
         definitions = asyncio.create_task(hub.follow_definitions())
+        others = []  # several processes on one store: what the others write, relayed here
+        if backend.shared:
+            others = [
+                asyncio.create_task(notes.follow_others()),
+                asyncio.create_task(app.state.links.follow_others()),
+            ]
         collector = asyncio.create_task(keep_collections_short())
         retention = asyncio.create_task(
             keep_purging(
@@ -95,6 +104,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             definitions.cancel()
             collector.cancel()
             retention.cancel()
+            await hub.stop()
+            for task in others:
+                task.cancel()
             workers.close()
             await app.state.plenary.close()
             await notes.close()
@@ -108,6 +120,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         *organize.routes,
         *organize_exports.routes,
         *links_sheet.routes,
+        *studio.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
@@ -115,6 +128,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     ]
     redact_tokens_in_logs()
     bounds = [("/e/{event_id}/organize/import", settings.max_import_bytes)]
+    bounds += [(route, settings.max_import_bytes) for route in studio.LARGE_BODIES]
     editor = ["/e/{event_id}/notes"]  # CodeMirror's styles (see headers.py)
     middleware = [  # the headers outside the limit: its 413s get them too
         Middleware(SecurityHeaders, base_url=settings.base_url, inline_styles=editor),

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -84,6 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("RELAIS_BASE_URL", base)
     settings = Settings.from_env()
     announce(settings)
+    if not (settings.data_dir / ADMIN_ISSUED).exists():  # the first start on this data
+        print(f"\n{say('cli.admin_link_first', link=issue_admin_link(settings))}\n", flush=True)
     if args.demo:
         _print_demo_links(settings)
     uvicorn.run(
@@ -112,6 +115,35 @@ def announce(settings: Settings) -> None:
         (settings.data_dir / BASE_URL_FILE).write_text(settings.base_url + "\n")
     except OSError:
         pass  # links then say they fall back to the default (see links_base)
+
+
+ADMIN_ISSUED = "admin-links"  # in the data directory: when admin links were issued
+
+
+def issue_admin_link(settings: Settings, base: str | None = None, days: float | None = None) -> str:
+    """An administrator link (`/admin`: create, archive and delete events), written down
+    as issued (when, until when; never the link itself) in the data directory."""
+    token = Signer(settings.secret).sign_admin(days=days)
+    claims = Signer(settings.secret).verify_admin(token)
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} id={claims.id} until={claims.expires}\n"
+        with (settings.data_dir / ADMIN_ISSUED).open("a", encoding="utf-8") as f:
+            f.write(line)
+    except OSError:
+        pass  # printed all the same: the next start prints another one
+    return f"{base or settings.base_url}/admin?k={token}"
+
+
+def cmd_admin_link(args: argparse.Namespace) -> int:
+    """Print a new administrator link for the server on this data directory."""
+    settings = _server_settings(args, "existing", need_database=False)
+    if settings is None:
+        return 2
+    link = issue_admin_link(settings, links_base(args, settings), args.days)
+    print(say("cli.admin_link"), file=sys.stderr)
+    print(link)
+    return 0
 
 
 def links_base(args: argparse.Namespace, settings: Settings) -> str:
@@ -205,7 +237,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     async def run() -> Event:
         event = parse_event(text, args.file)
-        backend = create_backend(settings.backend, str(settings.data_dir))
+        backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
         await backend.open()
         try:
             # Stored only: the server serves it (a running one within a second, see
@@ -236,7 +268,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     async def load() -> dict[str, str]:
         if not _has_database(settings):
             return {}  # the demo events only (RELAIS_SECRET given): nothing is created
-        backend = create_backend(settings.backend, str(settings.data_dir))
+        backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
         await backend.open()
         try:
             return await backend.definitions()
@@ -263,7 +295,7 @@ def _on_event(
     (and the reason said on stderr) when the store has no such event."""
 
     async def run() -> T | None:
-        backend = create_backend(settings.backend, str(settings.data_dir))
+        backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
         await backend.open()
         try:
             text = (await backend.definitions()).get(event_id)
@@ -358,6 +390,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     purge_cmd.add_argument("event")
     purge_cmd.set_defaults(fn=cmd_purge)
+
+    admin = sub.add_parser(
+        "admin-link", help="print a new administrator link (create, archive, delete events)"
+    )
+    admin.add_argument("--days", type=float, help="validity in days (default: 365)")
+    admin.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,
+        help="the server's public address (default: as for `relais links`)",
+    )
+    admin.set_defaults(fn=cmd_admin_link)
 
     args = parser.parse_args(argv)
     result: int = args.fn(args)

@@ -58,6 +58,7 @@ def _secret(data_dir: Path, create: bool = True) -> str:
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     backend: str = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # LIVE_BACKEND=redis (live/backends/redis.py)
     secret: str = ""
     base_url: str = "http://localhost:8000"
     link_days: int = 60
@@ -108,6 +109,7 @@ class Settings:
         s = cls(
             data_dir=data_dir,
             backend=os.environ.get("LIVE_BACKEND", "sqlite"),
+            redis_url=os.environ.get("REDIS_URL", cls.redis_url),
             base_url=os.environ.get("RELAIS_BASE_URL", "http://localhost:8000").rstrip("/"),
             link_days=int(os.environ.get("RELAIS_LINK_DAYS", "60")),
             demo=os.environ.get("RELAIS_DEMO", "") not in ("", "0", "false"),

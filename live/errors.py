@@ -49,6 +49,7 @@ HTTP_STATUS = {
     "too_many_connections": 429,
     "invalid": 422,
     "internal": 500,
+    "backend_unavailable": 503,  # the shared store (Redis) cannot be reached: retry soon
 }
 
 # Websocket close codes (4000-4999 are the application's): the pages explain each one.
@@ -70,6 +71,7 @@ CLOSE_CODE = {
     "malformed": 4400,  # not a valid Yjs update or sync message
     "too_many_syncs": 4429,  # sync step 1 sent over and over
     "behind": 1013,  # try again later: a client too slow for its outbox reconnects
+    "backend_unavailable": 1013,  # the store is away: reconnect a little later
 }
 
 

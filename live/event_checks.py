@@ -7,6 +7,7 @@ name every line involved; the same rules apply whatever the event came from.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,7 +33,8 @@ class Located(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         # Without the file's lines (a dict validated directly), refer to places by name.
         texts = [
-            f"{dotted(list(p.loc))}: " + p.text.format(*(dotted(list(r)) for r in p.refs))
+            f"{dotted(list(p.loc))}: "
+            + (p.text.format(*(dotted(list(r)) for r in p.refs)) if p.refs else p.text)
             for p in problems
         ]
         super().__init__("; ".join(texts))
@@ -78,6 +80,7 @@ def problems(event: Event) -> list[Problem]:
             found.append(Problem(("workshops", i, "site"), f"unknown site {w.site!r}"))
         if w.theme not in theme_ids:
             found.append(Problem(("workshops", i, "theme"), f"unknown theme {w.theme!r}"))
+    found += _round_problems(event)
     hubs = [i for i, s in enumerate(event.sites) if s.hub]
     if len(event.sites) > 1 and not hubs:
         text = "several sites and none has `hub: true`: say which site leads the event"
@@ -116,6 +119,46 @@ def _report_problems(event: Event, site_ids: set[str]) -> list[Problem]:
         if step.queue == "reports" and step.kind != "restitution":
             text = "only a restitution calls reports in turn (`queue: reports`)"
             found.append(Problem(("agenda", i, "queue"), text))
+    return found
+
+
+def _round_problems(event: Event) -> list[Problem]:
+    """Workshop rounds: a workshop's `step` names a workshops step its site takes part in.
+    Once workshops name their step (rounds), one without `step` on a site with several
+    workshops steps is ambiguous: which round? (A file naming none keeps one round.)"""
+    found: list[Problem] = []
+    steps = {s.id: i for i, s in enumerate(event.agenda)}
+    rounds = any(w.step is not None for w in event.workshops)
+    for i, w in enumerate(event.workshops):
+        if w.step is None:
+            if not rounds:
+                continue
+            several = [
+                j
+                for j, s in enumerate(event.agenda)
+                if s.kind == "workshops" and (not s.sites or w.site in s.sites)
+            ]
+            if len(several) > 1:
+                named = ", ".join(f"{event.agenda[j].id!r} (line {{}})" for j in several)
+                text = (
+                    f"site {w.site!r} has several workshops steps: {named}; "
+                    "say which one this workshop runs in with `step:`"
+                )
+                refs = tuple(("agenda", j, "id") for j in several)
+                found.append(Problem(("workshops", i, "id"), text, refs))
+            continue
+        where: Loc = ("workshops", i, "step")
+        j = steps.get(w.step)
+        if j is None:
+            found.append(Problem(where, f"unknown step {w.step!r}"))
+            continue
+        step = event.agenda[j]
+        if step.kind != "workshops":
+            text = f"step {w.step!r} (line {{}}) is a {step.kind} step, not a workshops step"
+            found.append(Problem(where, text, (("agenda", j, "kind"),)))
+        elif step.sites and w.site not in step.sites:
+            text = f"site {w.site!r} does not take part in step {w.step!r} (line {{}})"
+            found.append(Problem(where, text, (("agenda", j, "sites"),)))
     return found
 
 
@@ -171,7 +214,13 @@ def warnings(event: Event) -> list[Problem]:
     wishes = event.registration.wishes
     short: list[tuple[int, str, int]] = []  # (site index, site id, its workshops)
     for i, site in enumerate(event.sites):
-        count = sum(1 for w in event.workshops if w.site == site.id)
+        # Wishes are asked per round: the round with the fewest workshops tells.
+        per_round = Counter(
+            s.id if (s := event.workshop_step(w)) else ""
+            for w in event.workshops
+            if w.site == site.id
+        )
+        count = min(per_round.values(), default=0)
         if 0 < count < wishes:
             short.append((i, site.id, count))
     if short:

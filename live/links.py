@@ -7,6 +7,7 @@ one; revoking a link records its id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -17,7 +18,7 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from live.backends.base import Backend
+from live.backends.base import RESUBSCRIBED, Backend
 from live.errors import RelaisError
 
 log = logging.getLogger("relais.links")
@@ -31,7 +32,10 @@ Role = Literal[
     "public",
     "speaker",
     "host",
+    "admin",  # the instance's administrator: no event (see Signer.sign_admin)
 ]
+# The roles of an event's links; `admin` is not one: an admin link is signed under
+# another salt and checked by `verify_admin` only, so it never opens an event's page.
 ROLES: tuple[Role, ...] = (
     "organizer",
     "facilitator",
@@ -73,9 +77,15 @@ class Claims:
 PUBLIC = Claims(event="", role="public")
 
 
+ADMIN_DAYS = 365  # an admin link's validity; the admin page renews it before it ends
+
+
 class Signer:
     def __init__(self, secret: str, days: int = 60) -> None:
         self._s = URLSafeSerializer(secret, salt="relais.link")
+        # Another salt: an admin token is no event link's signature, and no event token
+        # is an admin link's, whatever the payload says.
+        self._admin = URLSafeSerializer(secret, salt="relais.admin")
         self.days = days
 
     def sign(
@@ -127,6 +137,29 @@ class Signer:
         still_valid(claims, revoked, now)
         return claims
 
+    def sign_admin(self, *, days: float | None = None, now: float | None = None) -> str:
+        """An administrator link of this instance: it creates, archives and deletes
+        events and edits any of them; it belongs to no event."""
+        now = time.time() if now is None else now
+        expires = int(now + 86400 * (ADMIN_DAYS if days is None else days))
+        payload = {"r": "admin", "x": expires, "i": secrets.token_urlsafe(6)}
+        return str(self._admin.dumps(payload))
+
+    def verify_admin(self, token: str | None, *, now: float | None = None) -> Claims:
+        """The claims of a valid admin link (event "", role "admin"), or LinkError. An
+        event's link, whatever its role, is refused here (`link_invalid`)."""
+        if not token:
+            raise LinkError("link_missing", "this page needs a personal link")
+        try:
+            p = self._admin.loads(token)
+        except BadSignature:
+            raise LinkError("link_invalid", "this link is not valid (altered or forged)") from None
+        if not isinstance(p, dict) or p.get("r") != "admin" or "e" in p:
+            raise LinkError("link_invalid", "this link is not valid")
+        claims = Claims(event="", role="admin", expires=int(p.get("x", 0)), id=str(p.get("i", "")))
+        still_valid(claims, (), now)
+        return claims
+
 
 def still_valid(claims: Claims, revoked: Container[str], now: float | None = None) -> None:
     """LinkError (`link_expired`, `link_revoked`) unless the link is valid at `now`: the
@@ -168,9 +201,13 @@ class LinkBook:
     closes itself instead of waiting for its next frame.
     """
 
+    CHANNEL = "revoked"  # announcements `{event}:{link id}` between processes
+
     def __init__(self, signer: Signer, backend: Backend) -> None:
         self.signer = signer
+        self.backend = backend
         self.revocations = Revocations(backend)
+        self._announcing: set[asyncio.Task[None]] = set()
         self._revoked: dict[str, set[str]] = {}  # event -> link ids known revoked
         self._watchers: dict[tuple[str, str], set[Callable[[str], None]]] = {}
 
@@ -211,7 +248,37 @@ class LinkBook:
 
     def revoked(self, event: str, link_id: str) -> None:
         """A revocation was recorded (here or by the people store): apply it to open
-        connections and to `check`."""
+        connections and to `check`, here and in every process sharing the store."""
+        self._apply(event, link_id)
+        if self.backend.shared:
+            task = asyncio.get_running_loop().create_task(self._announce(event, link_id))
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
+
+    async def _announce(self, event: str, link_id: str) -> None:
+        try:
+            await self.backend.announce(self.CHANNEL, f"{event}:{link_id}".encode())
+        except Exception as exc:  # the others still find it in the store at next use
+            log.warning("a revocation was not announced to the other processes (%s)", exc)
+
+    async def follow_others(self) -> None:
+        """Apply the revocations other processes record (a task of the app on a shared
+        store): their open connections with that link close here too. After a
+        reconnection, the revocations of every watched event are reread."""
+        async for message in self.backend.announcements(self.CHANNEL):
+            if message == RESUBSCRIBED:
+                for event in {e for e, _ in self._watchers}:
+                    try:
+                        for link_id in await self.revocations.of(event):
+                            self._apply(event, link_id)
+                    except Exception as exc:
+                        log.warning("revocations of %s cannot be reread (%s)", event, exc)
+                continue
+            event, _, link_id = message.decode(errors="replace").partition(":")
+            if event and link_id:
+                self._apply(event, link_id)
+
+    def _apply(self, event: str, link_id: str) -> None:
         self._revoked.setdefault(event, set()).add(link_id)
         for callback in list(self._watchers.get((event, link_id), ())):
             try:

@@ -176,6 +176,10 @@ class Workshop(_Strict):
     id: str = Field(pattern=SLUG)
     theme: str
     site: str
+    # The workshops step (the round) this workshop runs in; unset: the only workshops
+    # step of its site. Morning and afternoon workshops are two rounds: one wish list,
+    # one placement each (see `Event.rounds`).
+    step: str | None = Field(default=None, pattern=SLUG)
     title: str = ""
     room: str = ""
     capacity: int = Field(ge=1)
@@ -232,6 +236,8 @@ class RegistrationRules(_Strict):
     wishes: int = Field(default=3, ge=1, le=20)
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     allow_free_seats: bool = False
+    # Several rounds: may one person be placed twice in workshops of the same theme?
+    same_theme_twice: bool = False
 
 
 class Event(_Strict):
@@ -283,10 +289,29 @@ class Event(_Strict):
         return [s for s in self.agenda if not s.sites or site_id in s.sites]
 
     def workshops_for(self, step: Step) -> list[Workshop]:
-        """The workshops a step concerns, ordered by theme then workshop (the report order)."""
+        """The workshops a step concerns, ordered by theme then workshop (the report order):
+        a workshops step, the workshops of its round only."""
         order = {t.id: i for i, t in enumerate(self.themes)}
         chosen = [w for w in self.workshops if not step.sites or w.site in step.sites]
+        if step.kind == "workshops":
+            chosen = [w for w in chosen if (s := self.workshop_step(w)) is None or s.id == step.id]
         return sorted(chosen, key=lambda w: (order.get(w.theme, 999), w.id))
+
+    def workshop_step(self, w: Workshop) -> Step | None:
+        """The workshops step a workshop runs in: the one it names, else the only workshops
+        step its site takes part in. None if its site has none, or several and the file
+        names no round: then it runs in all of them, as one round (files before rounds)."""
+        if w.step is not None:
+            return next((s for s in self.agenda if s.id == w.step), None)
+        steps = [s for s in self.steps_at(w.site) if s.kind == "workshops"]
+        return steps[0] if len(steps) == 1 else None
+
+    @property
+    def rounds(self) -> list[Step]:
+        """The workshops steps some workshop runs in, in agenda order: each is a round,
+        where every person of its sites wishes and is placed once."""
+        used = {s.id for w in self.workshops if (s := self.workshop_step(w))}
+        return [s for s in self.agenda if s.id in used]
 
     def report(self, report_id: str) -> Report | None:
         return self.reports_by_id().get(report_id)
@@ -405,7 +430,10 @@ def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event
 def _format(problem: Problem, root: Any, source: str) -> str:
     refs = [_line_of(root, list(r)) for r in problem.refs]
     where = dotted(list(problem.loc)) or "event"
-    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {problem.text.format(*refs)}"
+    # Only a text that refers to other places has `{}` to fill; the others may quote the
+    # file's values, braces included, as they are.
+    text = problem.text.format(*refs) if problem.refs else problem.text
+    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {text}"
 
 
 def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:

@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v turnserver >/dev/null 2>&1 \
+  || ! command -v redis-server >/dev/null 2>&1 \
   || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core coturn >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core coturn redis-server >/dev/null
   else
-    echo "warning: install Debian's chromium, fonts-dejavu-core and coturn (apt-get, as root)" >&2
+    echo "warning: install Debian's chromium, fonts-dejavu-core, coturn and redis-server (apt-get, as root)" >&2
   fi
 fi
 

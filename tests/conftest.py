@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -17,12 +18,14 @@ import pytest
 
 from live.backends.base import Backend
 from live.backends.memory import MemoryBackend
+from live.backends.redis import RedisBackend
 from live.backends.sqlite import SQLiteBackend
 from live.links import Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-not-for-production"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 IN_CI = bool(os.environ.get("CI"))
 
 
@@ -164,13 +167,95 @@ class LiveServer:
         self.start()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+class RedisServer:
+    """A real redis-server on a free port with its own directory, persisting as in
+    production (append-only file, fsync every second, no RDB dumps)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not Path(REDIS_SERVER).exists():
+            unavailable("redis-server is not installed (apt-get install redis-server)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)),
+                *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+                *("--logfile", str(self.dir / "redis.log")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.ping():  # not while it loads its file: it answers -LOADING then
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited at start, see {self.dir}/redis.log")
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer PING")
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM: Redis writes its append-only file out and exits."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def clear(self, prefix: str) -> None:
+        """Delete the keys under `prefix` (what one test wrote)."""
+        import redis
+
+        with redis.Redis.from_url(self.url) as r:
+            keys = list(r.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                r.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session, started by the first test that needs it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    """Each embedded backend in turn (the notes and people stores run on both)."""
-    b: Backend = MemoryBackend() if request.param == "memory" else SQLiteBackend(tmp_path / "n.db")
+    """Each backend in turn (the log, the notes and the people stores run on all); Redis
+    under a fresh key prefix on the session's redis-server."""
+    b: Backend
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        b = RedisBackend(server.url, prefix=f"test-{secrets.token_hex(6)}:")
+    elif request.param == "sqlite":
+        b = SQLiteBackend(tmp_path / "relais.sqlite3")  # named as the server names it
+    else:
+        b = MemoryBackend()
     await b.open()
     yield b
     await b.close()
+    if isinstance(b, RedisBackend):
+        server.clear(b.prefix)
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ def pages(server: LiveServer) -> dict[str, str]:
         "speaker": f"/e/{EVENT}/speak?k={link(EVENT, 'speaker')}",
         "site host": f"/e/{EVENT}/host?k={link(EVENT, 'host', site='niort')}",
         "refused link": f"/e/{EVENT}/console",
+        "administration": f"/admin?k={server.signer.sign_admin()}",
+        "new event": f"/studio/new?k={server.signer.sign_admin()}",
+        "studio": f"/e/{EVENT}/studio?k={link(EVENT, 'organizer')}",
+        "delete event": f"/admin/e/{EVENT}/delete?k={server.signer.sign_admin()}",
     }
 
 

@@ -1,22 +1,15 @@
-"""One behavioural suite for every storage backend."""
+"""One behavioural suite for every storage backend (memory, SQLite, Redis)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from live.backends.base import Backend, SeqConflict, create_backend
 
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    b = create_backend(request.param, str(tmp_path))
-    await b.open()
-    yield b
-    await b.close()
+# `backend`: every backend in turn, Redis included (tests/conftest.py).
 
 
 async def test_the_log_is_gapless_and_ordered(backend: Backend) -> None:
@@ -103,3 +96,50 @@ async def test_forgetting_leaves_deleted_records_in_no_file(
     for path in tmp_path.glob("relais.sqlite3*"):
         assert "Personne Effacée".encode() not in path.read_bytes(), path.name
     assert await backend.get_record("registration", "ev:2") == {"name": "Reste"}
+
+
+async def test_dropping_an_event_removes_all_of_it_and_nothing_of_another(
+    backend: Backend,
+) -> None:
+    for event in ("ev", "eve"):  # "eve" starts with "ev": it must survive
+        await backend.put_definition(event, f"id: {event}")
+        await backend.append(f"agenda:{event}", {"seq": 1})
+        await backend.save_snapshot(f"agenda:{event}", 1, {"seq": 1})
+        await backend.notes_append(f"{event}/w1", [b"\x00u"])
+        await backend.put_record("epoch", event, {"epoch": event})
+        await backend.put_record("registration", f"{event}:1", {"name": "X"})
+        await backend.put_record("name", f"{event}/w1", {"name": "Y"})
+    version = await backend.definitions_version()
+    await backend.drop_event("ev")
+    assert await backend.definitions() == {"eve": "id: eve"}
+    assert await backend.definitions_version() != version
+    assert (
+        await backend.read("agenda:ev") == [] and await backend.load_snapshot("agenda:ev") is None
+    )
+    assert await backend.notes_load("ev/w1") == []
+    for kind in ("epoch", "registration", "name"):
+        assert all(
+            not k.startswith("ev") or k.startswith("eve") for k in await backend.list_records(kind)
+        )
+    assert len(await backend.read("agenda:eve")) == 1 and await backend.load_snapshot("agenda:eve")
+    assert await backend.notes_load("eve/w1") == [b"\x00u"]
+    assert await backend.get_record("registration", "eve:1") == {"name": "X"}
+    await backend.append("agenda:ev", {"seq": 1})  # a new event of that id starts afresh
+
+
+async def test_following_a_log_returns_what_is_there_or_nothing_after_the_wait(
+    backend: Backend,
+) -> None:
+    await backend.append("s", {"seq": 1})
+    await backend.append("s", {"seq": 2})
+    assert [e["seq"] for e in await backend.follow("s", 0, 5000)] == [1, 2]  # at once
+    started = asyncio.get_running_loop().time()
+    assert await backend.follow("s", 2, 200) == []
+    assert 0.15 < asyncio.get_running_loop().time() - started < 2
+
+
+async def test_record_prefixes_are_exact_whatever_the_characters(backend: Backend) -> None:
+    for key in ("ev:é", "ev:z", "ev:\U0001f600", "ev;", "ev", "e"):
+        await backend.put_record("k", key, {"key": key})
+    assert list(await backend.list_records("k", "ev:")) == ["ev:z", "ev:é", "ev:\U0001f600"]
+    assert len(await backend.list_records("k")) == 6

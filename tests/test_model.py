@@ -327,3 +327,14 @@ def test_the_grand_est_demo_is_a_seven_site_day_of_thirty_experience_reports() -
         assert set(step.rooms) == {s.id for s in e.sites}, step.id
     for site in e.sites:
         assert len([w for w in e.workshops if w.site == site.id]) >= e.registration.wishes
+
+
+def test_a_value_with_braces_is_quoted_as_it_is_in_the_error() -> None:
+    text = (
+        (DEMO / "ariege-2020.yaml")
+        .read_text()
+        .replace("kind: break", "kind: break\n    sites: ['{0}']", 1)
+    )
+    with pytest.raises(DefinitionError) as exc:
+        parse_event(text, "ariege.yaml")
+    assert any("unknown site '{0}'" in p for p in exc.value.problems)

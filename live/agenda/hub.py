@@ -9,9 +9,11 @@ to each client's bounded outbox without waiting: a slow client never delays the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import random
 import secrets
 import time
 from collections import deque
@@ -21,13 +23,14 @@ from typing import Any
 from live.agenda import commands
 from live.agenda import protocol as messages
 from live.agenda import state as agenda
-from live.backends.base import Backend
+from live.backends.base import Backend, SeqConflict
 from live.errors import RelaisError
 from live.links import COMMANDERS, Claims
 from live.model import Event, parse_event
 
 log = logging.getLogger("relais.hub")
 
+APPEND_ATTEMPTS = 40  # a command retried on top of others' appends before "busy"
 RESYNC = "\x00resync"  # sentinel in an outbox: send a fresh snapshot instead of events
 
 
@@ -160,9 +163,12 @@ class Live:
     async def load(self) -> None:
         """Rebuild the state from the last snapshot and the log after it."""
         meta = await self.backend.get_record("epoch", self.event.id)
-        if meta is None:
-            meta = {"epoch": secrets.token_hex(8)}
-            await self.backend.put_record("epoch", self.event.id, meta)
+        if meta is None:  # a new log: one epoch, even when several processes start at once
+            fresh = {"epoch": secrets.token_hex(8)}
+            if await self.backend.create_record("epoch", self.event.id, fresh):
+                meta = fresh
+            else:
+                meta = await self.backend.get_record("epoch", self.event.id) or fresh
         self.epoch = meta["epoch"]
         state = agenda.State()
         snap = await self.backend.load_snapshot(self.stream)
@@ -197,33 +203,98 @@ class Live:
                 self._done.pop(next(iter(self._done)))
 
     async def command(self, name: str, args: dict[str, Any], claims: Claims, cid: str) -> int:
-        """Check, apply, persist, broadcast; return the seq. Raises on any refusal."""
+        """Check, apply, persist, broadcast; return the seq. Raises on any refusal.
+
+        With several processes on one log (`Backend.shared`), another may append first:
+        the append is refused (SeqConflict), this process takes what the log holds and
+        applies the command again on top of it. The log orders commands, never the
+        fastest process, and what is broadcast is always what follows the log."""
         clean = commands.check(name, args, claims.role, claims.site, claims.workshop)
-        async with self._lock:
-            key = f"{claims.id}:{cid}"
-            if key in self._done:
-                seq, digest = self._done[key]
-                if digest != _digest(name, clean):
-                    raise RelaisError(
-                        "id_reused", f"command id {cid!r} was used for another command", id=cid
-                    )
-                return seq
-            entry: dict[str, Any] = {
-                "seq": self.state.seq + 1,
-                "t": now_ms(),
-                "name": name,
-                "args": clean,
-                "by": claims.role,
-                "cid": key,
-            }
-            state = commands.apply(self.state, entry, self.definition)
-            await self.backend.append(self.stream, entry)
-            self._set(state)
-            self._remember(entry)
-            self.publish(entry)
-            if state.seq % self.snapshot_every == 0:
-                await self._save_snapshot(state)
-        return int(entry["seq"])
+        key = f"{claims.id}:{cid}"
+        for attempt in range(APPEND_ATTEMPTS):
+            if attempt:  # others won the last seq: let them pass before trying again
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+            async with self._lock:
+                if key in self._done:
+                    seq, digest = self._done[key]
+                    if digest != _digest(name, clean):
+                        raise RelaisError(
+                            "id_reused", f"command id {cid!r} was used for another command", id=cid
+                        )
+                    return seq
+                entry: dict[str, Any] = {
+                    "seq": self.state.seq + 1,
+                    "t": now_ms(),
+                    "name": name,
+                    "args": clean,
+                    "by": claims.role,
+                    "cid": key,
+                }
+                state = commands.apply(self.state, entry, self.definition)
+                try:
+                    await self.backend.append(self.stream, entry)
+                except SeqConflict:
+                    await self._absorb(await self.backend.read(self.stream, self.state.seq))
+                    continue
+                self._accept(entry, state)
+                if state.seq % self.snapshot_every == 0:
+                    await self._save_snapshot(state)
+                return int(entry["seq"])
+        raise RelaisError(messages.CONFLICT, "the log is busy; send the command again")
+
+    def _accept(self, entry: dict[str, Any], state: agenda.State) -> None:
+        """Make an entry of the log current here: the state after it, then its broadcast."""
+        self._set(state)
+        self._remember(entry)
+        self.publish(entry)
+
+    async def _absorb(self, entries: list[dict[str, Any]]) -> None:
+        """Apply entries another process appended (under the lock), in log order."""
+        for entry in entries:
+            if entry["seq"] <= self.state.seq:
+                continue  # this process wrote or read it already
+            if entry["seq"] != self.state.seq + 1:  # a gap: read exactly what is missing
+                await self._absorb(await self.backend.read(self.stream, self.state.seq))
+                return
+            self._accept(entry, commands.apply(self.state, entry, self.definition))
+
+    async def follow(self, block_ms: int = 1000) -> None:
+        """Follow the log that other processes append to: one reader per process and per
+        event, never one per client (`Backend.follow` blocks in Redis's XREAD). Between
+        two waits with nothing new it checks the log's epoch: a flushed or lost log gives
+        a new one, and every client here gets a fresh snapshot."""
+        failing = False
+        while True:
+            try:
+                entries = await self.backend.follow(self.stream, self.state.seq, block_ms)
+                async with self._lock:
+                    if entries:
+                        await self._absorb(entries)
+                    else:
+                        await self._check_epoch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failing:  # said once, not every second
+                    log.warning("event %s: the shared log cannot be read (%s)", self.event.id, exc)
+                failing = True
+                await asyncio.sleep(0.5)
+            else:
+                if failing:
+                    log.warning("event %s: the shared log is readable again", self.event.id)
+                failing = False
+
+    async def _check_epoch(self) -> None:
+        meta = await self.backend.get_record("epoch", self.event.id)
+        if meta is not None and meta.get("epoch") == self.epoch:
+            return
+        log.warning("event %s: the shared log was lost; starting a new one", self.event.id)
+        self.state = agenda.State()
+        self.recent.clear()
+        self._done.clear()
+        await self.load()
+        for client in self.clients:
+            client.push_event(RESYNC)
 
     async def _save_snapshot(self, state: agenda.State) -> None:
         """A snapshot only shortens the next load: the command is already in the log, so a
@@ -310,6 +381,7 @@ class Hub:
         self.listeners: list[Listener] = []  # given to every event's Live (see Live)
         self._texts: dict[str, str] = {}  # the definition last seen per event, valid or not
         self._version: int | None = None  # the backend's definitions_version they match
+        self._following: dict[str, asyncio.Task[None]] = {}  # per event, on a shared store
 
     async def load_all(self) -> None:
         await self.refresh()
@@ -332,7 +404,11 @@ class Hub:
         changed = []
         # The version is read first: a put landing after it moves it again, and is seen
         # at the next call even if this read already caught it.
-        for event_id, text in (await self.backend.definitions()).items():
+        definitions = await self.backend.definitions()
+        for event_id in [e for e in self.events if e not in definitions]:
+            self.remove(event_id)  # deleted, here or by another process
+            changed.append(event_id)
+        for event_id, text in definitions.items():
             if self._texts.get(event_id) == text:
                 continue
             try:  # in a thread: a large file takes tens of ms, the loop serves meanwhile
@@ -396,6 +472,31 @@ class Hub:
         live = Live(event, self.backend, self.snapshot_every, self.listeners)
         await live.load()
         self.events[event.id] = live
+        if self.backend.shared:  # other processes append to its log: follow it
+            self._following[event.id] = asyncio.create_task(live.follow())
+
+    def remove(self, event_id: str) -> Live | None:
+        """Stop serving an event (deleted): its open pages are told it is gone."""
+        live = self.events.pop(event_id, None)
+        self._texts.pop(event_id, None)
+        if live is None:
+            return None
+        task = self._following.pop(event_id, None)
+        if task is not None:
+            task.cancel()
+        for client in list(live.clients):
+            client.close("unknown_event")
+        return live
+
+    async def stop(self) -> None:
+        """Stop following the shared logs (the app's shutdown)."""
+        tasks = list(self._following.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._following.clear()
 
     def get(self, event_id: str) -> Live | None:
         return self.events.get(event_id)

@@ -6,10 +6,14 @@ an entry whose `seq` is not exactly the next one, so the log stays gapless.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from typing import Any
 
 from live.errors import RelaisError
+
+RESUBSCRIBED = b""  # from `announcements`: (re)connected, anything before is lost
 
 
 class SeqConflict(RelaisError):
@@ -19,8 +23,19 @@ class SeqConflict(RelaisError):
         super().__init__("conflict", message)
 
 
+class BackendUnavailable(RelaisError):
+    """The store cannot be reached now (Redis down, unresponsive or loading): nothing was
+    read or written. Raised within seconds, so the server can say so at once."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("backend_unavailable", message)
+
+
 class Backend(ABC):
     name = "base"
+    # Several processes append to the same logs (Redis): each process follows them
+    # (`follow`) instead of assuming it is the only writer.
+    shared = False
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Connect, create tables; called once by the app's lifespan."""
@@ -37,6 +52,17 @@ class Backend(ABC):
     @abstractmethod
     async def read(self, stream: str, since: int = 0) -> list[dict[str, Any]]:
         """Entries with seq > since, in order."""
+
+    async def follow(self, stream: str, since: int, block_ms: int) -> list[dict[str, Any]]:
+        """Entries with seq > since, in order, waiting up to `block_ms` for the first one
+        ([] if none came): how a process learns what the others appended (the scale-out
+        reader; Redis blocks in `XREAD`). Here, for the single-process backends, where no
+        one else writes: what is there now, else what is there after `block_ms`."""
+        entries = await self.read(stream, since)
+        if entries or block_ms <= 0:
+            return entries
+        await asyncio.sleep(block_ms / 1000)
+        return await self.read(stream, since)
 
     @abstractmethod
     async def save_snapshot(self, stream: str, seq: int, state: dict[str, Any]) -> None: ...
@@ -96,13 +122,37 @@ class Backend(ABC):
     @abstractmethod
     async def delete_record(self, kind: str, key: str) -> bool: ...
 
+    @abstractmethod
+    async def drop_event(self, event_id: str) -> None:
+        """Remove everything stored for one event, in one go (the administrator deletes
+        it): its definition, its agenda log and snapshot (stream `agenda:{id}`), its notes
+        documents (`{id}/{workshop}`), and every record whose key is the id or starts
+        with `{id}:` or `{id}/` (registrations, addresses, links, settings, names...).
+        Event ids are slugs, so `{id}:` never starts another event's key."""
+
+    # -- announcements between the processes of a shared store ----------------------------
+
+    async def announce(self, channel: str, message: bytes) -> None:  # noqa: B027 - alone
+        """Tell every process sharing this store (itself included). At most once and with
+        no history: what is announced is already durable; an announcement only saves the
+        others a read (a notes update, a revoked link). Alone, there is no one to tell."""
+
+    async def announcements(self, channel: str) -> AsyncIterator[bytes]:
+        """What is announced on `channel`, until cancelled. `RESUBSCRIBED` (b"") comes
+        first and after every reconnection: whatever was announced meanwhile is lost, so
+        a listener then rereads what it follows from the store. Alone: nothing, ever."""
+        await asyncio.Event().wait()
+        yield RESUBSCRIBED  # never reached: the wait above ends only by cancellation
+
     async def forget(self) -> None:  # noqa: B027 - nothing to do for most backends
         """Make deleted data unrecoverable from the storage files (after an erasure or a
         purge): SQLite folds its write-ahead log, which still holds old copies, back into
-        the database. Nothing to do in memory."""
+        the database; Redis rewrites its append-only file. Nothing to do in memory."""
 
 
-def create_backend(name: str, data_dir: str = "data") -> Backend:
+def create_backend(
+    name: str, data_dir: str = "data", redis_url: str = "redis://127.0.0.1:6379/0"
+) -> Backend:
     """Pick an implementation by name; optional dependencies are imported only when used."""
     if name == "memory":
         from live.backends.memory import MemoryBackend
@@ -114,4 +164,8 @@ def create_backend(name: str, data_dir: str = "data") -> Backend:
         from live.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(Path(data_dir) / "relais.sqlite3")
-    raise ValueError(f"unknown backend {name!r} (memory, sqlite)")
+    if name == "redis":
+        from live.backends.redis import RedisBackend
+
+        return RedisBackend(redis_url)
+    raise ValueError(f"unknown backend {name!r} (memory, sqlite, redis)")

@@ -77,3 +77,14 @@ class MemoryBackend(Backend):
 
     async def delete_record(self, kind: str, key: str) -> bool:
         return self._records.pop((kind, key), None) is not None
+
+    async def drop_event(self, event_id: str) -> None:
+        if self._definitions.pop(event_id, None) is not None:
+            self._definitions_version += 1
+        self._logs.pop(f"agenda:{event_id}", None)
+        self._snapshots.pop(f"agenda:{event_id}", None)
+        for doc in [d for d in self._notes if d.startswith(f"{event_id}/")]:
+            del self._notes[doc]
+        for kind, key in list(self._records):
+            if key == event_id or key.startswith((f"{event_id}:", f"{event_id}/")):
+                del self._records[(kind, key)]

@@ -44,6 +44,9 @@ END;
 CREATE TRIGGER IF NOT EXISTS definitions_updated AFTER UPDATE ON definitions BEGIN
     INSERT INTO definitions_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
 END;
+CREATE TRIGGER IF NOT EXISTS definitions_deleted AFTER DELETE ON definitions BEGIN
+    INSERT INTO definitions_version VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, data BLOB NOT NULL
 );
@@ -253,6 +256,28 @@ class SQLiteBackend(Backend):
             lambda db: db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
         )
         return cur.rowcount > 0
+
+    async def drop_event(self, event_id: str) -> None:
+        """One transaction: a deletion interrupted halfway leaves the event whole."""
+        stream, n = f"agenda:{event_id}", len(event_id) + 1
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM definitions WHERE id = ?", (event_id,))
+                db.execute("DELETE FROM log WHERE stream = ?", (stream,))
+                db.execute("DELETE FROM snapshots WHERE stream = ?", (stream,))
+                db.execute("DELETE FROM notes WHERE substr(doc, 1, ?) = ?", (n, event_id + "/"))
+                db.execute(
+                    "DELETE FROM records WHERE key = ? OR substr(key, 1, ?) IN (?, ?)",
+                    (event_id, n, event_id + ":", event_id + "/"),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
 
     async def forget(self) -> None:
         """Fold the write-ahead log into the database and truncate it: deleted rows were

@@ -415,6 +415,19 @@ class Room:
     def keepalive(self) -> None:
         self._broadcast(KEEPALIVE_FRAME, None)
 
+    def remote(self, update: bytes) -> None:
+        """An update another process wrote: apply it and relay it to this room's clients
+        (it is in the store already; nothing to write)."""
+        if self._apply(update):
+            self._broadcast(ysync.update(update), None)
+
+    async def reread(self) -> None:
+        """Take what the store holds (after announcements were lost): whatever this room
+        lacked is applied and relayed."""
+        stored = await self.backend.notes_load(self.name)
+        if stored:
+            self.remote(merge_updates(*stored) if len(stored) > 1 else stored[0])
+
     def _publish(self, batch: list[_Pending]) -> None:
         updates = [p.update for p in batch if self._apply(p.update)]
         if not updates:
@@ -444,6 +457,16 @@ class Room:
         history, merged at once (well under a millisecond), says something is missing.
         """
         merged = self.doc.get_update()
+        if self.backend.shared:
+            # Other processes append to the same rows: replace exactly those read now,
+            # merged with this document, never a count this process alone kept.
+            rows = await self.backend.notes_load(self.name)
+            merged = _merge(merged, rows)
+            await self.backend.notes_compact(self.name, merged, len(rows))
+            self._stored, self._recent, self._compact_soon = 1, [], False
+            self._size = self._base = len(merged) + self._unpublished
+            self._measured = (self._size, self._size)
+            return
         waiting = []
         if self._recent and _merge(merged, self._recent) != merged:
             waiting = [u for u in self._recent if _merge(merged, [u]) != merged]

@@ -13,11 +13,11 @@ import logging
 
 from pycrdt import Doc, Text
 
-from live.backends.base import Backend
+from live.backends.base import RESUBSCRIBED, Backend
 from live.model import Event, Workshop
 from live.notes.peer import Peer
 from live.notes.room import RAPPORTEURS, TEXT, Room, doc_name, log_failure, template_for
-from live.notes.writer import Writer
+from live.notes.writer import CHANNEL, Writer, parse_announcement
 
 log = logging.getLogger("relais.notes")
 
@@ -82,6 +82,25 @@ class NotesService:
             if closing is task:
                 del self._closing[name]
 
+    async def follow_others(self) -> None:
+        """Relay what other processes write (a task of the app on a shared store): each
+        announced update reaches this process's clients of that room; after a reconnection,
+        every loaded room rereads the store (announcements made meanwhile are lost)."""
+        async for message in self.backend.announcements(CHANNEL):
+            if message == RESUBSCRIBED:
+                for loaded in list(self.rooms.values()):
+                    try:
+                        await loaded.reread()
+                    except Exception as exc:
+                        log.warning("notes %s: cannot reread (%s)", loaded.name, exc)
+                continue
+            parsed = parse_announcement(message)
+            if parsed is None or parsed[0] == self.writer.origin:
+                continue  # malformed, or this process's own (already relayed here)
+            room = self.rooms.get(parsed[1])
+            if room is not None:
+                room.remote(parsed[2])
+
     async def text(self, event_id: str, workshop_id: str) -> str:
         """The current text of a workshop's notes ("" when nobody ever opened them)."""
         name = doc_name(event_id, workshop_id)
@@ -126,6 +145,26 @@ class NotesService:
         for room in [r for n, r in self.rooms.items() if chosen(n)]:
             if room.rapporteurs:  # loaded while the records were being deleted
                 await room.erase_names()
+
+    async def drop(self, event_id: str) -> None:
+        """Close an event's rooms now (the event is being deleted): every connection is
+        refused (`unknown_event`), pending updates are written, and no room of the event
+        stays loaded to write anything after the caller deletes the documents."""
+        prefix = doc_name(event_id, "")
+        tasks = [*self._loading.items(), *self._closing.items()]
+        busy = [t for n, t in tasks if n.startswith(prefix)]
+        if busy:
+            await asyncio.wait(busy)
+        for name in [n for n in self._unload if n.startswith(prefix)]:
+            self._unload.pop(name).cancel()
+        for name in [n for n in self.rooms if n.startswith(prefix)]:
+            room = self.rooms.pop(name)
+            for peer in list(room.peers):
+                peer.refuse("unknown_event", "this event has been deleted")
+            try:
+                await room.close()
+            except Exception:
+                log.exception("notes %s: cannot close cleanly", room.name)
 
     async def close(self) -> None:
         for handle in self._unload.values():

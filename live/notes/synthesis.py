@@ -131,7 +131,7 @@ def shift_headings(text: str, by: int = 2) -> str:
 def to_markdown(s: Synthesis, lang: str = "fr") -> str:
     e, t, ngettext = s.event, translator(lang), plural(lang)
     out = [f"# {escape(e.title)}", "", f"**{t('syn.date')}** {long_date(e, lang)}", ""]
-    out.append(f"**{t('syn.sites')}**")
+    out.append(f"**{ngettext('syn.sites', len(e.sites))}**")
     out.append("")
     for site in e.sites:
         line = f"- {escape(site.name)}"

@@ -10,6 +10,11 @@ two commits.
 
 The same task sends the keepalive every room's clients need (y-websocket clients drop a
 connection that has been silent for 30 seconds).
+
+With several processes on one store (`Backend.shared`), what is written is then announced
+to the others, which relay it to their own clients (`NotesService.follow_others`): an
+update typed on one process reaches every process's editors and viewers, always written
+before anyone sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from typing import Protocol
+
+from pycrdt import merge_updates
 
 from live.backends.base import Backend
 
@@ -48,9 +56,26 @@ class Writable(Protocol):
     def keepalive(self) -> None: ...
 
 
+CHANNEL = "notes"  # announcements of written updates between processes
+
+
+def announcement(origin: bytes, doc: str, update: bytes) -> bytes:
+    """`origin` (8 bytes: which process wrote it), the document's name, NUL, the update."""
+    return origin + doc.encode() + b"\0" + update
+
+
+def parse_announcement(message: bytes) -> tuple[bytes, str, bytes] | None:
+    origin, rest = message[:8], message[8:]
+    name, sep, update = rest.partition(b"\0")
+    if len(origin) != 8 or not sep or not update:
+        return None
+    return origin, name.decode(errors="replace"), update
+
+
 class Writer:
     def __init__(self, backend: Backend, keepalive: float = KEEPALIVE) -> None:
         self.backend = backend
+        self.origin = secrets.token_bytes(8)  # this process, in its announcements
         self.keepalive_every = keepalive
         self.lock = asyncio.Lock()  # held while writing or compacting: rows are counted right
         self.rooms: set[Writable] = set()
@@ -133,3 +158,16 @@ class Writer:
         self.commits += 1
         for room, batch in batches:
             room.published(batch)
+        if self.backend.shared:  # written: the other processes may relay it now
+            await self._announce(batches)
+
+    async def _announce(self, batches: list[tuple[Writable, list[Batch]]]) -> None:
+        """Tell the other processes what was written, one message per room. Lost, it
+        costs them only freshness: they reread the store when they reconnect."""
+        for room, batch in batches:
+            updates = [p.update for p in batch]
+            merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
+            try:
+                await self.backend.announce(CHANNEL, announcement(self.origin, room.name, merged))
+            except Exception as exc:
+                log.warning("notes: other processes not told of an update (%s)", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Timezone
@@ -84,16 +85,21 @@ def agenda_ics(event: Event, host: str = "relais") -> bytes:
 def personal_ics(
     event: Event,
     site_id: str,
-    workshop: Workshop | None,
+    workshops: Workshop | Sequence[Workshop] | None,
     link: str,
     host: str = "relais",
 ) -> bytes:
-    """A participant's day: the steps of their site, their workshop in its room."""
+    """A participant's day: the steps of their site, their workshop in its room; with
+    several rounds, each workshops step with the person's workshop of that round."""
     cal = _calendar(event)
     site = event.site(site_id)
+    mine = [workshops] if isinstance(workshops, Workshop) else list(workshops or ())
     for step in event.steps_at(site_id):
         summary, text = step.title, _speakers(event, step)
         where = _where(site, step.room_at(site_id))
+        workshop = next(
+            (w for w in mine if (s := event.workshop_step(w)) is None or s.id == step.id), None
+        )
         if step.kind == "workshops" and workshop is not None:
             summary = f"{step.title} — {event.workshop_title(workshop)}"
             where = _where(event.site(workshop.site), workshop.room)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from live.errors import RelaisError
 from live.links import LinkBook, LinkError, url
 from live.model import Event, Workshop
+from live.people import rounds
 from live.people.registration import (
     EXTRA_CELLS,
     Invalid,
@@ -63,8 +64,14 @@ async def person(people: People, pid: str) -> Registration:
 
 
 def fixed(regs: Iterable[Registration], wid: str, but: str = "") -> int:
-    """People the solver cannot move out of a workshop: pinned or confirmed there."""
-    return sum(1 for r in regs if r.id != but and wid in (r.pinned, r.confirmed))
+    """People the solver cannot move out of a workshop: pinned or confirmed there (in its
+    round: a workshop runs in one round only, so any of a person's rounds will do)."""
+    return sum(
+        1
+        for r in regs
+        if r.id != but
+        and (wid in (r.pinned, r.confirmed) or wid in (*r.pins.values(), *r.confirmations.values()))
+    )
 
 
 def _apply_workshop(
@@ -114,13 +121,17 @@ async def set_workshops(
     await people.save_settings(settings)
 
 
-async def pin(event: Event, people: People, pid: str, wid: str) -> bool:
-    """Pin a person to a workshop (True), or unpin them when `wid` is empty (False).
-    Pinning a confirmed person elsewhere withdraws their confirmation: the next run moves
-    them, the next confirmation tells them."""
+async def pin(event: Event, people: People, pid: str, wid: str, round_key: str = "") -> bool:
+    """Pin a person to a workshop (True), or unpin them when `wid` is empty (False): in
+    round `round_key`, or in every round when it is empty. Pinning a confirmed person
+    elsewhere withdraws their confirmation (in that round): the next run moves them, the
+    next confirmation tells them. Nobody is pinned twice in one theme, unless allowed."""
     reg = await person(people, pid)
     if not wid:
-        reg.pinned = None
+        if round_key:
+            rounds.set_pinned(event, reg, round_key, None)
+        else:
+            reg.pinned, reg.pins = None, {}
         await people.save(reg)
         return False
     w = workshop(event, wid)
@@ -132,9 +143,20 @@ async def pin(event: Event, people: People, pid: str, wid: str) -> bool:
         raise Refused(409, "org.pin_closed", workshop=title)
     if fixed(await people.all(), wid, but=reg.id) >= current.capacity:
         raise Refused(409, "org.pin_full", workshop=title)
-    reg.pinned = wid
-    if reg.confirmed and reg.confirmed != wid:
-        reg.confirmed = None
+    key = rounds.key_of(event, wid) or ""
+    if not event.registration.same_theme_twice:
+        for rnd in rounds.rounds(event):
+            held = [rounds.pinned_in(event, reg, rnd.key), rounds.confirmed_in(event, reg, rnd.key)]
+            other = next((event.workshop(h) for h in held if rnd.key != key and h), None)
+            if other is not None and other.theme == w.theme:
+                raise Refused(
+                    409, "org.pin_same_theme", workshop=title, name=reg.name,
+                    other=event.workshop_short_title(other),
+                )  # fmt: skip
+    rounds.set_pinned(event, reg, key, wid)
+    confirmed = rounds.confirmed_in(event, reg, key)
+    if confirmed and confirmed != wid:
+        rounds.set_confirmed(event, reg, key, None)
     await people.save(reg)
     return True
 
@@ -224,17 +246,26 @@ async def personal_data(links: LinkBook, people: People, reg: Registration) -> d
     """Everything stored on a person (right of access)."""
     run = await people.result()
     revoked = await links.revocations.of(people.event.id)
-    return {
-        "event": people.event.id,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "registration": reg.to_dict(),
-        "assignment": {
+    assignment: dict[str, Any] | None = None
+    if run and rounds.several(people.event):
+        parts = {
+            key: {"placement": part.placements.get(reg.id), "rank": part.ranks.get(reg.id),
+                  "seed": part.seed}
+            for key, part in run.parts(people.event).items()
+            if reg.id in part.placements
+        }  # fmt: skip
+        assignment = {"rounds": parts, "at": run.at} if parts else None
+    elif run and reg.id in run.placements:
+        assignment = {
             "placement": run.placements.get(reg.id),
             "rank": run.ranks.get(reg.id),
             "seed": run.seed,
             "at": run.at,
         }
-        if run and reg.id in run.placements
-        else None,
+    return {
+        "event": people.event.id,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "registration": reg.to_dict(),
+        "assignment": assignment,
         "link_revoked": bool(reg.link_id) and reg.link_id in revoked,
     }

@@ -113,3 +113,21 @@ class Mailer:
             name=reg.name, workshop=workshop, room=room or "—", date=date, link=link
         )
         return await self.send(reg.email, subject, body)
+
+    async def confirmed_rounds(
+        self, event: Event, reg: Registration, workshops: list[tuple[str, str, str]], link: str
+    ) -> bool:
+        """Several rounds: every confirmed workshop as (times, title, room), one line each,
+        in the language the person registered in."""
+        lang = language_of(reg)
+        t = translator(lang)
+        subject = t("mail.confirmed.subject").format(event=event.title)
+        date = format_date(event.date, format="long", locale=lang)
+        lines = "\n".join(
+            t("mail.confirmed_round").format(times=times, workshop=title, room=room or "—")
+            for times, title, room in workshops
+        )
+        body = t("mail.confirmed_rounds.body").format(
+            name=reg.name, workshops=lines, date=date, link=link
+        )
+        return await self.send(reg.email, subject, body)

@@ -11,12 +11,14 @@ import csv
 import io
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from live.errors import RelaisError
 from live.model import Event
+from live.people import rounds
 from live.people.address import BadAddress, email_address
 from live.people.assignment import Applicant, Seats
 
@@ -45,9 +47,18 @@ class Registration:
     # its person opens the link mailed to them; until then it counts nowhere.
     awaiting_email: bool = False
     email_verified_at: str | None = None
+    # Several workshop rounds: the workshop pinned and the one confirmed in each round, by
+    # round (its workshops step id); `pinned` and `confirmed` are the one round's (see
+    # people.rounds: a record without these reads as the round of the workshop it names).
+    pins: dict[str, str] = field(default_factory=dict)
+    confirmations: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        for by_round in ("pins", "confirmations"):
+            if not record[by_round]:
+                del record[by_round]  # one round: the record as it always was
+        return record
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Registration:
@@ -111,6 +122,12 @@ def workshops_on(event: Event, site: str, settings: WorkshopSettings) -> list[st
     return [w.id for w in event.workshops if w.site == site and w.id not in closed]
 
 
+def wish_slots(event: Event) -> int:
+    """How many wishes a form asks: the event's number, in each round (`wish1`, `wish2`...
+    numbered on through the rounds, so that a list's `wish` columns read the same)."""
+    return event.registration.wishes * max(1, len(rounds.rounds(event)))
+
+
 def check(
     event: Event,
     form: dict[str, Any],
@@ -120,6 +137,7 @@ def check(
     """Validate a submission; return the clean fields or raise Invalid (field -> key)."""
     settings = settings or WorkshopSettings()
     errors: dict[str, str] = {}
+    limit = event.registration.wishes
     if (reason := window_error(event, now)) is not None:
         raise Invalid({"form": reason})
     name = str(form.get("name", "")).strip()
@@ -148,10 +166,11 @@ def check(
         errors["consent"] = "reg.consent_required"
     raw = form.get("wishes")
     if raw is None:
-        raw = [form.get(f"wish{i}", "") for i in range(1, event.registration.wishes + 1)]
+        raw = [form.get(f"wish{i}", "") for i in range(1, wish_slots(event) + 1)]
     wishes = [str(w).strip() for w in raw if str(w).strip()]
     allowed = workshops_on(event, site, settings) if "site" not in errors else []
-    if len(wishes) > event.registration.wishes:
+    per_round = Counter(rounds.key_of(event, w) for w in wishes)
+    if len(wishes) > wish_slots(event) or max(per_round.values(), default=0) > limit:
         errors["wishes"] = "reg.too_many"
     elif len(set(wishes)) != len(wishes):
         errors["wishes"] = "reg.twice"
@@ -218,7 +237,10 @@ def read_csv(text: str) -> list[dict[str, Any]]:
         clean: dict[str, Any] = {_column(k or ""): (v or "").strip() for k, v in row.items()}
         if isinstance(extra, list):
             clean[EXTRA_CELLS] = extra
-        wishes = [clean[k] for k in sorted(clean) if re.fullmatch(r"wish\d+", k)]
+        columns = sorted(
+            (k for k in clean if re.fullmatch(r"wish\d+", k)), key=lambda k: int(k[4:])
+        )
+        wishes = [clean[k] for k in columns]  # wish10 after wish9
         clean["wishes"] = [w for w in wishes if w]
         clean.setdefault("consent", "yes")  # the organizer collected it with the list
         rows.append(clean)

@@ -28,7 +28,8 @@ from live.backends.base import Backend
 from live.errors import RelaisError
 from live.links import Revocations
 from live.model import Event
-from live.people.assignment import Assignment, Report, assign
+from live.people import rounds
+from live.people.assignment import Assignment, Report, Seats, assign, assign_rounds
 from live.people.registration import Registration, WorkshopSettings, seats
 
 
@@ -45,6 +46,9 @@ class Run:
     late: bool = False
     allow_free_seats: bool = False
     published: bool = False
+    # Several workshop rounds: each round's part, by round key, as {seed, placements, ranks,
+    # closed}; the fields above then stay empty. A run kept with one round has none.
+    rounds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, d: dict[str, Any]) -> Run:
@@ -52,21 +56,100 @@ class Run:
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        if not self.rounds:
+            del record["rounds"]  # one round: the record as it always was
+        return record
+
+    def parts(self, event: Event) -> dict[str, Part]:
+        """Each round's part, by round key in round order. A run kept with one round, read
+        for an event that has several now, counts each placement in its workshop's round."""
+        keys = [r.key for r in rounds.rounds(event)] or [""]
+        if self.rounds:
+            return {k: Part.from_record(self.rounds[k]) for k in keys if k in self.rounds}
+        if len(keys) == 1:
+            return {keys[0]: Part(self.seed, self.placements, self.ranks, list(self.closed))}
+        out = {k: Part(self.seed) for k in keys}
+        for pid, wid in self.placements.items():
+            key = rounds.key_of(event, wid) if wid else None
+            part = out[key] if key in out else out[keys[0]]
+            part.placements[pid], part.ranks[pid] = wid, self.ranks.get(pid)
+        return out
+
+    def placed(self, event: Event) -> list[tuple[str, str | None]]:
+        """(person, workshop or None) for every round of every person in this run."""
+        return [pair for part in self.parts(event).values() for pair in part.placements.items()]
+
+    def forget(self, person: str) -> bool:
+        """Remove a person from every round; whether they were there."""
+        found = False
+        maps: list[dict[str, Any]] = [self.placements, self.ranks]
+        maps += [
+            part.get(name, {}) for part in self.rounds.values() for name in ("placements", "ranks")
+        ]
+        for kept in maps:
+            found = person in kept or found
+            kept.pop(person, None)
+        return found
 
     def report(
-        self, event: Event, regs: Sequence[Registration], settings: WorkshopSettings
+        self,
+        event: Event,
+        regs: Sequence[Registration],
+        settings: WorkshopSettings,
+        key: str | None = None,
     ) -> Report:
         """This run's report for the people registered now: those registered since count as
-        unplaced; capacities are the current ones."""
+        unplaced; capacities are the current ones. With rounds, round `key`'s (the first's
+        by default): its people and its workshops."""
+        if not rounds.several(event):
+            return Assignment(
+                placements={r.id: self.placements.get(r.id) for r in regs},
+                ranks={r.id: self.ranks.get(r.id) for r in regs},
+                seed=self.seed,
+                closed=tuple(self.closed),
+                applicants=tuple(r.applicant() for r in regs),
+                workshops=tuple(seats(event, settings)),
+            ).report()
+        every = rounds.rounds(event)
+        rnd = next((r for r in every if r.key == key), every[0])
+        part = self.parts(event).get(rnd.key, Part(self.seed))
+        members = [
+            r for r in regs if any(x.key == rnd.key for x in rounds.rounds_at(event, r.site))
+        ]
         return Assignment(
-            placements={r.id: self.placements.get(r.id) for r in regs},
-            ranks={r.id: self.ranks.get(r.id) for r in regs},
-            seed=self.seed,
-            closed=tuple(self.closed),
-            applicants=tuple(r.applicant() for r in regs),
-            workshops=tuple(seats(event, settings)),
+            placements={r.id: part.placements.get(r.id) for r in members},
+            ranks={r.id: part.ranks.get(r.id) for r in members},
+            seed=part.seed,
+            closed=tuple(part.closed),
+            applicants=tuple(rounds.applicant(event, r, rnd) for r in members),
+            workshops=tuple(round_seats(event, settings, rnd)),
         ).report()
+
+
+@dataclass
+class Part:
+    """One round of a run: who is placed where, at which rank, with which seed."""
+
+    seed: int
+    placements: dict[str, str | None] = field(default_factory=dict)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Part:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @classmethod
+    def of(cls, result: Assignment) -> Part:
+        return cls(result.seed, dict(result.placements), dict(result.ranks), list(result.closed))
+
+
+def round_seats(event: Event, settings: WorkshopSettings, rnd: rounds.Round) -> list[Seats]:
+    """The seats of one round's workshops, with the organizer's overrides."""
+    ids = {w.id for w in rnd.workshops}
+    return [s for s in seats(event, settings) if s.id in ids]
 
 
 class Duplicate(RelaisError):
@@ -209,9 +292,7 @@ class People:
         if reg.link_id:
             await self.revoke(reg.link_id)
         run = await self.result()
-        if run is not None and (reg.id in run.placements or reg.id in run.ranks):
-            run.placements.pop(reg.id, None)
-            run.ranks.pop(reg.id, None)
+        if run is not None and run.forget(reg.id):
             await self._keep(run)
 
     async def erase(self, reg: Registration) -> None:
@@ -246,8 +327,10 @@ class People:
 
     async def run(
         self, seed: int | None = None, allow_free_seats: bool | None = None
-    ) -> Assignment:
-        """Solve again with the current registrations and settings, and keep the result.
+    ) -> list[Assignment]:
+        """Solve again with the current registrations and settings, and keep the result:
+        one assignment per round (round i with seed + i; nobody twice in one theme unless
+        the event allows it).
 
         Once placements have been confirmed, only the others are placed (late mode):
         nobody already confirmed moves.
@@ -260,40 +343,64 @@ class People:
             if allow_free_seats is None
             else allow_free_seats
         )
-        late = any(r.confirmed for r in regs)
-        result = await asyncio.to_thread(  # 0.2 s at 20,000 people: off the event loop
-            assign,
-            [r.applicant() for r in regs],
-            seats(self.event, settings),
+        late = any(rounds.confirmed_any(r) for r in regs)
+        previous = await self.result()
+        kept = Run(
+            seed=seed,
+            at=_now(),
+            late=late,
+            allow_free_seats=free,
+            published=bool(previous and previous.published) and late,
+        )
+        if not rounds.several(self.event):
+            result = await asyncio.to_thread(  # 0.2 s at 20,000 people: off the event loop
+                assign,
+                [r.applicant() for r in regs],
+                seats(self.event, settings),
+                seed=seed,
+                allow_free_seats=free,
+                late=late,
+            )
+            kept.placements, kept.ranks = dict(result.placements), dict(result.ranks)
+            kept.closed = list(result.closed)
+            await self._keep(kept)
+            return [result]
+        every = rounds.rounds(self.event)
+        rules = self.event.registration
+        results = await asyncio.to_thread(
+            assign_rounds,
+            [
+                [rounds.applicant(self.event, r, rnd) for r in regs if rnd.key in _keys(self, r)]
+                for rnd in every
+            ],
+            [round_seats(self.event, settings, rnd) for rnd in every],
             seed=seed,
             allow_free_seats=free,
             late=late,
+            apart=None if rules.same_theme_twice else {w.id: w.theme for w in self.event.workshops},
         )
-        previous = await self.result()
-        await self._keep(
-            Run(
-                seed=result.seed,
-                placements=dict(result.placements),
-                ranks=dict(result.ranks),
-                closed=list(result.closed),
-                at=_now(),
-                late=late,
-                allow_free_seats=free,
-                published=bool(previous and previous.published) and late,
-            )
-        )
-        return result
+        kept.rounds = {
+            rnd.key: asdict(Part.of(result)) for rnd, result in zip(every, results, strict=True)
+        }
+        await self._keep(kept)
+        return results
 
     async def publish(self) -> list[Registration]:
-        """Confirm every placement: from now on those people keep their workshop."""
+        """Confirm every placement (in every round): from now on those people keep their
+        workshop. The people whose confirmation changed, to be told."""
         run = await self.result()
         if run is None:
             return []
+        parts = run.parts(self.event)
         changed = []
         for reg in await self.all():
-            placed = run.placements.get(reg.id)
-            if placed and reg.confirmed != placed:
-                reg.confirmed = placed
+            news = False
+            for key, part in parts.items():
+                placed = part.placements.get(reg.id)
+                if placed and rounds.confirmed_in(self.event, reg, key) != placed:
+                    rounds.set_confirmed(self.event, reg, key, placed)
+                    news = True
+            if news:
                 await self.save(reg)
                 changed.append(reg)
         run.published = True
@@ -302,6 +409,11 @@ class People:
 
     async def revoke(self, link_id: str) -> None:
         await Revocations(self.backend).revoke(self.event.id, link_id)
+
+
+def _keys(people: People, reg: Registration) -> set[str]:
+    """The rounds a person takes part in (those of their site)."""
+    return {rnd.key for rnd in rounds.rounds_at(people.event, reg.site)}
 
 
 async def attendance_of(backend: Backend, event_id: str) -> dict[str, int]:

@@ -27,14 +27,15 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.i18n import plural, plural_keys, translator
 from live.links import Claims, LinkError, Signer
-from live.model import Event
-from live.people import desk
+from live.model import Event, Workshop
+from live.people import desk, rounds
 from live.people.desk import MAX_SEED, Refused
 from live.people.registration import Registration, WorkshopSettings, read_csv, seats
-from live.people.store import People, Run
+from live.people.store import Part, People, Run
 from live.web.common import lang_of, render, with_link
 
 MAX_UPLOAD = 2 * 1024 * 1024
+UNPIN = "unpin:"  # the pin form's "unpin in this round" choice: `unpin:{round}`
 DONE = (
     "workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance",
     "erase_names",
@@ -93,13 +94,24 @@ def site_name(event: Event, site_id: str) -> str:
     return site.name if site else site_id
 
 
-def workshop_times(event: Event, site_id: str) -> str:
-    """When workshops run at a site, from the agenda's workshop steps."""
+def workshop_times(event: Event, site_id: str, workshop: Workshop | None = None) -> str:
+    """When workshops run at a site, from the agenda's workshop steps (only the step of
+    `workshop`'s round when it has one)."""
+    step = event.workshop_step(workshop) if workshop else None
     return ", ".join(
         f"{s.start:%H:%M}–{event.planned_end(s):%H:%M}"
-        for s in event.steps_at(site_id)
+        for s in ([step] if step else event.steps_at(site_id))
         if s.kind == "workshops"
     )
+
+
+def round_labels(request: Request, event: Event) -> dict[str, str]:
+    """Each round's name for the desk: its step's title and start ("Ateliers (10:30)")."""
+    t = translator(lang_of(request))
+    return {
+        r.key: f"{r.step.title} ({r.step.start:%H:%M})" if r.step else t("workshops")
+        for r in rounds.rounds(event)
+    }
 
 
 def local_time(event: Event, iso: str | None) -> str:
@@ -148,10 +160,15 @@ def _done_message(request: Request) -> str:
 
 
 def _workshop_rows(
-    event: Event, regs: list[Registration], settings: WorkshopSettings, run: Run | None
+    event: Event,
+    regs: list[Registration],
+    settings: WorkshopSettings,
+    run: Run | None,
+    labels: dict[str, str],
 ) -> list[dict[str, Any]]:
-    placed = Counter(w for w in run.placements.values() if w) if run else Counter()
-    below = set(run.closed) if run else set()
+    placed = Counter(w for _, w in run.placed(event) if w) if run else Counter()
+    below = {w for part in run.parts(event).values() for w in part.closed} if run else set()
+    several = len(labels) > 1
     return [
         {
             "w": w,
@@ -161,22 +178,71 @@ def _workshop_rows(
             "placed": placed[w.id],
             "fixed": desk.fixed(regs, w.id),
             "below_minimum": w.id in below,
+            "round": labels.get(rounds.key_of(event, w.id) or "", "") if several else "",
         }
         for w, s in zip(event.workshops, seats(event, settings), strict=True)
     ]
 
 
+def placed_everywhere(event: Event, run: Run, regs: list[Registration]) -> dict[str, bool | None]:
+    """Each person: placed in every round of their site (True), not in some (False), or
+    not in the run at all (None: registered since)."""
+    parts = list(run.parts(event).items())
+    by_site: dict[str, list[Part]] = {}
+    out: dict[str, bool | None] = {}
+    for reg in regs:
+        mine = by_site.get(reg.site)
+        if mine is None:
+            keys = {r.key for r in rounds.rounds_at(event, reg.site)}
+            # An event without workshops has one empty round, where everyone is unplaced.
+            mine = [p for k, p in parts if k in keys] or [p for _, p in parts[:1]]
+            by_site[reg.site] = mine
+        if any(reg.id in part.placements for part in mine):
+            out[reg.id] = all(part.placements.get(reg.id) for part in mine)
+        else:
+            out[reg.id] = None
+    return out
+
+
 def _counts(event: Event, regs: list[Registration], run: Run | None) -> dict[str, Any]:
-    placements = run.placements if run else {}
+    placed = placed_everywhere(event, run, regs) if run else {}
     return {
         "total": len(regs),
         "by_site": sorted(Counter(site_name(event, r.site) for r in regs).items()),
         "by_category": sorted(Counter(r.category for r in regs).items()),
         "no_wishes": sum(1 for r in regs if not r.wishes),
-        "placed": sum(1 for r in regs if placements.get(r.id)),
-        "confirmed": sum(1 for r in regs if r.confirmed),
-        "since_run": sum(1 for r in regs if r.id not in placements) if run else 0,
+        "placed": sum(1 for r in regs if placed.get(r.id)),
+        "confirmed": sum(1 for r in regs if rounds.confirmed_any(r)),
+        "since_run": sum(1 for r in regs if placed.get(r.id) is None) if run else 0,
     }
+
+
+def _people_rounds(
+    event: Event, regs: list[Registration], run: Run | None, labels: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Several rounds: each person's rounds as the people table shows them (round name,
+    wishes, pin, placement and rank or None for "registered since", confirmation)."""
+    if len(labels) < 2:
+        return {}
+    parts = run.parts(event) if run else {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for reg in regs:
+        rows = []
+        for rnd in rounds.rounds_at(event, reg.site):
+            part = parts.get(rnd.key)
+            rows.append(
+                {
+                    "label": labels[rnd.key],
+                    "wishes": rounds.wishes_in(event, reg, rnd.key),
+                    "pinned": rounds.pinned_in(event, reg, rnd.key),
+                    "in_run": part is not None and reg.id in part.placements,
+                    "placement": part.placements.get(reg.id) if part else None,
+                    "rank": part.ranks.get(reg.id) if part else None,
+                    "confirmed": rounds.confirmed_in(event, reg, rnd.key),
+                }
+            )
+        out[reg.id] = rows
+    return out
 
 
 async def _dashboard(
@@ -193,20 +259,24 @@ async def _dashboard(
     regs = await people.all()
     settings = await people.settings()
     run = await people.result()
+    labels = round_labels(request, event)
+
+    def page(**context: Any) -> Response:
+        context["people_rounds"] = _people_rounds(event, regs, run, labels)  # thousands too
+        return render(request, "organize.html", status=status, **context)
+
     # With a few thousand people this page is megabytes of HTML (150 ms of Jinja at 2,000):
     # rendered in a thread, which hands the GIL back to the event loop every few ms.
     return await asyncio.to_thread(
-        render,
-        request,
-        "organize.html",
-        status=status,
+        page,
         event=event,
         token=request.query_params["k"],
         regs=regs,
         run=run,
         run_at=local_time(event, run.at if run else None),
         counts=_counts(event, regs, run) | {"pending": len(await people.pending())},
-        workshops=_workshop_rows(event, regs, settings, run),
+        workshops=_workshop_rows(event, regs, settings, run, labels),
+        rounds=[(r, labels[r.key]) for r in rounds.rounds(event)] if len(labels) > 1 else [],
         titles={w.id: event.workshop_short_title(w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
         free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
@@ -257,8 +327,10 @@ async def save_attendance(request: Request, live: Live, people: People) -> Respo
 async def pin(request: Request, live: Live, people: People) -> Response:
     """Pin a person to a workshop, or unpin them (no workshop): see desk.pin."""
     form = await request.form(max_files=0)
+    wid = _field(form, "workshop") or ""
+    unpin = wid.removeprefix(UNPIN) if wid.startswith(UNPIN) else None  # in one round
     pinned = await desk.pin(
-        live.event, people, _field(form, "person") or "", _field(form, "workshop") or ""
+        live.event, people, _field(form, "person") or "", "" if unpin else wid, unpin or ""
     )
     return _back(request, live, "pin" if pinned else "unpin")
 
@@ -270,11 +342,14 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
     seed = _seed(_field(form, "seed"))
     free = _field(form, "allow_free_seats") is not None
     try:
-        result = await people.run(seed, free)
+        await people.run(seed, free)
     except ValueError as exc:  # inconsistent pins or confirmations: say which
         raise Refused(409, "org.run_failed", detail=str(exc)) from None
-    placed = sum(1 for w in result.placements.values() if w)
-    return _back(request, live, "assign", n=placed, m=len(result.placements) - placed)
+    run = await people.result()
+    assert run is not None
+    done = placed_everywhere(live.event, run, await people.all()).values()
+    placed = sum(1 for p in done if p)
+    return _back(request, live, "assign", n=placed, m=sum(1 for p in done if p is False))
 
 
 async def working_link(request: Request, people: People, reg: Registration) -> str:
@@ -291,14 +366,24 @@ async def publish(request: Request, live: Live, people: People) -> Response:
         raise Refused(409, "org.no_result")
     changed = await people.publish()
     mailer = request.app.state.mailer
+    event = live.event
     sent = 0
     for reg in changed if mailer.enabled else []:
-        w = live.event.workshop(reg.confirmed or "")
+        if rounds.several(event):  # one mail with every round's workshop, time and room
+            mine = [
+                (workshop_times(event, reg.site, w), event.workshop_title(w), w.room)
+                for _, w in rounds.confirmed_workshops(event, reg)
+                if w is not None
+            ]
+            link = await working_link(request, people, reg)
+            sent += bool(await mailer.confirmed_rounds(event, reg, mine, link))
+            continue
+        w = event.workshop(reg.confirmed or "")
         if w is None:
             continue
         link = await working_link(request, people, reg)
-        title = live.event.workshop_title(w)
-        sent += bool(await mailer.confirmed(live.event, reg, title, w.room, link))
+        title = event.workshop_title(w)
+        sent += bool(await mailer.confirmed(event, reg, title, w.room, link))
     return _back(request, live, "publish", n=len(changed), m=sent)
 
 

@@ -20,9 +20,10 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.i18n import translator
 from live.model import Event
+from live.people import rounds
 from live.people.assignment import Report, Tally
-from live.people.registration import Registration
-from live.people.store import People, Run
+from live.people.registration import Registration, wish_slots
+from live.people.store import Part, People, Run
 from live.web.common import lang_of, render
 from live.web.organize import (
     BASE,
@@ -33,6 +34,7 @@ from live.web.organize import (
     Refused,
     local_time,
     organizer,
+    round_labels,
     site_name,
     working_link,
     workshop_times,
@@ -94,17 +96,29 @@ def csv_response(
     )
 
 
-async def _report_of(live: Live, people: People) -> tuple[Report | None, Run | None]:
-    """The report of the last run (None before any), for the people registered now."""
+def _round_key(request: Request, event: Event) -> str | None:
+    """The round a report is asked for (`?round=`; the first round by default)."""
+    key = request.query_params.get("round")
+    return key if key in {r.key for r in rounds.rounds(event)} else None
+
+
+async def _report_of(
+    live: Live, people: People, key: str | None = None
+) -> tuple[Report | None, Run | None]:
+    """The report of the last run (None before any), for the people registered now; with
+    several rounds, round `key`'s."""
     regs, run = await people.all(), await people.result()
-    report = run.report(live.event, regs, await people.settings()) if run else None
+    report = run.report(live.event, regs, await people.settings(), key) if run else None
     return report, run
 
 
 @organizer
 async def report_page(request: Request, live: Live, people: People) -> Response:
-    report, run = await _report_of(live, people)
     event = live.event
+    key = _round_key(request, event)
+    report, run = await _report_of(live, people, key)
+    labels = round_labels(request, event)
+    every = rounds.rounds(event)
     return render(
         request,
         "organize_report.html",
@@ -115,16 +129,20 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
         depth=max(event.registration.wishes, len(report.overall.by_rank) if report else 0),
         titles={w.id: event.workshop_short_title(w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
+        rounds=[(r.key, labels[r.key]) for r in every] if len(every) > 1 else [],
+        round_key=key or (every[0].key if every else ""),
     )
 
 
 @organizer
 async def report_csv(request: Request, live: Live, people: People) -> Response:
-    report, _ = await _report_of(live, people)
+    key = _round_key(request, live.event)
+    report, _ = await _report_of(live, people, key)
     if report is None:
         raise Refused(409, "org.no_result")
     header, rows = report_rows(live.event, report)
-    return csv_response(request, f"{live.event.id}-report.csv", header, rows)
+    name = f"{live.event.id}-report-{key}.csv" if key else f"{live.event.id}-report.csv"
+    return csv_response(request, name, header, rows)
 
 
 def _person_row(
@@ -135,31 +153,62 @@ def _person_row(
     return [r.id, r.name, r.email, r.category, r.site, *wishes, r.accessibility, r.group, *placed]
 
 
+def _person_rounds_row(event: Event, r: Registration, parts: dict[str, Part]) -> list[Any]:
+    """Several rounds: each round's wishes in its own columns (round 2's from `wish{n+1}`,
+    n the wishes of a round: the list imports back the same), and the pins, placements,
+    ranks and confirmations of the rounds joined with " / ", in round order."""
+    n = event.registration.wishes
+    wishes: list[str] = []
+    pinned, placed, ranks, confirmed = [], [], [], []
+    for rnd in rounds.rounds(event):
+        wishes += (rounds.wishes_in(event, r, rnd.key) + [""] * n)[:n]
+        part = parts.get(rnd.key)
+        rank = part.ranks.get(r.id) if part else None
+        pinned.append(rounds.pinned_in(event, r, rnd.key) or "")
+        placed.append((part.placements.get(r.id) if part else None) or "")
+        ranks.append("" if rank is None else str(rank))
+        confirmed.append(rounds.confirmed_in(event, r, rnd.key) or "")
+    joined = [" / ".join(v) if any(v) else "" for v in (pinned, placed, ranks, confirmed)]
+    head = [r.id, r.name, r.email, r.category, r.site]
+    return [*head, *wishes, r.accessibility, r.group, *joined, r.created]
+
+
 @organizer
 async def registrations_csv(request: Request, live: Live, people: People) -> Response:
     """Every registration with its placement; re-importable (same column names)."""
+    event = live.event
     run = await people.result()
-    placements, ranks = (run.placements, run.ranks) if run else ({}, {})
-    n = live.event.registration.wishes
+    n = wish_slots(event)
     header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
-    rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
-    return csv_response(request, f"{live.event.id}-registrations.csv", header, rows)
+    if rounds.several(event):
+        parts = run.parts(event) if run else {}
+        rows = [_person_rounds_row(event, r, parts) for r in await people.all()]
+    else:
+        placements, ranks = (run.placements, run.ranks) if run else ({}, {})
+        rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
+    return csv_response(request, f"{event.id}-registrations.csv", header, rows)
 
 
 @organizer
 async def confirmations_csv(request: Request, live: Live, people: People) -> Response:
     """Confirmed people with a working personal link each (minted once for those who have
-    none that still works), to send by other means when there is no SMTP server."""
+    none that still works), to send by other means when there is no SMTP server. With
+    several rounds, one line per person and round, at that round's times."""
     event = live.event
     header = CONFIRMATION_HEAD
     rows = []
     for reg in await people.all():
-        w = event.workshop(reg.confirmed or "")
-        if w is None:
+        if rounds.several(event):
+            mine = [w for _, w in rounds.confirmed_workshops(event, reg) if w is not None]
+        else:
+            mine = [w] if (w := event.workshop(reg.confirmed or "")) else []
+        if not mine:
             continue
         link = await working_link(request, people, reg)
-        where = [site_name(event, w.site), event.workshop_title(w), w.room]
-        rows.append([reg.name, reg.email, *where, workshop_times(event, w.site), w.visio_url, link])
+        for w in mine:
+            where = [site_name(event, w.site), event.workshop_title(w), w.room]
+            times = workshop_times(event, w.site, w)
+            rows.append([reg.name, reg.email, *where, times, w.visio_url, link])
     return csv_response(request, f"{event.id}-confirmations.csv", header, rows)
 
 

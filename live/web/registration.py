@@ -31,9 +31,17 @@ from live.agenda.protocol import event_info
 from live.config import Settings
 from live.i18n import translator
 from live.links import Claims, LinkError
-from live.people import desk
+from live.model import Event, Workshop
+from live.people import desk, rounds
 from live.people.calendar import agenda_ics, personal_ics
-from live.people.registration import Invalid, Registration, check, window_error
+from live.people.registration import (
+    Invalid,
+    Registration,
+    WorkshopSettings,
+    check,
+    window_error,
+    wish_slots,
+)
 from live.people.store import Duplicate, People
 from live.ratelimit import Limiter
 from live.web.common import (
@@ -98,6 +106,29 @@ def _form(request_form: Any, wishes: int) -> dict[str, Any]:
     return form
 
 
+def wish_rounds(event: Event, settings: WorkshopSettings, form: dict[str, Any]) -> list[Any]:
+    """What the form's wish lists show, round by round: (round, its open workshops, the
+    wishes chosen, the number of its first `wish` field). One round: the event's open
+    workshops and the wishes as posted; several: each round's, from `wish{n*k+1}` on."""
+    closed = set(settings.closed)
+    n = event.registration.wishes
+    every = rounds.rounds(event)
+    chosen = list(form.get("wishes") or [])
+    if len(every) < 2:
+        offered = [w for w in event.workshops if w.id not in closed]
+        return [(every[0] if every else None, offered, chosen, 1)]
+    posted = len(chosen) == n * len(every)  # a posted form keeps its blanks in place
+    out = []
+    for k, rnd in enumerate(every):
+        if posted:
+            mine = chosen[k * n : (k + 1) * n]
+        else:  # as stored: one list, each wish in its workshop's round
+            mine = [w for w in chosen if w and rounds.key_of(event, w) == rnd.key]
+        offered = [w for w in rnd.workshops if w.id not in closed]
+        out.append((rnd, offered, mine, k * n + 1))
+    return out
+
+
 def _now(live: Live) -> datetime:
     return datetime.now(live.event.tz)
 
@@ -115,6 +146,7 @@ async def register(request: Request) -> Response:
         "closed_reason": window_error(live.event, _now(live)),
         "errors": {},
         "form": {"wishes": []},
+        "wish_rounds": wish_rounds(live.event, settings, {}),
     }
     if request.method == "GET":
         return render(request, "register.html", **context)
@@ -122,8 +154,9 @@ async def register(request: Request) -> Response:
     if wait:
         return too_many(request, wait)
     raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    form = _form(raw, live.event.registration.wishes)
+    form = _form(raw, wish_slots(live.event))
     context["form"] = form
+    context["wish_rounds"] = wish_rounds(live.event, settings, form)
     mailer = request.app.state.mailer
     if raw.get(HONEYPOT):
         return _sent(request, live)
@@ -202,10 +235,10 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
     form: dict[str, Any] = reg.to_dict() | {"consent": "on"}
     if request.method == "POST":
         raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
-        form = _form(raw, event.registration.wishes)
+        form = _form(raw, wish_slots(event))
         try:
             fields = check(event, form, _now(live), settings)
-            if reg.confirmed and fields["site"] != reg.site:
+            if rounds.confirmed_any(reg) and fields["site"] != reg.site:
                 raise Invalid({"site": "reg.confirmed_site"})
             reg = await people.update(reg, fields)
             saved = True
@@ -214,6 +247,9 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         except Duplicate:
             errors = {"email": "reg.exists"}
     workshop = event.workshop(reg.confirmed) if reg.confirmed else None
+    mine = rounds.confirmed_workshops(event, reg) if rounds.several(event) else []
+    if mine:  # the live timer follows the workshop running now, else the next one
+        workshop = _now_or_next(live, [w for _, w in mine if w is not None])
     link = str(request.url)
     return render(
         request,
@@ -230,6 +266,8 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         verified=getattr(request.state, "email_verified", False),
         settings=settings,
         workshop=workshop,
+        mine=mine,
+        wish_rounds=wish_rounds(event, settings, form),
         closed_reason=window_error(event, _now(live)),
         purpose=translator(lang_of(request))("reg.purpose"),
         qr=segno.make(link, error="m").svg_inline(scale=4, omitsize=True),
@@ -243,13 +281,34 @@ async def personal_ics_file(request: Request, live: Live, claims: Claims) -> Res
         return reg
     event = live.event
     workshop = event.workshop(reg.confirmed) if reg.confirmed else None
+    if rounds.several(event):
+        mine = [w for _, w in rounds.confirmed_workshops(event, reg) if w is not None]
+    else:
+        mine = [workshop] if workshop else []
     link = str(request.url).replace("/me.ics?", "/me?")
-    body = personal_ics(event, reg.site, workshop, link)
+    body = personal_ics(event, reg.site, mine, link)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{event.id}.ics"'},
     )
+
+
+def _now_or_next(live: Live, workshops: list[Workshop]) -> Workshop | None:
+    """Of a person's workshops (one per round), the one whose timer runs now, else the
+    first not over yet, else the last: the one their phone's live card follows."""
+    running = next((w for w in workshops if w.id in live.state.workshops), None)
+    if running is not None or not workshops:
+        return running
+    now = _now(live)
+    ends = [(_round_end(live.event, w), w) for w in workshops]
+    return next((w for end, w in ends if end is None or end > now), workshops[-1])
+
+
+def _round_end(event: Event, w: Workshop) -> datetime | None:
+    """When a workshop's round ends as planned (None: it has no step of its own)."""
+    step = event.workshop_step(w)
+    return event.planned_end(step) if step else None
 
 
 async def agenda_file(request: Request) -> Response:

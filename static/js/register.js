@@ -7,6 +7,10 @@ function filter() {
     option.disabled = other;
     if (other && option.selected) option.parentElement.value = "";
   }
+  // With several rounds, a round without any workshop on the chosen site is not asked.
+  for (const round of document.querySelectorAll("fieldset[data-round]")) {
+    round.hidden = Boolean(site.value) && !round.querySelector("option[data-site]:not([disabled])");
+  }
 }
 if (site) {
   site.addEventListener("change", filter);
