@@ -84,6 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = args.base_url or f"http://{host}:{args.port}"
     os.environ.setdefault("RELAIS_BASE_URL", base)
     settings = Settings.from_env()
+    if args.workers > 1 and settings.backend != "redis":
+        print(say("cli.workers_need_redis"), file=sys.stderr)
+        return 2
     announce(settings)
     if not (settings.data_dir / ADMIN_ISSUED).exists():  # the first start on this data
         print(f"\n{say('cli.admin_link_first', link=issue_admin_link(settings))}\n", flush=True)
@@ -100,6 +103,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=trusted_proxies(settings) is not None,
         forwarded_allow_ips=trusted_proxies(settings),
+        # Several processes share the port and one Redis (each follows the logs); the
+        # plenary's WebRTC sessions stay in the process that made them (README).
+        workers=args.workers if args.workers > 1 else None,
     )
     return 0
 
@@ -353,7 +359,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relais", description=__doc__)
     parser.add_argument("--data", help=DATA_HELP)
-    parser.add_argument("--backend", choices=["sqlite", "memory"], help="storage backend")
+    parser.add_argument("--backend", choices=["sqlite", "redis", "memory"], help="storage backend")
     parser.add_argument("--base-url", help="public address used in links")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -362,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (needs LIVE_BACKEND=redis)",
+    )
     serve.set_defaults(fn=cmd_serve)
 
     imp = sub.add_parser("import", help="validate and load an event file (YAML)")

@@ -277,3 +277,67 @@ def test_a_link_revoked_on_one_process_closes_its_pages_on_the_others(
                     frames.append(json.loads(ws.recv(timeout=5)))
             assert [f.get("code") for f in frames if f["type"] == "error"] == ["link_revoked"]
             assert ws.close_code == 4403
+
+
+def test_relais_serve_with_workers_serves_one_event_from_several_processes(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """`relais serve --workers 2`: connections land on either process, and every client
+    sees the same events in the same order."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from .conftest import ROOT, free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "RELAIS_DATA": str(tmp_path / "data"),
+        "RELAIS_SECRET": SECRET,
+        "LIVE_BACKEND": "redis",
+        "REDIS_URL": redis.url,
+    }
+    relais = [sys.executable, "-m", "live.cli", "serve", "--demo", "--port", str(port)]
+    server = subprocess.Popen(
+        [*relais, "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    proxy = LiveServer(tmp_path / "unused")
+    proxy.port, proxy.url, proxy.ws_url = port, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{proxy.url}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        followers = [Follower(proxy) for _ in range(8)]
+        ws = socket(proxy)
+        hello(ws)
+        for i, name in enumerate(["step.next", "timer.pause", "timer.resume", "step.next"]):
+            assert send(ws, f"w{i}", name)["type"] == "ack"
+        seen = [f.wait_for(4) for f in followers]
+        assert all(s == seen[0] for s in seen) and [n for _, n in seen[0]] == [
+            "step.next",
+            "timer.pause",
+            "timer.resume",
+            "step.next",
+        ]
+        for f in followers:
+            f.close()
+        ws.close()
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_relais_serve_with_workers_needs_redis(tmp_path: Path) -> None:
+    from live.cli import main
+
+    assert main(["--data", str(tmp_path), "serve", "--workers", "2"]) == 2
