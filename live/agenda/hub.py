@@ -382,6 +382,8 @@ class Hub:
         self._texts: dict[str, str] = {}  # the definition last seen per event, valid or not
         self._version: int | None = None  # the backend's definitions_version they match
         self._following: dict[str, asyncio.Task[None]] = {}  # per event, on a shared store
+        # told the id of an event no longer served (deleted here or by another process)
+        self.on_remove: list[Callable[[str], None]] = []
 
     async def load_all(self) -> None:
         await self.refresh()
@@ -486,6 +488,11 @@ class Hub:
             task.cancel()
         for client in list(live.clients):
             client.close("unknown_event")
+        for callback in self.on_remove:
+            try:
+                callback(event_id)
+            except Exception:
+                log.exception("event %s: a removal follower failed", event_id)
         return live
 
     async def stop(self) -> None:

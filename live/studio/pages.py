@@ -538,11 +538,11 @@ async def delete_event(state: Any, event_id: str) -> None:
     """Stop serving the event (its open pages are told it is gone), close its notes and
     its plenary, then remove everything stored for it and fold the database's log so no
     copy of its personal data stays in the files (`Backend.drop_event`, `forget`)."""
+    await state.notes.drop(event_id)  # first: its rooms are gone when the hub says so
     state.hub.remove(event_id)
     for session_id, session in list(state.plenary.sessions.items()):
         if session.event == event_id:
             await state.plenary.end(session_id)
-    await state.notes.drop(event_id)
     await state.backend.drop_event(event_id)
     await state.backend.forget()
 
