@@ -14,7 +14,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from live.agenda.hub import Hub, Listener
+from live.agenda.events import Hub
+from live.agenda.hub import Listener
 from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings

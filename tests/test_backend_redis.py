@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from live.agenda.hub import Hub
+from live.agenda.events import Hub
 from live.backends.base import BackendUnavailable, SeqConflict
 from live.backends.redis import RedisBackend
 from live.links import Claims

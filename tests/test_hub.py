@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from live.agenda.hub import RESYNC, Client, Hub
+from live.agenda.events import Hub
+from live.agenda.outbox import RESYNC, Client
 from live.agenda.state import Rejected
 from live.backends.memory import MemoryBackend
 from live.errors import RelaisError

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from websockets.asyncio.client import connect
 
-from live.agenda.hub import Hub
+from live.agenda.events import Hub
 from live.backends.base import Backend
 from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from live.agenda.hub import Client, Hub, Live, audience_of
+from live.agenda.events import Hub
+from live.agenda.hub import Live, audience_of
+from live.agenda.outbox import Client
 from live.agenda.state import EVERYONE
 from live.backends.memory import MemoryBackend
 from live.links import PUBLIC, Claims

@@ -1,5 +1,8 @@
 """The live side of each event: its state, its log, and the screens that follow it.
 
+(The clients' bounded outboxes are in `outbox.py`; the events a process serves, following
+their definitions, in `events.py`.)
+
 One `Live` per event holds the reduced state in memory. A command is checked, applied to
 a copy of the state, appended to the backend, and only then made current and broadcast,
 so what a client sees was always written first. Broadcasts are encoded once and handed
@@ -9,7 +12,6 @@ to each client's bounded outbox without waiting: a slow client never delays the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -23,93 +25,19 @@ from typing import Any
 from live.agenda import commands
 from live.agenda import protocol as messages
 from live.agenda import state as agenda
+from live.agenda.outbox import RESYNC, Client
 from live.backends.base import Backend, SeqConflict
 from live.errors import RelaisError
 from live.links import COMMANDERS, Claims
-from live.model import Event, parse_event
+from live.model import Event
 
 log = logging.getLogger("relais.hub")
 
 APPEND_ATTEMPTS = 40  # a command retried on top of others' appends before "busy"
-RESYNC = "\x00resync"  # sentinel in an outbox: send a fresh snapshot instead of events
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class Client:
-    """One websocket's outbox, bounded in frames and in bytes. `push_event` never blocks:
-    a client that falls behind drops what is queued and gets one fresh snapshot instead.
-    A reply that does not fit closes the client (it reconnects and resyncs)."""
-
-    def __init__(
-        self, claims: Claims, maxsize: int, max_bytes: int = 1 << 20, audience: str = ""
-    ) -> None:
-        self.claims = claims
-        self.audience = audience  # whose messages it may read (see `audience_of`)
-        self.maxsize = maxsize
-        self.max_bytes = max_bytes
-        self.frames: deque[str] = deque()
-        self.size = 0  # characters queued (frames are mostly ASCII JSON)
-        self.behind = False
-        self.close_reason: str | None = None
-        self._waiter: asyncio.Future[None] | None = None
-
-    @property
-    def closed(self) -> bool:
-        return self.close_reason is not None
-
-    def _put(self, frame: str) -> bool:
-        if len(self.frames) >= self.maxsize or self.size + len(frame) > self.max_bytes:
-            return False
-        self.frames.append(frame)
-        self.size += len(frame)
-        self._wake()
-        return True
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def push_event(self, frame: str) -> None:
-        if self.behind or self.close_reason is not None:
-            return  # the snapshot it is waiting for will include this event
-        if not self._put(frame):
-            self.behind = True
-            self.frames.clear()
-            self.frames.append(RESYNC)
-            self.size = len(RESYNC)
-            self._wake()
-
-    def push_reply(self, frame: str) -> None:
-        """Acks, errors and pongs are never dropped silently: a client that cannot take
-        them is closed, and it will reconnect and resync."""
-        if self.close_reason is None and not self._put(frame):
-            self.close("behind")
-
-    def close(self, reason: str) -> None:
-        """End the connection with `reason` (an error code: `behind`, `link_revoked`...);
-        what is queued is dropped. Safe to call from any task: it only signals."""
-        if self.close_reason is None:
-            self.close_reason = reason
-            self.frames.clear()
-            self.size = 0
-            self._wake()
-
-    async def next_frame(self) -> str | None:
-        """The next frame to send, or None once the client must close."""
-        while not self.frames and self.close_reason is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        if self.close_reason is not None:
-            return None
-        frame = self.frames.popleft()
-        self.size -= len(frame)
-        return frame
 
 
 Listener = Callable[[Event, agenda.State], None]
@@ -365,145 +293,3 @@ def _digest(name: str, args: dict[str, Any]) -> str:
     from a request or back from the log (JSON turns tuples into lists; both dump alike)."""
     text = json.dumps([name, args], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-class Hub:
-    """Every event this process serves, by id. Definitions put in the backend by another
-    process (`relais import` while the server runs) are followed with `refresh`, polled by
-    `follow_definitions`: a new event is served, a changed one replaces the old."""
-
-    POLL = 0.5  # seconds between two looks at the backend's definitions version
-
-    def __init__(self, backend: Backend, snapshot_every: int = 100) -> None:
-        self.backend = backend
-        self.snapshot_every = snapshot_every
-        self.events: dict[str, Live] = {}
-        self.listeners: list[Listener] = []  # given to every event's Live (see Live)
-        self._texts: dict[str, str] = {}  # the definition last seen per event, valid or not
-        self._version: int | None = None  # the backend's definitions_version they match
-        self._following: dict[str, asyncio.Task[None]] = {}  # per event, on a shared store
-        # told the id of an event no longer served (deleted here or by another process)
-        self.on_remove: list[Callable[[str], None]] = []
-
-    async def load_all(self) -> None:
-        await self.refresh()
-
-    async def put(self, text: str, source: str = "<event>") -> Event:
-        """Validate and store an event definition, and serve it live."""
-        event = parse_event(text, source)
-        await self.backend.put_definition(event.id, text)
-        await self._activate(event)
-        self._texts[event.id] = text
-        return event
-
-    async def refresh(self) -> list[str]:
-        """Serve what the backend's definitions say now; the ids (re)activated. Reads no
-        definition unless their version moved, and parses only the texts that changed. An
-        invalid one is logged and the event keeps the definition it had."""
-        version = await self.backend.definitions_version()
-        if version == self._version:
-            return []
-        changed = []
-        # The version is read first: a put landing after it moves it again, and is seen
-        # at the next call even if this read already caught it.
-        definitions = await self.backend.definitions()
-        for event_id in [e for e in self.events if e not in definitions]:
-            self.remove(event_id)  # deleted, here or by another process
-            changed.append(event_id)
-        for event_id, text in definitions.items():
-            if self._texts.get(event_id) == text:
-                continue
-            try:  # in a thread: a large file takes tens of ms, the loop serves meanwhile
-                event = await asyncio.to_thread(parse_event, text, f"{event_id}.yaml")
-            except ValueError as exc:
-                # Line numbers only: a reason can quote the file's values (speakers'
-                # names), and logs are no place for personal data.
-                problems = getattr(exc, "problems", [str(exc)])
-                lines = [p.split(": ", 1)[0].rpartition(":")[2] for p in problems]
-                log.error(
-                    "event %s: stored definition refused (%d problems, lines %s), the event "
-                    "keeps the one it had; `relais import` on the file says why",
-                    event_id,
-                    len(problems),
-                    ", ".join(n for n in lines if n.isdigit()) or "?",
-                )
-            else:
-                if self._fits(event):
-                    await self._activate(event)  # if it fails, the next call tries again
-                    changed.append(event.id)
-            self._texts[event_id] = text  # a refused text is reported once, not each poll
-        self._version = version
-        return changed
-
-    def _fits(self, event: Event) -> bool:
-        """A new definition must still hold the step being run: the state points into the
-        agenda by index, and a shorter agenda would leave it pointing at nothing."""
-        live = self.events.get(event.id)
-        step = live.state.step if live is not None else None
-        if step is not None and step >= len(event.agenda):
-            log.error(
-                "event %s: new definition has %d steps, the event is at step %d; "
-                "the event keeps the definition it had",
-                event.id,
-                len(event.agenda),
-                step + 1,
-            )
-            return False
-        return True
-
-    async def follow_definitions(self, every: float | None = None) -> None:
-        """Refresh forever (a task of the app's lifespan): an import reaches the running
-        server within a poll. One tiny read per poll while nothing changes."""
-        failing = False
-        while True:
-            await asyncio.sleep(self.POLL if every is None else every)
-            try:
-                await self.refresh()
-            except Exception:  # the next poll tries again; serving goes on meanwhile
-                if not failing:  # said once, not twice a second
-                    log.exception("event definitions cannot be read; retrying")
-                failing = True
-            else:
-                failing = False
-
-    async def _activate(self, event: Event) -> None:
-        live = self.events.get(event.id)
-        if live is not None:
-            live.redefine(event)
-            return
-        live = Live(event, self.backend, self.snapshot_every, self.listeners)
-        await live.load()
-        self.events[event.id] = live
-        if self.backend.shared:  # other processes append to its log: follow it
-            self._following[event.id] = asyncio.create_task(live.follow())
-
-    def remove(self, event_id: str) -> Live | None:
-        """Stop serving an event (deleted): its open pages are told it is gone."""
-        live = self.events.pop(event_id, None)
-        self._texts.pop(event_id, None)
-        if live is None:
-            return None
-        task = self._following.pop(event_id, None)
-        if task is not None:
-            task.cancel()
-        for client in list(live.clients):
-            client.close("unknown_event")
-        for callback in self.on_remove:
-            try:
-                callback(event_id)
-            except Exception:
-                log.exception("event %s: a removal follower failed", event_id)
-        return live
-
-    async def stop(self) -> None:
-        """Stop following the shared logs (the app's shutdown)."""
-        tasks = list(self._following.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._following.clear()
-
-    def get(self, event_id: str) -> Live | None:
-        return self.events.get(event_id)

@@ -81,6 +81,9 @@ KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
 RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_client": {...}}
 
 
+STARTED = "notes-started"  # records: which documents were given their template (shared store)
+
+
 def doc_name(event_id: str, workshop_id: str) -> str:
     return f"{event_id}/{workshop_id}"
 
@@ -149,17 +152,35 @@ class Room:
         self._base = self._size
         self.credits = Credits.from_record(await self.backend.get_record(RAPPORTEURS, self.name))
         self.authors = set(self.credits.by_client)
-        if not rows and template:
+        if not rows and template and await self._first_to_start():
             self.text += template
             first = self.doc.get_update()
             await self.backend.notes_append(self.name, [first])
             self._stored, self._size = 1, len(first)
+            self._base = self._size
+        elif not rows and template:  # another process writes the template: take it
+            for _ in range(40):
+                rows = await self.backend.notes_load(self.name)
+                if rows:
+                    break
+                await asyncio.sleep(0.05)
+            for row in rows:
+                self._apply(row)
+            self._stored, self._size = len(rows), sum(len(r) for r in rows)
             self._base = self._size
         elif self._stored > self.compact_every or (
             len(rows) > 1 and self._size > self.compact_growth
         ):
             await self.compact()
         self.writer.register(self)
+
+    async def _first_to_start(self) -> bool:
+        """Whether this process writes the template of a new document: always alone; on
+        a shared store, only the one that claims it first (else each process would add
+        its own copy of the headings)."""
+        if not self.backend.shared:
+            return True
+        return await self.backend.create_record(STARTED, self.name, {})
 
     async def close(self) -> None:
         """Write what is pending, compact, and close every connection."""
@@ -459,9 +480,16 @@ class Room:
         merged = self.doc.get_update()
         if self.backend.shared:
             # Other processes append to the same rows: replace exactly those read now,
-            # merged with this document, never a count this process alone kept.
+            # never a count this process alone kept. What they hold that this document
+            # lacks is applied (and relayed) first, so the state replaces all of them.
             rows = await self.backend.notes_load(self.name)
-            merged = _merge(merged, rows)
+            if rows:
+                self.remote(rows[0] if len(rows) == 1 else merge_updates(*rows))
+            merged = self.doc.get_update()
+            waiting = []  # rows still waiting for one they depend on: kept as they are
+            if rows and _merge(merged, rows) != merged:
+                waiting = [r for r in rows if _merge(merged, [r]) != merged]
+                merged = _merge(merged, waiting)
             await self.backend.notes_compact(self.name, merged, len(rows))
             self._stored, self._recent, self._compact_soon = 1, [], False
             self._size = self._base = len(merged) + self._unpublished

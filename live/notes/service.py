@@ -57,6 +57,8 @@ class NotesService:
             room = Room(name, self.backend, self.compact_every, self.writer)
             await room.load(template)
             self.rooms[name] = room
+            if self.backend.shared:  # what others wrote while it loaded was not relayed here
+                await room.reread()
             return room
         finally:
             self._loading.pop(name, None)

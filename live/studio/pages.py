@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound, Route
 
-from live.agenda.hub import Hub, Live
+from live.agenda.events import Hub
+from live.agenda.hub import Live
 from live.event_checks import Problem
 from live.i18n import plural, translator
 from live.links import Claims, LinkError, url

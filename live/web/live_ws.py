@@ -21,7 +21,8 @@ import time
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda import protocol as messages
-from live.agenda.hub import RESYNC, Client, Live, audience_of, now_ms
+from live.agenda.hub import Live, audience_of, now_ms
+from live.agenda.outbox import RESYNC, Client
 from live.errors import RelaisError, close_code
 from live.i18n import refusal
 from live.links import PUBLIC, LinkError
