@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process cleanly (SIGTERM), killing it if it does not exit in 10 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class LiveServer:
@@ -148,13 +160,20 @@ class LiveServer:
         resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
+
+    def import_event(self, text: str, name: str = "event") -> None:
+        """Store an event file with `relais import`, as an organizer would (before
+        `start`, or while the server runs: it takes effect either way)."""
+        definition = self.data_dir.parent / f"{name}.yaml"
+        definition.parent.mkdir(parents=True, exist_ok=True)
+        definition.write_text(text, encoding="utf-8")
+        relais = [sys.executable, "-m", "live.cli", "--data", str(self.data_dir)]
+        env = {**os.environ, "LIVE_BACKEND": self.backend, **self.extra_env}
+        done = subprocess.run(
+            [*relais, "import", str(definition)], cwd=ROOT, capture_output=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
 
     def kill(self) -> None:
         """Stop abruptly, as a crash would."""
@@ -210,13 +229,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM: Redis writes its append-only file out and exits."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
     def clear(self, prefix: str) -> None:
         """Delete the keys under `prefix` (what one test wrote)."""
@@ -256,6 +269,19 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     await b.close()
     if isinstance(b, RedisBackend):
         server.clear(b.prefix)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to stop, pause or flush without disturbing others."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.proc and server.proc.poll() is None:
+            os.kill(server.proc.pid, signal.SIGCONT)  # in case the test paused it
+        server.stop()
 
 
 @pytest.fixture

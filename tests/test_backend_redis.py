@@ -11,7 +11,7 @@ import secrets
 import signal
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +29,6 @@ pytestmark = pytest.mark.redis
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo" / "ariege-2020.yaml"
 REGIE = Claims(event="ariege-2020", role="facilitator", id="regie")
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, to stop, pause or flush without disturbing others."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.proc and server.proc.poll() is None:
-            os.kill(server.proc.pid, signal.SIGCONT)  # in case the test paused it
-        server.stop()
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import CHROMIUM, ROOT, LiveServer, unavailable
+from .conftest import CHROMIUM, LiveServer, unavailable
 
 pytestmark = pytest.mark.browser
 EVENT = "poitiers-2020"  # sites: poitiers (the hub), niort, angouleme, saint-jean
@@ -252,12 +250,8 @@ def test_a_screen_shows_an_external_visio_room_with_its_qr_code_at_projector_siz
     from .test_browser_show_day import OUTSIDE, SIZES, command, open_screen
     from .test_plenary_pages import VISIO, WITH_VISIO
 
-    definition = tmp_path / "visio.yaml"
-    definition.write_text(WITH_VISIO, encoding="utf-8")
     server = LiveServer(tmp_path / "data")
-    relais = [sys.executable, "-m", "live.cli", "--data", str(server.data_dir)]
-    imported = subprocess.run([*relais, "import", str(definition)], cwd=ROOT, capture_output=True)
-    assert imported.returncode == 0, imported.stderr
+    server.import_event(WITH_VISIO, "visio")
     server.start()
     try:
         screens = {

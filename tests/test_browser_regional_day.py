@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
-from .conftest import ROOT, LiveServer
+from .conftest import LiveServer
 from .test_browser_show_day import command, open_console, open_screen, state
 from .test_reports import EVENT as REPORTS_EVENT
 
@@ -100,12 +98,8 @@ def test_a_message_to_one_site_shows_there_only_and_reaches_no_other_site(
 def rex_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server with the event of tests/test_reports.py: a round of reports, workshops
     presenting their own, a restitution that calls the workshops' reports in turn."""
-    definition = tmp_path / "rex.yaml"
-    definition.write_text(REPORTS_EVENT, encoding="utf-8")
     server = LiveServer(tmp_path / "data")
-    relais = [sys.executable, "-m", "live.cli", "--data", str(server.data_dir)]
-    imported = subprocess.run([*relais, "import", str(definition)], cwd=ROOT, capture_output=True)
-    assert imported.returncode == 0, imported.stderr
+    server.import_event(REPORTS_EVENT, "rex")
     server.start()
     try:
         yield server

@@ -8,8 +8,6 @@ import asyncio
 import html
 import json
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from .conftest import ROOT, LiveServer
+from .conftest import LiveServer
 from .test_live_server import command, hello
 from .test_reports import EVENT
 
@@ -32,12 +30,8 @@ CONFIG = re.compile(r'<script type="application/json" id="notes-config">(.*?)</s
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("reports")
     s = LiveServer(tmp / "data")
-    relais = [sys.executable, "-m", "live.cli", "--data", str(s.data_dir)]
     for copy in COPIES:
-        definition = tmp / f"{copy}.yaml"
-        definition.write_text(EVENT.replace("id: rex\n", f"id: {copy}\n", 1), encoding="utf-8")
-        done = subprocess.run([*relais, "import", str(definition)], cwd=ROOT, capture_output=True)
-        assert done.returncode == 0, done.stderr
+        s.import_event(EVENT.replace("id: rex\n", f"id: {copy}\n", 1), copy)
     s.start()
     try:
         yield s

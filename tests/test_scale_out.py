@@ -32,19 +32,9 @@ WORKSHOP = "atelier-acces"
 
 
 @pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def processes(tmp_path: Path, redis: RedisServer) -> Iterator[list[LiveServer]]:
+def processes(tmp_path: Path, own_redis: RedisServer) -> Iterator[list[LiveServer]]:
     servers = [
-        LiveServer(tmp_path / f"data{i}", backend="redis", env={"REDIS_URL": redis.url})
+        LiveServer(tmp_path / f"data{i}", backend="redis", env={"REDIS_URL": own_redis.url})
         for i in range(3)
     ]
     for server in servers:
@@ -211,8 +201,9 @@ def test_a_process_killed_mid_event_loses_nothing_acknowledged(
 
 
 def test_with_redis_away_commands_fail_fast_and_all_resumes_after(
-    processes: list[LiveServer], redis: RedisServer
+    processes: list[LiveServer], own_redis: RedisServer
 ) -> None:
+    redis = own_redis
     ws = socket(processes[0])
     hello(ws)
     assert send(ws, "a", "step.next")["type"] == "ack"
@@ -285,7 +276,7 @@ def test_a_link_revoked_on_one_process_closes_its_pages_on_the_others(
 
 
 def test_relais_serve_with_workers_serves_one_event_from_several_processes(
-    tmp_path: Path, redis: RedisServer
+    tmp_path: Path, own_redis: RedisServer
 ) -> None:
     """`relais serve --workers 2`: connections land on either process, and every client
     sees the same events in the same order."""
@@ -302,7 +293,7 @@ def test_relais_serve_with_workers_serves_one_event_from_several_processes(
         "RELAIS_DATA": str(tmp_path / "data"),
         "RELAIS_SECRET": SECRET,
         "LIVE_BACKEND": "redis",
-        "REDIS_URL": redis.url,
+        "REDIS_URL": own_redis.url,
     }
     relais = [sys.executable, "-m", "live.cli", "serve", "--demo", "--port", str(port)]
     server = subprocess.Popen(
