@@ -259,34 +259,42 @@ async def _dashboard(
     regs = await people.all()
     settings = await people.settings()
     run = await people.result()
+    pending = len(await people.pending())
+    attendance = await people.attendance()
     labels = round_labels(request, event)
+    mail_enabled = request.app.state.mailer.enabled
+    done = "" if error else _done_message(request)
 
-    def page(**context: Any) -> Response:
-        context["people_rounds"] = _people_rounds(event, regs, run, labels)  # thousands too
-        return render(request, "organize.html", status=status, **context)
+    def page() -> Response:
+        # Everything that goes through the thousands of people runs here, in a thread:
+        # with a few thousand this page is megabytes of HTML (150 ms of Jinja at 2,000),
+        # and counting them is tens of ms more; the thread hands the GIL back to the
+        # event loop every few ms.
+        return render(
+            request,
+            "organize.html",
+            status=status,
+            event=event,
+            token=request.query_params["k"],
+            regs=regs,
+            run=run,
+            run_at=local_time(event, run.at if run else None),
+            counts=_counts(event, regs, run) | {"pending": pending},
+            workshops=_workshop_rows(event, regs, settings, run, labels),
+            rounds=[(r, labels[r.key]) for r in rounds.rounds(event)] if len(labels) > 1 else [],
+            titles={w.id: event.workshop_short_title(w) for w in event.workshops},
+            sites={s.id: s.name for s in event.sites},
+            free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
+            mail_enabled=mail_enabled,
+            error=error,
+            done=done,
+            imported=imported,
+            person_link=person_link,
+            attendance=attendance,
+            people_rounds=_people_rounds(event, regs, run, labels),
+        )
 
-    # With a few thousand people this page is megabytes of HTML (150 ms of Jinja at 2,000):
-    # rendered in a thread, which hands the GIL back to the event loop every few ms.
-    return await asyncio.to_thread(
-        page,
-        event=event,
-        token=request.query_params["k"],
-        regs=regs,
-        run=run,
-        run_at=local_time(event, run.at if run else None),
-        counts=_counts(event, regs, run) | {"pending": len(await people.pending())},
-        workshops=_workshop_rows(event, regs, settings, run, labels),
-        rounds=[(r, labels[r.key]) for r in rounds.rounds(event)] if len(labels) > 1 else [],
-        titles={w.id: event.workshop_short_title(w) for w in event.workshops},
-        sites={s.id: s.name for s in event.sites},
-        free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
-        mail_enabled=request.app.state.mailer.enabled,
-        error=error,
-        done="" if error else _done_message(request),
-        imported=imported,
-        person_link=person_link,
-        attendance=await people.attendance(),
-    )
+    return await asyncio.to_thread(page)
 
 
 @organizer

@@ -7,6 +7,7 @@ no cell can run as a formula.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -107,9 +108,11 @@ async def _report_of(
 ) -> tuple[Report | None, Run | None]:
     """The report of the last run (None before any), for the people registered now; with
     several rounds, round `key`'s."""
-    regs, run = await people.all(), await people.result()
-    report = run.report(live.event, regs, await people.settings(), key) if run else None
-    return report, run
+    regs, run, settings = await people.all(), await people.result(), await people.settings()
+    if run is None:
+        return None, None
+    # Tallies over thousands of people: in a thread, the loop serves meanwhile.
+    return await asyncio.to_thread(run.report, live.event, regs, settings, key), run
 
 
 @organizer
@@ -119,7 +122,8 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
     report, run = await _report_of(live, people, key)
     labels = round_labels(request, event)
     every = rounds.rounds(event)
-    return render(
+    return await asyncio.to_thread(
+        render,
         request,
         "organize_report.html",
         event=event,
@@ -142,7 +146,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
         raise Refused(409, "org.no_result")
     header, rows = report_rows(live.event, report)
     name = f"{live.event.id}-report-{key}.csv" if key else f"{live.event.id}-report.csv"
-    return csv_response(request, name, header, rows)
+    return await asyncio.to_thread(csv_response, request, name, header, rows)
 
 
 def _person_row(
@@ -180,13 +184,18 @@ async def registrations_csv(request: Request, live: Live, people: People) -> Res
     run = await people.result()
     n = wish_slots(event)
     header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
-    if rounds.several(event):
-        parts = run.parts(event) if run else {}
-        rows = [_person_rounds_row(event, r, parts) for r in await people.all()]
-    else:
-        placements, ranks = (run.placements, run.ranks) if run else ({}, {})
-        rows = [_person_row(r, n, placements, ranks) for r in await people.all()]
-    return csv_response(request, f"{event.id}-registrations.csv", header, rows)
+    regs = await people.all()
+
+    def listing() -> Response:  # thousands of rows: in a thread, the loop serves meanwhile
+        if rounds.several(event):
+            parts = run.parts(event) if run else {}
+            rows = [_person_rounds_row(event, r, parts) for r in regs]
+        else:
+            placements, ranks = (run.placements, run.ranks) if run else ({}, {})
+            rows = [_person_row(r, n, placements, ranks) for r in regs]
+        return csv_response(request, f"{event.id}-registrations.csv", header, rows)
+
+    return await asyncio.to_thread(listing)
 
 
 @organizer
