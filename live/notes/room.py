@@ -485,12 +485,14 @@ class Room:
             rows = await self.backend.notes_load(self.name)
             if rows:
                 self.remote(rows[0] if len(rows) == 1 else merge_updates(*rows))
+            # A row still waiting for one it depends on holds items past the document's
+            # state vector: kept as it is. (Comparing merges, as below, would take an
+            # older compacted state, whose text was deleted since, for one and keep the
+            # whole history.)
             merged = self.doc.get_update()
-            waiting = []  # rows still waiting for one they depend on: kept as they are
-            if rows and _merge(merged, rows) != merged:
-                waiting = [r for r in rows if _merge(merged, [r]) != merged]
-                merged = _merge(merged, waiting)
-            await self.backend.notes_compact(self.name, merged, len(rows))
+            known = self.doc.get_state()
+            waiting = [r for r in rows if _has_items(diff_update(r, known))]
+            await self.backend.notes_compact(self.name, _merge(merged, waiting), len(rows))
             self._stored, self._recent, self._compact_soon = 1, [], False
             self._size = self._base = len(merged) + self._unpublished
             self._measured = (self._size, self._size)
@@ -504,6 +506,12 @@ class Room:
         # Accepted meanwhile, not yet written: still to be stored after this row.
         self._size = self._base = len(merged) + self._unpublished
         self._measured = (self._size, self._size)
+
+
+def _has_items(update: bytes) -> bool:
+    """Whether a (v1) update holds items, not only deletions: it starts with the number
+    of clients it has items of."""
+    return bool(update) and ysync.Reader(update).uint() > 0
 
 
 def _merge(state: bytes, updates: list[bytes]) -> bytes:
