@@ -1,6 +1,9 @@
 """Fan-out benchmark: N websocket clients follow one event; how fast does a step change reach all?
 
 The server runs in its own process (uvicorn, as in production, SQLite backend by default).
+With `--backend redis` the run starts a redis-server of its own; with `--processes N` (Redis
+only) N server processes serve the one event, the clients spread round-robin over them, and
+the facilitator's commands go to process 0: the others see them through the shared log.
 The clients run here, in this process: each is a real websocket client (handshake and
 framing by the `websockets` sans-I/O protocol) on a bare asyncio Protocol, so that the load
 generator stays light and its own cost shows as little as possible in the figures.
@@ -8,7 +11,8 @@ generator stays light and its own cost shows as little as possible in the figure
 Measured:
 - delivery latency of a step change, from the facilitator sending the command to each
   client receiving the event (same machine, same clock): p50 / p99 / max over all rounds;
-- server RSS per idle connected client (after all have said hello);
+- server RSS per idle connected client (after all have said hello; all processes summed,
+  Redis left out);
 - clock-offset error: each client estimates its offset to the server clock NTP-style
   (min-RTT of 3 pings, as static/js/live.js does); the true offset is 0 on one machine.
 
@@ -21,7 +25,9 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +43,7 @@ from websockets.uri import parse_uri
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import free_port, start_server  # noqa: E402
+from bench.server import free_port, start_redis, start_server, stop  # noqa: E402
 from live.links import Signer  # noqa: E402
 
 SECRET = "bench-secret"
@@ -51,9 +57,10 @@ def now_ms() -> float:
 class BenchClient(asyncio.Protocol):
     """A websocket client that stamps each frame the moment its bytes arrive."""
 
-    def __init__(self, uri: str, on_open: asyncio.Future[None]) -> None:
+    def __init__(self, uri: str, on_open: asyncio.Future[None], tally: dict[int, int]) -> None:
         self.proto = ClientProtocol(parse_uri(uri), max_size=None)
         self.on_open = on_open
+        self.tally = tally  # seq -> clients that have it, shared: "all arrived" in O(1)
         self.transport: asyncio.Transport | None = None
         self.arrivals: dict[int, float] = {}  # seq -> ms
         self.pongs: list[tuple[float, float, float]] = []
@@ -121,6 +128,7 @@ class BenchClient(asyncio.Protocol):
             seq = int(payload[22:40].split(b",", 1)[0])
             self.arrivals[seq] = arrived
             self.seq = seq
+            self.tally[seq] = self.tally.get(seq, 0) + 1
         else:
             self._frame(json.loads(payload), arrived)
 
@@ -129,6 +137,7 @@ class BenchClient(asyncio.Protocol):
         if kind == "event":
             self.arrivals[msg["seq"]] = arrived
             self.seq = msg["seq"]
+            self.tally[self.seq] = self.tally.get(self.seq, 0) + 1
         elif kind in ("snapshot", "events"):
             self.seq = msg["seq"]
         elif kind == "pong":
@@ -158,18 +167,32 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def start(port: int, data: str, backend: str) -> subprocess.Popen[bytes]:
+def start(port: int, data: str, backend: str, redis_url: str = "") -> subprocess.Popen[bytes]:
     env = {"RELAIS_DATA": data, "RELAIS_SECRET": SECRET, "RELAIS_DEMO": "1"}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return start_server(port, {**env, "LIVE_BACKEND": backend})
 
 
-async def connect(uri: str) -> BenchClient:
+async def connect(uri: str, tally: dict[int, int] | None = None) -> BenchClient:
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[None] = loop.create_future()
     host, port = uri.split("//")[1].split("/")[0].split(":")
-    _, client = await loop.create_connection(lambda: BenchClient(uri, opened), host, int(port))
+    seen = tally if tally is not None else {}
+    _, client = await loop.create_connection(
+        lambda: BenchClient(uri, opened, seen), host, int(port)
+    )
     await opened
     return client
+
+
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used: where a round's time goes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * TICK_MS
 
 
 def pct(values: list[float], p: float) -> float:
@@ -178,96 +201,154 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    port = free_port()
-    tmp = tempfile.mkdtemp(prefix="relais-bench-")
-    server = start(port, tmp, args.backend)
+    tmp = Path(tempfile.mkdtemp(prefix="relais-bench-"))
+    redis: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
     try:
-        base = f"ws://127.0.0.1:{port}/ws/events/{EVENT}"
-        signer = Signer(SECRET)
-        # Warm up the server (imports, first event load) before the memory baseline.
-        warm = await connect(f"{base}")
+        redis_url = ""
+        if args.backend == "redis":
+            redis, redis_url = start_redis(tmp / "redis")
+        ports = []
+        for _ in range(args.processes):  # one after the other: each loads the demo event
+            ports.append(free_port())
+            servers.append(start(ports[-1], str(tmp), args.backend, redis_url))
+        return await measure(args, ports, servers, redis)
+    finally:
+        for server in servers:
+            stop(server)
+        stop(redis)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def measure(
+    args: argparse.Namespace,
+    ports: list[int],
+    servers: list[subprocess.Popen[bytes]],
+    redis: subprocess.Popen[bytes] | None,
+) -> dict[str, Any]:
+    bases = [f"ws://127.0.0.1:{port}/ws/events/{EVENT}" for port in ports]
+    signer = Signer(SECRET)
+    # Warm up every server (imports, first event load) before the memory baseline.
+    for base in bases:
+        warm = await connect(base)
         warm.send({"type": "hello"})
         await asyncio.sleep(0.5)
         warm.transport.close()  # type: ignore[union-attr]
-        await asyncio.sleep(0.5)
-        rss_before = rss_kb(server.pid)
+    await asyncio.sleep(0.5)
+    rss_before = sum(rss_kb(s.pid) for s in servers)
 
-        clients: list[BenchClient] = []
-        started = time.perf_counter()
-        for i in range(0, args.clients, args.batch):
-            n = min(args.batch, args.clients - i)
-            clients += await asyncio.gather(*(connect(base) for _ in range(n)))
-        snapshots = [c.expect("snapshot") for c in clients]
-        for c in clients:
-            c.send({"type": "hello"})
-        await asyncio.gather(*snapshots)
-        connect_s = time.perf_counter() - started
-        await asyncio.sleep(1.0)
-        rss_after = rss_kb(server.pid)
-        print(f"# {len(clients)} clients connected in {connect_s:.1f} s", file=sys.stderr)
+    tally: dict[int, int] = {}
+    clients: list[BenchClient] = []  # client i on process i % len(bases)
+    started = time.perf_counter()
+    for i in range(0, args.clients, args.batch):
+        n = min(args.batch, args.clients - i)
+        clients += await asyncio.gather(
+            *(connect(bases[(i + j) % len(bases)], tally) for j in range(n))
+        )
+    snapshots = [c.expect("snapshot") for c in clients]
+    for c in clients:
+        c.send({"type": "hello"})
+    await asyncio.gather(*snapshots)
+    connect_s = time.perf_counter() - started
+    await asyncio.sleep(1.0)
+    rss_after = sum(rss_kb(s.pid) for s in servers)
+    print(
+        f"# {len(clients)} clients connected to {len(bases)} process(es) in {connect_s:.1f} s",
+        file=sys.stderr,
+    )
 
-        # Clock offset: 3 pings per client, staggered so the pings do not queue up.
-        for _ in range(3):
-            for i in range(0, len(clients), 50):
-                for c in clients[i : i + 50]:
-                    c.send({"type": "ping", "t0": now_ms()})
-                await asyncio.sleep(0.005)
-            await asyncio.sleep(0.3)
-        errors = []
-        for c in clients:
-            if c.pongs:
-                t0, t1, t2 = min(c.pongs, key=lambda p: p[2] - p[0])
-                errors.append(abs(t1 - (t0 + t2) / 2))
+    # Clock offset: 3 pings per client, staggered so the pings do not queue up.
+    for _ in range(3):
+        for i in range(0, len(clients), 50):
+            for c in clients[i : i + 50]:
+                c.send({"type": "ping", "t0": now_ms()})
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)
+    errors = []
+    for c in clients:
+        if c.pongs:
+            t0, t1, t2 = min(c.pongs, key=lambda p: p[2] - p[0])
+            errors.append(abs(t1 - (t0 + t2) / 2))
 
-        # Step changes from the facilitator, each awaited by every client.
-        console = await connect(f"{base}?k={signer.sign(EVENT, 'facilitator')}")
-        snap = console.expect("snapshot")
-        console.send({"type": "hello"})
-        await snap
-        # The load generator's own garbage collector must not pause inside a measurement.
-        gc.collect()
-        gc.freeze()
-        latencies: list[float] = []
-        for r in range(-args.warmup, args.rounds):
-            ack = console.expect("ack")
-            sent = now_ms()
-            console.send(
-                {"type": "command", "id": f"r{r}", "name": "step.goto", "args": {"index": r % 2}}
-            )
-            seq = (await ack)["seq"]
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if all(seq in c.arrivals for c in clients):
-                    break
-                await asyncio.sleep(0.01)
-            got = [c.arrivals[seq] - sent for c in clients if seq in c.arrivals]
-            missing = len(clients) - len(got)
-            if r >= 0:
-                latencies += got
-            print(
-                f"# round {r}{' (warm-up)' * (r < 0)}: p50 {statistics.median(got):.1f} ms,"
-                f" max {max(got):.1f} ms" + (f", {missing} missing" if missing else ""),
-                file=sys.stderr,
-            )
-            await asyncio.sleep(args.pause)
-        for c in [*clients, console]:
-            c.transport.close()  # type: ignore[union-attr]
-        return {
-            "clients": len(clients),
-            "rounds": args.rounds,
-            "backend": args.backend,
-            "p50_ms": round(pct(latencies, 50), 2),
-            "p99_ms": round(pct(latencies, 99), 2),
-            "max_ms": round(max(latencies), 2),
-            "rss_per_client_kb": round((rss_after - rss_before) / max(1, len(clients)), 2),
-            "server_rss_mb": round(rss_after / 1024, 1),
-            "offset_error_p50_ms": round(pct(errors, 50), 3),
-            "offset_error_p99_ms": round(pct(errors, 99), 3),
-            "connect_seconds": round(connect_s, 2),
-        }
-    finally:
-        server.terminate()
-        server.wait()
+    # Step changes from the facilitator (on process 0), each awaited by every client.
+    console = await connect(f"{bases[0]}?k={signer.sign(EVENT, 'facilitator')}")
+    snap = console.expect("snapshot")
+    console.send({"type": "hello"})
+    await snap
+    # The load generator's own garbage collector must not pause inside a measurement.
+    gc.collect()
+    gc.freeze()
+    latencies: list[float] = []
+    by_process: list[list[float]] = [[] for _ in bases]
+    firsts: list[list[float]] = [[] for _ in bases]  # each process's first delivery
+    # CPU used during the counted rounds (from the command to the last arrival): each
+    # server process, Redis, and this load generator, which shares the 2 cores.
+    pids = [s.pid for s in servers] + ([redis.pid] if redis is not None else [])
+    cpu = [0.0] * (len(pids) + 1)
+    for r in range(-args.warmup, args.rounds):
+        ack = console.expect("ack")
+        cpu_before = [cpu_ms(pid) for pid in pids] + [time.process_time() * 1000]
+        sent = now_ms()
+        console.send(
+            {"type": "command", "id": f"r{r}", "name": "step.goto", "args": {"index": r % 2}}
+        )
+        seq = (await ack)["seq"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and tally.get(seq, 0) < len(clients):
+            await asyncio.sleep(0.01)
+        cpu_after = [cpu_ms(pid) for pid in pids] + [time.process_time() * 1000]
+        got = [c.arrivals[seq] - sent for c in clients if seq in c.arrivals]
+        missing = len(clients) - len(got)
+        if r >= 0:
+            latencies += got
+            cpu = [t + b - a for t, a, b in zip(cpu, cpu_before, cpu_after, strict=True)]
+            for k in range(len(bases)):
+                mine = [
+                    c.arrivals[seq] - sent for c in clients[k :: len(bases)] if seq in c.arrivals
+                ]
+                by_process[k] += mine
+                firsts[k].append(min(mine, default=0.0))
+        print(
+            f"# round {r}{' (warm-up)' * (r < 0)}: p50 {statistics.median(got):.1f} ms,"
+            f" max {max(got):.1f} ms" + (f", {missing} missing" if missing else ""),
+            file=sys.stderr,
+        )
+        await asyncio.sleep(args.pause)
+    for c in [*clients, console]:
+        c.transport.close()  # type: ignore[union-attr]
+    rounds = max(1, args.rounds)
+    names = [f"server {k}" for k in range(len(servers))] + ["redis"] * (redis is not None)
+    print(
+        "# CPU per round, command to last arrival: "
+        + ", ".join(
+            f"{n} {t / rounds:.0f} ms" for n, t in zip([*names, "bench"], cpu, strict=True)
+        ),
+        file=sys.stderr,
+    )
+    for k, mine in enumerate(by_process):
+        print(
+            f"# process {k}: first delivery p50 {statistics.median(firsts[k]):.1f} ms,"
+            f" p50 {pct(mine, 50):.1f} ms, p99 {pct(mine, 99):.1f} ms",
+            file=sys.stderr,
+        )
+    figures = {
+        "clients": len(clients),
+        "rounds": args.rounds,
+        "backend": args.backend,
+        "processes": len(bases),
+        "command_process": 0,
+        "p50_ms": round(pct(latencies, 50), 2),
+        "p99_ms": round(pct(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2),
+        "rss_per_client_kb": round((rss_after - rss_before) / max(1, len(clients)), 2),
+        "server_rss_mb": round(rss_after / 1024, 1),
+        "offset_error_p50_ms": round(pct(errors, 50), 3),
+        "offset_error_p99_ms": round(pct(errors, 99), 3),
+        "connect_seconds": round(connect_s, 2),
+    }
+    if len(bases) > 1:  # the command's process against the ones that follow the log
+        figures["p99_ms_by_process"] = [round(pct(v, 99), 2) for v in by_process]
+    return figures
 
 
 def main() -> None:
@@ -277,8 +358,18 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="rounds not counted")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between rounds")
     parser.add_argument("--batch", type=int, default=200, help="concurrent connects")
-    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "memory"])
+    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "memory", "redis"])
+    parser.add_argument(
+        "--processes", type=int, default=1, help="server processes on one Redis (--backend redis)"
+    )
     args = parser.parse_args()
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.processes > 1 and args.backend != "redis":
+        parser.error(
+            f"--processes {args.processes} needs --backend redis: only Redis is shared by"
+            f" several server processes (--backend {args.backend} is one process's own)"
+        )
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(json.dumps(asyncio.run(run(args))))

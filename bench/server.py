@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 def free_port() -> int:
@@ -47,3 +49,52 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM (a server drains, Redis writes its file out), a kill after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server of the run's own (free port, its own directory), persisting as in
+    production: append-only file, fsync every second, no RDB dumps. Returns its URL once
+    it answers PING."""
+    if not Path(REDIS_SERVER).exists():
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)),
+            *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+            *("--logfile", str(directory / "redis.log")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if redis_ping(port):  # not while it loads its file: it answers -LOADING then
+            return proc, f"redis://127.0.0.1:{port}/0"
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"redis-server did not start, see {directory}/redis.log")
