@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from websockets.client import ClientProtocol
 from websockets.http11 import Response
@@ -70,8 +70,8 @@ class BenchClient(asyncio.Protocol):
         self.buffer = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, yet behave as one.
+        self.transport = cast(asyncio.Transport, transport)
         self.proto.send_request(self.proto.connect())
         self._flush()
 
@@ -182,7 +182,7 @@ async def connect(uri: str, tally: dict[int, int] | None = None) -> BenchClient:
     _, client = await loop.create_connection(
         lambda: BenchClient(uri, opened, seen), host, int(port)
     )
-    await opened
+    await asyncio.wait_for(opened, 30)  # a handshake that never ends fails the run, not hangs it
     return client
 
 
