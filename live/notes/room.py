@@ -477,7 +477,6 @@ class Room:
         yields the same bytes), and it is checked one by one only when the whole recent
         history, merged at once (well under a millisecond), says something is missing.
         """
-        merged = self.doc.get_update()
         if self.backend.shared:
             # Other processes append to the same rows: replace exactly those read now,
             # never a count this process alone kept. What they hold that this document
@@ -489,19 +488,15 @@ class Room:
             # state vector: kept as it is. (Comparing merges, as below, would take an
             # older compacted state, whose text was deleted since, for one and keep the
             # whole history.)
-            merged = self.doc.get_update()
             known = self.doc.get_state()
             waiting = [r for r in rows if _has_items(diff_update(r, known))]
-            await self.backend.notes_compact(self.name, _merge(merged, waiting), len(rows))
-            self._stored, self._recent, self._compact_soon = 1, [], False
-            self._size = self._base = len(merged) + self._unpublished
-            self._measured = (self._size, self._size)
-            return
-        waiting = []
-        if self._recent and _merge(merged, self._recent) != merged:
-            waiting = [u for u in self._recent if _merge(merged, [u]) != merged]
-            merged = _merge(merged, waiting)
-        await self.backend.notes_compact(self.name, merged, self._stored)
+            merged, count = _merge(self.doc.get_update(), waiting), len(rows)
+        else:
+            merged, waiting, count = self.doc.get_update(), [], self._stored
+            if self._recent and _merge(merged, self._recent) != merged:
+                waiting = [u for u in self._recent if _merge(merged, [u]) != merged]
+                merged = _merge(merged, waiting)
+        await self.backend.notes_compact(self.name, merged, count)
         self._stored, self._recent, self._compact_soon = 1, waiting, False
         # Accepted meanwhile, not yet written: still to be stored after this row.
         self._size = self._base = len(merged) + self._unpublished
