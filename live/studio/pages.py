@@ -38,7 +38,14 @@ from live.links import Claims, LinkError, url
 from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
 from live.studio import forms, validate
 from live.studio.yaml_io import event_data, export
-from live.web.common import claims_for, get_live, lang_of, link_error, not_found, render
+from live.web.common import (
+    claims_for,
+    lang_of,
+    link_error,
+    not_found,
+    render,
+    with_claims,
+)
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
 MAX_FIELDS = 20_000  # inputs in the studio's form (a seven-site day has about 500)
@@ -79,7 +86,6 @@ async def editor_claims(request: Request, live: Live) -> Claims:
 
 
 AdminHandler = Callable[[Request, Claims], Awaitable[Response]]
-EditorHandler = Callable[[Request, Live, Claims], Awaitable[Response]]
 
 
 def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -94,19 +100,7 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
     return endpoint
 
 
-def editor(handler: EditorHandler) -> Callable[[Request], Awaitable[Response]]:
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        live = get_live(request)
-        if live is None:
-            return not_found(request)
-        try:
-            claims = await editor_claims(request, live)
-        except LinkError as exc:
-            return link_error(request, exc)
-        return await handler(request, live, claims)
-
-    return endpoint
+editor = with_claims(editor_claims)  # the event's organizer link, or the admin link
 
 
 # -- shared helpers -----------------------------------------------------------------------

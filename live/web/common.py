@@ -160,12 +160,15 @@ def error_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Respo
 
 
 LivePage = Callable[[Request, Live, Claims], Awaitable[Response]]
+ClaimsCheck = Callable[[Request, Live], Awaitable[Claims]]
 
 
-def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable[Response]]]:
-    """A page of one event for links of `roles`: an unknown event gets 404, a link that is
-    missing, forged, expired, revoked or of another role gets 401/403, before the handler
-    reads or writes anything."""
+def with_claims(
+    check: ClaimsCheck,
+) -> Callable[[LivePage], Callable[[Request], Awaitable[Response]]]:
+    """A page of one event for the links `check` accepts (it raises LinkError otherwise):
+    an unknown event gets 404, a refused link 401/403, before the handler reads or writes
+    anything."""
 
     def wrap(handler: LivePage) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -174,7 +177,7 @@ def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable
             if live is None:
                 return not_found(request)
             try:
-                claims = await claims_for(request, live, set(roles))
+                claims = await check(request, live)
             except LinkError as exc:
                 return link_error(request, exc)
             return await handler(request, live, claims)
@@ -182,3 +185,9 @@ def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable
         return endpoint
 
     return wrap
+
+
+def with_link(*roles: str) -> Callable[[LivePage], Callable[[Request], Awaitable[Response]]]:
+    """A page of one event for links of `roles`: a link that is missing, forged, expired,
+    revoked or of another role is refused."""
+    return with_claims(lambda request, live: claims_for(request, live, set(roles)))
