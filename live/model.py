@@ -316,15 +316,20 @@ class Event(_Strict):
     def report(self, report_id: str) -> Report | None:
         return self.reports_by_id().get(report_id)
 
+    def all_reports(self) -> list[tuple[Report, Workshop | None]]:
+        """Every experience report of the event with its workshop (None for a step's
+        own), steps' first."""
+        steps: list[tuple[Report, Workshop | None]] = [
+            (r, None) for s in self.agenda for r in s.reports
+        ]
+        return steps + [(r, w) for w in self.workshops for r in w.reports]
+
     def reports_by_id(self) -> dict[str, Report]:
-        """Every experience report of the event, by id (steps' then workshops')."""
-        out = {r.id: r for s in self.agenda for r in s.reports}
-        out.update((r.id, r) for w in self.workshops for r in w.reports)
-        return out
+        return {r.id: r for r, _ in self.all_reports()}
 
     def report_owner(self, report_id: str) -> Workshop | None:
         """The workshop a report belongs to (None for a step's own report)."""
-        return next((w for w in self.workshops if any(r.id == report_id for r in w.reports)), None)
+        return next((w for r, w in self.all_reports() if r.id == report_id), None)
 
     def reports_for(self, step: Step) -> list[tuple[Report, Workshop | None]]:
         """The reports a step calls in turn, each with its workshop: the step's own, or

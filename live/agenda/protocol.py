@@ -218,8 +218,7 @@ def event_info(event: Event) -> dict[str, Any]:
                 "minutes": r.minutes,
                 "workshop": owner.id if owner else None,
             }
-            for r in event.reports_by_id().values()
-            for owner in (event.report_owner(r.id),)
+            for r, owner in event.all_reports()
         },
     }
 
