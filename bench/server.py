@@ -31,7 +31,7 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "live.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio",
+            "--host", "127.0.0.1", "--port", str(port), "--ws", "live.web.wire:WebSocketProtocol",
             "--ws-max-size", str(1 << 20), "--ws-per-message-deflate", "false",
             "--log-level", "warning", "--backlog", "4096", "--no-access-log",
         ],

@@ -19,6 +19,7 @@ from live.i18n import plural, translator
 from live.links import Signer, url
 from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
 from live.people.retention import Purged, purge
+from live.web import wire
 
 T = TypeVar("T")
 
@@ -97,7 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        ws="websockets-sansio",
+        ws=wire.PROTOCOL,
         ws_max_size=WS_MAX_SIZE,
         ws_per_message_deflate=False,  # 40 KB of zlib state per page, and cycles (gcpolicy)
         log_level=args.log_level,

@@ -112,7 +112,7 @@ class LiveServer:
                 "--port",
                 str(self.port),
                 "--ws",
-                "websockets-sansio",
+                "live.web.wire:WebSocketProtocol",
                 "--ws-max-size",
                 str(1 << 20),
                 "--ws-per-message-deflate",

@@ -3,12 +3,17 @@
 A broadcast hands one encoded frame to every client without waiting. A client that falls
 behind drops what is queued and gets one fresh snapshot instead (`RESYNC`); a reply that
 does not fit closes the client, which reconnects and resyncs.
+
+A client whose send task is idle (nothing queued, nothing being sent) may take an event
+frame straight to its socket instead (`direct`, see `web/wire.py`): the same order, no
+task wake-up. When the socket cannot take it at once, the frame is queued as usual.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from live.links import Claims
 
@@ -31,11 +36,19 @@ class Client:
         self.size = 0  # characters queued (frames are mostly ASCII JSON)
         self.behind = False
         self.close_reason: str | None = None
+        # Writes an event frame to the socket now, or says False (then it is queued).
+        self.direct: Callable[[str], bool] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     @property
     def closed(self) -> bool:
         return self.close_reason is not None
+
+    @property
+    def idle(self) -> bool:
+        """Its send task waits for a frame: nothing is queued and nothing is in flight, so
+        a frame written now cannot overtake another."""
+        return self._waiter is not None and not self._waiter.done()
 
     def _put(self, frame: str) -> bool:
         if len(self.frames) >= self.maxsize or self.size + len(frame) > self.max_bytes:
@@ -52,6 +65,8 @@ class Client:
     def push_event(self, frame: str) -> None:
         if self.behind or self.close_reason is not None:
             return  # the snapshot it is waiting for will include this event
+        if self.direct is not None and self.idle and self.direct(frame):
+            return
         if not self._put(frame):
             self.behind = True
             self.frames.clear()

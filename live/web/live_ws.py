@@ -27,6 +27,7 @@ from live.errors import RelaisError, close_code
 from live.i18n import refusal
 from live.links import PUBLIC, LinkError
 from live.ratelimit import Bucket
+from live.web.wire import direct_writer
 
 log = logging.getLogger("relais.ws")
 
@@ -55,6 +56,9 @@ async def endpoint(websocket: WebSocket) -> None:
     settings = app.state.settings
     audience = audience_of(claims, live.event)
     client = Client(claims, settings.send_queue, settings.send_queue_bytes, audience)
+    writer = direct_writer(websocket.scope)
+    if writer is not None:  # under uvicorn with our protocol: events skip the send task
+        client.direct = writer.write
     unwatch = app.state.links.watch(claims, client.close)
     expiry = None
     if claims.id:
