@@ -26,6 +26,7 @@ from websockets.uri import parse_uri
 
 from live.agenda.outbox import RESYNC, Client
 from live.links import Claims
+from live.notes.peer import Peer
 from live.web.wire import BUFFER_LIMIT, PROTOCOL, Direct, Frames, direct_writer
 
 SCREEN = Claims(event="ariege-2020", role="screen", site="foix")
@@ -45,6 +46,15 @@ def test_a_broadcast_frame_is_the_one_websockets_would_send(size: int) -> None:
     assert Frames().wire(text) == websockets_frame(text)
 
 
+@pytest.mark.parametrize("size", [0, 30, 126, 70_000])
+def test_a_notes_update_is_the_binary_frame_websockets_would_send(size: int) -> None:
+    update = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    server = ServerProtocol()
+    server.state = server.state.OPEN
+    server.send_binary(update)
+    assert Frames().wire(update) == b"".join(server.data_to_send())
+
+
 def test_each_broadcast_text_is_built_once_and_the_cache_stays_small() -> None:
     frames = Frames(size=4)
     text = '{"type":"event","seq":1}'
@@ -55,6 +65,12 @@ def test_each_broadcast_text_is_built_once_and_the_cache_stays_small() -> None:
     for n in range(10):
         frames.wire(f"frame {n}")
     assert len(frames._built) <= 4
+    held = Frames(max_bytes=100_000)
+    for _ in range(40):  # forty 1 MB sync answers, say: built, written, never held
+        held.wire(b"x" * 1_000_000)
+    for _ in range(40):
+        held.wire(b"y" * 20_000)
+    assert held.held <= 100_000
 
 
 class Socket:
@@ -129,6 +145,45 @@ async def test_a_client_that_is_behind_or_closing_writes_nothing_directly() -> N
     client.push_event("e2")
     assert sock.written == []
     await task
+
+
+async def notes_sending(peer: Peer, sock: Socket) -> asyncio.Task[None]:
+    """A notes connection's sender: batches from the peer to the same socket, in order."""
+
+    async def drain() -> None:
+        while (frames := await peer.next_frames()) is not None:
+            sock.written += [f.decode() for f in frames]
+
+    task = asyncio.create_task(drain())
+    await asyncio.sleep(0)
+    return task
+
+
+async def test_a_notes_update_reaches_an_idle_peer_at_once_and_never_overtakes() -> None:
+    peer, sock = Peer(writer=False), Socket()
+    peer.direct = lambda frame: sock.write(frame.decode())
+    task = await notes_sending(peer, sock)
+    peer.send(b"\x02u1")
+    assert sock.written == ["\x02u1"] and not peer.queued  # written at once
+    peer.send_answer(b"\x02answer")  # a sync answer always goes through the outbox...
+    assert peer.answering  # ...where it paces the next ones (test_notes_limits)
+    peer.send(b"\x02u2")  # the sender is woken, not idle: queued, in order
+    assert sock.written == ["\x02u1"] and peer.queued == [b"\x02answer", b"\x02u2"]
+    await asyncio.sleep(0.01)
+    assert sock.written == ["\x02u1", "\x02answer", "\x02u2"] and not peer.answering
+    task.cancel()
+
+
+async def test_a_notes_socket_that_cannot_take_an_update_leaves_it_to_the_bounded_outbox() -> None:
+    peer, sock = Peer(writer=False, maxsize=2), Socket(takes=False)
+    peer.direct = lambda frame: sock.write(frame.decode())
+    task = await notes_sending(peer, sock)
+    peer.send_answer(b"\x02answer")
+    assert peer.answering and peer.queued == [b"\x02answer"]  # queued: one on its way
+    task.cancel()
+    for n in range(3):
+        peer.send(b"\x02u%d" % n)
+    assert peer.closed and peer.close_reason == "behind" and sock.written == []
 
 
 # A real uvicorn with the protocol, in this test's loop, and real sockets.

@@ -20,6 +20,10 @@ typed meanwhile is relayed anyway), and at most `SYNC_BURST` times in a row, the
 clients send step 1 once per connection (y-websocket also every `resyncInterval`, unset by
 default and in Relais' pages), so none of this touches them.
 
+A peer whose sender is idle (nothing queued, nothing being written) may hand a frame
+straight to its socket (`direct`, see `web/wire.py`): the same order, no wake-up; when the
+socket cannot take it at once, the frame is queued as usual.
+
 A peer ends in one of two ways, both final for the room (`closed`): `close()` drops what
 is queued (the client reconnects and resyncs); `refuse()` replaces it with one error frame
 that the sender writes before closing with the refusal's code, so the page can say why.
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from pycrdt import merge_updates
 
@@ -55,6 +60,8 @@ class Peer:
         self.close_reason = "behind"  # the refusal code the connection closes with
         self.presence: set[int] = set()  # awareness client ids this connection announced
         self.authored = False  # an update of this connection brought new text
+        # Writes a frame to the socket now, or says False (then it is queued).
+        self.direct: Callable[[bytes], bool] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._writing = 0  # bytes of the batch handed to the sender
         self._answer_queued = False  # a sync step 2 answer is in `queued`
@@ -65,19 +72,35 @@ class Peer:
     # -- the room's side ---------------------------------------------------------------
 
     def send(self, frame: bytes) -> None:
+        """A frame for this peer: written now when the sender is idle and the socket takes
+        it (`direct`), else queued."""
         if self.closed:
             return
+        if self.direct is not None and self.idle and self.direct(frame):
+            return
+        self._queue(frame)
+
+    def send_answer(self, frame: bytes) -> None:
+        """Queue a sync step 2 (the answer to the client's step 1). Always through the
+        outbox, where it counts: until the sender has written it, further step 1s are
+        not answered again (`answering`)."""
+        if not self.closed and self._queue(frame):
+            self._answer_queued = True
+
+    def _queue(self, frame: bytes) -> bool:
         if len(self.queued) >= self.maxsize or self.queued_bytes + len(frame) > self.maxbytes:
             self.close()
-            return
+            return False
         self.queued.append(frame)
         self.queued_bytes += len(frame)
         self._wake()
+        return True
 
-    def send_answer(self, frame: bytes) -> None:
-        """Queue a sync step 2 (the answer to the client's step 1)."""
-        self.send(frame)
-        self._answer_queued = not self.closed
+    @property
+    def idle(self) -> bool:
+        """The sender waits for frames: the last batch is written and nothing is queued,
+        so a frame written now cannot overtake another."""
+        return self._waiter is not None and not self._waiter.done()
 
     @property
     def answering(self) -> bool:

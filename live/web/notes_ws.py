@@ -27,6 +27,7 @@ from live.notes import ysync
 from live.notes.peer import Peer
 from live.notes.room import Room, may_edit
 from live.notes.service import NotesService
+from live.web.wire import direct_writer
 
 CLOSE_GRACE = 5.0  # seconds a refused client gets to read its error frame and close code
 GONE = {
@@ -52,6 +53,9 @@ async def endpoint(websocket: WebSocket) -> None:
     notes: NotesService = app.state.notes
     room = await notes.room(live.event, workshop)
     peer = room.connect(writer=may_edit(claims, workshop.id))
+    writer = direct_writer(websocket.scope)
+    if writer is not None:  # under uvicorn with our protocol: updates skip the send task
+        peer.direct = writer.write
     unwatch = links.watch(claims, lambda code: peer.refuse(code, GONE.get(code, code)))
     expiry = _close_at_expiry(peer, claims)
     sender = asyncio.create_task(_send(websocket, peer))

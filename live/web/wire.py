@@ -8,18 +8,20 @@ written at once, from the broadcasting loop, as the same bytes for every one of 
 
 `WebSocketProtocol` is uvicorn's websockets sans-I/O protocol (run with `--ws
 live.web.wire:WebSocketProtocol`) that offers each websocket a `Direct` writer in its
-ASGI scope (`scope["extensions"][EXTENSION]`). `Direct.write(text)` writes the text
-frame and says True only when that is safe:
+ASGI scope (`scope["extensions"][EXTENSION]`). `Direct.write(data)` writes a text frame
+(a `str`: the live agenda) or a binary one (`bytes`: shared notes) and says True only
+when that is safe:
 
 - the handshake is done and no close was sent or received;
 - no compression was negotiated (a compressed frame is not the same bytes for all);
 - the transport is writable and its buffer under `BUFFER_LIMIT`: a slow reader falls
   back to its bounded outbox (`agenda/outbox.py`), which is what bounds its memory.
 
-Order is the outbox's business: it offers a frame to `Direct` only while its send task
-is idle (nothing queued, nothing in flight), so a written frame never overtakes one that
-was queued before it. Under any other server (tests' TestClient, another ASGI server)
-there is no extension and every frame goes through the outbox as before.
+Order is the outbox's business (`agenda/outbox.py`, `notes/peer.py`): it offers a frame
+to `Direct` only while its send task is idle (nothing queued, nothing in flight), so a
+written frame never overtakes one that was queued before it. Under any other server (the
+tests' TestClient, another ASGI server) there is no extension and every frame goes
+through the outbox as before.
 """
 
 from __future__ import annotations
@@ -37,22 +39,35 @@ BUFFER_LIMIT = 64 * 1024  # bytes waiting in a socket's buffer before frames que
 
 
 class Frames:
-    """The wire bytes of the last few texts broadcast. A broadcast hands the same `str`
-    object to every client (one per audience while a site message is shown), so each is
-    built once and found again by identity: no hashing of the text, no copy."""
+    """The wire bytes of the last few messages broadcast. A broadcast hands the same object
+    to every client (one per audience while a site message is shown; one per update in a
+    notes room), so each frame is built once and found again by identity: no hashing of
+    the message, no copy. Bounded in entries and in bytes (a message and its frame are
+    both kept): a large frame is rare and is built again rather than held."""
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(self, size: int = 32, max_bytes: int = 1 << 20) -> None:
         self.size = size
-        self._built: dict[int, tuple[str, bytes]] = {}
+        self.max_bytes = max_bytes
+        self.held = 0  # bytes of the messages and frames kept
+        self._built: dict[int, tuple[str | bytes, bytes]] = {}
 
-    def wire(self, text: str) -> bytes:
-        found = self._built.get(id(text))
-        if found is not None and found[0] is text:
+    def wire(self, message: str | bytes) -> bytes:
+        found = self._built.get(id(message))
+        if found is not None and found[0] is message:
             return found[1]
-        data = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
-        if len(self._built) >= self.size:
-            self._built.pop(next(iter(self._built)))
-        self._built[id(text)] = (text, data)  # keeps `text` alive, so its id stays its own
+        if isinstance(message, str):
+            frame = Frame(Opcode.TEXT, message.encode())
+        else:
+            frame = Frame(Opcode.BINARY, message)
+        data = frame.serialize(mask=False)
+        cost = 2 * len(data)
+        if cost > self.max_bytes:
+            return data
+        while self._built and (len(self._built) >= self.size or self.held + cost > self.max_bytes):
+            _, old = self._built.pop(next(iter(self._built)))
+            self.held -= 2 * len(old)
+        self._built[id(message)] = (message, data)  # kept alive: its id stays its own
+        self.held += cost
         return data
 
 
@@ -60,12 +75,12 @@ FRAMES = Frames()  # one per process: broadcasts happen on its one loop
 
 
 class Direct:
-    """Writes a text frame straight to one websocket's transport, when that is safe."""
+    """Writes a frame straight to one websocket's transport, when that is safe."""
 
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self.protocol = protocol
 
-    def write(self, text: str) -> bool:
+    def write(self, message: str | bytes) -> bool:
         p = self.protocol
         transport = p.transport
         if (
@@ -78,7 +93,7 @@ class Direct:
             or transport.get_write_buffer_size() > BUFFER_LIMIT
         ):
             return False
-        transport.write(FRAMES.wire(text))
+        transport.write(FRAMES.wire(message))
         return True
 
 
