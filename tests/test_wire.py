@@ -276,10 +276,16 @@ async def test_a_socket_that_stops_reading_stops_taking_direct_frames() -> None:
             sent += 1
             await asyncio.sleep(0)  # let the loop try to flush, as between broadcasts
             assert sent < 10_000, "a socket that reads nothing took 500 MB"
+        assert writer.protocol is not None
         buffered = writer.protocol.transport.get_write_buffer_size()
         assert buffered <= BUFFER_LIMIT + len(frame) + 16  # bounded: one frame past the limit
         assert not writer.write("a small one")  # refused too: it goes to the outbox instead
         transport.close()
+        for _ in range(100):  # the server sees the connection go
+            if writer.protocol is None:
+                break
+            await asyncio.sleep(0.01)
+        assert writer.protocol is None and not writer.write("after the end")
 
 
 async def test_no_direct_frame_is_written_when_compression_was_negotiated() -> None:

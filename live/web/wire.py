@@ -78,10 +78,12 @@ class Direct:
     """Writes a frame straight to one websocket's transport, when that is safe."""
 
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
-        self.protocol = protocol
+        self.protocol: WebSocketsSansIOProtocol | None = protocol
 
     def write(self, message: str | bytes) -> bool:
         p = self.protocol
+        if p is None:  # the connection is gone
+            return False
         transport = p.transport
         if (
             p.close_sent
@@ -100,11 +102,21 @@ class Direct:
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O websocket protocol, with a `Direct` writer in each scope."""
 
+    direct: Direct | None = None
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:  # an upgrade that was accepted (a refused one has none)
-            scope["extensions"][EXTENSION] = Direct(self)
+            self.direct = scope["extensions"][EXTENSION] = Direct(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Undo the protocol -> scope -> writer -> protocol cycle at once: a wave of closed
+        connections is freed by reference counting, not left to a full collection."""
+        super().connection_lost(exc)
+        if self.direct is not None:
+            self.direct.protocol = None
+            self.direct = None
 
 
 def direct_writer(scope: Scope) -> Direct | None:
