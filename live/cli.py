@@ -15,9 +15,10 @@ from typing import TypeVar
 from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
+from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
 from live.i18n import plural, translator
 from live.links import Signer, url
-from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
+from live.model import Event
 from live.people.retention import Purged, purge
 from live.web import wire
 

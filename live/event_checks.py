@@ -2,28 +2,48 @@
 order and overlaps (errors), and settings that cannot be satisfied (warnings).
 
 Each problem carries its place and the places it refers to, so that `parse_event` can
-name every line involved; the same rules apply whatever the event came from.
+name every line involved; the same rules apply whatever the event came from. It also
+carries a stable code and its values (`unknown_site`, {"site": "foix"}): the file importer
+prints the English `text`, the studio says `studio.problem.<code>` in the page's language.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import time
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from live.model import Event, Step
 
 Loc = tuple[str | int, ...]
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Problem(NamedTuple):
     """One problem found across fields: where it is, what it says, and the places it
-    refers to. `text` has one `{}` per reference, filled with that place's line."""
+    refers to. `text` (English, for `relais import`) has one `{}` per reference, filled
+    with that place's line. `code` and `params` say the same for a translated sentence
+    (`studio.problem.<code>`): the values it quotes, `{ref}` for its one reference, or
+    `items` (one dict per reference, in order) when it refers to several places."""
 
     loc: Loc
     text: str
     refs: tuple[Loc, ...] = ()
+    code: str = "invalid"
+    params: Mapping[str, Any] = NO_PARAMS
+
+
+class Invalid(ValueError):
+    """A field's own rule broken (raised in a model's validator): the English sentence
+    pydantic reports, with a code and values for a translated one."""
+
+    def __init__(self, code: str, text: str, **params: Any) -> None:
+        super().__init__(text)
+        self.code = code
+        self.params = params
 
 
 class Located(ValueError):
@@ -55,7 +75,9 @@ def problems(event: Event) -> list[Problem]:
         for i, ident in enumerate(ids):
             if ident in first:
                 text = f"duplicate id {ident!r}, already used at line {{}}"
-                found.append(Problem((what, i, "id"), text, ((what, first[ident], "id"),)))
+                ref = (what, first[ident], "id")
+                params = {"id": ident}
+                found.append(Problem((what, i, "id"), text, (ref,), "duplicate_id", params))
             else:
                 first[ident] = i
     site_ids = {s.id for s in event.sites}
@@ -64,32 +86,40 @@ def problems(event: Event) -> list[Problem]:
     for i, step in enumerate(event.agenda):
         for site in step.sites:
             if site not in site_ids:
-                found.append(Problem(("agenda", i, "sites"), f"unknown site {site!r}"))
+                found.append(_unknown_site(("agenda", i, "sites"), site))
         for site in step.rooms:
             where: Loc = ("agenda", i, "rooms", site)
             if site not in site_ids:
-                found.append(Problem(where, f"unknown site {site!r}"))
+                found.append(_unknown_site(where, site))
             elif step.sites and site not in step.sites:
-                found.append(Problem(where, f"site {site!r} does not take part in this step"))
+                text = f"site {site!r} does not take part in this step"
+                found.append(Problem(where, text, (), "site_not_in_step", {"site": site}))
         for j, speaker in enumerate(step.speakers):
             if speaker.site is not None and speaker.site not in site_ids:
-                where = ("agenda", i, "speakers", j, "site")
-                found.append(Problem(where, f"unknown site {speaker.site!r}"))
+                found.append(_unknown_site(("agenda", i, "speakers", j, "site"), speaker.site))
     for i, w in enumerate(event.workshops):
         if w.site not in site_ids:
-            found.append(Problem(("workshops", i, "site"), f"unknown site {w.site!r}"))
+            found.append(_unknown_site(("workshops", i, "site"), w.site))
         if w.theme not in theme_ids:
-            found.append(Problem(("workshops", i, "theme"), f"unknown theme {w.theme!r}"))
+            text = f"unknown theme {w.theme!r}"
+            params = {"theme": w.theme}
+            found.append(Problem(("workshops", i, "theme"), text, (), "unknown_theme", params))
     found += _round_problems(event)
     hubs = [i for i, s in enumerate(event.sites) if s.hub]
     if len(event.sites) > 1 and not hubs:
         text = "several sites and none has `hub: true`: say which site leads the event"
-        found.append(Problem(("sites",), text))
+        found.append(Problem(("sites",), text, (), "no_hub"))
     for i in hubs[1:]:
-        text = f"a second hub: site {event.sites[hubs[0]].id!r} at line {{}} is the hub already"
-        found.append(Problem(("sites", i, "hub"), text, (("sites", hubs[0], "hub"),)))
+        hub = event.sites[hubs[0]].id
+        text = f"a second hub: site {hub!r} at line {{}} is the hub already"
+        ref = ("sites", hubs[0], "hub")
+        found.append(Problem(("sites", i, "hub"), text, (ref,), "second_hub", {"hub": hub}))
     found += [p for p, fatal in _agenda_problems(event) if fatal]
     return found
+
+
+def _unknown_site(loc: Loc, site: str) -> Problem:
+    return Problem(loc, f"unknown site {site!r}", (), "unknown_site", {"site": site})
 
 
 def _report_problems(event: Event, site_ids: set[str]) -> list[Problem]:
@@ -110,15 +140,17 @@ def _report_problems(event: Event, site_ids: set[str]) -> list[Problem]:
     for loc, report in places:
         if report.id in first:
             text = f"duplicate report id {report.id!r}, already used at line {{}}"
-            found.append(Problem((*loc, "id"), text, ((*first[report.id], "id"),)))
+            refs = ((*first[report.id], "id"),)
+            params = {"id": report.id}
+            found.append(Problem((*loc, "id"), text, refs, "duplicate_report_id", params))
         else:
             first[report.id] = loc
         if report.site is not None and report.site not in site_ids:
-            found.append(Problem((*loc, "site"), f"unknown site {report.site!r}"))
+            found.append(_unknown_site((*loc, "site"), report.site))
     for i, step in enumerate(event.agenda):
         if step.queue == "reports" and step.kind != "restitution":
             text = "only a restitution calls reports in turn (`queue: reports`)"
-            found.append(Problem(("agenda", i, "queue"), text))
+            found.append(Problem(("agenda", i, "queue"), text, (), "queue_not_restitution"))
     return found
 
 
@@ -145,20 +177,27 @@ def _round_problems(event: Event) -> list[Problem]:
                     "say which one this workshop runs in with `step:`"
                 )
                 refs = tuple(("agenda", j, "id") for j in several)
-                found.append(Problem(("workshops", i, "id"), text, refs))
+                items = tuple({"step": event.agenda[j].id} for j in several)
+                params = {"site": w.site, "items": items}
+                found.append(Problem(("workshops", i, "id"), text, refs, "which_round", params))
             continue
         where: Loc = ("workshops", i, "step")
         j = steps.get(w.step)
         if j is None:
-            found.append(Problem(where, f"unknown step {w.step!r}"))
+            text = f"unknown step {w.step!r}"
+            found.append(Problem(where, text, (), "unknown_step", {"step": w.step}))
             continue
         step = event.agenda[j]
         if step.kind != "workshops":
             text = f"step {w.step!r} (line {{}}) is a {step.kind} step, not a workshops step"
-            found.append(Problem(where, text, (("agenda", j, "kind"),)))
+            params = {"step": w.step, "kind": step.kind}
+            refs = (("agenda", j, "kind"),)
+            found.append(Problem(where, text, refs, "not_a_workshops_step", params))
         elif step.sites and w.site not in step.sites:
             text = f"site {w.site!r} does not take part in step {w.step!r} (line {{}})"
-            found.append(Problem(where, text, (("agenda", j, "sites"),)))
+            params = {"site": w.site, "step": w.step}
+            refs = (("agenda", j, "sites"),)
+            found.append(Problem(where, text, refs, "site_not_in_round", params))
     return found
 
 
@@ -175,7 +214,15 @@ def _agenda_problems(event: Event) -> list[tuple[Problem, bool]]:
                 f"step {step.id!r} starts at {step.start:%H:%M}, before step {prev.id!r} "
                 f"(line {{}}, {prev.start:%H:%M}): steps must be in chronological order"
             )
-            out.append((Problem(("agenda", i, "start"), text, (("agenda", i - 1, "start"),)), True))
+            params = {
+                "step": step.id,
+                "start": f"{step.start:%H:%M}",
+                "prev": prev.id,
+                "prev_start": f"{prev.start:%H:%M}",
+            }
+            refs = (("agenda", i - 1, "start"),)
+            problem = Problem(("agenda", i, "start"), text, refs, "out_of_order", params)
+            out.append((problem, True))
     for i, step in enumerate(agenda):
         start = _minutes(step.start)
         for j in range(i):
@@ -183,14 +230,19 @@ def _agenda_problems(event: Event) -> list[tuple[Problem, bool]]:
             end = _minutes(prev.start) + prev.duration
             if not (_minutes(prev.start) <= start < end) or not _share_a_site(prev, step):
                 continue
+            until = f"{end // 60 % 24:02d}:{end % 60:02d}"
             text = (
                 f"step {step.id!r} starts at {step.start:%H:%M}, while step {prev.id!r} "
-                f"(line {{}}) runs until {end // 60 % 24:02d}:{end % 60:02d}"
+                f"(line {{}}) runs until {until}"
             )
             allowed = step.allow_overlap or prev.allow_overlap
             if not allowed:
                 text += " (shorten it, or add `allow_overlap: true` to a parallel step)"
-            problem = Problem(("agenda", i, "start"), text, (("agenda", j, "start"),))
+            params = {"step": step.id, "start": f"{step.start:%H:%M}", "prev": prev.id}
+            params["end"] = until
+            code = "overlap_allowed" if allowed else "overlap"
+            refs = (("agenda", j, "start"),)
+            problem = Problem(("agenda", i, "start"), text, refs, code, params)
             out.append((problem, not allowed))
     return out
 
@@ -210,7 +262,7 @@ def warnings(event: Event) -> list[Problem]:
     for i, step in enumerate(event.agenda):
         if step.queue == "reports" and not step.reports and not event.reports_for(step):
             text = "`queue: reports`, but none of its workshops has reports: nobody to call"
-            found.append(Problem(("agenda", i, "queue"), text))
+            found.append(Problem(("agenda", i, "queue"), text, (), "no_reports_to_call"))
     wishes = event.registration.wishes
     short: list[tuple[int, str, int]] = []  # (site index, site id, its workshops)
     for i, site in enumerate(event.sites):
@@ -227,7 +279,9 @@ def warnings(event: Event) -> list[Problem]:
         named = ", ".join(f"{ident!r} has {count} (line {{}})" for _, ident, count in short)
         text = f"{wishes} wishes asked, more than some sites have workshops: {named}"
         refs = tuple(("sites", i, "id") for i, _, _ in short)
-        found.append(Problem(("registration", "wishes"), text, refs))
+        items = tuple({"site": ident, "count": count} for _, ident, count in short)
+        params = {"wishes": wishes, "items": items}
+        found.append(Problem(("registration", "wishes"), text, refs, "few_workshops", params))
     sites = {s.id: i for i, s in enumerate(event.sites)}
     for i, w in enumerate(event.workshops):
         i_site = sites.get(w.site)
@@ -239,7 +293,9 @@ def warnings(event: Event) -> list[Problem]:
                 f"{w.capacity} seats, more than site {site.id!r} holds ({site.capacity}, line {{}})"
             )
             ref = ("sites", i_site, "capacity")
-            found.append(Problem(("workshops", i, "capacity"), text, (ref,)))
+            params = {"capacity": w.capacity, "site": site.id, "site_capacity": site.capacity}
+            where: Loc = ("workshops", i, "capacity")
+            found.append(Problem(where, text, (ref,), "over_site_capacity", params))
     return found
 
 

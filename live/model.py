@@ -12,11 +12,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from live.errors import RelaisError
-from live.event_checks import Located, Problem, dotted, problems, warnings
+from live.event_checks import Invalid, Located, problems
 
 StepKind = Literal[
     "welcome",
@@ -31,6 +29,7 @@ StepKind = Literal[
 ]
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+REPORT_ID = r"^$|" + SLUG  # a report's id may be left out (see `Report`)
 
 NOTES_HEADINGS = ("Constats", "Propositions", "Freins", "Leviers", "Questions au plénier")
 DEFAULT_NOTES_TEMPLATE = "".join(f"## {heading}" + "\n" * 3 for heading in NOTES_HEADINGS)
@@ -86,7 +85,7 @@ class Report(_Strict):
     `id` may be left out: it is then its owner's id and its rank (`ateliers-2`), stable
     as long as the list is not reordered."""
 
-    id: str = Field(default="", pattern=r"^$|" + SLUG)
+    id: str = Field(default="", pattern=REPORT_ID)
     title: str = Field(min_length=1, max_length=200)
     presenters: tuple[PersonName, ...] = ()
     site: str | None = None
@@ -100,7 +99,7 @@ class Report(_Strict):
             data = dict(data)
             one = data.pop("presenter")
             if "presenters" in data:
-                raise ValueError("give either presenter or presenters")
+                raise Invalid("one_presenter_list", "give either presenter or presenters")
             data["presenters"] = [one] if one else []
         return data
 
@@ -145,7 +144,8 @@ class Step(_Strict):
             return v
         url = urlsplit(v)
         if url.scheme != "https" or not url.hostname or re.search(r"\s", v):
-            raise ValueError("must be an https:// address (https://visio.example.org/room)")
+            text = "must be an https:// address (https://visio.example.org/room)"
+            raise Invalid("https_address", text)
         return v
 
     @model_validator(mode="after")
@@ -194,7 +194,7 @@ class Workshop(_Strict):
     @classmethod
     def _http(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://", v):
-            raise ValueError("must start with http:// or https://")
+            raise Invalid("http_address", "must start with http:// or https://")
         return v
 
     @model_validator(mode="after")
@@ -217,7 +217,7 @@ class Timers(_Strict):
     @model_validator(mode="after")
     def _order(self) -> Timers:
         if self.danger is not None and self.warning is not None and self.danger > self.warning:
-            raise ValueError("danger must not exceed warning")
+            raise Invalid("danger_after_warning", "danger must not exceed warning")
         return self
 
     def for_duration(self, duration_ms: int) -> tuple[float, float]:
@@ -259,7 +259,7 @@ class Event(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}") from None
+            raise Invalid("unknown_timezone", f"unknown timezone {v!r}", timezone=v) from None
         return v
 
     @model_validator(mode="after")
@@ -377,116 +377,3 @@ class Event(_Strict):
     @property
     def hub(self) -> Site:
         return next((s for s in self.sites if s.hub), self.sites[0])
-
-
-class DefinitionError(RelaisError, ValueError):
-    """An event file that cannot be used, with every problem located."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("invalid", "\n".join(problems))
-        self.problems = problems
-
-
-def parse_event(text: str, source: str = "<event>") -> Event:
-    """Parse and validate YAML text; errors read `file:line: field: reason`."""
-    return parse_event_with_warnings(text, source)[0]
-
-
-def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event, list[str]]:
-    """The event and what it cannot satisfy as written (`file:line: field: reason` too),
-    for whoever shows them to the organizer: `relais import`, later the browser.
-
-    Refused (DefinitionError): invalid fields, duplicate ids (at the duplicate's line),
-    unknown references, no hub or two hubs among several sites, steps out of order, steps
-    that overlap on a common site. A step marked `allow_overlap: true` may run alongside
-    another (parallel tracks): that overlap is a warning. Warned: more wishes than a
-    site's workshops, a workshop with more seats than its site holds."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DefinitionError([_yaml_problem(exc, source)]) from None
-    if not isinstance(data, dict):
-        raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
-    data = _stringify_times(data)
-    try:
-        event = Event.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        errors = exc.errors()
-        for err in errors:
-            loc: list[Any] = list(err["loc"])
-            if err["type"] == "too_short" and any(
-                len(o["loc"]) > len(loc) and list(o["loc"][: len(loc)]) == loc for o in errors
-            ):
-                continue  # an item below failed; that error says more than "too short"
-            located = (err.get("ctx") or {}).get("error")
-            if isinstance(located, Located):
-                problems += [_format(p, root, source) for p in located.problems]
-                continue
-            msg = err["msg"].removeprefix("Value error, ")
-            lineno = _line_of(root, loc)
-            field = dotted(loc) or "event"
-            problems.append(f"{source}:{lineno}: {field}: {msg}")
-        raise DefinitionError(problems) from None
-    return event, [_format(p, root, source) for p in warnings(event)]
-
-
-def _format(problem: Problem, root: Any, source: str) -> str:
-    refs = [_line_of(root, list(r)) for r in problem.refs]
-    where = dotted(list(problem.loc)) or "event"
-    # Only a text that refers to other places has `{}` to fill; the others may quote the
-    # file's values, braces included, as they are.
-    text = problem.text.format(*refs) if problem.refs else problem.text
-    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {text}"
-
-
-def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
-    """The parser's complaint at its line, without its `in "<unicode string>"` marks."""
-    mark = getattr(exc, "problem_mark", None)
-    line = f":{mark.line + 1}" if mark is not None else ""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        parts = [exc.context, exc.problem]
-        reason = ", ".join(p for p in parts if p) or "syntax error"
-    else:
-        reason = str(exc)
-    return f"{source}{line}: invalid YAML: {reason}"
-
-
-def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:
-    """YAML reads `13:30` as a sexagesimal int; keep times as text for the validator."""
-    agenda = data.get("agenda")
-    if isinstance(agenda, list):
-        for step in agenda:
-            if not isinstance(step, dict):
-                continue
-            start = step.get("start")
-            if isinstance(start, int):
-                step["start"] = f"{start // 60:02d}:{start % 60:02d}"
-            elif isinstance(start, str) and re.fullmatch(r"\d:\d\d", start.strip()):
-                step["start"] = "0" + start.strip()
-    return data
-
-
-def _line_of(node: Any, loc: list[Any]) -> int:
-    """The 1-based line of the deepest YAML node that `loc` reaches."""
-    line = node.start_mark.line + 1 if node is not None else 1
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if key.value == part:
-                    child = value
-                    line = key.start_mark.line + 1
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line

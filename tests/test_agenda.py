@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from live.agenda import state as agenda
 from live.agenda.commands import apply, replay
 from live.agenda.state import Rejected, State, phase, schedule
-from live.model import Event, Timers, parse_event
+from live.event_file import parse_event
+from live.model import Event, Timers
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 ARIEGE = parse_event((DEMO / "ariege-2020.yaml").read_text())

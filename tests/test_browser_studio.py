@@ -59,7 +59,7 @@ def test_an_event_is_built_in_the_studio_and_run_from_its_links(
 
     # Refused: the problem next to its field, what was typed kept.
     problem = page.locator('[id="n-workshops.4.capacity"]')
-    expect(problem).to_have_text("Input should be greater than or equal to 1")
+    expect(problem).to_have_text("La valeur doit être supérieure ou égale à 1.")
     capacity = field(page, "workshops.4.capacity")
     expect(capacity).to_have_attribute("aria-invalid", "true")
     expect(field(page, "sites.1.name")).to_have_value("Lycée de Pamiers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import icalendar
 
-from live.model import parse_event
+from live.event_file import parse_event
 from live.people.calendar import agenda_ics, personal_ics
 
 from .test_model import DEMO

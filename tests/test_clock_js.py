@@ -15,7 +15,8 @@ import pytest
 from live.agenda.commands import apply
 from live.agenda.protocol import event_info
 from live.agenda.state import State, phase, schedule
-from live.model import Timers, parse_event
+from live.event_file import parse_event
+from live.model import Timers
 
 from .conftest import ROOT, unavailable
 

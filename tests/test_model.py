@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from live.model import (
-    DEFAULT_NOTES_TEMPLATE,
-    DefinitionError,
-    parse_event,
-    parse_event_with_warnings,
-)
+from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
+from live.model import DEFAULT_NOTES_TEMPLATE
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 

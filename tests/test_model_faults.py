@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live.model import DefinitionError, StepKind, parse_event, parse_event_with_warnings
+from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
+from live.model import StepKind
 
 Loc = tuple[str | int, ...]
 

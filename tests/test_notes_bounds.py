@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from live.backends.base import Backend
-from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
+from live.event_file import parse_event
+from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
 from live.notes.credits import MAX_CLIENTS, MAX_NAME, MAX_NAMES, Credits, clean_name
 from live.notes.peer import SYNC_BURST, Peer

@@ -17,8 +17,8 @@ import pytest
 from live.app import create_app
 from live.backends.memory import MemoryBackend
 from live.config import Settings
+from live.event_file import parse_event
 from live.links import Signer
-from live.model import parse_event
 from live.notes.exports import Exports, fingerprint
 from live.notes.synthesis import Synthesis, collect
 from live.workers import Workers

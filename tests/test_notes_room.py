@@ -10,8 +10,9 @@ from pycrdt import Doc, Text, TransactionEvent
 
 from live.backends.base import Backend
 from live.backends.memory import MemoryBackend
+from live.event_file import parse_event
 from live.links import Claims
-from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
+from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
 from live.notes.room import Peer, Room, doc_name, may_edit, template_for
 from live.notes.service import NotesService, stored_text

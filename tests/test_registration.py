@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from live.model import parse_event
+from live.event_file import parse_event
 from live.people.registration import Invalid, WorkshopSettings, check, read_csv
 
 from .conftest import LiveServer

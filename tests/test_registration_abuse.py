@@ -24,8 +24,9 @@ from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend
 from live.cli import main, trusted_proxies
 from live.config import Settings, _secret
+from live.event_file import parse_event
 from live.links import LinkBook, Signer
-from live.model import Event, parse_event
+from live.model import Event
 from live.notes.room import RAPPORTEURS
 from live.people import desk as desk_rules
 from live.people.address import BadAddress, email_address

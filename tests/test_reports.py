@@ -9,7 +9,8 @@ import pytest
 
 from live.agenda.commands import CommandError, apply, check
 from live.agenda.state import MINUTE, Rejected, State
-from live.model import DefinitionError, Event, parse_event
+from live.event_file import DefinitionError, parse_event
+from live.model import Event
 
 T0 = 1_700_000_000_000
 

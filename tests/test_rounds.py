@@ -23,7 +23,8 @@ import pytest
 from live.agenda.commands import apply
 from live.agenda.state import State
 from live.backends.memory import MemoryBackend
-from live.model import DefinitionError, Event, parse_event
+from live.event_file import DefinitionError, parse_event
+from live.model import Event
 from live.people import rounds
 from live.people.assignment import Applicant, Seats, assign_rounds
 from live.people.registration import Invalid, check
@@ -218,7 +219,7 @@ def test_a_file_naming_no_round_keeps_one_round_across_its_workshops_steps() -> 
 
 
 def test_more_wishes_than_a_rounds_workshops_is_a_warning() -> None:
-    from live.model import parse_event_with_warnings
+    from live.event_file import parse_event_with_warnings
 
     text = ROUNDS.replace("  wishes: 2\n", "  wishes: 3\n")
     _, warnings = parse_event_with_warnings(text, "rounds.yaml")

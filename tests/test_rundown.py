@@ -11,7 +11,7 @@ import pytest
 
 from live.agenda.commands import replay
 from live.agenda.state import MINUTE, Rejected, State, live_event, schedule
-from live.model import parse_event
+from live.event_file import parse_event
 from tests.test_agenda import ARIEGE, T0, Run
 from tests.test_hub import REGIE, SCREEN, Client, hub_with_demo
 

@@ -39,7 +39,7 @@ async def live_with_clients() -> tuple[Live, dict[str, Client]]:
 
 
 def test_who_reads_which_messages() -> None:
-    from live.model import parse_event
+    from live.event_file import parse_event
 
     event = parse_event((DEMO / "poitiers-2020.yaml").read_text())
     rapporteur = Claims(event=EVENT, role="rapporteur", workshop="enseigner-niort")

@@ -1,6 +1,6 @@
 """The organizer studio and the administration page, on the real server: who may create,
 edit, archive and delete an event; a new event from each model served at once; every
-problem shown next to its field, in the words `relais import` uses for the same fault in
+problem shown next to its field, in French, where `relais import` places the same fault in
 a file; YAML exported and imported back unchanged."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 
 from live.backends.sqlite import SQLiteBackend
 from live.cli import main
-from live.model import parse_event
+from live.event_file import parse_event
 
 from .conftest import LiveServer
 from .studio_forms import form_fields, notes_at, value_of
@@ -206,35 +206,36 @@ def test_a_new_event_refuses_a_taken_id_at_its_field(
     ]
 
 
-# -- one validator: the form says what `relais import` says -----------------------------------
+# -- one validator: the form finds what `relais import` finds, and says it in French ----------
 
 
 FAULTS = {
     # name: (field changed in the form, its new value, the YAML line changed: old, new,
-    #        the field the other place the message refers to, the form's name for it)
+    #        what the form says next to the field, naming another place by its field)
     "a step starting before the previous one": (
         "agenda.2.start",
         "13:00",
         ('start: "16:15"', 'start: "13:00"'),
-        "Étape 2 › Début",
+        "L'étape « pause » commence à 13:00, avant l'étape « ateliers » (Étape 2 › Début, "
+        "14:15) : les étapes se suivent dans l'ordre chronologique.",
     ),
     "a workshop on an unknown site": (
         "workshops.0.site",
         "pamiers",
         ("site: foix, room: Amphi A", "site: pamiers, room: Amphi A"),
-        "",
+        "Aucun site n'a l'identifiant « pamiers ».",
     ),
     "a duplicate step id": (
         "agenda.2.id",
         "ateliers",
         ("- id: pause\n", "- id: ateliers\n"),
-        "Étape 2 › Identifiant",
+        "L'identifiant « ateliers » est déjà utilisé (Étape 2 › Identifiant).",
     ),
 }
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_fault_is_shown_next_to_its_field_in_the_words_of_relais_import(
+def test_a_fault_is_shown_next_to_its_field_in_french_where_relais_import_places_it(
     live_server: LiveServer,
     http: httpx.Client,
     tmp_path: Path,
@@ -242,21 +243,18 @@ def test_a_fault_is_shown_next_to_its_field_in_the_words_of_relais_import(
     capsys: pytest.CaptureFixture[str],
     fault: str,
 ) -> None:
-    field, value, (old, new), other = FAULTS[fault]
+    field, value, (old, new), sentence = FAULTS[fault]
     fields = form_fields(studio_page(live_server, http, ARIEGE))
     fields[field] = value
     r = save(live_server, http, ARIEGE, fields)
     assert r.status_code == 422
-    shown = notes_at(r.text, field)
+    assert notes_at(r.text, field) == [sentence]
 
     text = (DEMO / f"{ARIEGE}.yaml").read_text(encoding="utf-8")
     assert text.count(old) == 1
     (problem,) = import_problems(text.replace(old, new), tmp_path, monkeypatch, capsys)
-    _, where, said = reason(problem)
+    _, where, _ = reason(problem)
     assert where.replace("[", ".").replace("]", "") == field  # the same place
-    if other:  # the file names the other place by its line, the form by its field
-        said = re.sub(r"line \d+", other, said, count=1)
-    assert shown == [said]
     assert "1 problème empêche d'enregistrer" in html.unescape(r.text)
     assert f'href="#f-{field}"' in r.text  # the list atop the form leads to the field
 
@@ -269,7 +267,7 @@ def test_what_was_typed_is_kept_when_a_save_is_refused(
     fields.update({"sites.0.name": "Centre universitaire, Foix", "workshops.2.room": "Salle 12"})
     r = save(live_server, http, ARIEGE, fields)
     assert r.status_code == 422
-    assert notes_at(r.text, "agenda.1.duration") == ["Input should be greater than or equal to 1"]
+    assert notes_at(r.text, "agenda.1.duration") == ["La valeur doit être supérieure ou égale à 1."]
     after = form_fields(r.text)
     for name in ("title", "agenda.1.duration", "sites.0.name", "workshops.2.room"):
         assert after[name] == fields[name]
@@ -285,7 +283,8 @@ def test_a_problem_with_no_field_of_its_own_shows_atop_its_section(
     r = save(live_server, http, POITIERS, fields)
     assert r.status_code == 422
     assert notes_at(r.text, "sites") == [
-        "several sites and none has `hub: true`: say which site leads the event"
+        "Plusieurs sites et aucun site pivot : cochez « Site pivot » pour celui qui mène "
+        "l'événement."
     ]
 
 

@@ -1,10 +1,12 @@
 """Properties of the studio's one validator and of its YAML: for generated events, the
 export read back gives the same event and the same text, and an event with one fault is
-refused by the browser's form exactly as `relais import` refuses the file."""
+refused by the browser's form exactly as `relais import` refuses the file (the same
+problems at the same places, which the studio says in the page's language)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,8 +14,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live.i18n import translator
-from live.model import DefinitionError, parse_event
+from live.event_checks import Loc, Problem
+from live.event_file import DefinitionError, parse_event
+from live.i18n import messages, plural_keys, translator
 from live.studio import forms, validate
 from live.studio.yaml_io import export
 
@@ -276,6 +279,14 @@ def one_fault(draw: st.DrawFn) -> EventSpec:
     return spec
 
 
+def in_the_words_of_a_file(problem: Problem, refer: Callable[[Loc], str]) -> str:
+    """The problem's English text, as `relais import` prints it, each other place named
+    by the form's name for it instead of by its line."""
+    if not problem.refs:
+        return problem.text
+    return re.sub(r"\bline \{\}", "{}", problem.text).format(*(refer(r) for r in problem.refs))
+
+
 @SOME
 @given(one_fault())
 def test_the_form_and_the_file_refuse_one_fault_with_the_same_messages(spec: EventSpec) -> None:
@@ -299,7 +310,16 @@ def test_the_form_and_the_file_refuse_one_fault_with_the_same_messages(spec: Eve
     raw = forms.parse(spec_fields(spec).items())
     event, problems = validate.check(forms.to_data(raw))
     assert event is None
-    assert forms.place_errors(problems, raw, refer) == expected
+    english = forms.place_errors(problems, raw, lambda p: in_the_words_of_a_file(p, refer))
+    assert english == expected  # the same problems, at the same places, in the same words
+
+    french = forms.place_errors(problems, raw, lambda p: validate.reason(p, "fr", refer))
+    assert {k: len(v) for k, v in french.items()} == {k: len(v) for k, v in expected.items()}
+    for problem in problems:  # each said by its own sentence, every value filled in
+        key = f"studio.problem.{problem.code}"
+        assert problem.code != "invalid" and (key in messages("fr") or key in plural_keys())
+        said = validate.reason(problem, "fr", refer)
+        assert "{" not in said and said != messages("fr")["studio.problem.invalid"], said
 
 
 def test_a_reference_names_the_other_field_as_the_form_labels_it() -> None:

@@ -16,7 +16,8 @@ from pycrdt import Doc, Text, TransactionEvent
 
 from live.backends.memory import MemoryBackend
 from live.backends.sqlite import SQLiteBackend
-from live.model import DEFAULT_NOTES_TEMPLATE, Event, parse_event
+from live.event_file import parse_event
+from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
 from live.notes.service import NotesService
 from live.notes.synthesis import (

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from live.agenda.hub import Listener, Live
 from live.backends.base import Backend
-from live.model import Event, parse_event
+from live.event_file import parse_event
+from live.model import Event
 
 log = logging.getLogger("relais.hub")
 

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from live.event_checks import Loc, Problem
-from live.studio.validate import reason
 
 Raw = dict[str, Any]
 
@@ -374,13 +373,14 @@ def place_of(loc: Loc, known: set[str]) -> str:
 
 
 def place_errors(
-    problems: list[Problem], raw: Raw, refer: Callable[[Loc], str]
+    problems: list[Problem], raw: Raw, say: Callable[[Problem], str]
 ) -> dict[str, list[str]]:
-    """Each problem's sentence, by the place it is shown at (see `place_of`)."""
+    """Each problem's sentence (`say`: `validate.reason` in the page's language), by the
+    place it is shown at (see `place_of`)."""
     known = places(raw)
     out: dict[str, list[str]] = {}
     for problem in problems:
-        out.setdefault(place_of(problem.loc, known), []).append(reason(problem, refer))
+        out.setdefault(place_of(problem.loc, known), []).append(say(problem))
     return out
 
 

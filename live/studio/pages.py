@@ -33,9 +33,10 @@ from starlette.routing import NoMatchFound, Route
 from live.agenda.events import Hub
 from live.agenda.hub import Live
 from live.event_checks import Problem
+from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
 from live.i18n import plural, translator
 from live.links import Claims, LinkError, url
-from live.model import DefinitionError, Event, parse_event, parse_event_with_warnings
+from live.model import Event
 from live.studio import forms, validate
 from live.studio.yaml_io import event_data, export
 from live.web.common import (
@@ -227,9 +228,14 @@ def _render_studio(
     focus: str = "",
     rev: str | None = None,
 ) -> Response:
-    t = translator(lang_of(request))
+    lang = lang_of(request)
+    t = translator(lang)
     refer = forms.labeller(t)
-    placed = forms.place_errors(list(errors), raw, refer)
+
+    def say(problem: Problem) -> str:
+        return validate.reason(problem, lang, refer)
+
+    placed = forms.place_errors(list(errors), raw, say)
     return render(
         request,
         "studio.html",
@@ -238,7 +244,7 @@ def _render_studio(
         token=_token(request),
         raw=raw,
         errors=placed,
-        warnings=forms.place_errors(list(warnings), raw, refer),
+        warnings=forms.place_errors(list(warnings), raw, say),
         summary=forms.summary(placed, t),
         top=list(top),
         lines=list(lines),
@@ -377,7 +383,7 @@ def _new(
     values: dict[str, str],
     *,
     status: int = 200,
-    errors: dict[str, list[tuple[str, str]]] | None = None,
+    errors: dict[str, list[str]] | None = None,
     lines: Sequence[str] = (),
 ) -> Response:
     return render(
@@ -398,7 +404,8 @@ async def new_event(request: Request, claims: Claims) -> Response:
     then its studio."""
     if request.method == "GET":
         return _new(request, {"model": "ariege", "date": date.today().isoformat()})
-    t = translator(lang_of(request))
+    lang = lang_of(request)
+    t = translator(lang)
     form = await request.form(max_files=0)
     values = {k: str(form.get(k) or "").strip() for k in ("model", "id", "title", "date")}
     model = values["model"] if values["model"] in MODELS else "blank"
@@ -410,16 +417,15 @@ async def new_event(request: Request, claims: Claims) -> Response:
         data.pop("date", None)
     data["id"] = values["id"] or _suggest_id(values, model)
     values["id"] = data["id"]
-    errors: dict[str, list[tuple[str, str]]] = {}  # place -> (sentence, its language)
+    errors: dict[str, list[str]] = {}  # place -> sentences, in the page's language
     hub: Hub = request.app.state.hub
     if data["id"] in hub.events or data["id"] in await request.app.state.backend.definitions():
-        errors["id"] = [(t("studio.id_taken"), lang_of(request))]
+        errors["id"] = [t("studio.id_taken")]
     event, problems = validate.check(data)
     for problem in problems:
         where = str(problem.loc[0]) if problem.loc else ""
         place = where if where in ("id", "title", "date") else "model"
-        sentence = validate.reason(problem, forms.labeller(t))
-        errors.setdefault(place, []).append((sentence, "en"))  # the model speaks English
+        errors.setdefault(place, []).append(validate.reason(problem, lang, forms.labeller(t)))
     if errors or event is None:
         return _new(request, values, status=422, errors=errors)
     await serve(request, event, await asyncio.to_thread(export, event), f"{event.id}.yaml")

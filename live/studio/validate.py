@@ -1,29 +1,31 @@
 """The one validator, for a form as for a file: the event model and its cross-field rules
 (`live/event_checks.py`), each problem at its place (`loc`, such as ("agenda", 2, "start")).
 
-`relais import` reads a file and says `file:line: field: reason`; the studio builds the
-same data from its form, and shows each reason next to the field at that place. The
-reasons are the model's own, word for word; only a reference to another place differs:
-a file names its line, the form names the field ("Site 1 › Identifiant").
-
-`problems_of` mirrors the loop of `model.parse_event_with_warnings` that turns pydantic's
-errors into located problems (the same errors skipped, the same prefix removed); a
-property test (tests/test_studio_properties.py) holds the two to the same messages.
+`relais import` reads a file and says `file:line: field: reason` in English; the studio
+builds the same data from its form, gets the same problems (`event_file.problems_of`,
+which the import uses too), and shows each next to the field at that place in the page's language:
+the sentence `studio.problem.<code>` of the catalogs, filled with the problem's values
+(ids, limits) and, for a reference to another place, the field's name ("Site 1 ›
+Identifiant") where a file names its line. A property test (tests/test_studio_properties.py)
+holds the form and the file to the same problems.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from live.event_checks import Loc, Located, Problem, warnings
+from live.event_checks import Loc, Problem, warnings
+from live.event_file import problems_of
+from live.i18n import LANGS, catalog, messages, plural_keys
 from live.model import Event
 
-# How a problem names another place in a file ("already used at line 12").
-_LINE_REF = re.compile(r"\bline \{\}")
+PREFIX = "studio.problem."
+FALLBACK = "invalid"  # the sentence of a code that has none: "Valeur invalide."
+# Values that name a message of the catalogs, shown as that message ("break": "Pause").
+NAMED = {"kind": "kind."}
 
 
 def check(data: dict[str, Any]) -> tuple[Event | None, list[Problem]]:
@@ -34,33 +36,66 @@ def check(data: dict[str, Any]) -> tuple[Event | None, list[Problem]]:
         return None, problems_of(exc)
 
 
-def problems_of(exc: ValidationError) -> list[Problem]:
-    """pydantic's errors as located problems, as `parse_event` reports them: a list "too
-    short" only when nothing inside it failed, cross-field problems each at its place."""
-    found: list[Problem] = []
-    errors = exc.errors()
-    for err in errors:
-        loc = tuple(err["loc"])
-        if err["type"] == "too_short" and any(
-            len(o["loc"]) > len(loc) and tuple(o["loc"][: len(loc)]) == loc for o in errors
-        ):
-            continue
-        located = (err.get("ctx") or {}).get("error")
-        if isinstance(located, Located):
-            found += located.problems
-            continue
-        found.append(Problem(loc, err["msg"].removeprefix("Value error, ")))
-    return found
-
-
 def warned(event: Event) -> list[Problem]:
     """What the event cannot satisfy as written (it still loads): the import's warnings."""
     return warnings(event)
 
 
-def reason(problem: Problem, refer: Callable[[Loc], str]) -> str:
-    """The problem's sentence, each other place it refers to named by `refer` instead of
-    by a line number."""
-    if not problem.refs:
-        return problem.text  # pydantic's own text: never formatted (it may quote braces)
-    return _LINE_REF.sub("{}", problem.text).format(*(refer(r) for r in problem.refs))
+def reason(problem: Problem, lang: str, refer: Callable[[Loc], str]) -> str:
+    """The problem's sentence in `lang`, its values quoted as the language quotes them,
+    each other place it refers to named by `refer` (the form's name for that field)."""
+    lang = lang if lang in LANGS else "fr"
+    table = messages(lang)
+    params = {k: _word(k, v, table) for k, v in problem.params.items() if k != "items"}
+    if problem.refs:
+        params["ref"] = refer(problem.refs[0])
+    items = problem.params.get("items")
+    if items:
+        item = table.get(f"{PREFIX}{problem.code}.item", "{ref}")
+        filled = [
+            _fill(item, {**{k: _word(k, v, table) for k, v in each.items()}, "ref": refer(r)})
+            for each, r in zip(items, problem.refs, strict=False)
+        ]
+        params["items"] = ", ".join(f or "" for f in filled)
+    if "field" in params:
+        params["field"] = _label(problem.loc, table)
+    key = PREFIX + problem.code
+    if key in plural_keys():
+        n = int(problem.params.get("n") or 0)
+        template: str | None = catalog(lang).ngettext(key, key, n)
+    else:
+        template = table.get(key)
+    said = _fill(template, params) if template else None
+    return said if said is not None else table[PREFIX + FALLBACK]
+
+
+def _fill(template: str, params: Mapping[str, Any]) -> str | None:
+    """The template with its values, or None if it asks for one the problem lacks."""
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def _word(key: str, value: Any, table: Mapping[str, str]) -> Any:
+    """A value as the sentence shows it: a kind of step by its name, a list of choices
+    each quoted ("« a », « b » ou « c »"), anything else as it is."""
+    if key in NAMED:
+        return table.get(NAMED[key] + str(value), value)
+    if isinstance(value, tuple | list):
+        return _choices([str(v) for v in value], table)
+    return value
+
+
+def _choices(values: Iterable[str], table: Mapping[str, str]) -> str:
+    quoted = [table[PREFIX + "quoted"].format(v) for v in values]
+    if len(quoted) < 2:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])}{table[PREFIX + 'or']}{quoted[-1]}"
+
+
+def _label(loc: Loc, table: Mapping[str, str]) -> str:
+    """The name the form gives the field at `loc` (its key when it has none)."""
+    key = str(loc[-1]) if loc else ""
+    section = table.get(f"studio.s.{key}") if len(loc) == 1 else None
+    return section or table.get(f"studio.f.{key}") or key

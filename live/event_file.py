@@ -1,0 +1,201 @@
+"""Reading an event file: YAML in, an `Event` out, or every problem at its line.
+
+The model (`model.py`) says what an event is; this module says where a file gets it
+wrong. `relais import` prints `file:line: field: reason` lines (English: a developer's
+tool); the studio (`studio/validate.py`) shows the same problems, by code, in the page's
+language next to their fields (`problems_of` is the one translation of pydantic's errors
+into located problems for both).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from live.errors import RelaisError
+from live.event_checks import Invalid, Located, Problem, dotted, warnings
+from live.model import REPORT_ID, SLUG, Event
+
+
+class DefinitionError(RelaisError, ValueError):
+    """An event file that cannot be used, with every problem located."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid", "\n".join(problems))
+        self.problems = problems
+
+
+def parse_event(text: str, source: str = "<event>") -> Event:
+    """Parse and validate YAML text; errors read `file:line: field: reason`."""
+    return parse_event_with_warnings(text, source)[0]
+
+
+def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event, list[str]]:
+    """The event and what it cannot satisfy as written (`file:line: field: reason` too),
+    for whoever shows them to the organizer: `relais import`, later the browser.
+
+    Refused (DefinitionError): invalid fields, duplicate ids (at the duplicate's line),
+    unknown references, no hub or two hubs among several sites, steps out of order, steps
+    that overlap on a common site. A step marked `allow_overlap: true` may run alongside
+    another (parallel tracks): that overlap is a warning. Warned: more wishes than a
+    site's workshops, a workshop with more seats than its site holds."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DefinitionError([_yaml_problem(exc, source)]) from None
+    if not isinstance(data, dict):
+        raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
+    data = _stringify_times(data)
+    try:
+        event = Event.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError([_format(p, root, source) for p in problems_of(exc)]) from None
+    return event, [_format(p, root, source) for p in warnings(event)]
+
+
+def problems_of(exc: ValidationError) -> list[Problem]:
+    """pydantic's errors as located problems, for a file as for the studio's form: a list
+    "too short" only when nothing inside it failed (that error says more), cross-field
+    problems each at its place, pydantic's English sentence with a code and its values."""
+    found: list[Problem] = []
+    errors = exc.errors()
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(
+            len(o["loc"]) > len(loc) and tuple(o["loc"][: len(loc)]) == loc for o in errors
+        ):
+            continue
+        located = (err.get("ctx") or {}).get("error")
+        if isinstance(located, Located):
+            found += located.problems
+            continue
+        code, params = _code_of(err)
+        found.append(Problem(loc, err["msg"].removeprefix("Value error, "), (), code, params))
+    return found
+
+
+# pydantic's error types, by the code of the studio's sentence (`studio.problem.<code>`).
+PYDANTIC_CODES = {
+    "missing": "missing",
+    "extra_forbidden": "unknown_field",
+    "int_parsing": "integer",
+    "int_type": "integer",
+    "int_from_float": "integer",
+    "greater_than_equal": "at_least",
+    "less_than_equal": "at_most",
+    "string_too_long": "too_long",
+    "string_type": "text",
+    "literal_error": "choice",
+    "bool_parsing": "boolean",
+    "bool_type": "boolean",
+    "date_parsing": "date",
+    "date_type": "date",
+    "date_from_datetime_parsing": "date",
+    "date_from_datetime_inexact": "date",
+    "time_parsing": "time",
+    "time_type": "time",
+    "datetime_parsing": "datetime",
+    "datetime_type": "datetime",
+    "datetime_from_date_parsing": "datetime",
+    "datetime_object_invalid": "datetime",
+    "dict_type": "mapping",
+    "model_type": "mapping",
+    "model_attributes_type": "mapping",
+    "list_type": "list",
+    "tuple_type": "list",
+    "iterable_type": "list",
+}
+
+
+def _code_of(err: ErrorDetails) -> tuple[str, dict[str, Any]]:
+    """The code and values of a translated sentence for one of pydantic's errors; a type
+    not in the table is "invalid" (a generic sentence, never pydantic's English)."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "value_error" and isinstance(ctx.get("error"), Invalid):
+        return ctx["error"].code, dict(ctx["error"].params)
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "empty", {}
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "empty_list", {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in (SLUG, REPORT_ID):
+        return "slug", {"value": value}
+    if kind == "literal_error":
+        expected = tuple(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+        return "choice", {"value": value, "expected": expected}
+    code = PYDANTIC_CODES.get(kind, "invalid")
+    if code == "unknown_field":
+        return code, {"key": str(err["loc"][-1]) if err["loc"] else ""}
+    if code == "missing":
+        return code, {"field": str(err["loc"][-1]) if err["loc"] else ""}
+    if code in ("at_least", "at_most"):
+        return code, {"limit": ctx.get("ge", ctx.get("le"))}
+    if code == "too_long":
+        return code, {"n": ctx.get("max_length")}
+    return code, {}
+
+
+def _format(problem: Problem, root: Any, source: str) -> str:
+    refs = [_line_of(root, list(r)) for r in problem.refs]
+    where = dotted(list(problem.loc)) or "event"
+    # Only a text that refers to other places has `{}` to fill; the others may quote the
+    # file's values, braces included, as they are.
+    text = problem.text.format(*refs) if problem.refs else problem.text
+    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {text}"
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
+    """The parser's complaint at its line, without its `in "<unicode string>"` marks."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = [exc.context, exc.problem]
+        reason = ", ".join(p for p in parts if p) or "syntax error"
+    else:
+        reason = str(exc)
+    return f"{source}{line}: invalid YAML: {reason}"
+
+
+def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:
+    """YAML reads `13:30` as a sexagesimal int; keep times as text for the validator."""
+    agenda = data.get("agenda")
+    if isinstance(agenda, list):
+        for step in agenda:
+            if not isinstance(step, dict):
+                continue
+            start = step.get("start")
+            if isinstance(start, int):
+                step["start"] = f"{start // 60:02d}:{start % 60:02d}"
+            elif isinstance(start, str) and re.fullmatch(r"\d:\d\d", start.strip()):
+                step["start"] = "0" + start.strip()
+    return data
+
+
+def _line_of(node: Any, loc: list[Any]) -> int:
+    """The 1-based line of the deepest YAML node that `loc` reaches."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
