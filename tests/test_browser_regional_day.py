@@ -166,6 +166,11 @@ def test_a_round_of_reports_and_the_workshops_own_show_on_screens_and_phones(
     expect(screen.locator("#site-workshop-list .ws-report")).to_have_text(
         "En cours : Moodle en seconde — Équipe du lycée Poincaré"
     )
+    # The day's public page (no site) lists the workshops presenting reports, any site's.
+    expect(phone.locator("#now-workshops")).to_be_visible()
+    expect(
+        phone.locator("#now-workshops li[data-workshop='enseigner-nancy'] .ws-report")
+    ).to_have_text("En cours : Moodle en seconde — Équipe du lycée Poincaré")
     screen.close()
     phone.close()
 

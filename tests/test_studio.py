@@ -413,6 +413,29 @@ def test_an_import_is_bounded(live_server: LiveServer, http: httpx.Client) -> No
     assert r.status_code == 413
 
 
+def test_a_refused_import_says_why_in_the_page_language_outside_the_file_lines(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """The file's own problems are `relais import`'s English lines; why a whole file is
+    refused (not text, another event's) is a sentence of the page, in French."""
+    token = live_server.link(ARIEGE, "organizer")
+    not_text = {"file": ("latin1.yaml", "title: Journée".encode("latin-1"), "application/yaml")}
+    other = (DEMO / "poitiers-2020.yaml").read_bytes()
+    for files in (not_text, {"file": ("autre.yaml", other, "application/yaml")}):
+        r = http.post(f"/e/{ARIEGE}/studio/import", params={"k": token}, files=files)
+        top = re.search(
+            r'<div class="card error" role="alert" id="studio-top">(.*?)</div>', r.text, re.S
+        )
+        assert r.status_code in (413, 422) and top is not None
+        assert "<pre" not in top.group(1) and re.search(r"<p>[^<]+</p>", top.group(1))
+    admin_token = admin(live_server)
+    r = http.post("/studio/import", params={"k": admin_token}, files=not_text)
+    top = re.search(
+        r'<div class="card error" role="alert" id="studio-top">(.*?)</div>', r.text, re.S
+    )
+    assert r.status_code == 422 and top is not None and "<pre" not in top.group(1)
+
+
 # -- archive and delete ----------------------------------------------------------------------
 
 

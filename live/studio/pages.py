@@ -320,25 +320,28 @@ async def import_yaml(request: Request, live: Live, claims: Claims) -> Response:
     t = translator(lang_of(request))
     event = live.definition
 
-    async def refused(status: int, lines: list[str]) -> Response:
+    async def refused(status: int, lines: Sequence[str] = (), top: Sequence[str] = ()) -> Response:
+        """The studio again, with the file's problems (`lines`, as `relais import` prints
+        them) or a sentence in the page's language (`top`)."""
         raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
-        return await _studio(request, live, claims, raw, status=status, lines=lines)
+        return await _studio(request, live, claims, raw, status=status, lines=lines, top=top)
 
     if event.id in await _archived(request):
-        return await refused(409, [t("studio.archived_readonly")])
+        return await refused(409, top=[t("studio.archived_readonly")])
     upload = await _read_upload(request)
     if isinstance(upload, str):
-        return await refused(413 if upload.endswith("too_big") else 422, [t(upload)])
+        return await refused(413 if upload.endswith("too_big") else 422, top=[t(upload)])
     name, text = upload
     try:  # in a thread: a large file is a second of YAML
         new, _ = await asyncio.to_thread(parse_event_with_warnings, text, name)
     except DefinitionError as exc:
-        return await refused(422, exc.problems)
+        return await refused(422, lines=exc.problems)
     if new.id != event.id:
         other = t("studio.import_other_event").format(file=new.id, event=event.id)
-        return await refused(422, [other])
+        return await refused(422, top=[other])
     if not _fits(live, new):
-        return await refused(409, [t("studio.step_running").format(n=(live.state.step or 0) + 1)])
+        running = t("studio.step_running").format(n=(live.state.step or 0) + 1)
+        return await refused(409, top=[running])
     await serve(request, new, text, name)
     return _redirect(request, "studio", "imported", event_id=event.id)
 
@@ -385,7 +388,10 @@ def _new(
     status: int = 200,
     errors: dict[str, list[str]] | None = None,
     lines: Sequence[str] = (),
+    top: Sequence[str] = (),
 ) -> Response:
+    """The new-event page; `lines` are a refused file's problems as `relais import` prints
+    them, `top` sentences in the page's language."""
     return render(
         request,
         "studio_new.html",
@@ -394,6 +400,7 @@ def _new(
         values=values,
         errors=errors or {},
         lines=list(lines),
+        top=list(top),
         models=list(MODELS),
     )
 
@@ -446,7 +453,7 @@ async def import_new(request: Request, claims: Claims) -> Response:
     values = {"model": "ariege", "date": date.today().isoformat()}
     upload = await _read_upload(request)
     if isinstance(upload, str):
-        return _new(request, values, status=413 if "too_big" in upload else 422, lines=[t(upload)])
+        return _new(request, values, status=413 if "too_big" in upload else 422, top=[t(upload)])
     name, text = upload
     try:
         event, _ = await asyncio.to_thread(parse_event_with_warnings, text, name)
@@ -455,7 +462,7 @@ async def import_new(request: Request, claims: Claims) -> Response:
     hub: Hub = request.app.state.hub
     if event.id in hub.events or event.id in await request.app.state.backend.definitions():
         taken = t("studio.import_exists").format(event=event.id)
-        return _new(request, values, status=409, lines=[taken])
+        return _new(request, values, status=409, top=[taken])
     await serve(request, event, text, name)
     return _redirect(request, "studio", "imported", event_id=event.id)
 

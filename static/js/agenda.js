@@ -27,10 +27,14 @@ import {
 const { cfg, ev, S, $ } = page();
 
 // The workshop timers this phone lists: none for a person with their own workshop (it
-// is the main countdown), else those of the phone's site.
+// is the main countdown), else those of the phone's site; on the public page of the day
+// (no site), the workshops presenting experience reports in turn, whatever their site.
 function listed(state) {
   if (isEnded(state) || (cfg.workshop && state.workshops[cfg.workshop])) return [];
-  return cfg.site ? siteWorkshops(state, ev, cfg.site) : [];
+  if (cfg.site) return siteWorkshops(state, ev, cfg.site);
+  return Object.keys(state.lanes || {})
+    .filter((id) => state.workshops[id])
+    .map((id) => ({ id, timer: state.workshops[id] }));
 }
 
 // "En cours : Moodle en seconde — Équipe du lycée Poincaré" for a workshop's reports.
@@ -66,7 +70,8 @@ function render(state) {
   setText($("now-speakers"), line.join(" · "));
   markAgenda($("agenda"), state);
   const mine = listed(state);
-  $("now-workshops").hidden = mine.length < 2;
+  // A site's only workshop is the main countdown already; a report lane is listed alone.
+  $("now-workshops").hidden = cfg.site ? mine.length < 2 : !mine.length;
   workshopRows(
     $("now-workshops"),
     mine.map((w) => w.id),
