@@ -20,7 +20,7 @@ from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
-from live.links import LinkBook, Signer
+from live.links import AdminLinks, LinkBook, Signer
 from live.logs import install as redact_tokens_in_logs
 from live.notes.exports import Exports
 from live.notes.service import NotesService
@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.exports = Exports(workers)
     app.state.signer = Signer(settings.secret, settings.link_days)
     app.state.links = LinkBook(app.state.signer, backend)
+    app.state.admin_links = AdminLinks(app.state.signer, backend)
     app.state.plenary = Plenary.from_settings(settings, app.state.links)
     hub.listeners.append(follow_floor(app.state.plenary))
     # An event deleted by another process: its notes rooms here close too.

@@ -17,7 +17,7 @@ from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
 from live.i18n import plural, translator
-from live.links import Signer, url
+from live.links import AdminLinks, Signer, url
 from live.model import Event
 from live.people.retention import Purged, purge
 from live.web import wire
@@ -128,11 +128,19 @@ def announce(settings: Settings) -> None:
 ADMIN_ISSUED = "admin-links"  # in the data directory: when admin links were issued
 
 
-def issue_admin_link(settings: Settings, base: str | None = None, days: float | None = None) -> str:
+def issue_admin_link(
+    settings: Settings,
+    base: str | None = None,
+    days: float | None = None,
+    revoke_others: bool = False,
+) -> str:
     """An administrator link (`/admin`: create, archive and delete events), written down
-    as issued (when, until when; never the link itself) in the data directory."""
+    as issued (when, until when; never the link itself) in the data directory. With
+    `revoke_others`, every admin link issued before it stops working (in the store)."""
     token = Signer(settings.secret).sign_admin(days=days)
     claims = Signer(settings.secret).verify_admin(token)
+    if revoke_others:
+        asyncio.run(_revoke_admin_links_before(settings, claims.issued))
     try:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} id={claims.id} until={claims.expires}\n"
@@ -148,10 +156,21 @@ def cmd_admin_link(args: argparse.Namespace) -> int:
     settings = _server_settings(args, "existing", need_database=False)
     if settings is None:
         return 2
-    link = issue_admin_link(settings, links_base(args, settings), args.days)
+    link = issue_admin_link(settings, links_base(args, settings), args.days, args.revoke_others)
     print(say("cli.admin_link"), file=sys.stderr)
     print(link)
+    if args.revoke_others:
+        print(say("cli.admin_link_revoked"), file=sys.stderr)
     return 0
+
+
+async def _revoke_admin_links_before(settings: Settings, issued: int) -> None:
+    backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
+    await backend.open()
+    try:
+        await AdminLinks.revoke_before(backend, issued)
+    finally:
+        await backend.close()
 
 
 def links_base(args: argparse.Namespace, settings: Settings) -> str:
@@ -409,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         "admin-link", help="print a new administrator link (create, archive, delete events)"
     )
     admin.add_argument("--days", type=float, help="validity in days (default: 365)")
+    admin.add_argument(
+        "--revoke-others",
+        action="store_true",
+        help="revoke every administrator link issued before this one (a leaked link)",
+    )
     admin.add_argument(
         "--base-url",
         default=argparse.SUPPRESS,

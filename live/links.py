@@ -72,6 +72,7 @@ class Claims:
     person: str | None = None
     expires: int = 0
     id: str = ""
+    issued: int = 0  # ms; admin links only (links issued before a revocation are refused)
 
 
 PUBLIC = Claims(event="", role="public")
@@ -142,7 +143,7 @@ class Signer:
         events and edits any of them; it belongs to no event."""
         now = time.time() if now is None else now
         expires = int(now + 86400 * (ADMIN_DAYS if days is None else days))
-        payload = {"r": "admin", "x": expires, "i": secrets.token_urlsafe(6)}
+        payload = {"r": "admin", "x": expires, "i": secrets.token_urlsafe(6), "t": int(now * 1000)}
         return str(self._admin.dumps(payload))
 
     def verify_admin(self, token: str | None, *, now: float | None = None) -> Claims:
@@ -156,7 +157,14 @@ class Signer:
             raise LinkError("link_invalid", "this link is not valid (altered or forged)") from None
         if not isinstance(p, dict) or p.get("r") != "admin" or "e" in p:
             raise LinkError("link_invalid", "this link is not valid")
-        claims = Claims(event="", role="admin", expires=int(p.get("x", 0)), id=str(p.get("i", "")))
+        issued = p.get("t", 0)  # links made before admin revocations existed: 0
+        claims = Claims(
+            event="",
+            role="admin",
+            expires=int(p.get("x", 0)),
+            id=str(p.get("i", "")),
+            issued=issued if isinstance(issued, int) else 0,
+        )
         still_valid(claims, (), now)
         return claims
 
@@ -186,6 +194,41 @@ class Revocations:
     async def revoke(self, event: str, link_id: str) -> None:
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         await self.backend.put_record(self.KIND, f"{event}:{link_id}", {"at": at})
+
+
+class AdminLinks:
+    """Admin links are not listed anywhere (each is a signature), so they are revoked by
+    date: every admin link issued before the record `admin-links/since` is refused. An
+    administrator who fears a link has leaked takes a new one and revokes all the others
+    (the admin page, or `relais admin-link --revoke-others` when no link is at hand)."""
+
+    KIND, KEY = "admin-links", "since"
+
+    def __init__(self, signer: Signer, backend: Backend) -> None:
+        self.signer = signer
+        self.backend = backend
+
+    async def verify(self, token: str | None) -> Claims:
+        """The claims of a valid admin link, or LinkError (forged, expired, revoked)."""
+        claims = self.signer.verify_admin(token)
+        record = await self.backend.get_record(self.KIND, self.KEY)
+        if record is not None and claims.issued < int(record.get("t", 0)):
+            raise LinkError("link_revoked", "this link has been revoked")
+        return claims
+
+    async def renew(self, *, revoke_others: bool, days: float | None = None) -> str:
+        """A new admin link; with `revoke_others`, every admin link issued before it stops
+        working, on every process sharing the store."""
+        token = self.signer.sign_admin(days=days)
+        if revoke_others:
+            await self.revoke_before(self.backend, self.signer.verify_admin(token).issued)
+        return token
+
+    @classmethod
+    async def revoke_before(cls, backend: Backend, issued: int) -> None:
+        """Refuse from now on every admin link issued before `issued` (ms)."""
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        await backend.put_record(cls.KIND, cls.KEY, {"t": issued, "at": at})
 
 
 class LinkBook:

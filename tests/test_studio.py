@@ -8,10 +8,14 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -21,7 +25,7 @@ from live.backends.sqlite import SQLiteBackend
 from live.cli import main
 from live.event_file import parse_event
 
-from .conftest import LiveServer
+from .conftest import ROOT, SECRET, LiveServer
 from .studio_forms import form_fields, notes_at, value_of
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
@@ -518,6 +522,48 @@ def test_serve_prints_an_admin_link_at_its_first_start_only(
     assert Signer(secret).verify_admin(out.rsplit("k=", 1)[1]).role == "admin"
     issued = (tmp_path / "data" / "admin-links").read_text().splitlines()
     assert len(issued) == 2 and all("id=" in line for line in issued)
+
+
+def test_revoking_the_other_admin_links_leaves_only_the_new_one(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    leaked, mine = admin(live_server), admin(live_server)
+    old_style = live_server.signer._admin.dumps({"r": "admin", "x": 2**40, "i": "old"})
+    r = http.post("/admin/renew", params={"k": mine}, data={"revoke": "others"})
+    assert r.status_code == 303
+    new = parse_qs(urlsplit(r.headers["location"]).query)["k"][0]
+    page = http.get(r.headers["location"])
+    shown = html.unescape(page.text)
+    assert page.status_code == 200 and "Tous les autres liens d'administration" in shown
+    for token in (leaked, mine, old_style):  # including the one that asked, and older kinds
+        refused = http.get("/admin", params={"k": token})
+        assert refused.status_code in (401, 403) and "révoqué" in html.unescape(refused.text)
+        assert http.get(f"/e/{ARIEGE}/studio", params={"k": token}).status_code in (401, 403)
+        form = {"model": "ariege", "id": "pirate-2026", "title": "Pirate", "date": "2026-09-30"}
+        assert http.post("/studio/new", params={"k": token}, data=form).status_code in (401, 403)
+    assert http.get("/e/pirate-2026").status_code == 404  # nothing was created
+    assert http.get("/admin", params={"k": new}).status_code == 200
+    assert http.get(f"/e/{ARIEGE}/studio", params={"k": new}).status_code == 200
+    # Renewing alone keeps the other links working.
+    r = http.post("/admin/renew", params={"k": new})
+    assert http.get("/admin", params={"k": new}).status_code == 200
+
+
+def test_the_command_line_revokes_every_earlier_admin_link_of_a_running_server(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """For when no admin link is at hand: `relais admin-link --revoke-others`."""
+    leaked = admin(live_server)
+    relais = [sys.executable, "-m", "live.cli", "--data", str(live_server.data_dir)]
+    env = {**os.environ, "RELAIS_SECRET": SECRET, "LIVE_BACKEND": live_server.backend}
+    done = subprocess.run(
+        [*relais, "admin-link", "--revoke-others"], cwd=ROOT, capture_output=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    new = done.stdout.decode().strip().rsplit("k=", 1)[1]
+    assert "révoqués" in done.stderr.decode() or "revoked" in done.stderr.decode()
+    assert http.get("/admin", params={"k": leaked}).status_code in (401, 403)
+    assert http.get("/admin", params={"k": new}).status_code == 200
 
 
 async def test_dropping_an_event_removes_all_it_stored_and_nothing_of_another(

@@ -59,14 +59,15 @@ MODELS: dict[str, str | None] = {
     "blank": None,
 }
 STUDIO_DONE = ("saved", "created", "imported")
-ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed")
+ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
 
 
 # -- who may ------------------------------------------------------------------------------
 
 
-def admin_claims(request: Request) -> Claims:
-    claims: Claims = request.app.state.signer.verify_admin(request.query_params.get("k"))
+async def admin_claims(request: Request) -> Claims:
+    """The instance's admin link: signed, unexpired, issued after the last revocation."""
+    claims: Claims = await request.app.state.admin_links.verify(request.query_params.get("k"))
     return claims
 
 
@@ -79,7 +80,7 @@ async def editor_claims(request: Request, live: Live) -> Claims:
         if exc.code != "link_invalid":
             raise
         try:
-            return admin_claims(request)
+            return await admin_claims(request)
         except LinkError as admin_exc:
             if admin_exc.code == "link_invalid":
                 raise exc from None
@@ -93,7 +94,7 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         try:
-            claims = admin_claims(request)
+            claims = await admin_claims(request)
         except LinkError as exc:
             return link_error(request, exc)
         return await handler(request, claims)
@@ -503,8 +504,12 @@ async def admin(request: Request, claims: Claims) -> Response:
 
 @admin_only
 async def renew(request: Request, claims: Claims) -> Response:
-    """A new admin link, valid a year from now: the page opens with it, to bookmark."""
-    query = urlencode({"k": request.app.state.signer.sign_admin(), "done": "renewed"})
+    """A new admin link, valid a year from now: the page opens with it, to bookmark. With
+    `revoke=others`, every other admin link stops working (one that leaked, say)."""
+    form = await request.form(max_files=0)
+    others = form.get("revoke") == "others"
+    token = await request.app.state.admin_links.renew(revoke_others=others)
+    query = urlencode({"k": token, "done": "revoked" if others else "renewed"})
     return RedirectResponse(f"{request.app.url_path_for('admin')}?{query}", status_code=303)
 
 
