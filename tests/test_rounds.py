@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import icalendar
 import pytest
+from playwright.sync_api import expect
 
 from live.agenda.commands import apply
 from live.agenda.state import State
@@ -33,6 +34,7 @@ from live.people.store import People, Run
 from . import test_accessibility
 from .conftest import ROOT, LiveServer, unavailable
 from .smtpsink import SMTPSink
+from .test_browser_show_day import command
 from .test_model import DEMO
 
 ROUNDS = """\
@@ -63,7 +65,7 @@ registration:
 """
 THEME = {"acces-matin": "acces", "enseigner-matin": "enseigner"}
 THEME |= {"acces-aprem": "acces", "enseigner-aprem": "enseigner"}
-COPIES = ("rounds-desk", "rounds-pin", "rounds-a11y")
+COPIES = ("rounds-desk", "rounds-pin", "rounds-a11y", "rounds-live")
 
 
 def event(text: str = ROUNDS) -> Event:
@@ -506,3 +508,24 @@ def test_the_pages_of_two_rounds_pass_the_wcag_rules(
             found[name] = problems
     page.close()
     assert found == {}
+
+
+@pytest.mark.browser
+def test_an_open_personal_page_follows_the_workshop_of_each_round_as_the_day_moves_on(
+    server: LiveServer, client: httpx.Client, browser: Any
+) -> None:
+    v = Visitor(server, "rounds-live", client)
+    link = v.register("Maëlle", "acces-matin", "", "enseigner-aprem")
+    v.post("/assign", seed="1")
+    v.post("/publish")
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(link)  # opened before the day starts, and left open
+    timer = phone.locator("#now-timer")
+    command(server, "rounds-live", "step.goto", step="ateliers-matin")
+    expect(timer).to_contain_text("Votre atelier : ")
+    command(server, "rounds-live", "step.goto", step="dejeuner")
+    expect(timer).to_contain_text("Temps restant")
+    command(server, "rounds-live", "step.goto", step="ateliers-apres-midi")
+    expect(timer).to_contain_text("Votre atelier : ")  # the afternoon's own, not the site's
+    expect(phone.locator("#now-workshops")).to_be_hidden()
+    phone.close()

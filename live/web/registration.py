@@ -267,6 +267,8 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         settings=settings,
         workshop=workshop,
         mine=mine,
+        # The live card follows whichever of these runs, as the day moves on (agenda.js).
+        round_workshops=[w.id for _, w in mine if w is not None],
         wish_rounds=wish_rounds(event, settings, form),
         closed_reason=window_error(event, _now(live)),
         purpose=translator(lang_of(request))("reg.purpose"),

@@ -26,11 +26,18 @@ import {
 
 const { cfg, ev, S, $ } = page();
 
+// The person's own workshop now: with one per round, the one whose timer runs (the page
+// stays open from one round to the next), else the one the page was opened with.
+function own(state) {
+  return (cfg.workshops || []).find((id) => state.workshops[id]) || cfg.workshop;
+}
+
 // The workshop timers this phone lists: none for a person with their own workshop (it
 // is the main countdown), else those of the phone's site; on the public page of the day
 // (no site), the workshops presenting experience reports in turn, whatever their site.
 function listed(state) {
-  if (isEnded(state) || (cfg.workshop && state.workshops[cfg.workshop])) return [];
+  const mine = own(state);
+  if (isEnded(state) || (mine && state.workshops[mine])) return [];
   if (cfg.site) return siteWorkshops(state, ev, cfg.site);
   return Object.keys(state.lanes || {})
     .filter((id) => state.workshops[id])
@@ -45,7 +52,8 @@ function reportLine(turn) {
 
 // A person's own workshop presenting experience reports: which one now, which next.
 function renderOwnReports(state) {
-  const turn = cfg.workshop ? laneTurn(state, cfg.workshop) : null;
+  const mine = own(state);
+  const turn = mine ? laneTurn(state, mine) : null;
   const line = [];
   if (turn && turn.speaking) line.push(reportLine(turn));
   if (turn && turn.next) line.push(`${S.speaks_next} : ${slotName(ev, turn.next)}`);
@@ -93,9 +101,10 @@ function tick() {
   const state = conn.state;
   if (!state) return;
   const now = conn.now();
-  const timer = mainTimer(state, ev, { site: cfg.site, workshop: cfg.workshop });
+  const mine = own(state);
+  const timer = mainTimer(state, ev, { site: cfg.site, workshop: mine });
   let label = S.time_left;
-  if (cfg.workshop && state.workshops[cfg.workshop] && !state.speaker) label = S.your_workshop;
+  if (mine && state.workshops[mine] && !state.speaker) label = S.your_workshop;
   const closed = timer && timer.status === "done";
   setText(
     $("now-timer"),
