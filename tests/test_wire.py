@@ -297,3 +297,14 @@ async def test_no_direct_frame_is_written_when_compression_was_negotiated() -> N
         assert writer is not None and not writer.write("not the same bytes once deflated")
         await websocket.send_text("sent the usual way")
         assert await ws.recv() == "sent the usual way"
+
+
+async def test_a_resync_is_never_written_as_a_frame_but_becomes_a_snapshot() -> None:
+    client, sock = Client(SCREEN, maxsize=8), Socket()
+    client.direct = sock.write
+    task = await sending(client, sock)
+    task.cancel()
+    await asyncio.sleep(0)
+    client._waiter = asyncio.get_running_loop().create_future()  # idle, as a waiting sender
+    client.push_event(RESYNC)  # a lost log (Live._check_epoch)
+    assert sock.written == [] and list(client.frames) == [RESYNC]

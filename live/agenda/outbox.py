@@ -65,7 +65,7 @@ class Client:
     def push_event(self, frame: str) -> None:
         if self.behind or self.close_reason is not None:
             return  # the snapshot it is waiting for will include this event
-        if self.direct is not None and self.idle and self.direct(frame):
+        if self.direct is not None and frame != RESYNC and self.idle and self.direct(frame):
             return
         if not self._put(frame):
             self.behind = True
