@@ -2,6 +2,11 @@
 
 Appends are ordered by the backend, not by whichever task was faster: `append` refuses
 an entry whose `seq` is not exactly the next one, so the log stays gapless.
+
+Every call has a deadline: a store that does not answer in time raises `NoAnswer` (a
+`BackendUnavailable`), never hangs. After a `NoAnswer` an append may still land later (the
+request sits in a paused store), so `append` is idempotent by command id: sending the
+same entry again settles whether it was written, exactly once.
 """
 
 from __future__ import annotations
@@ -31,6 +36,18 @@ class BackendUnavailable(RelaisError):
         super().__init__("backend_unavailable", message)
 
 
+class NoAnswer(BackendUnavailable):
+    """The store did not answer in time. Unlike a refused connection, the request may have
+    reached it (a paused or overloaded Redis runs it when it wakes): a write's outcome is
+    unknown until the same write is sent again (`append` is idempotent by `cid`)."""
+
+
+def already_there(stored: dict[str, Any] | None, entry: dict[str, Any]) -> bool:
+    """The entry at this seq is the same command: a retried append, written once."""
+    cid = entry.get("cid")
+    return bool(cid) and stored is not None and stored.get("cid") == cid
+
+
 class Backend(ABC):
     name = "base"
     # Several processes append to the same logs (Redis): each process follows them
@@ -47,7 +64,11 @@ class Backend(ABC):
 
     @abstractmethod
     async def append(self, stream: str, entry: dict[str, Any]) -> None:
-        """Durably append `entry` (which carries `seq`); SeqConflict unless seq == last + 1."""
+        """Durably append `entry` (which carries `seq`); SeqConflict unless seq == last + 1.
+
+        Idempotent by command id: when the entry at `seq` is already there with the same
+        non-empty `cid`, nothing is written and the append succeeds (the retry of a write
+        whose answer was lost); an entry without `cid` is never taken for another."""
 
     @abstractmethod
     async def read(self, stream: str, since: int = 0) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from live.backends.base import Backend, SeqConflict
+from live.backends.base import Backend, SeqConflict, already_there
 
 
 class MemoryBackend(Backend):
@@ -22,6 +22,8 @@ class MemoryBackend(Backend):
     async def append(self, stream: str, entry: dict[str, Any]) -> None:
         log = self._logs.setdefault(stream, [])
         if entry["seq"] != len(log) + 1:
+            if 0 < entry["seq"] <= len(log) and already_there(log[entry["seq"] - 1], entry):
+                return
             raise SeqConflict(f"{stream}: expected seq {len(log) + 1}, got {entry['seq']}")
         log.append(copy.deepcopy(entry))
 

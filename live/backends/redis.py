@@ -22,8 +22,11 @@ Redis (or a primary with replicas) allows; Redis Cluster is not supported.
 Durability is Redis's: with `appendonly yes` and `appendfsync everysec` an acknowledged
 append may be lost on a power cut (about one second of writes), `always` loses none (see
 the README). Unreachable or unresponsive, Redis makes every call fail within about two
-seconds with `BackendUnavailable`, never a hang nor a retry loop; the pool reconnects by
-itself once Redis answers again.
+seconds with `BackendUnavailable`, never a hang nor a retry loop (each call runs under a
+deadline of its own: a socket timeout bounds one read, not a whole call); the pool
+reconnects by itself once Redis answers again. A call that got no answer raises `NoAnswer`:
+a paused Redis still holds the request and runs it when it wakes. An outage is logged once
+per process, in one line, and so is its end.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -41,7 +44,7 @@ from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from live.backends.base import RESUBSCRIBED, Backend, BackendUnavailable, SeqConflict
+from live.backends.base import RESUBSCRIBED, Backend, BackendUnavailable, NoAnswer, SeqConflict
 
 log = logging.getLogger("relais.redis")
 
@@ -49,14 +52,31 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 # Refusals that mean "Redis cannot serve now" rather than "this command is wrong".
 UNAVAILABLE_REPLIES = ("LOADING", "MISCONF", "READONLY", "OOM", "MASTERDOWN", "NOREPLICAS")
 
-# KEYS[1] the stream; ARGV[1] the seq, ARGV[2] the entry. -1 when appended, else the
-# last seq (the caller's view is stale).
+# KEYS[1] the stream; ARGV[1] the seq, ARGV[2] the entry, ARGV[3] its command id ("" for
+# none, kept in the field `c`). -1 when appended, or when the entry at that seq is the same
+# command (a retried append, written once); else the last seq (the caller's view is stale).
 APPEND = """
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local n = 0
 if #last > 0 then n = tonumber(string.match(last[1][1], '^(%d+)')) end
-if tonumber(ARGV[1]) ~= n + 1 then return n end
-redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'e', ARGV[2])
+local seq = tonumber(ARGV[1])
+if seq ~= n + 1 then
+  if ARGV[3] ~= '' and seq <= n then
+    local at = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[1] .. '-0')
+    if #at > 0 then
+      local f = at[1][2]
+      for i = 1, #f - 1, 2 do
+        if f[i] == 'c' and f[i + 1] == ARGV[3] then return -1 end
+      end
+    end
+  end
+  return n
+end
+if ARGV[3] ~= '' then
+  redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'e', ARGV[2], 'c', ARGV[3])
+else
+  redis.call('XADD', KEYS[1], ARGV[1] .. '-0', 'e', ARGV[2])
+end
 return -1
 """
 
@@ -91,16 +111,18 @@ return 1
 """
 
 # KEYS[1] the kind's hash, KEYS[2] its index, KEYS[3] the kinds; ARGV[1] key, ARGV[2]
-# value, ARGV[3] kind, ARGV[4] "1" to store only if absent.
+# value, ARGV[3] kind, ARGV[4] "1" to store only if absent. 1 when stored anew, 0 when
+# not stored (only if absent) or when it replaced a value.
 PUT_RECORD = """
+local added = 1
 if ARGV[4] == '1' then
   if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[3])
-return 1
+return added
 """
 
 # KEYS[1] the kind's hash, KEYS[2] its index; ARGV[1] key.
@@ -181,6 +203,10 @@ class RedisBackend(Backend):
         self.connect_timeout = connect_timeout
         self._r: aioredis.Redis | None = None
         self._blocking: aioredis.Redis | None = None  # `follow`: no read timeout of its own
+        self._down_since: float | None = None  # the outage under way (monotonic), if any
+        # Something was deleted or overwritten since the files were last rewritten: only
+        # then does `forget` rewrite them (a purge that removed nothing rewrites nothing).
+        self._erased = False
 
     def _client(self, read_timeout: float | None) -> aioredis.Redis:
         # Bytes in, bytes out (notes are binary); one try, no backoff: failing fast is
@@ -206,7 +232,7 @@ class RedisBackend(Backend):
         self._delete_record = r.register_script(DELETE_RECORD)
         self._list_records = r.register_script(LIST_RECORDS)
         self._drop_event = r.register_script(DROP_EVENT)
-        with self._guard():
+        async with self._call():
             await r.ping()
 
     async def close(self) -> None:
@@ -220,18 +246,39 @@ class RedisBackend(Backend):
         assert self._r is not None, "backend not opened"
         return self._r
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Every Redis fault that means "not reachable now" becomes BackendUnavailable."""
+    @contextlib.asynccontextmanager
+    async def _call(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """One call to Redis, under a deadline (`timeout` unless given): every fault that
+        means "not reachable now" becomes BackendUnavailable, and no answer in time
+        NoAnswer (the request may still run). Outages are logged here, once each."""
         try:
-            yield
-        except (rexc.ConnectionError, rexc.TimeoutError, OSError, TimeoutError) as exc:
-            reason = str(exc) or "no answer in time"
-            raise BackendUnavailable(f"redis at {self._where()}: {reason}") from exc
+            async with asyncio.timeout(self.timeout if deadline is None else deadline):
+                yield
+        except (rexc.TimeoutError, TimeoutError) as exc:
+            raise self._down(NoAnswer, str(exc) or "no answer in time") from exc
+        except (rexc.ConnectionError, OSError) as exc:
+            raise self._down(BackendUnavailable, str(exc) or "connection lost") from exc
         except rexc.ResponseError as exc:
             if str(exc).startswith(UNAVAILABLE_REPLIES):
-                raise BackendUnavailable(f"redis at {self._where()}: {exc}") from exc
+                raise self._down(BackendUnavailable, str(exc)) from exc
             raise
+        if self._down_since is not None:
+            away = time.monotonic() - self._down_since
+            self._down_since = None
+            log.warning(
+                "stockage de nouveau disponible après %.0f s (store available again): redis at %s",
+                away,
+                self._where(),
+            )
+
+    def _down(self, kind: type[BackendUnavailable], reason: str) -> BackendUnavailable:
+        """The refusal to raise; the first of an outage is logged, in one line."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "stockage indisponible (store unavailable): redis at %s: %s", self._where(), reason
+            )
+        return kind(f"redis at {self._where()}: {reason}")
 
     def _where(self) -> str:
         """The URL without its password (it goes into messages and logs)."""
@@ -244,7 +291,7 @@ class RedisBackend(Backend):
     # -- announcements: Redis pub/sub --------------------------------------------------------
 
     async def announce(self, channel: str, message: bytes) -> None:
-        with self._guard():
+        async with self._call():
             await self.r.publish(self._key("announce", channel), message)
 
     async def announcements(self, channel: str) -> AsyncIterator[bytes]:
@@ -275,13 +322,16 @@ class RedisBackend(Backend):
         seq = entry.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
             raise SeqConflict(f"{stream}: seq must be a positive integer, got {seq!r}")
-        with self._guard():
-            last = await self._append(keys=[self._key("log", stream)], args=[seq, _json(entry)])
+        cid = str(entry.get("cid") or "")
+        async with self._call():
+            last = await self._append(
+                keys=[self._key("log", stream)], args=[seq, _json(entry), cid]
+            )
         if int(last) != -1:
             raise SeqConflict(f"{stream}: expected seq {int(last) + 1}, got {seq}")
 
     async def read(self, stream: str, since: int = 0) -> list[dict[str, Any]]:
-        with self._guard():
+        async with self._call():
             rows = await self.r.xrange(self._key("log", stream), f"{max(0, since) + 1}-0", "+")
         return _entries(rows)
 
@@ -293,9 +343,8 @@ class RedisBackend(Backend):
             return await self.read(stream, since)
         assert self._blocking is not None, "backend not opened"
         key = self._key("log", stream)
-        with self._guard():
-            async with asyncio.timeout(block_ms / 1000 + self.timeout):
-                reply = await self._blocking.xread({key: f"{max(0, since)}-0"}, block=block_ms)
+        async with self._call(block_ms / 1000 + self.timeout):
+            reply = await self._blocking.xread({key: f"{max(0, since)}-0"}, block=block_ms)
         if not reply:
             return []
         # RESP2: [[stream, [(id, fields), ...]]]; RESP3: {stream: [[(id, fields), ...]]}
@@ -305,13 +354,13 @@ class RedisBackend(Backend):
         return _entries(next(iter(reply_any.values()))[0])
 
     async def save_snapshot(self, stream: str, seq: int, state: dict[str, Any]) -> None:
-        with self._guard():
+        async with self._call():
             await self.r.hset(
                 self._key("snapshot", stream), mapping={"seq": seq, "state": _json(state)}
             )
 
     async def load_snapshot(self, stream: str) -> tuple[int, dict[str, Any]] | None:
-        with self._guard():
+        async with self._call():
             seq, state = await self.r.hmget(self._key("snapshot", stream), ["seq", "state"])
         if seq is None or state is None:
             return None
@@ -321,18 +370,18 @@ class RedisBackend(Backend):
 
     async def put_definition(self, event_id: str, text: str) -> None:
         keys = [self._key("definitions"), self._key("definitions-version")]
-        with self._guard():
+        async with self._call():
             await self._put_definition(keys=keys, args=[event_id, text.encode()])
 
     async def definitions(self) -> dict[str, str]:
-        with self._guard():
+        async with self._call():
             rows = await self.r.hgetall(self._key("definitions"))
         return {_text(k): _text(v) for k, v in sorted(rows.items())}
 
     async def definitions_version(self) -> int:
         """One GET. The counter is bumped by the script that writes a definition, so a
         put from any process is seen; 0 while none was ever put."""
-        with self._guard():
+        async with self._call():
             value = await self.r.get(self._key("definitions-version"))
         return int(value) if value is not None else 0
 
@@ -346,22 +395,22 @@ class RedisBackend(Backend):
         batches = {doc: updates for doc, updates in batches.items() if updates}
         if not batches:
             return
-        with self._guard():
-            async with self.r.pipeline(transaction=True) as pipe:
-                for doc, updates in batches.items():
-                    pipe.rpush(self._key("notes", doc), *updates)
-                pipe.zadd(self._key("notes-index"), dict.fromkeys(batches, 0))
-                await pipe.execute()
+        async with self._call(), self.r.pipeline(transaction=True) as pipe:
+            for doc, updates in batches.items():
+                pipe.rpush(self._key("notes", doc), *updates)
+            pipe.zadd(self._key("notes-index"), dict.fromkeys(batches, 0))
+            await pipe.execute()
 
     async def notes_load(self, doc: str) -> list[bytes]:
-        with self._guard():
+        async with self._call():
             rows = await self.r.lrange(self._key("notes", doc), 0, -1)
         return [r if isinstance(r, bytes) else r.encode() for r in rows]
 
     async def notes_compact(self, doc: str, merged: bytes, count: int) -> None:
         """One script: updates appended by other processes meanwhile stay after it."""
-        with self._guard():
+        async with self._call():
             await self._notes_compact(keys=[self._key("notes", doc)], args=[merged, count])
+        self._erased = True  # the merged updates may hold text deleted since
 
     # -- records ---------------------------------------------------------------------------
 
@@ -373,11 +422,15 @@ class RedisBackend(Backend):
         ]
 
     async def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        with self._guard():
-            await self._put_record(keys=self._record_keys(kind), args=[key, _json(value), kind, 0])
+        async with self._call():
+            added = await self._put_record(
+                keys=self._record_keys(kind), args=[key, _json(value), kind, 0]
+            )
+        if not added:  # a value replaced: its old copy stays in the files until `forget`
+            self._erased = True
 
     async def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
-        with self._guard():
+        async with self._call():
             value = await self.r.hget(self._key("records", kind), key)
         return json.loads(value) if value is not None else None
 
@@ -386,35 +439,41 @@ class RedisBackend(Backend):
         # never contains.
         start = b"[" + prefix.encode()
         args = [start, start + b"\xff"] if prefix else [b"-", b"+"]
-        with self._guard():
+        async with self._call():
             flat = await self._list_records(keys=self._record_keys(kind)[:2], args=args)
         pairs = zip(flat[::2], flat[1::2], strict=True)
         return {_text(k): json.loads(v) for k, v in pairs}
 
     async def create_record(self, kind: str, key: str, value: dict[str, Any]) -> bool:
         """HSETNX inside one script: exactly one of many concurrent creators wins."""
-        with self._guard():
+        async with self._call():
             stored = await self._put_record(
                 keys=self._record_keys(kind), args=[key, _json(value), kind, 1]
             )
         return bool(stored)
 
     async def delete_record(self, kind: str, key: str) -> bool:
-        with self._guard():
+        async with self._call():
             removed = await self._delete_record(keys=self._record_keys(kind)[:2], args=[key])
+        self._erased = self._erased or bool(removed)
         return bool(removed)
 
     async def drop_event(self, event_id: str) -> None:
         """One script: other processes see the event whole or gone, never half."""
-        with self._guard():
+        async with self._call():
             await self._drop_event(keys=[], args=[self.prefix, event_id])
+        self._erased = True
 
     async def forget(self) -> None:
         """Rewrite the append-only file (and the RDB dump, when one is configured) from
         the data as it is now: the old files, which still hold deleted records, are
-        replaced. Best effort: a managed Redis may refuse CONFIG, and a rewrite already
-        running started before the deletion (the next one removes it)."""
-        with self._guard():
+        replaced. Only when this process deleted or replaced something since the last
+        rewrite: a purge that found nothing (every event past retention, at each start and
+        every hour) rewrites nothing. Best effort: a managed Redis may refuse CONFIG, and a
+        rewrite already running started before the deletion (the next one removes it)."""
+        if not self._erased:
+            return
+        async with self._call():
             try:
                 config = await self.r.config_get("appendonly")
                 save = await self.r.config_get("save")
@@ -422,13 +481,17 @@ class RedisBackend(Backend):
                 log.warning("cannot rewrite Redis's files (CONFIG refused: %s)", exc)
                 return
             settings = {_text(k): _text(v) for k, v in {**config, **save}.items()}
+            started = True
             if settings.get("appendonly") == "yes":
-                await self._background("BGREWRITEAOF")
+                started = await self._background("BGREWRITEAOF")
             if settings.get("save", "").strip():  # after the rewrite if one runs
-                await self._background("BGSAVE", "SCHEDULE")
+                started = await self._background("BGSAVE", "SCHEDULE") and started
+        self._erased = not started  # one refused: the next `forget` tries again
 
-    async def _background(self, *command: str) -> None:
+    async def _background(self, *command: str) -> bool:
         try:
             await self.r.execute_command(*command)
         except rexc.ResponseError as exc:
             log.warning("Redis %s not started now (%s): the next one does it", command[0], exc)
+            return False
+        return True

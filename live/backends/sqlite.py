@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from live.backends.base import Backend, SeqConflict
+from live.backends.base import Backend, NoAnswer, SeqConflict, already_there
 
 T = TypeVar("T")
 log = logging.getLogger("relais.sqlite")
@@ -60,8 +60,11 @@ CREATE TABLE IF NOT EXISTS records (
 class SQLiteBackend(Backend):
     name = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
+        # A statement not done by then (a stalled disk) raises NoAnswer: it may still
+        # complete on its thread, so the log's appends are idempotent (see Backend).
+        self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
 
@@ -70,7 +73,11 @@ class SQLiteBackend(Backend):
             assert self._db is not None, "backend not opened"
             return fn(self._db)
 
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        except TimeoutError:
+            raise NoAnswer(f"sqlite at {self.path.name}: no answer in {self.timeout} s") from None
 
     def _create_private(self) -> None:
         """The directory 0700 and the database file 0600 before SQLite touches them; files
@@ -110,6 +117,12 @@ class SQLiteBackend(Backend):
                     "SELECT COALESCE(MAX(seq), 0) FROM log WHERE stream = ?", (stream,)
                 ).fetchone()
                 if entry["seq"] != last + 1:
+                    row = db.execute(
+                        "SELECT entry FROM log WHERE stream = ? AND seq = ?", (stream, entry["seq"])
+                    ).fetchone()
+                    if row is not None and already_there(json.loads(row[0]), entry):
+                        db.execute("ROLLBACK")
+                        return
                     raise SeqConflict(f"{stream}: expected seq {last + 1}, got {entry['seq']}")
                 db.execute("INSERT INTO log VALUES (?, ?, ?)", (stream, entry["seq"], text))
                 db.execute("COMMIT")
