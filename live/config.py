@@ -80,8 +80,13 @@ class Settings:
     max_form_bytes: int = 64 * 1024
     max_import_bytes: int = 2 * 1024 * 1024 + 64 * 1024
     # Registration abuse and personal data (live/ratelimit.py, live/people/retention.py).
-    register_per_minute: int = 20  # registration posts per client address (a school NAT; 0: none)
-    register_per_hour: int = 500  # registration posts per event
+    # Per client address: posts at once (a class of 30 behind its school's NAT, typos
+    # included; 0: none), then an hour's pace; per e-mail; per event, valid ones only.
+    register_per_minute: int = 60
+    register_per_address_hour: int = 240
+    register_per_email: int = 10  # valid registrations of one e-mail an hour
+    register_per_hour: int = 500  # valid registrations per event an hour, at least (0: none)
+    register_per_seat: int = 4  # ... or this many per seat of the event, if more
     mails_per_hour: int = 5  # mails to one address
     trusted_proxies: str = ""  # addresses whose X-Forwarded-For `relais serve` believes
     confirm_hours: int = 48  # an unconfirmed registration (double opt-in) is dropped after (≥ 1)
@@ -129,6 +134,17 @@ class Settings:
                 os.environ.get("RELAIS_REGISTER_PER_MINUTE", str(cls.register_per_minute))
             ),
             register_per_hour=int(os.environ.get("RELAIS_REGISTER_PER_HOUR", "500")),
+            register_per_address_hour=int(
+                os.environ.get(
+                    "RELAIS_REGISTER_PER_ADDRESS_HOUR", str(cls.register_per_address_hour)
+                )
+            ),
+            register_per_email=int(
+                os.environ.get("RELAIS_REGISTER_PER_EMAIL", str(cls.register_per_email))
+            ),
+            register_per_seat=int(
+                os.environ.get("RELAIS_REGISTER_PER_SEAT", str(cls.register_per_seat))
+            ),
             mails_per_hour=int(os.environ.get("RELAIS_MAILS_PER_HOUR", "5")),
             trusted_proxies=os.environ.get("RELAIS_TRUSTED_PROXIES", ""),
             confirm_hours=int(os.environ.get("RELAIS_CONFIRM_HOURS", "48")),

@@ -51,18 +51,26 @@ class Limiter:
         per: float,
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
+        burst: int | None = None,
     ) -> None:
-        """`rate` actions per `per` seconds for each key; `rate` <= 0 means no limit."""
+        """`rate` actions per `per` seconds for each key, `burst` of them at once (`rate`
+        unless given: a class registering together needs more at once than an hour's
+        pace would give); `rate` or `burst` <= 0 means no limit."""
         self.rate, self.per, self.max_keys, self.clock = rate, per, max_keys, clock
+        self.burst = burst
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def hit(self, key: str) -> float:
+    def hit(self, key: str, rate: int | None = None) -> float:
         """Count one action of `key`: 0 if allowed, else the seconds to wait before the
-        next one would be (nothing is counted then)."""
-        if self.rate <= 0:
+        next one would be (nothing is counted then). `rate`, when given, is this key's own
+        (an event's budget follows its capacity, which its organizer may change)."""
+        rate = self.rate if rate is None else rate
+        burst = rate if self.burst is None else self.burst
+        if rate <= 0 or burst <= 0:
             return 0.0
         now = self.clock()
-        bucket = self._buckets.pop(key, None) or Bucket.full(self.rate / self.per, self.rate, now)
+        bucket = self._buckets.pop(key, None) or Bucket.full(rate / self.per, burst, now)
+        bucket.rate, bucket.burst = rate / self.per, burst
         wait = bucket.take(now)
         self._buckets[key] = bucket  # the most recently seen, last
         while len(self._buckets) > self.max_keys:

@@ -79,10 +79,15 @@ class Mailer:
 
     async def verify(self, event: Event, reg: Registration, link: str, hours: int) -> bool:
         """Double opt-in: the link that confirms the address (its first use does) and then
-        stays the person's own link; nothing counts until it is opened."""
+        stays the person's own link; nothing counts until it is opened.
+
+        Anyone may type any address into the public form, so until its owner confirms it
+        this mail carries nothing a stranger typed (no name, no accessibility need): only
+        the event's title, written by its organizer, and the link. Otherwise the form
+        would carry a stranger's text to any mailbox, five times an hour each."""
         t = translator(language_of(reg))
         subject = t("mail.verify.subject").format(event=event.title)
-        body = t("mail.verify.body").format(name=reg.name, link=link, hours=hours)
+        body = t("mail.opt_in.body").format(event=event.title, link=link, hours=hours)
         return await self.send(reg.email, subject, body)
 
     async def already(self, event: Event, reg: Registration, link: str) -> bool:

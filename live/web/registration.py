@@ -9,8 +9,12 @@ The form is public and linked from every screen's QR code, so it assumes abuse:
   honeypot. The registration counts once its person opens the link (`People.verify_email`);
   unconfirmed ones are dropped after `confirm_hours`. Without SMTP (an organizer
   registering people on site) the link is shown and a known address is said to be known.
-- **Rate limits.** Posts per client address and per event (`RegistrationLimits`), answered
-  429 with `Retry-After`; mails per recipient are capped by the mailer.
+- **Rate limits** (`RegistrationLimits`), answered 429 with `Retry-After`, sized so that a
+  class registering on site from one school address passes and a script does not: posts
+  per client address (a burst, and an hour's worth), valid registrations per e-mail, and an
+  hourly budget per event sized from its capacity, which only valid work spends (a flood
+  of invalid posts cannot close registration for everyone); mails per recipient are
+  capped by the mailer.
 - **A honeypot field** people never see or reach: a robot that fills it gets the neutral
   page and nothing is stored.
 """
@@ -59,16 +63,42 @@ MAX_FIELDS = 40  # a registration form has about fifteen; no file is ever expect
 
 
 class RegistrationLimits:
-    """Registration posts allowed per client address (a minute's worth at once) and per
-    event (an hour's); one client refused does not use up the event's allowance."""
+    """How much registering one client address, one e-mail and one event may do.
+
+    Checked in the order the work is done: a client's posts before anything is read (every
+    post counts, valid or not: that is what a script sends), then, once the form is valid,
+    its e-mail and the event's budget. So invalid posts, from however many addresses,
+    never spend the event's budget: only registrations (and updates) that would be stored.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        self.by_client = Limiter(settings.register_per_minute, 60)
-        self.by_event = Limiter(settings.register_per_hour, 3600)
+        # A class of thirty submitting at once, typos included; then an hour's pace.
+        self.by_client = Limiter(
+            settings.register_per_address_hour, 3600, burst=settings.register_per_minute
+        )
+        self.by_email = Limiter(settings.register_per_email, 3600)
+        self.by_event = Limiter(0, 3600)  # each event's bucket is sized by `budget`
+        self.floor = settings.register_per_hour
+        self.per_seat = settings.register_per_seat
 
-    def wait(self, client: str, event: str) -> float:
-        """0 if this post may go on, else the seconds before another would."""
-        return self.by_client.hit(client) or self.by_event.hit(event)
+    def client(self, client: str) -> float:
+        """Count one post from `client`: 0 if it may go on, else the seconds to wait."""
+        return self.by_client.hit(client)
+
+    def budget(self, event: Event) -> int:
+        """Valid registrations an hour for `event`: `per_seat` times its capacity (its
+        sites', else its workshops'), never below `floor`; 0 means no limit."""
+        if self.floor <= 0:
+            return 0
+        seats = sum(s.capacity for s in event.sites) or sum(w.capacity for w in event.workshops)
+        return max(self.floor, self.per_seat * seats)
+
+    def valid(self, event: Event, email: str | None) -> float:
+        """Count one valid registration (or update): its e-mail's share, then the event's
+        budget. 0 if it may be stored, else the seconds to wait."""
+        if email is not None and (wait := self.by_email.hit(email.lower())):
+            return wait
+        return self.by_event.hit(event.id, self.budget(event))
 
 
 def client_address(request: Request) -> str:
@@ -150,8 +180,8 @@ async def register(request: Request) -> Response:
     }
     if request.method == "GET":
         return render(request, "register.html", **context)
-    wait = request.app.state.registration_limits.wait(client_address(request), live.event.id)
-    if wait:
+    limits: RegistrationLimits = request.app.state.registration_limits
+    if wait := limits.client(client_address(request)):
         return too_many(request, wait)
     raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
     form = _form(raw, wish_slots(live.event))
@@ -164,6 +194,8 @@ async def register(request: Request) -> Response:
         fields = check(live.event, form, _now(live), settings)
     except Invalid as exc:
         return render(request, "register.html", status=422, **{**context, "errors": exc.errors})
+    if wait := limits.valid(live.event, fields["email"]):
+        return too_many(request, wait)
     fields["extra"] = {"lang": lang_of(request)}  # the language of its mails
     if mailer.enabled:
         await _opt_in(request, people, fields)
@@ -234,12 +266,17 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
     saved = False
     form: dict[str, Any] = reg.to_dict() | {"consent": "on"}
     if request.method == "POST":
+        limits: RegistrationLimits = request.app.state.registration_limits
+        if wait := limits.client(client_address(request)):
+            return too_many(request, wait)
         raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
         form = _form(raw, wish_slots(event))
         try:
             fields = check(event, form, _now(live), settings)
             if rounds.confirmed_any(reg) and fields["site"] != reg.site:
                 raise Invalid({"site": "reg.confirmed_site"})
+            if wait := limits.valid(event, None):  # the person's own link: no e-mail quota
+                return too_many(request, wait)
             reg = await people.update(reg, fields)
             saved = True
         except Invalid as exc:
