@@ -17,10 +17,10 @@ from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
 from live.i18n import plural, translator
-from live.links import AdminLinks, Signer, url
+from live.links import AdminLinks, LinkBook, Signer, url
 from live.model import Event
 from live.people.retention import Purged, purge
-from live.web import wire
+from live.web import links_sheet, wire
 
 T = TypeVar("T")
 
@@ -165,10 +165,15 @@ def cmd_admin_link(args: argparse.Namespace) -> int:
 
 
 async def _revoke_admin_links_before(settings: Settings, issued: int) -> None:
+    """Refuse the admin links issued before, and the organizer links the studio gave them
+    (kept on each event's links sheet): open pages with those close on a shared store."""
     backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
     await backend.open()
     try:
         await AdminLinks.revoke_before(backend, issued)
+        book = LinkBook(Signer(settings.secret), backend)
+        await links_sheet.revoke_admin_handouts(backend, book.signer, book.revoke)
+        await book.settle()
     finally:
         await backend.close()
 

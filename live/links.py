@@ -298,6 +298,12 @@ class LinkBook:
             self._announcing.add(task)
             task.add_done_callback(self._announcing.discard)
 
+    async def settle(self) -> None:
+        """Wait for the announcements under way: a command (`relais admin-link`) exits
+        only once the other processes were told."""
+        if self._announcing:
+            await asyncio.gather(*self._announcing, return_exceptions=True)
+
     async def _announce(self, event: str, link_id: str) -> None:
         try:
             await self.backend.announce(self.CHANNEL, f"{event}:{link_id}".encode())

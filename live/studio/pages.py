@@ -39,6 +39,7 @@ from live.links import Claims, LinkError, url
 from live.model import Event
 from live.studio import forms, validate
 from live.studio.yaml_io import event_data, export
+from live.web import links_sheet
 from live.web.common import (
     claims_for,
     lang_of,
@@ -182,14 +183,26 @@ def _options(raw: forms.Raw) -> dict[str, list[tuple[str, str]]]:
     return {"sites": sites, "themes": themes, "rounds": rounds}
 
 
-def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, str]]:
+async def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, str]]:
     """Where the organizer goes from the studio: the desk, the links sheet (console and
-    screen links), the console, the public page. An admin gets an organizer link."""
+    screen links), the console, the public page. An admin is given the organizer link kept
+    for admins on the links sheet (`links_sheet.ADMIN_SLOT`): listed, revocable, and revoked
+    with the admin links, never a fresh one that nobody could see or revoke."""
     event_id = live.definition.id
+    t = translator(lang_of(request))
+    public = (t("studio.nav.public"), f"/e/{event_id}")
     token = _token(request)
     if claims.role == "admin":
-        token = request.app.state.signer.sign(event_id, "organizer")
-    t = translator(lang_of(request))
+        state = request.app.state
+        revoked = await state.links.revocations.of(event_id)
+        event = live.event
+        token = await links_sheet.kept_link(
+            state.backend, state.signer, event, links_sheet.ADMIN_SLOT, revoked
+        )
+        try:  # checked again after: admin links revoked meanwhile hand out nothing more
+            await admin_claims(request)
+        except LinkError:
+            return [public]
     out: list[tuple[str, str]] = []
     try:
         where = request.app.url_path_for("links", event_id=event_id)
@@ -200,7 +213,7 @@ def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, str]]:
     out += [
         (t("studio.nav.desk"), url("", event_id, "organizer", token)),
         (t("console"), f"{base}/console?{urlencode({'k': token})}"),
-        (t("studio.nav.public"), base),
+        public,
     ]
     return out
 
@@ -210,7 +223,8 @@ async def _studio(
 ) -> Response:
     """The studio's page, rendered in a thread: a seven-site day is 200 KB of form, tens
     of milliseconds of Jinja the event loop does not wait for."""
-    page = functools.partial(_render_studio, request, live, claims, raw, **options)
+    nav = await _nav(request, live, claims)
+    page = functools.partial(_render_studio, request, live, claims, raw, nav, **options)
     return await asyncio.to_thread(page)
 
 
@@ -219,6 +233,7 @@ def _render_studio(
     live: Live,
     claims: Claims,
     raw: forms.Raw,
+    nav: list[tuple[str, str]],
     *,
     status: int = 200,
     archived: bool = False,
@@ -257,7 +272,7 @@ def _render_studio(
         extra_keys=forms.extra_keys,
         focus=focus,
         rev=rev or _rev(live.definition),
-        nav=_nav(request, live, claims),
+        nav=nav,
         admin=claims.role == "admin",
     )
 
@@ -508,7 +523,10 @@ async def renew(request: Request, claims: Claims) -> Response:
     `revoke=others`, every other admin link stops working (one that leaked, say)."""
     form = await request.form(max_files=0)
     others = form.get("revoke") == "others"
-    token = await request.app.state.admin_links.renew(revoke_others=others)
+    state = request.app.state
+    token = await state.admin_links.renew(revoke_others=others)
+    if others:  # and the organizer links the studio gave admins (links_sheet.ADMIN_SLOT)
+        await links_sheet.revoke_admin_handouts(state.backend, state.signer, state.links.revoke)
     query = urlencode({"k": token, "done": "revoked" if others else "renewed"})
     return RedirectResponse(f"{request.app.url_path_for('admin')}?{query}", status_code=303)
 

@@ -9,6 +9,11 @@ with the links it replaced; the sheet shows the same link until the organizer as
 new one. A new link does not end the old one (people already holding it keep working):
 revoking does, and closes at once the pages open with it (`LinkBook.revoke`).
 
+The studio opened with an administrator's link hands out an organizer link too (to the
+desk, this sheet, the console): it is kept here like the others, in its own slot
+(`ADMIN_SLOT`), shown once handed out, revocable, and revoked with the admin links
+(`revoke_admin_handouts`): no page mints a link the organizer cannot see.
+
 Every route needs an organizer link (`?k=`, on POSTs too, as on the desk: the signed token
 in the address is what a cross-site form cannot know).
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Container
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +38,7 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.backends.base import Backend
 from live.i18n import translator
-from live.links import Claims, LinkError, Role, Signer, url
+from live.links import Claims, LinkError, Revocations, Role, Signer, url
 from live.model import Event, Site
 from live.people.desk import Refused
 from live.web.common import error_page, lang_of, not_found, render, room_label, with_link
@@ -93,6 +98,16 @@ def slots(event: Event) -> list[Slot]:
         Slot("speaker", "speaker")
     ]
     return out
+
+
+# The organizer link the studio gives whoever opens it with an admin link. Not in `slots`:
+# the sheet shows it once an admin was given it, not before.
+ADMIN_SLOT = Slot("organizer:admin", "organizer")
+
+
+def slot_named(event: Event, key: str) -> Slot | None:
+    """The slot with this key, the admins' one included."""
+    return next((s for s in [*slots(event), ADMIN_SLOT] if s.key == key), None)
 
 
 def speaker_site(event: Event, name: str) -> str | None:
@@ -199,6 +214,26 @@ def tokens_of(record: dict[str, Any]) -> list[str]:
     return [t for t in [record.get("token"), *earlier] if isinstance(t, str)]
 
 
+async def revoke_admin_handouts(
+    backend: Backend, signer: Signer, revoke: Callable[[str, str], Awaitable[None]]
+) -> int:
+    """Revoke, in every event, the organizer links the studio gave administrators (the
+    `ADMIN_SLOT` records): admin links were revoked, what they handed out goes with them.
+    `revoke(event, link id)` records one (`LinkBook.revoke`); how many were revoked."""
+    done = 0
+    for key, record in (await backend.list_records(KIND, "")).items():
+        event_id, _, slot_key = key.partition(":")
+        if slot_key != ADMIN_SLOT.key:
+            continue
+        revoked = await Revocations(backend).of(event_id)
+        for token in tokens_of(record):
+            claims = claims_of(signer, token, event_id)
+            if claims is not None and claims.id not in revoked:
+                await revoke(event_id, claims.id)
+                done += 1
+    return done
+
+
 # -- what the pages show ----------------------------------------------------------------------
 
 
@@ -259,6 +294,8 @@ def describe(ctx: Context, slot: Slot) -> tuple[str, str]:
         if w.room:
             where.append(room_label(w.room, t))
         return title, " — ".join(where)
+    if slot == ADMIN_SLOT:
+        return title, t("links.admin_handout")
     if slot.role == "speaker":
         if slot.speaker is None:
             return title, t("links.speaker_any")
@@ -313,6 +350,8 @@ def groups(ctx: Context, kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]
     for slot in slots(event):
         by_role.setdefault(slot.role, []).append(entry(ctx, slot, kept[slot.key]))
     crew = [public_entry(ctx), *by_role["facilitator"], *by_role["organizer"]]
+    if ADMIN_SLOT.key in kept:  # an administrator opened the studio: the link it was given
+        crew.append(entry(ctx, ADMIN_SLOT, kept[ADMIN_SLOT.key]))
     out: list[dict[str, Any]] = [{"id": "crew", "title": t("links.group.crew"), "entries": crew}]
     here = by_role["screen"] + by_role["host"] + by_role["participant"]
     for site in event.sites:
@@ -617,7 +656,7 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
 
 
 def _slot(event: Event, key: str) -> Slot:
-    found = next((s for s in slots(event) if s.key == key), None)
+    found = slot_named(event, key)
     if found is None:
         raise Refused(404, "links.unknown_slot")
     return found
