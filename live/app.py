@@ -22,6 +22,7 @@ from live.config import Settings
 from live.gcpolicy import keep_collections_short
 from live.links import AdminLinks, LinkBook, Signer
 from live.logs import install as redact_tokens_in_logs
+from live.notes.budget import SendBudget
 from live.notes.exports import Exports
 from live.notes.service import NotesService
 from live.people.mailer import Mailer
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         settings.backend, str(settings.data_dir), settings.redis_url
     )
     hub = Hub(backend, settings.snapshot_every)
-    notes = NotesService(backend)
+    notes = NotesService(backend, budget=SendBudget(settings.notes_send_bytes))
     workers = Workers()  # processes for the heavy exports, started at the first one
 
     @contextlib.asynccontextmanager

@@ -66,6 +66,7 @@ class Settings:
     max_message_bytes: int = 16 * 1024
     send_queue: int = 64
     send_queue_bytes: int = 1 << 20  # per live client: a snapshot or two, never more
+    notes_send_bytes: int = 64 << 20  # every notes connection's outbox, together (notes/budget.py)
     max_connections: int = 0  # websockets in all; 0: what the open-file limit allows
     max_connections_per_address: int = 600  # public websockets from one address (a NAT)
     demo: bool = False
@@ -127,6 +128,7 @@ class Settings:
             max_form_bytes=int(os.environ.get("RELAIS_MAX_FORM_BYTES", cls.max_form_bytes)),
             max_import_bytes=int(os.environ.get("RELAIS_MAX_IMPORT_BYTES", cls.max_import_bytes)),
             max_connections=int(os.environ.get("RELAIS_MAX_CONNECTIONS", "0")),
+            notes_send_bytes=int(os.environ.get("RELAIS_NOTES_SEND_BYTES", str(64 << 20))),
             max_connections_per_address=int(
                 os.environ.get("RELAIS_MAX_CONNECTIONS_PER_ADDRESS", "600")
             ),

@@ -11,6 +11,12 @@ client is that the outbox is bounded twice:
   sync answer is the whole document). A peer must be able to receive one full document
   state (up to `MAX_DOC`) plus the updates typed meanwhile, hence twice `MAX_DOC`.
 
+Above every peer's bounds sits the process's (`budget.py`): the bytes all peers hold,
+together, are charged to one `SendBudget`, and each sync answer is granted by it: one
+that is not granted at once waits for its turn (`ask`: the peer holds only the state
+vector meanwhile, and the sender builds the answer when the turn comes); any other frame
+that does not fit closes the peer.
+
 And a client cannot make the server copy the document for it over and over, which cost
 one full state per frame before (eight read-only sockets repeating sync step 1 took the
 server from 113 to 308 MB): a sync step 1 is answered only when no earlier answer is
@@ -38,7 +44,10 @@ from collections.abc import Callable
 from pycrdt import merge_updates
 
 from live.notes import ysync
+from live.notes.budget import SendBudget
 from live.notes.limits import OUTBOX, OUTBOX_BYTES, SYNC_BURST, SYNC_EVERY
+
+Answer = Callable[["Peer", bytes], None]  # the room's: queue the answer to a state vector
 
 
 class Peer:
@@ -49,12 +58,23 @@ class Peer:
     bytes the peer is closed instead: its client reconnects and resyncs.
     """
 
-    def __init__(self, writer: bool, maxsize: int = OUTBOX, maxbytes: int = OUTBOX_BYTES) -> None:
+    def __init__(
+        self,
+        writer: bool,
+        maxsize: int = OUTBOX,
+        maxbytes: int = OUTBOX_BYTES,
+        budget: SendBudget | None = None,
+        key: str = "",
+        crew: bool = False,
+    ) -> None:
         self.writer = writer
+        self.key = key  # the client's address: answers in turn are shared out by it
+        self.crew = crew  # a link that runs the event: its answers go first
         self.maxsize = maxsize
         self.maxbytes = maxbytes
+        self.budget = budget or SendBudget()
         self.queued: list[bytes] = []
-        self.queued_bytes = 0  # in `queued` plus the batch the sender is writing
+        self._held = 0  # in `queued` plus the batch the sender is writing (charged)
         self.joined = False
         self.closed = False
         self.close_reason = "behind"  # the refusal code the connection closes with
@@ -68,6 +88,22 @@ class Peer:
         self._answer_writing = False  # ... or in the batch the sender is writing
         self._syncs = float(SYNC_BURST)  # token bucket of sync step 1 answers
         self._syncs_at = time.monotonic()
+        self._asked: tuple[bytes, int, Answer] | None = None  # an answer waiting its turn
+        self._granted = 0  # bytes of the answer granted by the budget, until it is written
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes in `queued` plus the batch the sender is writing."""
+        return self._held
+
+    @queued_bytes.setter
+    def queued_bytes(self, value: int) -> None:
+        """Every change is charged to (or refunded from) the process's budget."""
+        delta, self._held = value - self._held, value
+        if delta > 0:
+            self.budget.charge(delta)
+        elif delta < 0:
+            self.budget.refund(-delta)
 
     # -- the room's side ---------------------------------------------------------------
 
@@ -87,8 +123,27 @@ class Peer:
         if not self.closed and self._queue(frame):
             self._answer_queued = True
 
+    def try_answer(self, size: int) -> bool:
+        """Whether the budget grants an answer of about `size` bytes now (`send_answer`
+        must follow)."""
+        if self._granted or not self.budget.try_answer(size, self.key, self.crew):
+            return False
+        self._granted = size
+        return True
+
+    def ask(self, state: bytes, size: int, answer: Answer) -> None:
+        """An answer (about `size` bytes) that the process's budget has no room for now:
+        the sender calls `answer(self, state)` when its turn comes (`SendBudget`)."""
+        if not self.closed:
+            self._asked = (state, size, answer)
+            self._wake()
+
     def _queue(self, frame: bytes) -> bool:
-        if len(self.queued) >= self.maxsize or self.queued_bytes + len(frame) > self.maxbytes:
+        if (
+            len(self.queued) >= self.maxsize
+            or self.queued_bytes + len(frame) > self.maxbytes
+            or not self.budget.fits(len(frame))
+        ):
             self.close()
             return False
         self.queued.append(frame)
@@ -104,8 +159,8 @@ class Peer:
 
     @property
     def answering(self) -> bool:
-        """An answer to an earlier sync step 1 is not written yet."""
-        return self._answer_queued or self._answer_writing
+        """An answer to an earlier sync step 1 is not written yet (or not even built)."""
+        return self._answer_queued or self._answer_writing or self._asked is not None
 
     def may_sync(self) -> bool:
         """Count one sync step 1; False past the allowance (the caller refuses it)."""
@@ -124,8 +179,20 @@ class Peer:
             return
         self.closed = True
         self.close_reason = reason
+        self._asked = None
         self.queued, self.queued_bytes = [], self._writing
         self._wake()
+
+    def release(self) -> None:
+        """The connection is gone: whatever it held goes back to the process's budget."""
+        self.close()
+        self.queued, self.queued_bytes, self._writing = [], 0, 0
+        self._answer_written()
+
+    def _answer_written(self) -> None:
+        if self._granted:
+            self.budget.answer_done(self.key, self._granted)
+            self._granted = 0
 
     def refuse(self, code: str, message: str) -> None:
         """End the connection because of what the client sent: one error frame (what every
@@ -145,8 +212,13 @@ class Peer:
         written. A sender that fell behind thus catches up in a few large frames instead
         of many small ones."""
         self.queued_bytes -= self._writing
+        if self._answer_writing:
+            self._answer_written()
         self._writing, self._answer_writing = 0, False
         while not self.queued and not self.closed:
+            if self._asked is not None:
+                await self._answer_in_turn()
+                continue
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -158,6 +230,22 @@ class Peer:
         self._writing = self.queued_bytes
         self._answer_writing, self._answer_queued = self._answer_queued, False
         return coalesce(frames)
+
+    async def _answer_in_turn(self) -> None:
+        """Wait for the budget's room for the answer asked, then have the room queue it
+        (built now, from the document as it is: atomic with joining, see `room.py`)."""
+        assert self._asked is not None
+        size = self._asked[1]
+        try:
+            await self.budget.answer_turn(size, self.key, self.crew)
+        except TimeoutError:
+            self.close()
+            return
+        self._granted = size
+        asked, self._asked = self._asked, None
+        if asked is not None and not self.closed:
+            state, _, answer = asked
+            answer(self, state)
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():

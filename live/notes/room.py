@@ -69,6 +69,7 @@ from live.backends.base import Backend
 from live.links import Claims
 from live.model import Event, Workshop
 from live.notes import ysync
+from live.notes.budget import SendBudget
 from live.notes.credits import Credits, editor_name
 from live.notes.limits import COMPACT_GROWTH, MAX_AWARENESS, MAX_DOC, MAX_FRAME
 from live.notes.peer import Peer
@@ -78,6 +79,7 @@ log = logging.getLogger("relais.notes")
 
 TEXT = "notes"  # the name of the shared text in every workshop's Yjs document
 KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
+EMPTY_STATE = b"\x00"  # the state vector of a client that has nothing yet
 RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_client": {...}}
 
 
@@ -115,8 +117,10 @@ class Room:
         compact_every: int = 500,
         writer: Writer | None = None,
         max_doc: int = MAX_DOC,
+        budget: SendBudget | None = None,
     ) -> None:
         self.name = name
+        self.budget = budget or SendBudget()
         self.backend = backend
         self.compact_every = compact_every
         self.max_doc = max_doc
@@ -140,6 +144,7 @@ class Room:
         self._unpublished = 0  # bytes accepted, not yet written and applied
         self._measured: tuple[int, int] | None = None  # (content bytes, `_size`) when measured
         self._compact_soon = False
+        self._whole: bytes | None = None  # the answer to an empty state vector, while valid
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -196,9 +201,10 @@ class Room:
 
     # -- connections ----------------------------------------------------------------------
 
-    def connect(self, writer: bool) -> Peer:
-        """A new connection. Editors are asked for what they have (sync step 1) at once."""
-        peer = Peer(writer)
+    def connect(self, writer: bool, key: str = "", crew: bool = False) -> Peer:
+        """A new connection (`key`: its client's address; `crew`: a link that runs the
+        event). Editors are asked for what they have (sync step 1) at once."""
+        peer = Peer(writer, budget=self.budget, key=key, crew=crew)
         self.peers.add(peer)
         if writer:
             peer.send(ysync.sync_step1(self.doc.get_state()))
@@ -206,6 +212,7 @@ class Room:
 
     def disconnect(self, peer: Peer) -> None:
         self.peers.discard(peer)
+        peer.release()
         gone = [self.presence.pop(c) for c in peer.presence if c in self.presence]
         if gone:
             left = [ysync.Presence(p.client, p.clock + 1, "null") for p in gone]
@@ -241,10 +248,33 @@ class Room:
         if peer.answering:
             return  # the answer on its way holds all this one would, and more
         try:
-            diff = self.doc.get_update(state)
+            Doc().get_update(state)  # decoded by yrs against nothing: cheap
         except ValueError:
             raise ysync.SyncError("malformed", "invalid state vector") from None
-        peer.send_answer(ysync.sync_step2(diff))
+        # About the answer's size: the whole document at most, which the stored history holds.
+        size = len(self._whole) if self._whole is not None else min(self._size, self.max_doc) + 16
+        if peer.try_answer(size):
+            self._answer(peer, state)
+        else:  # the process's answers in flight are at their bound: wait for a turn
+            peer.ask(state, size, self._answer)
+
+    def _answer(self, peer: Peer, state: bytes) -> None:
+        """Queue the document's difference to `state`, and join the peer to the broadcast
+        in the same step (see "Joining is atomic"). A joiner with nothing (the usual
+        screen) gets the same bytes as every other such joiner until the text changes."""
+        if peer.closed:
+            return
+        if state == EMPTY_STATE:
+            if self._whole is None:
+                self._whole = ysync.sync_step2(self.doc.get_update())
+            frame = self._whole
+        else:
+            try:
+                frame = ysync.sync_step2(self.doc.get_update(state))
+            except ValueError:
+                peer.refuse("malformed", "invalid state vector")
+                return
+        peer.send_answer(frame)
         if not peer.joined:
             peer.joined = True
             if self.presence:
@@ -459,6 +489,7 @@ class Room:
         self._broadcast(frame, only)
 
     def _apply(self, update: bytes) -> bool:
+        self._whole = None
         try:
             self.doc.apply_update(update)
         except Exception:

@@ -15,6 +15,7 @@ from pycrdt import Doc, Text
 
 from live.backends.base import RESUBSCRIBED, Backend
 from live.model import Event, Workshop
+from live.notes.budget import SendBudget
 from live.notes.peer import Peer
 from live.notes.room import RAPPORTEURS, TEXT, Room, doc_name, log_failure, template_for
 from live.notes.writer import CHANNEL, Writer, parse_announcement
@@ -26,9 +27,17 @@ class NotesService:
     """Every loaded room, by document name, sharing one writer. A room unloads `idle`
     seconds after its last connection leaves (written and compacted first)."""
 
-    def __init__(self, backend: Backend, *, idle: float = 30.0, compact_every: int = 500) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        idle: float = 30.0,
+        compact_every: int = 500,
+        budget: SendBudget | None = None,
+    ) -> None:
         self.backend = backend
         self.writer = Writer(backend)
+        self.budget = budget or SendBudget()  # every room's connections, together
         self.idle = idle
         self.compact_every = compact_every
         self.rooms: dict[str, Room] = {}
@@ -54,7 +63,7 @@ class NotesService:
             closing = self._closing.get(name)
             if closing is not None:  # its last compaction must land before we count rows
                 await asyncio.wait([closing])
-            room = Room(name, self.backend, self.compact_every, self.writer)
+            room = Room(name, self.backend, self.compact_every, self.writer, budget=self.budget)
             await room.load(template)
             self.rooms[name] = room
             if self.backend.shared:  # what others wrote while it loaded was not relayed here

@@ -27,9 +27,14 @@ from live.notes import ysync
 from live.notes.peer import Peer
 from live.notes.room import Room, may_edit
 from live.notes.service import NotesService
-from live.web.wire import direct_writer
+from live.web.connections import CREW
+from live.web.wire import Direct, direct_writer
 
 CLOSE_GRACE = 5.0  # seconds a refused client gets to read its error frame and close code
+# The kernel's share of one notes socket: a joiner's copy of a large document (2 MB) then
+# waits in the transport, where the process's budget counts it (notes/budget.py), instead
+# of megabytes per socket in kernel queues that nothing counts.
+SEND_BUFFER = 128 * 1024
 GONE = {
     "link_revoked": "this link has been revoked",
     "link_expired": "this link has expired; ask the organizer for a new one",
@@ -52,13 +57,19 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     notes: NotesService = app.state.notes
     room = await notes.room(live.event, workshop)
-    peer = room.connect(writer=may_edit(claims, workshop.id))
+    client = websocket.client
+    peer = room.connect(
+        writer=may_edit(claims, workshop.id),
+        key=client.host if client else "?",
+        crew=claims.role in CREW,
+    )
     writer = direct_writer(websocket.scope)
     if writer is not None:  # under uvicorn with our protocol: updates skip the send task
         peer.direct = writer.write
+        writer.limit_send_buffer(SEND_BUFFER)
     unwatch = links.watch(claims, lambda code: peer.refuse(code, GONE.get(code, code)))
     expiry = _close_at_expiry(peer, claims)
-    sender = asyncio.create_task(_send(websocket, peer))
+    sender = asyncio.create_task(_send(websocket, peer, writer))
     receiver = asyncio.create_task(_receive(websocket, room, peer, links, claims))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,7 +101,9 @@ async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
     await websocket.close(code=close_code(code), reason=code)
 
 
-async def _send(websocket: WebSocket, peer: Peer) -> None:
+async def _send(websocket: WebSocket, peer: Peer, writer: Direct | None) -> None:
+    """Write what the peer's outbox yields. A batch counts as being written (in the peer's
+    bound and the process's budget) until the socket has taken it (`drained`)."""
     try:
         while True:
             frames = await peer.next_frames()
@@ -99,6 +112,8 @@ async def _send(websocket: WebSocket, peer: Peer) -> None:
                 return
             for frame in frames:
                 await websocket.send_bytes(frame)
+            if writer is not None:
+                await writer.drained()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 

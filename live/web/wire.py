@@ -17,6 +17,24 @@ when that is safe:
 - the transport is writable and its buffer under `BUFFER_LIMIT`: a slow reader falls
   back to its bounded outbox (`agenda/outbox.py`), which is what bounds its memory.
 
+It also bounds what a socket that does not read can cost, which uvicorn leaves open:
+
+- **A stalled socket is aborted within seconds** (`STALL`): once its transport's buffer
+  is over the high-water mark, the socket must take some of it every `STALL` seconds or
+  it is aborted with a reset (`SO_LINGER` 0), which frees the transport's buffer and the
+  kernel's send queue at once; keepalive would have taken 40 s, and a plain close waits
+  for the buffer to drain, which for a client that stopped reading is forever.
+- **Pings cannot grow the buffer**: each ping is answered by a pong written to the
+  transport; a client sending pings without reading is aborted once `PONG_LIMIT` bytes
+  wait there.
+- **A close does not wait on a socket that does not read**: sent to a paused socket,
+  the close aborts it; otherwise the closing handshake gets `CLOSE_TIMEOUT` seconds, then
+  the socket is aborted rather than closed.
+- **What the kernel holds can be capped** per socket (`Direct.limit_send_buffer`: the
+  notes do it, their answers being up to 2 MB) and the sender can wait until the socket
+  has taken what it wrote (`Direct.drained`), so the bytes counted as "being written"
+  (`notes/budget.py`) are the bytes actually held.
+
 Order is the outbox's business (`agenda/outbox.py`, `notes/peer.py`): it offers a frame
 to `Direct` only while its send task is idle (nothing queued, nothing in flight), so a
 written frame never overtakes one that was queued before it. Under any other server (the
@@ -26,9 +44,14 @@ through the outbox as before.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import struct
 from typing import Any
 
 from starlette.types import Scope
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -36,6 +59,10 @@ from websockets.protocol import State
 EXTENSION = "relais.direct"
 PROTOCOL = "live.web.wire:WebSocketProtocol"  # uvicorn's --ws for `relais serve`
 BUFFER_LIMIT = 64 * 1024  # bytes waiting in a socket's buffer before frames queue instead
+STALL = 5.0  # seconds a socket over its high-water mark may take nothing before it is aborted
+STALL_CHECK = 1.0  # how often a paused socket's progress is looked at
+PONG_LIMIT = 256 * 1024  # bytes buffered past which a ping is not answered but the socket aborted
+CLOSE_TIMEOUT = 5.0  # seconds a closing handshake may take before the socket is aborted
 
 
 class Frames:
@@ -98,11 +125,98 @@ class Direct:
         transport.write(FRAMES.wire(message))
         return True
 
+    async def drained(self) -> None:
+        """Return once the transport's buffer is under its low-water mark (at once when
+        it is), or the connection is gone: what was written is then in the kernel."""
+        p = self.protocol
+        if p is not None and not p.writable.is_set():
+            await p.writable.wait()
+
+    def limit_send_buffer(self, size: int) -> None:
+        """Cap the kernel's send buffer of this socket at about `size` bytes (Linux
+        doubles it) instead of letting it grow to megabytes for a client that reads
+        nothing; what does not fit waits in the transport, where `drained` sees it."""
+        p = self.protocol
+        sock = p.transport.get_extra_info("socket") if p is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O websocket protocol, with a `Direct` writer in each scope."""
+    """uvicorn's sans-I/O websocket protocol, with a `Direct` writer in each scope, and
+    bounds on what a socket that does not read can hold (see the module's docstring).
+
+    Subclassing a library's protocol means relying on its private names; uvicorn and
+    websockets are pinned exactly in pyproject.toml and `tests/test_wire.py` checks every
+    name used here (a canary, as for aiortc), so an upgrade is made on purpose."""
 
     direct: Direct | None = None
+    _stall_timer: asyncio.TimerHandle | None = None
+    _stall_left = 0  # bytes buffered at the last check that saw progress
+    _stall_since = 0.0
+
+    # -- a socket that does not read -------------------------------------------------------
+
+    def abort(self) -> None:
+        """Drop the connection now: a reset, so the kernel frees its send queue at once."""
+        transport = self.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall_timer is None:
+            self._stall_left = self.transport.get_write_buffer_size()
+            self._stall_since = self.loop.time()
+            self._stall_timer = self.loop.call_later(STALL_CHECK, self._check_stall)
+
+    def _check_stall(self) -> None:
+        self._stall_timer = None
+        if self.writable.is_set() or self.transport.is_closing():
+            return
+        left = self.transport.get_write_buffer_size()
+        now = self.loop.time()
+        if left < self._stall_left:  # it reads, however slowly
+            self._stall_left, self._stall_since = left, now
+        elif now - self._stall_since >= STALL:
+            self.abort()
+            return
+        self._stall_timer = self.loop.call_later(STALL_CHECK, self._check_stall)
+
+    def handle_ping(self) -> None:
+        if self.transport.get_write_buffer_size() > PONG_LIMIT:
+            self.abort()  # pings sent without reading the pongs
+            return
+        super().handle_ping()
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()
+        if self.transport.get_write_buffer_size():
+            self.abort()  # its close frame would wait behind what it never read
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if (
+            message["type"] == "websocket.close"
+            and self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and not self.writable.is_set()
+        ):
+            # A socket that does not read would not read the close either (and uvicorn's
+            # send would wait for it to drain, forever): the reason stays unread, as it
+            # would be anyway, and the socket is freed now.
+            self.close_sent = True
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+            self.abort()
+            return
+        await super().send(message)
+        if message["type"] == "websocket.close" and self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.abort)
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -114,6 +228,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         """Undo the protocol -> scope -> writer -> protocol cycle at once: a wave of closed
         connections is freed by reference counting, not left to a full collection."""
         super().connection_lost(exc)
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
         if self.direct is not None:
             self.direct.protocol = None
             self.direct = None
