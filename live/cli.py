@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
@@ -115,14 +117,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 BASE_URL_FILE = "base_url"  # in the data directory: the address `relais serve` announces
 
 
+def keep_private(data_dir: Path) -> None:
+    """The data directory holds the signing secret, the database and people's personal
+    data: only its owner may read it (0700, its files 0600). A directory that already
+    existed (made by hand, unpacked from a backup, older versions) is made so too, not only
+    a new one; one that cannot be (another owner) is said on stderr, and left as it is."""
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        for path in data_dir.rglob("*"):
+            if not path.is_symlink():  # a link's target is not the directory's to change
+                path.chmod(0o700 if path.is_dir() else 0o600)
+    except OSError as exc:
+        print(say("cli.data_not_private", path=data_dir.resolve(), reason=exc), file=sys.stderr)
+
+
+def _write_private(path: Path, text: str, append: bool = False) -> None:
+    """Write a file of the data directory, born 0600 (never readable by others)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def announce(settings: Settings) -> None:
     """Leave the server's public address next to its data, so that `relais links` run on
     the same data writes links to this server (its port, its --base-url), not a default."""
-    try:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (settings.data_dir / BASE_URL_FILE).write_text(settings.base_url + "\n")
-    except OSError:
-        pass  # links then say they fall back to the default (see links_base)
+    keep_private(settings.data_dir)
+    with contextlib.suppress(OSError):  # links then say they fall back to the default
+        _write_private(settings.data_dir / BASE_URL_FILE, settings.base_url + "\n")
 
 
 ADMIN_ISSUED = "admin-links"  # in the data directory: when admin links were issued
@@ -141,11 +163,10 @@ def issue_admin_link(
     claims = Signer(settings.secret).verify_admin(token)
     if revoke_others:
         asyncio.run(_revoke_admin_links_before(settings, claims.issued))
+    keep_private(settings.data_dir)
     try:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} id={claims.id} until={claims.expires}\n"
-        with (settings.data_dir / ADMIN_ISSUED).open("a", encoding="utf-8") as f:
-            f.write(line)
+        _write_private(settings.data_dir / ADMIN_ISSUED, line, append=True)
     except OSError:
         pass  # printed all the same: the next start prints another one
     return f"{base or settings.base_url}/admin?k={token}"
@@ -256,6 +277,18 @@ def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
     return out
 
 
+def store_location(settings: Settings) -> str:
+    """Where this command reads and writes events, to say so: the data directory, or the
+    Redis URL without its user and password (nor a query, which may carry one)."""
+    if settings.backend == "redis":
+        url = urlsplit(settings.redis_url)
+        host = url.netloc.rpartition("@")[2]
+        return urlunsplit((url.scheme, host, url.path, "", ""))
+    if settings.backend == "memory":
+        return "memory"
+    return str(settings.data_dir.resolve())
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings(args)  # importing signs nothing: no secret is read or made
     try:
@@ -284,7 +317,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except DefinitionError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
-    where = settings.data_dir.resolve()
+    where = store_location(settings)
     steps = plural(cli_lang())("cli.n_steps", len(event.agenda))
     print(say("cli.imported", event=event.id, title=event.title, steps=steps, path=where))
     for warning in parse_event_with_warnings(text, args.file)[1]:
@@ -337,7 +370,7 @@ def _on_event(
 
     result = asyncio.run(run())
     if result is None:
-        known = settings.data_dir.resolve()
+        known = store_location(settings)
         print(say("cli.unknown_event", event=event_id, known=known), file=sys.stderr)
     return result
 
