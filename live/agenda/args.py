@@ -3,7 +3,7 @@ the argument shapes several groups of commands use."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Args(BaseModel):
@@ -15,11 +15,13 @@ class Adjust(Args):
 
     minutes: int = Field(ge=-240, le=240)
 
-    @model_validator(mode="after")
-    def _nonzero(self) -> Adjust:
-        if self.minutes == 0:
+    @field_validator("minutes")
+    @classmethod
+    def _nonzero(cls, minutes: int) -> int:
+        """Checked on the field, so that a refusal names `minutes`, not the arguments."""
+        if minutes == 0:
             raise ValueError("minutes must not be 0")
-        return self
+        return minutes
 
 
 class WorkshopRef(Args):

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from live.agenda.hub import Listener, Live
-from live.backends.base import Backend
+from live.backends.base import Backend, BackendUnavailable
 from live.event_file import parse_event
 from live.model import Event
 
@@ -112,6 +112,8 @@ class Hub:
             await asyncio.sleep(self.POLL if every is None else every)
             try:
                 await self.refresh()
+            except BackendUnavailable:  # the backend logs an outage, once per process
+                failing = True
             except Exception:  # the next poll tries again; serving goes on meanwhile
                 if not failing:  # said once, not twice a second
                     log.exception("event definitions cannot be read; retrying")

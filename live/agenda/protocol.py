@@ -26,6 +26,9 @@ INVALID_ARGS = "invalid_args"
 FORBIDDEN = "forbidden"
 CONFLICT = "conflict"
 INTERNAL = "internal"
+# Not a refusal: the store has not confirmed the command yet (`pending`); an `ack` or an
+# `error` follows once it answers.
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 class _Msg(BaseModel):
@@ -92,6 +95,12 @@ def dumps(payload: dict[str, Any]) -> str:
 
 def ack(id: str, seq: int) -> str:
     return dumps({"type": "ack", "id": id, "seq": seq})
+
+
+def pending(id: str, message: str) -> str:
+    """The command may still be applied: its `ack` (or `error`) follows when the store
+    answers. Never a refusal: nothing can be said yet about what it changed."""
+    return dumps({"type": "pending", "id": id, "code": OUTCOME_UNKNOWN, "message": message})
 
 
 def error(code: str, message: str, id: str | None = None) -> str:

@@ -9,6 +9,11 @@ expiry and revocations (`LinkBook.check`); revoking the link closes the socket a
 saying why, then the close code (4403) that stops it from reconnecting with that link.
 Frames are read at a bounded rate: past it, they are dropped, and the client told once
 (`rate_limited`) per burst.
+
+Every command is answered within a second (`hub.ANSWER_WITHIN`): an `ack`, an `error`
+(nothing was changed), or, when the store has not answered yet, `pending` followed by its
+`ack` or `error` once it does. A command sent before `hello` subscribes the socket first
+(a snapshot, then the command's event): every socket that commands sees what it did.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import time
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda import protocol as messages
-from live.agenda.hub import Live, audience_of, now_ms
+from live.agenda.hub import Live, Unsettled, audience_of, now_ms
 from live.agenda.outbox import RESYNC, Client
 from live.errors import RelaisError, close_code
 from live.i18n import refusal
@@ -65,11 +70,14 @@ async def endpoint(websocket: WebSocket) -> None:
         delay = max(0.0, claims.expires - time.time())
         expiry = asyncio.get_running_loop().call_later(delay, client.close, "link_expired")
     sender = asyncio.create_task(_send(websocket, client, live, lang))
+    later: set[asyncio.Task[None]] = set()  # outcomes still awaited (see `_later`)
     try:
-        await _receive(websocket, client, live, settings.max_message_bytes, lang)
+        await _receive(websocket, client, live, settings.max_message_bytes, lang, later)
     except WebSocketDisconnect:
         pass
     finally:
+        for task in later:
+            task.cancel()
         unwatch()
         if expiry is not None:
             expiry.cancel()
@@ -96,7 +104,12 @@ async def _send(websocket: WebSocket, client: Client, live: Live, lang: str) -> 
 
 
 async def _receive(
-    websocket: WebSocket, client: Client, live: Live, max_bytes: int, lang: str
+    websocket: WebSocket,
+    client: Client,
+    live: Live,
+    max_bytes: int,
+    lang: str,
+    later: set[asyncio.Task[None]],
 ) -> None:
     """Read frames until the socket closes. Every refusal is answered, in the language of
     the page that opened the socket, with a stable code the page can act on."""
@@ -130,9 +143,18 @@ async def _receive(
             client.behind = False
             client.push_reply(live.catch_up(msg.since, msg.epoch, client.audience))
         else:
+            if client not in live.clients:  # no hello yet: follow from the state as it is
+                live.clients.add(client)
+                client.push_reply(live.snapshot(audience=client.audience))
             try:
                 links.check(client.claims)  # expired or revoked since the socket opened?
                 seq = await live.command(msg.name, msg.args, client.claims, msg.id)
+            except Unsettled as unsettled:
+                text = refusal(lang, unsettled.code, unsettled.message)
+                client.push_reply(messages.pending(msg.id, text))
+                task = asyncio.create_task(_later(client, unsettled, msg.id, lang))
+                later.add(task)
+                task.add_done_callback(later.discard)
             except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
                 text = refusal(lang, exc.code, exc.message, exc.params)
                 client.push_reply(messages.error(exc.code, text, msg.id))
@@ -142,3 +164,15 @@ async def _receive(
                 client.push_reply(messages.error(messages.INTERNAL, text, msg.id))
             else:
                 client.push_reply(messages.ack(msg.id, seq))
+
+
+async def _later(client: Client, unsettled: Unsettled, cid: str, lang: str) -> None:
+    """The outcome of a pending command, once the store answers: its ack (its event was
+    broadcast just before), or the refusal if it never applied."""
+    try:
+        seq = await asyncio.shield(unsettled.outcome)
+    except RelaisError as exc:
+        text = refusal(lang, exc.code, exc.message, exc.params)
+        client.push_reply(messages.error(exc.code, text, cid))
+    else:
+        client.push_reply(messages.ack(cid, seq))

@@ -20,8 +20,27 @@ const SLOT = { pending: S.pending, speaking: S.speaking, done: S.done, skipped: 
 const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
 
 function send(name, args = {}) {
-  setText($("error"), "");
-  return conn.command(name, args).catch((e) => setText($("error"), e.message || String(e)));
+  const line = $("error");
+  setText(line, "");
+  delete line.dataset.pending;
+  return conn
+    .command(name, args)
+    .then(() => {
+      // Confirmed at last: the "waiting for confirmation" line goes (the state shows it).
+      if (line.dataset.pending) setText(line, "");
+      delete line.dataset.pending;
+    })
+    .catch((e) => {
+      delete line.dataset.pending;
+      setText(line, e.message || String(e));
+    });
+}
+
+// The store has not confirmed a command yet: say so (not "nothing was changed").
+function waiting(msg) {
+  const line = $("error");
+  line.dataset.pending = msg.id;
+  setText(line, msg.message);
 }
 
 // -- asking first ---------------------------------------------------------------------
@@ -367,5 +386,11 @@ function tick() {
   }
 }
 
-const conn = start({ cfg, onState: render, onError: (e) => setText($("error"), e.message), tick });
+const conn = start({
+  cfg,
+  onState: render,
+  onError: (e) => setText($("error"), e.message),
+  onPending: waiting,
+  tick,
+});
 onReconnect(conn, plenary.reconnected);

@@ -39,7 +39,7 @@ async function adoptEvent(cfg, info) {
 
 // Connect a live page: its state handler, its connection status (by default the `#conn`
 // line: "Connecté" or "Connexion perdue"), and a tick ten times a second for countdowns.
-export function start({ cfg, onState, onStatus, onError, tick }) {
+export function start({ cfg, onState, onStatus, onError, onPending, tick }) {
   const status = document.getElementById("conn");
   const S = cfg.strings;
   let refusal = null; // why the server ended the connection (a revoked link...), if it said
@@ -53,6 +53,7 @@ export function start({ cfg, onState, onStatus, onError, tick }) {
       if (conn.state) onState(conn.state);
     },
     onState,
+    onPending,
     onError: (msg) => {
       if (!msg.id) refusal = msg.message; // not about one command: about the connection
       if (onError) onError(msg);
@@ -71,7 +72,7 @@ export function start({ cfg, onState, onStatus, onError, tick }) {
 }
 
 export class LiveConnection {
-  constructor({ eventId, token, lang, rev, onEvent, onState, onStatus, onError }) {
+  constructor({ eventId, token, lang, rev, onEvent, onState, onStatus, onError, onPending }) {
     this.eventId = eventId;
     this.rev = rev || ""; // the fingerprint of the event the page shows
     this.onEvent = onEvent || null; // pages that show the event follow its changes
@@ -80,6 +81,8 @@ export class LiveConnection {
     this.onState = onState || (() => {});
     this.onStatus = onStatus || (() => {});
     this.onError = onError || (() => {});
+    // A command the store has not confirmed yet: its ack or error follows (`pending`).
+    this.onPending = onPending || (() => {});
     this.seq = null;
     this.epoch = null;
     this.state = null;
@@ -172,6 +175,11 @@ export class LiveConnection {
         if (p) p.resolve(msg.seq);
         break;
       }
+      case "pending":
+        // Not a refusal: it may still apply. Its promise settles on the ack or error
+        // that follows once the store answers; meanwhile the page says it is waiting.
+        if (this.pending.has(msg.id)) this.onPending(msg);
+        break;
       case "error": {
         const p = msg.id && this.pending.get(msg.id);
         if (p) {
