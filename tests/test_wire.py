@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,7 +27,15 @@ from websockets.uri import parse_uri
 from live.agenda.outbox import RESYNC, Client
 from live.links import Claims
 from live.notes.peer import Peer
-from live.web.wire import BUFFER_LIMIT, PROTOCOL, Direct, Frames, direct_writer
+from live.web import wire
+from live.web.wire import (
+    BUFFER_LIMIT,
+    PROTOCOL,
+    Direct,
+    Frames,
+    WebSocketProtocol,
+    direct_writer,
+)
 
 SCREEN = Claims(event="ariege-2020", role="screen", site="foix")
 
@@ -308,3 +316,140 @@ async def test_a_resync_is_never_written_as_a_frame_but_becomes_a_snapshot() -> 
     client._waiter = asyncio.get_running_loop().create_future()  # idle, as a waiting sender
     client.push_event(RESYNC)  # a lost log (Live._check_epoch)
     assert sock.written == [] and list(client.frames) == [RESYNC]
+
+
+# What a socket that does not read may cost, and for how long.
+
+
+async def stalled_client(port: int, rcvbuf: int = 4096) -> tuple[asyncio.Transport, Stalled]:
+    """A client that completes the handshake, then reads nothing (a small receive buffer,
+    so the server's writes back up in its transport at once)."""
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[None] = loop.create_future()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    uri = f"ws://127.0.0.1:{port}/ws"
+    transport, protocol = await loop.create_connection(lambda: Stalled(uri, opened), sock=sock)
+    await opened
+    return transport, protocol  # type: ignore[return-value]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for a condition, with a deadline far above what it needs (no wall-time test)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+def fast_stall(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wire, "STALL", 0.3)
+    monkeypatch.setattr(wire, "STALL_CHECK", 0.1)
+
+
+async def test_a_socket_that_takes_nothing_is_aborted_and_its_buffers_freed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, a client that stopped reading held what was written to it until keepalive
+    gave up (40 s), and a close waited for the buffer to drain: forever."""
+    fast_stall(monkeypatch)
+    async with uvicorn_server() as (port, served):
+        transport, _ = await stalled_client(port)
+        websocket, writer = await served.accepted.get()
+        assert writer is not None and writer.protocol is not None
+        protocol = writer.protocol
+        writer.limit_send_buffer(64 * 1024)
+        sending = asyncio.create_task(websocket.send_bytes(b"x" * (4 << 20)))
+        await until(lambda: writer.protocol is None)  # aborted: the connection is lost
+        assert protocol.transport.get_write_buffer_size() == 0
+        with contextlib.suppress(Exception):
+            await sending
+        transport.abort()
+
+
+class Buffered:
+    """A transport whose buffer the test empties by hand."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.aborted = False
+
+    def get_write_buffer_size(self) -> int:
+        return self.size
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(3600, callback)
+
+
+async def test_a_slow_reader_that_takes_some_bytes_is_not_cut() -> None:
+    """The stall check looks for progress, not speed: each check that sees fewer bytes
+    waiting starts the count again; only `STALL` seconds without any cut the socket."""
+    protocol = WebSocketProtocol.__new__(WebSocketProtocol)
+    clock, transport = Clock(), Buffered(1 << 20)
+    protocol.loop, protocol.transport = clock, transport  # type: ignore[assignment]
+    protocol.writable = asyncio.Event()
+    protocol.pause_writing()  # over the high-water mark: the watch starts
+    for _ in range(20):  # a phone reading 1 KB per check, for far longer than STALL
+        clock.now += wire.STALL_CHECK * 3
+        transport.size -= 1024
+        protocol._check_stall()
+        assert not transport.aborted
+    for _ in range(int(wire.STALL / wire.STALL_CHECK)):  # then nothing at all
+        clock.now += wire.STALL_CHECK
+        protocol._check_stall()
+    assert transport.aborted
+    assert protocol._stall_timer is None
+
+
+async def test_pings_sent_without_reading_the_pongs_end_the_connection() -> None:
+    """Each ping is answered with a pong written to the transport: a client that pings
+    and never reads used to grow that buffer without end."""
+    async with uvicorn_server() as (port, served):
+        transport, client = await stalled_client(port)
+        _, writer = await served.accepted.get()
+        assert writer is not None and writer.protocol is not None
+        ping = client.proto
+        for _ in range(200):
+            for _ in range(500):
+                ping.send_ping(b"p" * 125)
+            for data in ping.data_to_send():
+                transport.write(data)
+            await asyncio.sleep(0)
+            if writer.protocol is None:
+                break
+        await until(lambda: writer.protocol is None)
+        transport.abort()
+
+
+async def test_a_close_sent_to_a_socket_that_does_not_read_frees_it_at_once() -> None:
+    async with uvicorn_server() as (port, served):
+        transport, _ = await stalled_client(port)
+        websocket, writer = await served.accepted.get()
+        assert writer is not None and writer.protocol is not None
+        protocol = writer.protocol
+        writer.limit_send_buffer(64 * 1024)
+        sending = asyncio.create_task(websocket.send_bytes(b"z" * (2 << 20)))
+        await until(lambda: not protocol.writable.is_set())
+        await asyncio.wait_for(websocket.close(code=1013), 30)  # used to wait forever
+        await until(lambda: writer.protocol is None)
+        with contextlib.suppress(Exception):
+            await sending
+        transport.abort()
