@@ -68,7 +68,7 @@ class Settings:
     send_queue_bytes: int = 1 << 20  # per live client: a snapshot or two, never more
     notes_send_bytes: int = 64 << 20  # every notes connection's outbox, together (notes/budget.py)
     max_connections: int = 0  # websockets in all; 0: what the open-file limit allows
-    max_connections_per_address: int = 600  # public websockets from one address (a NAT)
+    max_connections_per_address: int = 1000  # public websockets from one address (a NAT)
     demo: bool = False
     smtp_host: str = ""
     smtp_port: int = 25
@@ -130,7 +130,9 @@ class Settings:
             max_connections=int(os.environ.get("RELAIS_MAX_CONNECTIONS", "0")),
             notes_send_bytes=int(os.environ.get("RELAIS_NOTES_SEND_BYTES", str(64 << 20))),
             max_connections_per_address=int(
-                os.environ.get("RELAIS_MAX_CONNECTIONS_PER_ADDRESS", "600")
+                os.environ.get(
+                    "RELAIS_MAX_CONNECTIONS_PER_ADDRESS", str(cls.max_connections_per_address)
+                )
             ),
             register_per_minute=int(
                 os.environ.get("RELAIS_REGISTER_PER_MINUTE", str(cls.register_per_minute))
