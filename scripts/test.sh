@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Set up what the tests need (venv, Chromium, npm packages), then lint, type-check, test.
+# Python and npm packages come from their locks, hashes checked (requirements-dev.lock,
+# js/package-lock.json): CI runs what was locked, and upgrades are commits of the locks.
 # With CI=true, a test that cannot run fails instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
