@@ -12,11 +12,14 @@ import json
 import resource
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as connect_sync
 
 from live.config import Settings
 from live.web.connections import DEVICE_COOKIE, PER_DEVICE
@@ -174,4 +177,25 @@ async def test_a_public_flood_from_many_addresses_leaves_participants_notes_and_
         assert (await recv(participant, "event", WAIT))["type"] == "event", "it follows"
     finally:
         await close_all(held(flood) + kept)
+        server.stop()
+
+
+@pytest.mark.browser
+def test_a_phones_browser_connects_with_its_device_id_when_its_address_pool_is_full(
+    tmp_path: Path, browser: Any
+) -> None:
+    server = LiveServer(tmp_path / "data", env={"RELAIS_MAX_CONNECTIONS_PER_ADDRESS": "2"})
+    server.start()
+    url = f"{server.ws_url}/ws/events/{EVENT}"
+    try:
+        with connect_sync(url) as script:  # the address's shared pool is one socket: held
+            script.send(json.dumps({"type": "hello"}))
+            assert json.loads(script.recv(WAIT))["type"] == "snapshot"
+            with connect_sync(url) as another:  # turned away at once, told why
+                assert json.loads(another.recv(WAIT))["code"] == "too_many_connections"
+            page = browser.new_page()
+            page.goto(f"{server.url}/e/{EVENT}")
+            expect(page.locator("body[data-seq]")).to_have_count(1, timeout=WAIT * 1000)
+            page.close()
+    finally:
         server.stop()
