@@ -23,6 +23,7 @@ from .conftest import LiveServer
 from .smtpsink import SMTPSink
 from .test_model import DEMO
 from .test_registration import GOOD as FORM
+from .test_registration import personal_link
 from .test_registration_abuse import registrations
 
 EVENT = "ariege-2020"
@@ -106,6 +107,23 @@ def test_only_valid_registrations_spend_the_events_hourly_budget(tmp_path: Path)
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         assert "rien n'a été enregistré" in html.unescape(refused.text)
         assert len(registrations(server)) == 3
+    finally:
+        server.stop()
+
+
+def test_only_valid_updates_through_a_personal_link_spend_the_budget(tmp_path: Path) -> None:
+    env = PRODUCT_LIMITS | {"RELAIS_REGISTER_PER_HOUR": "2", "RELAIS_REGISTER_PER_SEAT": "0"}
+    server = LiveServer(tmp_path / "data", env=env)
+    server.start()
+    try:
+        with httpx.Client(timeout=30) as client:
+            page = client.post(f"{server.url}/e/{EVENT}/register", data=FORM).text
+            link = html.unescape(personal_link(page))
+            for _ in range(5):
+                assert client.post(link, data=FORM | {"wish1": "x"}).status_code == 422
+            changed = FORM | {"wish1": "atelier-gouvernance", "wish2": ""}
+            assert client.post(link, data=changed).status_code == 200
+            assert client.post(link, data=FORM).status_code == 429, "the budget is spent"
     finally:
         server.stop()
 
