@@ -204,6 +204,7 @@ class RedisBackend(Backend):
         self._r: aioredis.Redis | None = None
         self._blocking: aioredis.Redis | None = None  # `follow`: no read timeout of its own
         self._down_since: float | None = None  # the outage under way (monotonic), if any
+        self._up_since = 0.0  # when the last one ended: calls sent before are its stragglers
         # Something was deleted or overwritten since the files were last rewritten: only
         # then does `forget` rewrite them (a purge that removed nothing rewrites nothing).
         self._erased = False
@@ -251,19 +252,21 @@ class RedisBackend(Backend):
         """One call to Redis, under a deadline (`timeout` unless given): every fault that
         means "not reachable now" becomes BackendUnavailable, and no answer in time
         NoAnswer (the request may still run). Outages are logged here, once each."""
+        sent = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout if deadline is None else deadline):
                 yield
         except (rexc.TimeoutError, TimeoutError) as exc:
-            raise self._down(NoAnswer, str(exc) or "no answer in time") from exc
+            raise self._down(NoAnswer, str(exc) or "no answer in time", sent) from exc
         except (rexc.ConnectionError, OSError) as exc:
-            raise self._down(BackendUnavailable, str(exc) or "connection lost") from exc
+            raise self._down(BackendUnavailable, str(exc) or "connection lost", sent) from exc
         except rexc.ResponseError as exc:
             if str(exc).startswith(UNAVAILABLE_REPLIES):
-                raise self._down(BackendUnavailable, str(exc)) from exc
+                raise self._down(BackendUnavailable, str(exc), sent) from exc
             raise
         if self._down_since is not None:
-            away = time.monotonic() - self._down_since
+            self._up_since = time.monotonic()
+            away = self._up_since - self._down_since
             self._down_since = None
             log.warning(
                 "stockage de nouveau disponible après %.0f s (store available again): redis at %s",
@@ -271,10 +274,12 @@ class RedisBackend(Backend):
                 self._where(),
             )
 
-    def _down(self, kind: type[BackendUnavailable], reason: str) -> BackendUnavailable:
-        """The refusal to raise; the first of an outage is logged, in one line."""
-        if self._down_since is None:
-            self._down_since = time.monotonic()
+    def _down(self, kind: type[BackendUnavailable], reason: str, sent: float) -> BackendUnavailable:
+        """The refusal to raise; the first of an outage is logged, in one line (not a call
+        sent during the last one that fails after it ended: a paused Redis, resumed, works
+        through what piled up before it answers the calls still waiting)."""
+        if self._down_since is None and sent >= self._up_since:
+            self._down_since = sent  # the outage began by then, not when it was noticed
             log.warning(
                 "stockage indisponible (store unavailable): redis at %s: %s", self._where(), reason
             )
