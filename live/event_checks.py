@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 Loc = tuple[str | int, ...]
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
+# What the whole event may hold of what each step or workshop holds a bounded number of
+# (model.py bounds each list): speakers per step times steps would otherwise make pages
+# and `definition` frames of megabytes. Generous: the Grand Est day has 3 speakers, 30
+# reports, 70 rooms.
+EVENT_TOTALS = {"speakers": 200, "reports": 300, "rooms": 600, "sites": 1000}
+WHAT = {
+    "speakers": "speakers",
+    "reports": "experience reports",
+    "rooms": "rooms (per site, over all steps)",
+    "sites": "sites listed by steps",
+}
+
 
 class Problem(NamedTuple):
     """One problem found across fields: where it is, what it says, and the places it
@@ -115,6 +127,33 @@ def problems(event: Event) -> list[Problem]:
         ref = ("sites", hubs[0], "hub")
         found.append(Problem(("sites", i, "hub"), text, (ref,), "second_hub", {"hub": hub}))
     found += [p for p, fatal in _agenda_problems(event) if fatal]
+    return found + size_problems(event)
+
+
+def size_problems(event: Event) -> list[Problem]:
+    """Totals over the event past `EVENT_TOTALS`, each at the list where it is passed:
+    speakers, experience reports, rooms and sites named by steps."""
+    lists: dict[str, list[tuple[Loc, int]]] = {what: [] for what in EVENT_TOTALS}
+    for i, step in enumerate(event.agenda):
+        for what, items in (
+            ("speakers", step.speakers),
+            ("reports", step.reports),
+            ("rooms", step.rooms),
+            ("sites", step.sites),
+        ):
+            lists[what].append((("agenda", i, what), len(items)))
+    for i, w in enumerate(event.workshops):
+        lists["reports"].append((("workshops", i, "reports"), len(w.reports)))
+    found: list[Problem] = []
+    for what, places in lists.items():
+        limit, total = EVENT_TOTALS[what], 0
+        for loc, count in places:
+            total += count
+            if total > limit:
+                text = f"more than {limit} {WHAT[what]} in the whole event"
+                params = {"n": limit, "field": what}
+                found.append(Problem(loc, text, (), "event_too_many", params))
+                break
     return found
 
 

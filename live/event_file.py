@@ -1,7 +1,11 @@
 """Reading an event file: YAML in, an `Event` out, or every problem at its line.
 
 The model (`model.py`) says what an event is; this module says where a file gets it
-wrong. `relais import` prints `file:line: field: reason` lines (English: a developer's
+wrong. A file is bounded before anything is built from it (`_BoundedLoader`): its size,
+how deep it nests and how much its aliases repeat, since a few kilobytes of YAML can
+otherwise name millions of values, or nest past Python's recursion.
+
+`relais import` prints `file:line: field: reason` lines (English: a developer's
 tool); the studio (`studio/validate.py`) shows the same problems, by code, in the page's
 language next to their fields (`problems_of` is the one translation of pydantic's errors
 into located problems for both).
@@ -19,6 +23,21 @@ from pydantic_core import ErrorDetails
 from live.errors import RelaisError
 from live.event_checks import Invalid, Located, Problem, dotted, warnings
 from live.model import REPORT_ID, SLUG, Event
+
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml: the same, slower
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+# Bounds on the file itself, checked while it is read.
+# Characters, not bytes: every event the model allows must read back once exported (the
+# largest exports in 1.8 million characters, 2.9 MB of accented text), and a character
+# costs the parser the same whatever its bytes. The studio's upload takes 2 MiB at most.
+MAX_CHARS = 4 * 1024 * 1024
+MAX_DEPTH = 20  # an event nests 7 levels: agenda, a step, its reports, one, its presenters
+MAX_NODES = 50_000  # values (the largest event the model allows holds about 20,000)
+MAX_REPEATED = 100_000  # values and characters repeated by aliases, in all
+MAX_NUMBER = 32  # characters of an integer (a long one costs quadratic time to read)
 
 
 class DefinitionError(RelaisError, ValueError):
@@ -43,11 +62,7 @@ def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event
     that overlap on a common site. A step marked `allow_overlap: true` may run alongside
     another (parallel tracks): that overlap is a warning. Warned: more wishes than a
     site's workshops, a workshop with more seats than its site holds."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DefinitionError([_yaml_problem(exc, source)]) from None
+    root, data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
     data = _stringify_times(data)
@@ -56,6 +71,112 @@ def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event
     except ValidationError as exc:
         raise DefinitionError([_format(p, root, source) for p in problems_of(exc)]) from None
     return event, [_format(p, root, source) for p in warnings(event)]
+
+
+def read_yaml(text: str, source: str = "<event>") -> tuple[yaml.Node | None, Any]:
+    """The file's root node (for its lines) and its data, if the file keeps within the
+    bounds above; else DefinitionError with the line where it passes one."""
+    if len(text) > MAX_CHARS:
+        reason = f"{len(text)} characters, more than the {MAX_CHARS} an event file may have"
+        raise DefinitionError([f"{source}:1: {reason}"])
+    try:
+        _measure(text)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            return root, (loader.construct_document(root) if root is not None else None)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise DefinitionError([_yaml_problem(exc, source)]) from None
+    except _Refused as exc:
+        raise DefinitionError([f"{source}:{exc.line}: {exc.reason}"]) from None
+    except RecursionError:  # the depth bound comes first; never a 500 all the same
+        reason = f"nested more than {MAX_DEPTH} levels deep"
+        raise DefinitionError([f"{source}:1: {reason}"]) from None
+
+
+class _Refused(Exception):
+    """A file refused while it is read: at which line, and why."""
+
+    def __init__(self, mark: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.line = mark.line + 1 if mark is not None else 1
+        self.reason = reason
+
+
+def _measure(text: str) -> None:
+    """Go through the file's parse events (flat: no node is built, nothing recurses) and
+    refuse it at the first bound it passes: nested deeper than MAX_DEPTH, more than
+    MAX_NODES values, aliases repeating more than MAX_REPEATED values and characters.
+
+    A "billion laughs" file of a few kilobytes names millions of values through aliases
+    of aliases; each would be validated, shown on pages and sent to every open page. So
+    an alias counts as all its anchor holds, and what aliases repeat is bounded."""
+    parser = _Loader(text)
+    try:
+        depth = nodes = repeated = 0
+        held: dict[str, tuple[int, int]] = {}  # an anchor's (values, characters)
+        opened: list[tuple[str | None, int, int]] = []  # (anchor, values, chars) at start
+        chars = 0
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.AliasEvent):
+                if any(event.anchor == anchor for anchor, _, _ in opened):
+                    text = f"alias *{event.anchor} is inside its own anchor"
+                    raise _Refused(event.start_mark, text)
+                if event.anchor not in held:
+                    continue  # undefined: the loader says so
+                values, length = held[event.anchor]
+                nodes, chars, repeated = nodes + values, chars + length, repeated + values + length
+                if repeated > MAX_REPEATED:
+                    raise _Refused(
+                        event.start_mark,
+                        f"aliases repeat more than {MAX_REPEATED} values and characters "
+                        f"(*{event.anchor} here): write the values out, or repeat less",
+                    )
+            elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+                if depth >= MAX_DEPTH:
+                    raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+                if isinstance(event, yaml.ScalarEvent):
+                    if event.anchor is not None:
+                        held[event.anchor] = (1, len(event.value))
+                    nodes, chars = nodes + 1, chars + len(event.value)
+                else:
+                    opened.append((event.anchor, nodes, chars))
+                    depth, nodes = depth + 1, nodes + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, first, first_chars = opened.pop()
+                depth -= 1
+                if anchor is not None:
+                    held[anchor] = (nodes - first, chars - first_chars)
+            if nodes > MAX_NODES:
+                raise _Refused(event.start_mark, f"more than {MAX_NODES} values in one file")
+    finally:
+        parser.dispose()
+
+
+class _Loader(_SafeLoader):
+    """The safe loader (libyaml's when PyYAML has it: ten times faster), where a value
+    Python cannot make is the file's fault at its line."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """`2020-13-45` read as a date: a refusal at its line, not the server's error."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            raise _Refused(node.start_mark, f"cannot read this value: {exc}") from None
+
+
+def _bounded_int(loader: Any, node: yaml.Node) -> Any:
+    """An integer of reasonable length: `1:2:3:...` is read in base 60 in quadratic time."""
+    if not isinstance(node, yaml.ScalarNode):  # `!!int [1, 2]`
+        raise yaml.constructor.ConstructorError(None, None, "a number is expected", node.start_mark)
+    if len(node.value) > MAX_NUMBER:
+        raise _Refused(node.start_mark, f"a number of more than {MAX_NUMBER} characters")
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 
 def problems_of(exc: ValidationError) -> list[Problem]:
@@ -89,6 +210,7 @@ PYDANTIC_CODES = {
     "greater_than_equal": "at_least",
     "less_than_equal": "at_most",
     "string_too_long": "too_long",
+    "too_long": "too_many",  # a list or a mapping
     "string_type": "text",
     "literal_error": "choice",
     "bool_parsing": "boolean",
@@ -136,7 +258,7 @@ def _code_of(err: ErrorDetails) -> tuple[str, dict[str, Any]]:
         return code, {"field": str(err["loc"][-1]) if err["loc"] else ""}
     if code in ("at_least", "at_most"):
         return code, {"limit": ctx.get("ge", ctx.get("le"))}
-    if code == "too_long":
+    if code in ("too_long", "too_many"):
         return code, {"n": ctx.get("max_length")}
     return code, {}
 

@@ -31,6 +31,33 @@ StepKind = Literal[
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 REPORT_ID = r"^$|" + SLUG  # a report's id may be left out (see `Report`)
 
+# How large an event may be. Generous for a real day (the Grand Est regional day has 7
+# sites, 15 workshops and 30 reports; a national day a few hundred workshops), and small
+# enough that no event, however written, makes a page, a `definition` frame or an export
+# of several megabytes (tests/test_event_file_bounds.py builds the largest one).
+MAX_SITES = 120
+MAX_THEMES = 60
+MAX_STEPS = 100
+MAX_WORKSHOPS = 300
+MAX_SPEAKERS = 12  # per step
+MAX_REPORTS = 40  # per step or per workshop
+MAX_PRESENTERS = 5  # per report
+MAX_CATEGORIES = 30
+MAX_SEATS = 100_000  # a site's or a workshop's capacity (the assignment counts in int64)
+# Totals across the event, which a bound per list would multiply (speakers per step times
+# steps...), are rules across fields: `event_checks.EVENT_TOTALS`.
+
+# Every text has a bound (characters).
+ID_LENGTH = 64  # a reference to an id (a slug has 64 at most)
+NAME_LENGTH = 120
+TITLE_LENGTH = 200
+ADDRESS_LENGTH = 300
+URL_LENGTH = 500
+TEMPLATE_LENGTH = 10_000  # the event's notes template
+WORKSHOP_TEMPLATE_LENGTH = 2_000  # a workshop's own, at most hundreds of them
+
+Ref = Annotated[str, Field(max_length=ID_LENGTH)]
+
 NOTES_HEADINGS = ("Constats", "Propositions", "Freins", "Leviers", "Questions au plénier")
 DEFAULT_NOTES_TEMPLATE = "".join(f"## {heading}" + "\n" * 3 for heading in NOTES_HEADINGS)
 
@@ -52,29 +79,30 @@ class _Strict(BaseModel):
 
 class Site(_Strict):
     id: str = Field(pattern=SLUG)
-    name: str = Field(min_length=1, max_length=120)
-    address: str = ""
-    capacity: int = Field(default=0, ge=0)
+    name: str = Field(min_length=1, max_length=NAME_LENGTH)
+    address: str = Field(default="", max_length=ADDRESS_LENGTH)
+    capacity: int = Field(default=0, ge=0, le=MAX_SEATS)
     hub: bool = False
 
 
 class Theme(_Strict):
     id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=TITLE_LENGTH)
 
 
 class Speaker(_Strict):
     """Who speaks at a step, as the programme names them: "Mme X, rectrice de l'académie",
     where they stand (a site id) or that they speak remotely (en visio)."""
 
-    name: str = Field(min_length=1, max_length=120)
-    role: str = Field(default="", max_length=200)
-    site: str | None = None
+    name: str = Field(min_length=1, max_length=NAME_LENGTH)
+    role: str = Field(default="", max_length=TITLE_LENGTH)
+    site: Ref | None = None
     remote: bool = False
 
 
-RoomName = Annotated[str, Field(min_length=1, max_length=120)]
-PersonName = Annotated[str, Field(min_length=1, max_length=120)]
+RoomName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]
+PersonName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]
+Category = Annotated[str, Field(max_length=NAME_LENGTH)]
 
 
 class Report(_Strict):
@@ -86,9 +114,9 @@ class Report(_Strict):
     as long as the list is not reordered."""
 
     id: str = Field(default="", pattern=REPORT_ID)
-    title: str = Field(min_length=1, max_length=200)
-    presenters: tuple[PersonName, ...] = ()
-    site: str | None = None
+    title: str = Field(min_length=1, max_length=TITLE_LENGTH)
+    presenters: tuple[PersonName, ...] = Field(default=(), max_length=MAX_PRESENTERS)
+    site: Ref | None = None
     minutes: int = Field(default=5, ge=1, le=240)
 
     @model_validator(mode="before")
@@ -113,26 +141,26 @@ def _number_reports(owner: str, reports: tuple[Report, ...]) -> tuple[Report, ..
 class Step(_Strict):
     id: str = Field(pattern=SLUG)
     kind: StepKind
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=TITLE_LENGTH)
     start: time
     duration: int = Field(ge=1, le=24 * 60, description="minutes")
     # One speaker without a role (files written before `speakers`); with `speakers`, the
     # names joined ("A, B") for whoever shows a single line.
-    speaker: str = ""
-    speakers: tuple[Speaker, ...] = ()
-    sites: tuple[str, ...] = ()
+    speaker: str = Field(default="", max_length=NAME_LENGTH)  # it makes a `Speaker`
+    speakers: tuple[Speaker, ...] = Field(default=(), max_length=MAX_SPEAKERS)
+    sites: tuple[Ref, ...] = Field(default=(), max_length=MAX_SITES)
     # Where each site's people gather for a shared step: {site id: "Amphi A"}.
-    rooms: dict[str, RoomName] = Field(default_factory=dict)
+    rooms: dict[Ref, RoomName] = Field(default_factory=dict, max_length=MAX_SITES)
     video: bool = False
     slot: int | None = Field(default=None, ge=1, le=240, description="restitution minutes each")
     # An external visio room for this step (BigBlueButton, Jitsi, Teams...): pages and
     # screens show it with a QR code instead of the built-in relay's picture.
-    visio_url: str | None = Field(default=None, max_length=500)
+    visio_url: str | None = Field(default=None, max_length=URL_LENGTH)
     # A step that deliberately runs alongside another one on the same sites (parallel
     # tracks): the overlap is then a warning, not an error (see `_agenda_problems`).
     allow_overlap: bool = False
     # Experience reports presented in this step, one timed turn each, in this order.
-    reports: tuple[Report, ...] = ()
+    reports: tuple[Report, ...] = Field(default=(), max_length=MAX_REPORTS)
     # What a restitution calls in turn: its workshops (one slot each), or the experience
     # reports of its workshops. A step with its own `reports` calls those.
     queue: Literal["workshops", "reports"] = "workshops"
@@ -174,21 +202,21 @@ class Step(_Strict):
 
 class Workshop(_Strict):
     id: str = Field(pattern=SLUG)
-    theme: str
-    site: str
+    theme: Ref
+    site: Ref
     # The workshops step (the round) this workshop runs in; unset: the only workshops
     # step of its site. Morning and afternoon workshops are two rounds: one wish list,
     # one placement each (see `Event.rounds`).
     step: str | None = Field(default=None, pattern=SLUG)
-    title: str = ""
-    room: str = ""
-    capacity: int = Field(ge=1)
-    min_size: int = Field(default=0, ge=0)
-    visio_url: str | None = None
-    notes_template: str | None = None
+    title: str = Field(default="", max_length=TITLE_LENGTH)
+    room: str = Field(default="", max_length=NAME_LENGTH)
+    capacity: int = Field(ge=1, le=MAX_SEATS)
+    min_size: int = Field(default=0, ge=0, le=MAX_SEATS)
+    visio_url: str | None = Field(default=None, max_length=URL_LENGTH)
+    notes_template: str | None = Field(default=None, max_length=WORKSHOP_TEMPLATE_LENGTH)
     # Experience reports presented in this workshop (in turn, during the workshops step),
     # or called in a restitution whose `queue` is `reports`.
-    reports: tuple[Report, ...] = ()
+    reports: tuple[Report, ...] = Field(default=(), max_length=MAX_REPORTS)
 
     @field_validator("visio_url")
     @classmethod
@@ -211,8 +239,8 @@ class Timers(_Strict):
     turns amber 5 minutes before the end, a 3-minute restitution slot 45 seconds before,
     not from its first second as a fixed 5 minutes would."""
 
-    warning: int | None = Field(default=None, ge=0)
-    danger: int | None = Field(default=None, ge=0)
+    warning: int | None = Field(default=None, ge=0, le=24 * 3600)
+    danger: int | None = Field(default=None, ge=0, le=24 * 3600)
 
     @model_validator(mode="after")
     def _order(self) -> Timers:
@@ -234,7 +262,7 @@ class RegistrationRules(_Strict):
     opens: datetime | None = None
     closes: datetime | None = None
     wishes: int = Field(default=3, ge=1, le=20)
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    categories: tuple[Category, ...] = Field(default=DEFAULT_CATEGORIES, max_length=MAX_CATEGORIES)
     allow_free_seats: bool = False
     # Several rounds: may one person be placed twice in workshops of the same theme?
     same_theme_twice: bool = False
@@ -242,16 +270,16 @@ class RegistrationRules(_Strict):
 
 class Event(_Strict):
     id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=TITLE_LENGTH)
     date: date
-    timezone: str = "Europe/Paris"
-    sites: tuple[Site, ...] = Field(min_length=1)
-    themes: tuple[Theme, ...] = ()
-    agenda: tuple[Step, ...] = Field(min_length=1)
-    workshops: tuple[Workshop, ...] = ()
+    timezone: str = Field(default="Europe/Paris", max_length=ID_LENGTH)
+    sites: tuple[Site, ...] = Field(min_length=1, max_length=MAX_SITES)
+    themes: tuple[Theme, ...] = Field(default=(), max_length=MAX_THEMES)
+    agenda: tuple[Step, ...] = Field(min_length=1, max_length=MAX_STEPS)
+    workshops: tuple[Workshop, ...] = Field(default=(), max_length=MAX_WORKSHOPS)
     timers: Timers = Timers()
     registration: RegistrationRules = RegistrationRules()
-    notes_template: str = DEFAULT_NOTES_TEMPLATE
+    notes_template: str = Field(default=DEFAULT_NOTES_TEMPLATE, max_length=TEMPLATE_LENGTH)
 
     @field_validator("timezone")
     @classmethod
