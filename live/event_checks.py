@@ -23,9 +23,9 @@ NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 # What the whole event may hold of what each step or workshop holds a bounded number of
 # (model.py bounds each list): speakers per step times steps would otherwise make pages
-# and `definition` frames of megabytes. Generous: the Grand Est day has 3 speakers, 30
-# reports, 70 rooms.
-EVENT_TOTALS = {"speakers": 200, "reports": 300, "rooms": 600, "sites": 1000}
+# and `definition` frames of megabytes. Generous: the Grand Est day has 4 speakers, 30
+# reports, 28 rooms.
+EVENT_TOTALS = {"speakers": 120, "reports": 300, "rooms": 600, "sites": 600}
 WHAT = {
     "speakers": "speakers",
     "reports": "experience reports",

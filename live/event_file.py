@@ -29,13 +29,13 @@ try:
 except ImportError:  # PyYAML built without libyaml: the same, slower
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-# Bounds on the file itself, checked while it is read.
-# Characters, not bytes: every event the model allows must read back once exported (the
-# largest exports in 1.8 million characters, 2.9 MB of accented text), and a character
-# costs the parser the same whatever its bytes. The studio's upload takes 2 MiB at most.
+# Bounds on the file itself, checked while it is read. Its length in characters, not
+# bytes: every event the model allows must read back once exported (the largest exports
+# in 1.6 million characters, 2.7 MB of accented text), and a character costs the parser
+# the same whatever its bytes. The studio's upload takes 2 MiB at most.
 MAX_CHARS = 4 * 1024 * 1024
 MAX_DEPTH = 20  # an event nests 7 levels: agenda, a step, its reports, one, its presenters
-MAX_NODES = 50_000  # values (the largest event the model allows holds about 20,000)
+MAX_NODES = 50_000  # values (the largest event the model allows holds about 17,000)
 MAX_REPEATED = 100_000  # values and characters repeated by aliases, in all
 MAX_NUMBER = 32  # characters of an integer (a long one costs quadratic time to read)
 
@@ -91,6 +91,8 @@ def read_yaml(text: str, source: str = "<event>") -> tuple[yaml.Node | None, Any
         raise DefinitionError([_yaml_problem(exc, source)]) from None
     except _Refused as exc:
         raise DefinitionError([f"{source}:{exc.line}: {exc.reason}"]) from None
+    except UnicodeError:  # a lone surrogate, which libyaml cannot take as UTF-8
+        raise DefinitionError([f"{source}:1: a character of the file is not text"]) from None
     except RecursionError:  # the depth bound comes first; never a 500 all the same
         reason = f"nested more than {MAX_DEPTH} levels deep"
         raise DefinitionError([f"{source}:1: {reason}"]) from None

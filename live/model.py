@@ -32,12 +32,12 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 REPORT_ID = r"^$|" + SLUG  # a report's id may be left out (see `Report`)
 
 # How large an event may be. Generous for a real day (the Grand Est regional day has 7
-# sites, 15 workshops and 30 reports; a national day a few hundred workshops), and small
-# enough that no event, however written, makes a page, a `definition` frame or an export
-# of several megabytes (tests/test_event_file_bounds.py builds the largest one).
-MAX_SITES = 120
-MAX_THEMES = 60
-MAX_STEPS = 100
+# sites, 8 steps, 15 workshops and 30 reports; a national day a few hundred workshops),
+# and small enough that the largest event, every text at its bound, makes a `definition`
+# frame under 2 MB, sent to every open page (tests/test_event_file_bounds.py builds it).
+MAX_SITES = 60
+MAX_THEMES = 30
+MAX_STEPS = 60
 MAX_WORKSHOPS = 300
 MAX_SPEAKERS = 12  # per step
 MAX_REPORTS = 40  # per step or per workshop

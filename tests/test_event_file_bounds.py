@@ -170,6 +170,13 @@ def test_a_value_python_cannot_make_is_refused_at_its_line() -> None:
     assert problem == "event.yaml:3: cannot read this value: month must be in 1..12"
 
 
+def test_a_character_that_is_not_text_is_refused_not_an_error_500() -> None:
+    """A lone surrogate (text decoded leniently somewhere) cannot be read as UTF-8."""
+    assert refused(MINIMAL.replace("Ouverture", "Ouv\ud800")) == [
+        "event.yaml:1: a character of the file is not text"
+    ]
+
+
 # -- the event, bounded at the schema --------------------------------------------------------
 
 
