@@ -374,6 +374,18 @@ def test_a_file_nested_500_deep_is_refused_by_the_studio_at_its_line_not_with_an
     assert shown_lines(r.text) == [f"deep.yaml:{line}: nested more than {MAX_DEPTH} levels deep"]
 
 
+def test_a_studio_form_field_nested_100000_deep_is_dropped_not_an_error_500(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """What a row keeps that the form does not show travels as a JSON object; one nested
+    past Python's recursion is dropped like any other that is not an object."""
+    fields = form_fields(studio_page(live_server, http, ARIEGE))
+    fields["workshops.0._extra"] = "[" * 100_000 + "]" * 100_000
+    r = save(live_server, http, ARIEGE, fields)
+    assert r.status_code == 303
+    assert http.get(r.headers["location"]).status_code == 200
+
+
 LONG = "x" * 100_000
 TOO_LONG = {
     # form field: (text in the demo file, what it becomes, its bound)

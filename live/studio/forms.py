@@ -259,7 +259,7 @@ def _extras(text: str) -> dict[str, Any]:
     the model then says what is missing, if anything is."""
     try:
         value = json.loads(text) if text else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a field nested 100,000 deep
         return {}
     return value if isinstance(value, dict) else {}
 
