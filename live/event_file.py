@@ -124,8 +124,8 @@ def _measure(text: str) -> None:
         while (event := parser.get_event()) is not None:
             if isinstance(event, yaml.AliasEvent):
                 if any(event.anchor == anchor for anchor, _, _ in opened):
-                    text = f"alias *{event.anchor} is inside its own anchor"
-                    raise _Refused(event.start_mark, text)
+                    reason = f"alias *{event.anchor} is inside its own anchor"
+                    raise _Refused(event.start_mark, reason)
                 if event.anchor not in held:
                     continue  # undefined: the loader says so
                 values, length = held[event.anchor]
