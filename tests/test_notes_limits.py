@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from pathlib import Path
 
 import pytest
 import websockets
+from websockets.client import ClientProtocol
+from websockets.uri import parse_uri
 
 from live.config import WS_MAX_SIZE
 from live.notes import ysync
@@ -155,3 +158,69 @@ async def test_a_change_between_the_frame_and_websocket_limits_is_explained(
     async with editor(live_server) as rapporteur:
         await rapporteur.send_raw(ysync.update(b"\x00" * size))
         assert await rapporteur.until_closed() == (4413, "too_large")
+
+
+async def test_hundreds_of_sockets_asking_for_large_notes_share_one_bound_and_a_screen_still_joins(
+    tmp_path: Path,
+) -> None:
+    """Issue 19: 600 read-only sockets each asking for a 2 MB document and never reading
+    took the server from 207 to 1,383 MB. Each socket's bound held; there was none across
+    sockets. Here 120 sockets ask for a 1 MiB document under an 8 MiB process bound:
+    unbounded, 120 MiB would be held; a site screen opening the notes meanwhile is
+    answered before them all (the crew goes first)."""
+    server = LiveServer(tmp_path / "data", env={"RELAIS_NOTES_SEND_BYTES": str(8 << 20)})
+    server.start()
+    silent: list[asyncio.Transport] = []
+    try:
+        text = await fill(server, 1 << 20)
+        async with viewer(server) as warm:  # the room loaded, as on the day
+            assert str(warm) == text
+        baseline = peak = rss(server)
+        for _ in range(120):  # a participant link each (one link holds at most 16 sockets)
+            url = notes_url(server, server.link(EVENT, "participant", site="foix"))
+            silent.append(await silent_notes_socket(url))
+            peak = max(peak, rss(server))
+        async with viewer(server) as screen:
+            await screen.until_text(text, timeout=60)
+        for _ in range(40):  # the answers granted meanwhile are written (or held)
+            peak = max(peak, rss(server))
+            await asyncio.sleep(0.05)
+    finally:
+        for transport in silent:
+            transport.abort()
+        server.stop()
+    assert peak - baseline < 48 << 20, f"grew by {(peak - baseline) >> 20} MiB"
+
+
+async def silent_notes_socket(url: str) -> asyncio.Transport:
+    """A notes socket that asks for the whole document once, then never reads."""
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[None] = loop.create_future()
+    proto = ClientProtocol(parse_uri(url), max_size=None)
+
+    class Silent(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            proto.send_request(proto.connect())
+            for data in proto.data_to_send():
+                transport.write(data)  # type: ignore[attr-defined]
+
+        def data_received(self, data: bytes) -> None:
+            if opened.done():
+                return
+            proto.receive_data(data)
+            proto.events_received()
+            if proto.state is proto.state.OPEN:
+                proto.send_binary(ysync.sync_step1(b"\x00"))
+                for out in proto.data_to_send():
+                    self.transport.write(out)  # type: ignore[attr-defined]
+                self.transport.pause_reading()  # type: ignore[attr-defined]
+                opened.set_result(None)
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", int(url.split(":")[2].split("/")[0])))
+    transport, _ = await loop.create_connection(Silent, sock=sock)
+    await asyncio.wait_for(opened, 30)
+    return transport

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from .conftest import LiveServer
@@ -60,3 +62,19 @@ def test_an_extension_of_zero_minutes_is_refused_naming_minutes(
         assert refused["type"] == "error" and refused["code"] == "invalid_args"
         assert words in refused["message"] and "args" not in refused["message"]
         ws.close()
+
+
+def test_a_frame_over_the_transport_limit_is_explained_before_the_close(
+    live_server: LiveServer,
+) -> None:
+    """Past 1 MiB the server does not read a frame (the limit bounds its memory): the
+    page is told why, in its language, before the close (1009), and reconnects."""
+    for lang, words in (("fr", "Message trop long"), ("en", "too long")):
+        with connect(f"{live_server.ws_url}/ws/events/{EVENT}?lang={lang}", max_size=None) as ws:
+            ws.send(json.dumps({"type": "hello", "pad": "x" * (2 << 20)}))
+            error = json.loads(ws.recv(timeout=10))
+            assert error["type"] == "error" and error["code"] == "too_large"
+            assert words.lower() in error["message"].lower()
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -74,6 +74,7 @@ async def test_uvicorn_s_protocol_has_the_state_wire_reads() -> None:
         "conn": ServerProtocol,  # websockets' sans-I/O connection: state, extensions
         "loop": asyncio.AbstractEventLoop,
         "close_timer": (type(None), asyncio.TimerHandle),
+        "config": uvicorn.Config,  # its ws_max_size, which a too-large frame is told
     }
     for name, kind in expected.items():
         assert isinstance(getattr(protocol, name, None), kind), (
@@ -93,6 +94,7 @@ def test_the_methods_wire_overrides_are_uvicorn_s_with_the_same_signatures() -> 
         "pause_writing",
         "handle_ping",
         "keepalive_timeout",
+        "handle_parser_exception",
         "send",
         "handle_connect",
         "connection_lost",

@@ -30,6 +30,10 @@ It also bounds what a socket that does not read can cost, which uvicorn leaves o
 - **A close does not wait on a socket that does not read**: sent to a paused socket,
   the close aborts it; otherwise the closing handshake gets `CLOSE_TIMEOUT` seconds, then
   the socket is aborted rather than closed.
+- **A frame over the transport's limit is explained**: websockets ends the connection
+  with 1009 without reading it (the limit bounds memory, so some size always must);
+  a live page is first sent `error{code: too_large}` in its language, as for a frame over
+  the application's limit (which it answers with the socket open).
 - **What the kernel holds can be capped** per socket (`Direct.limit_send_buffer`: the
   notes do it, their answers being up to 2 MB) and the sender can wait until the socket
   has taken what it wrote (`Direct.drained`), so the bytes counted as "being written"
@@ -46,16 +50,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import struct
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from live.i18n import refusal
+
+LIVE = "/ws/events/"  # the live agenda's sockets, whose pages read JSON error frames
 EXTENSION = "relais.direct"
 PROTOCOL = "live.web.wire:WebSocketProtocol"  # uvicorn's --ws for `relais serve`
 BUFFER_LIMIT = 64 * 1024  # bytes waiting in a socket's buffer before frames queue instead
@@ -63,6 +72,7 @@ STALL = 5.0  # seconds a socket over its high-water mark may take nothing before
 STALL_CHECK = 1.0  # how often a paused socket's progress is looked at
 PONG_LIMIT = 256 * 1024  # bytes buffered past which a ping is not answered but the socket aborted
 CLOSE_TIMEOUT = 5.0  # seconds a closing handshake may take before the socket is aborted
+LINGER = 1.0  # seconds without input after which a refused connection is dropped
 
 
 class Frames:
@@ -155,6 +165,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     _stall_timer: asyncio.TimerHandle | None = None
     _stall_left = 0  # bytes buffered at the last check that saw progress
     _stall_since = 0.0
+    _refused_at = 0.0  # when the parser refused a frame: the connection is ending
 
     # -- a socket that does not read -------------------------------------------------------
 
@@ -186,6 +197,35 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.abort()
             return
         self._stall_timer = self.loop.call_later(STALL_CHECK, self._check_stall)
+
+    def handle_parser_exception(self) -> None:
+        """A frame websockets refused to read (over the size limit, malformed). uvicorn
+        closes at once, while the client is still sending: the kernel then resets the
+        connection and the client loses what was sent to it. Here a live page is first
+        told why (`too_large`, in its language); the close frame follows and the socket
+        lingers, discarding what still comes, until the client closes, sends nothing for
+        `LINGER` seconds, or has been at it for `CLOSE_TIMEOUT`."""
+        if self._refused_at:  # the rest of what it sends: discarded by websockets
+            timer = self.close_timer
+            if timer is not None and self.loop.time() - self._refused_at < CLOSE_TIMEOUT:
+                timer.cancel()
+                self.close_timer = self.loop.call_later(LINGER, self.abort)
+            return
+        self._refused_at = self.loop.time()
+        close = self.conn.close_sent
+        scope = getattr(self, "scope", None)
+        if close is None or close.code != 1009 or not scope or not scope["path"].startswith(LIVE):
+            super().handle_parser_exception()
+            return
+        lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
+        limit = self.config.ws_max_size
+        text = refusal(lang, "too_large", f"message over {limit} bytes", {"size": limit})
+        error = {"type": "error", "id": None, "code": "too_large", "message": text}
+        frame = Frame(Opcode.TEXT, json.dumps(error).encode()).serialize(mask=False)
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1009, "reason": ""})
+        self.transport.write(frame + b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.close_timer = self.loop.call_later(LINGER, self.abort)
 
     def handle_ping(self) -> None:
         if self.transport.get_write_buffer_size() > PONG_LIMIT:
