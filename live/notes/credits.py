@@ -105,6 +105,11 @@ class Credits:
         self.by_client.clear()
         self.earlier.clear()
 
+    def keep_only(self, clients: set[int]) -> None:
+        """Forget every name but those of `clients` (credited after a purge)."""
+        self.by_client = {c: n for c, n in self.by_client.items() if c in clients}
+        self.earlier.clear()
+
     def record(self) -> dict[str, Any] | None:
         """What is stored (`rapporteurs` record), or None when there is nothing to keep."""
         if not self.by_client and not self.earlier:

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_cli
 
 
 STARTED = "notes-started"  # records: which documents were given their template (shared store)
+PURGED = "purged"  # records: event id -> {"at": epoch seconds} of its last purge of personal data
 
 
 def doc_name(event_id: str, workshop_id: str) -> str:
@@ -133,6 +135,8 @@ class Room:
         self.presence: dict[int, ysync.Presence] = {}
         self.authors: set[int] = set()  # Yjs clients that brought text
         self.credits = Credits()
+        self._credited_at: dict[int, float] = {}  # when each client was credited here
+        self._purge_seen = 0.0  # the event's last purge this room has applied
         self._credits_dirty = False
         self._credits_task: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
@@ -155,6 +159,7 @@ class Room:
             self._apply(row)
         self._stored, self._size = len(rows), sum(len(r) for r in rows)
         self._base = self._size
+        self._purge_seen = await self._last_purge()
         self.credits = Credits.from_record(await self.backend.get_record(RAPPORTEURS, self.name))
         self.authors = set(self.credits.by_client)
         if not rows and template and await self._first_to_start():
@@ -391,6 +396,7 @@ class Room:
             entry = self.presence.get(client)
             name = editor_name(entry.state) if entry is not None else None
             if name is not None and self.credits.give(client, name):
+                self._credited_at[client] = time.time()
                 changed = True
         if changed:
             self._save_credits()
@@ -415,11 +421,35 @@ class Room:
     async def _write_credits(self) -> None:
         while self._credits_dirty:
             self._credits_dirty = False
+            await self.forget_if_purged()
             record = self.credits.record()
             if record is None:
                 await self.backend.delete_record(RAPPORTEURS, self.name)
             else:
                 await self.backend.put_record(RAPPORTEURS, self.name, record)
+                if await self.forget_if_purged():  # a purge ran meanwhile: write again
+                    self._credits_dirty = True
+
+    async def forget_if_purged(self) -> bool:
+        """A purge of the event's personal data wins over the names this room holds, in
+        every process: `relais purge` (another process) or the retention pass of another
+        server leave a `purged` record, and the names credited here before it are dropped
+        (those given since are kept). Checked before the names are written or read, so
+        no still-loaded room writes purged names back. True if names were dropped."""
+        at = await self._last_purge()
+        if at <= self._purge_seen:
+            return False
+        self._purge_seen = at
+        kept = {c for c, when in self._credited_at.items() if when > at}
+        self._credited_at = {c: self._credited_at[c] for c in kept}
+        self.credits.keep_only(kept)
+        self.authors &= kept
+        return True
+
+    async def _last_purge(self) -> float:
+        record = await self.backend.get_record(PURGED, self.name.split("/", 1)[0])
+        at = record.get("at") if record else None
+        return float(at) if isinstance(at, int | float) else 0.0
 
     async def _credits_written(self) -> None:
         if self._credits_task is not None and not self._credits_task.done():

@@ -128,6 +128,7 @@ class NotesService:
         name = doc_name(event_id, workshop_id)
         room = self.rooms.get(name)
         if room is not None:
+            await room.forget_if_purged()  # a purge elsewhere wins over what it holds
             return list(room.rapporteurs)
         return await stored_rapporteurs(self.backend, name)
 

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from live.backends.base import Backend
+from live.backends.base import Backend, BackendUnavailable
 from live.links import Revocations
 from live.model import Event
-from live.notes.room import RAPPORTEURS
+from live.notes.room import PURGED, RAPPORTEURS
 from live.people.store import People
 
 log = logging.getLogger("relais.retention")
@@ -69,6 +70,9 @@ async def purge(backend: Backend, event_id: str) -> Purged:
     """Remove the personal data of one event (see the module's docstring for what stays).
     Links first, then addresses, then registrations: an interrupted purge is finished by
     the next one, and leaves no revocation nobody can trace back to its person."""
+    # First, so that a notes room still loaded anywhere (another process, the running
+    # server beside `relais purge`) drops the names it holds instead of writing them back.
+    await backend.put_record(PURGED, event_id, {"at": time.time()})
     people = await backend.list_records("registration", f"{event_id}:")
     out = Purged()
     revocations = Revocations(backend)
@@ -132,6 +136,8 @@ async def keep_purging(
     while True:
         try:
             await sweep(backend, list(events()), days, confirm_hours, forget_names)
+        except BackendUnavailable:  # the backend logs the outage itself, once
+            log.warning("retention pass skipped: storage unavailable; next in %.0f s", every)
         except Exception:  # a failed pass must not stop the next ones
             log.exception("retention pass failed")
         await asyncio.sleep(every)
