@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     hub = Hub(backend, settings.snapshot_every)
     notes = NotesService(backend, budget=SendBudget(settings.notes_send_bytes))
     workers = Workers()  # processes for the heavy exports, started at the first one
+    # A page or two each (the printable link sheets): a lane of their own, so that they
+    # never wait behind a synthesis of megabytes of notes (tens of seconds of fpdf2).
+    sheet_workers = Workers(size=1, timeout=30.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             for task in others:
                 task.cancel()
             workers.close()
+            sheet_workers.close()
             await app.state.plenary.close()
             await notes.close()
             await backend.close()
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.hub = hub
     app.state.notes = notes
     app.state.exports = Exports(workers)
+    app.state.sheet_workers = sheet_workers
     app.state.signer = Signer(settings.secret, settings.link_days)
     app.state.links = LinkBook(app.state.signer, backend)
     app.state.admin_links = AdminLinks(app.state.signer, backend)

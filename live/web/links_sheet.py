@@ -641,8 +641,8 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
             for e in entries
         ),
     )
-    try:  # rendered in a worker process, as the synthesis is (live/workers.py)
-        body = await request.app.state.exports.workers.run(sheet_pdf, sheet)
+    try:  # rendered in a worker process of its own lane, never behind a synthesis
+        body = await request.app.state.sheet_workers.run(sheet_pdf, sheet)
     except Busy as exc:
         busy = error_page(request, 503, "error.busy")
         busy.headers["Retry-After"] = str(exc.retry_after)
