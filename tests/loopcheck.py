@@ -8,8 +8,11 @@ RELAIS_TEST_SLOW_CALLBACK): that is what a request costs every other client. Wal
 alone is not used for the threshold, since on a busy 2-core machine (a CI runner, a
 browser test next door) the process is merely descheduled for tens of milliseconds in
 the middle of a cheap step; but a step that blocks without using the CPU (a sleep, a
-synchronous disk or network call) is reported too once its wall time passes three times
-the threshold.
+synchronous disk or network call) is reported too once the time it spent blocked passes
+three times the threshold. Blocked is off the CPU and not waiting for it: the time the
+thread sat runnable in the scheduler's queue (`/proc/thread-self/schedstat`, its second
+field) is the machine's business, not the step's (a wall-time criterion failed once on a
+loaded 2-core machine: a cheap step descheduled past 150 ms).
 """
 
 from __future__ import annotations
@@ -28,16 +31,31 @@ log = logging.getLogger("asyncio")
 _run = events.Handle._run
 
 
+_schedstat: int | None = None  # the loop thread's /proc/thread-self/schedstat, kept open
+
+
+def _queued() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (0 where unknown)."""
+    global _schedstat
+    try:
+        if _schedstat is None:
+            _schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        return int(os.pread(_schedstat, 64, 0).split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _timed_run(self: events.Handle) -> None:
-    """Handle._run, timed in CPU and wall time (installed by `debug_loop`)."""
-    wall, cpu = time.perf_counter(), time.thread_time()
+    """Handle._run, timed in CPU, wall and run-queue time (installed by `debug_loop`)."""
+    wall, cpu, queued = time.perf_counter(), time.thread_time(), _queued()
     try:
         _run(self)
     finally:
         cpu = time.thread_time() - cpu
         wall = time.perf_counter() - wall
+        blocked = wall - cpu - (_queued() - queued)
         threshold = float(os.environ.get(THRESHOLD_ENV, "0.05"))
-        if cpu >= threshold or wall >= 3 * threshold:
+        if cpu >= threshold or blocked >= 3 * threshold:
             what = base_events._format_handle(self)  # type: ignore[attr-defined]  # the task, named
             log.warning("Executing %s took %.3f seconds (wall %.3f)", what, cpu, wall)
 
