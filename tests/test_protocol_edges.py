@@ -78,3 +78,14 @@ def test_a_frame_over_the_transport_limit_is_explained_before_the_close(
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_a_goto_naming_neither_index_nor_step_is_refused_naming_both(
+    live_server: LiveServer,
+) -> None:
+    with console(live_server) as ws:
+        ws.send(json.dumps({"type": "hello"}))
+        ws.send(json.dumps({"type": "command", "id": "g", "name": "step.goto", "args": {}}))
+        refused = frames_until(ws, "g")[-1]
+        assert refused["type"] == "error" and refused["code"] == "invalid_args"
+        assert "(index/step)" in refused["message"]

@@ -3,11 +3,16 @@ the argument shapes several groups of commands use."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    # Fields of which exactly one must be given: a refusal of the whole arguments names
+    # them ("index/step"), not "args", so the page can say what to fix.
+    ONE_OF: ClassVar[tuple[str, ...]] = ()
 
 
 class Adjust(Args):

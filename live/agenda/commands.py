@@ -60,6 +60,7 @@ class Move(Args):
 
 
 class Goto(Args):
+    ONE_OF = ("index", "step")
     index: int | None = Field(default=None, ge=0)
     step: str | None = Field(default=None, max_length=64)
     start: bool = True
@@ -359,7 +360,8 @@ def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
         return command.args.model_validate(args)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "args"
+        one_of = "/".join(getattr(command.args, "ONE_OF", ()))
+        where = ".".join(str(p) for p in first["loc"]) or one_of or "args"
         raise CommandError(
             protocol.INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where
         ) from None

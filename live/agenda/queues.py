@@ -44,6 +44,7 @@ class LaneAdjust(LaneRef, Adjust):
 class SlotRef(LaneRef):
     """A turn in a queue, named by its workshop or by its report."""
 
+    ONE_OF = ("workshop", "report")
     workshop: str | None = _ref()
     report: str | None = _ref()
 
