@@ -5,8 +5,14 @@ the console. `live/plenary/service.py` binds it to aiortc peer connections.
 
 - A **feed** is one published source: `speaker` (the remote speaker, or the hall's mixer
   over OBS) or `site:<id>` (a site's room camera, for the mosaic and for the floor). At
-  most one publisher per feed: a second one while the first is alive is refused
-  (`plenary_busy`); a publisher silent for a while (gone without saying so) is replaced.
+  most one publisher per feed, and who may take it over is `Room.check_free`: the link
+  that publishes it takes it back at once (a reconnect, a reloaded page, OBS restarting);
+  another link is refused (`plenary_busy`) while the publisher is alive, that is connected
+  and sending, or still within its connect deadline. A publisher that never connects
+  frees the feed at that deadline, and one gone silent after `STALE_AFTER`. A session
+  still connecting yields at once to the feed's owner (the link that last had it live)
+  and to anyone when its link already let a session on this feed end unconnected: an
+  offer repeated without ever connecting cannot keep the feed from its publisher.
 - The **program** is the feed that has the floor (the speaker by default). A receiver
   watches the program, and follows it when the floor moves, or one feed (a mosaic tile).
 - Each receiver has an **outbox** per kind (`outbox.py`), bounded in frames and bytes: a
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +44,9 @@ FEED_ID = re.compile(r"^(speaker|site:[A-Za-z0-9][A-Za-z0-9_-]{0,63})$")
 
 KEYFRAME_INTERVAL = 0.5  # seconds between two keyframe requests for receivers' PLI/FIR
 RESTART_INTERVAL = 0.2  # ... and for receivers that have no picture at all
-STALE_AFTER = 5.0  # a publisher that sent nothing for this long may be replaced
-CONNECT_GRACE = 15.0  # ... or one that has sent nothing yet, this long after it started
+STALE_AFTER = 5.0  # a connected publisher that sent nothing for this long may be replaced
+CONNECT_DEADLINE = 6.0  # ... and one not connected (ICE and DTLS) this long after its offer
+STALLED_MEMORY = 16  # links a feed remembers for having let a session end unconnected
 LOST_AFTER = 2.0  # a receiver without a new frame for this long has lost the picture
 REPORT_TIMEOUT = 6.0  # ... and one without an RTCP receiver report for this long too
 
@@ -92,6 +100,8 @@ class Publisher:
     site: str | None = None
     link: str = ""
     started_at: float = 0.0
+    connect_by: float = 0.0  # not connected by then: its feed is free again
+    connected_at: float | None = None
     last_media_at: float | None = None
     received: RateMeter = field(default_factory=RateMeter)
     keyframes: int = 0
@@ -99,9 +109,10 @@ class Publisher:
     height: int | None = None
 
     def alive(self, now: float) -> bool:
-        if self.last_media_at is None:
-            return now - self.started_at < CONNECT_GRACE
-        return now - self.last_media_at < STALE_AFTER
+        """Connected and sending (or connected a moment ago), or still in time to connect."""
+        if self.connected_at is None:
+            return now < self.connect_by
+        return now - (self.last_media_at or self.connected_at) < STALE_AFTER
 
 
 class Feed:
@@ -117,6 +128,8 @@ class Feed:
         self.id = id
         self.clock = clock
         self.publisher: Publisher | None = None
+        self.owner = ""  # the link whose publisher was last connected
+        self.stalled: deque[str] = deque(maxlen=STALLED_MEMORY)  # links that never connected
         self.outboxes: dict[str, set[Outbox]] = {kind: set() for kind in KINDS}
         self.gate = KeyframeGate(interval, restart_interval)
         self.keyframe_requests = 0
@@ -138,6 +151,8 @@ class Feed:
         if publisher is not by:
             return
         now = self.clock()
+        if publisher.connected_at is None:  # media came: it is connected, whoever said so
+            self.connected(publisher)
         publisher.last_media_at = now
         if media.kind == "video":
             publisher.received.tick(now)
@@ -151,6 +166,22 @@ class Feed:
             waiting = box.push(media, publisher) or waiting
         if waiting:
             self.want_keyframe()
+
+    def connected(self, publisher: Publisher) -> None:
+        """`publisher`'s peer connected: its link owns the feed and is in good standing."""
+        if publisher.connected_at is None:
+            publisher.connected_at = self.clock()
+        if publisher.link:
+            self.owner = publisher.link
+            while publisher.link in self.stalled:
+                self.stalled.remove(publisher.link)
+
+    def gone(self, publisher: Publisher, by_own_link: bool = False) -> None:
+        """`publisher` stops publishing; its link is remembered if it never connected
+        (unless its own link is taking over)."""
+        never = publisher.connected_at is None and publisher.link and not by_own_link
+        if never and publisher.link not in self.stalled:
+            self.stalled.append(publisher.link)
 
     def want_keyframe(self, restarting: bool = True) -> None:
         """Ask the publisher for a keyframe, unless one was asked for very recently.
@@ -193,9 +224,15 @@ class Receiver:
 class Room:
     """The plenary of one event."""
 
-    def __init__(self, event: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        event: str,
+        clock: Callable[[], float] = time.monotonic,
+        connect_deadline: float = CONNECT_DEADLINE,
+    ) -> None:
         self.event = event
         self.clock = clock
+        self.connect_deadline = connect_deadline
         self.feeds: dict[str, Feed] = {}
         self.program = SPEAKER
         self.receivers: dict[str, Receiver] = {}
@@ -209,25 +246,46 @@ class Room:
 
     # -- publishers ---------------------------------------------------------------------
 
-    def check_free(self, feed_id: str) -> None:
-        """PlenaryBusy if someone alive publishes `feed_id`."""
-        current = self.feed(feed_id).publisher
-        if current is not None and current.alive(self.clock()):
-            raise PlenaryBusy(feed_id)
+    def check_free(self, feed_id: str, link: str = "") -> Publisher | None:
+        """Whom an offer of `link` on `feed_id` would replace (None: nobody publishes it),
+        or PlenaryBusy if it may not (see the module's docstring)."""
+        feed = self.feed(feed_id)
+        current = feed.publisher
+        if current is None:
+            return None
+        if link and current.link == link:
+            return current
+        if not current.alive(self.clock()):
+            return current
+        owner = bool(link) and link == feed.owner
+        better = bool(link) and current.link in feed.stalled and link not in feed.stalled
+        if current.connected_at is None and (owner or better):
+            return current
+        raise PlenaryBusy(feed_id)
 
     def start_publishing(self, feed_id: str, publisher: Publisher) -> Publisher | None:
-        """`publisher` now publishes `feed_id`. PlenaryBusy if someone alive already
-        does; a stale publisher is replaced, and returned so that its session ends."""
-        self.check_free(feed_id)
+        """`publisher` now publishes `feed_id`, and has the connect deadline to connect.
+        PlenaryBusy if it may not take the feed; whom it replaces is returned, so that
+        its session ends."""
+        current = self.check_free(feed_id, publisher.link)
         feed = self.feeds[feed_id]
-        current = feed.publisher
+        if current is not None:
+            feed.gone(current, by_own_link=current.link == publisher.link)
         publisher.started_at = self.clock()
+        publisher.connect_by = publisher.started_at + self.connect_deadline
         feed.set_publisher(publisher)
         return current
+
+    def connected(self, feed_id: str, publisher_id: str) -> None:
+        """The peer of `publisher_id` connected (ICE and DTLS): it holds its feed now."""
+        feed = self.feeds.get(feed_id)
+        if feed is not None and feed.publisher is not None and feed.publisher.id == publisher_id:
+            feed.connected(feed.publisher)
 
     def stop_publishing(self, feed_id: str, publisher_id: str) -> None:
         feed = self.feeds.get(feed_id)
         if feed is not None and feed.publisher is not None and feed.publisher.id == publisher_id:
+            feed.gone(feed.publisher)
             feed.set_publisher(None)
 
     def publish(self, feed_id: str, media: Media, by: Publisher) -> None:
@@ -369,12 +427,17 @@ class Room:
 class Relay:
     """Every event's plenary, by event id."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        connect_deadline: float = CONNECT_DEADLINE,
+    ) -> None:
         self.clock = clock
+        self.connect_deadline = connect_deadline
         self.rooms: dict[str, Room] = {}
 
     def room(self, event: str) -> Room:
         room = self.rooms.get(event)
         if room is None:
-            room = self.rooms[event] = Room(event, self.clock)
+            room = self.rooms[event] = Room(event, self.clock, self.connect_deadline)
         return room

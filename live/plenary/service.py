@@ -2,9 +2,13 @@
 bound to the relay (`relay.py`) through the passthrough adapter (`passthrough.py`).
 
 One instance per server (`app.state.plenary`). A session is one peer connection: it ends
-on `DELETE`, when its link is revoked, when its connection fails or closes, when it never
-connects, or when the server stops. The console reads `status(event)`; the floor command
-calls `set_program(event, feed)`.
+on `DELETE`, when its link is revoked, when its connection fails or closes, when it has
+not connected within `connect_timeout` (a few seconds: an offer that never connects must
+not hold a feed), when its own link publishes again (a reconnect replaces it at once), or
+when the server stops. Sessions are bounded per process (`max_sessions`, offers being
+answered included), receivers per event and per link, and a link answers one WHIP offer
+at a time: each costs a peer connection and its UDP port. The console reads
+`status(event)`; the floor command calls `set_program(event, feed)`.
 
 `transcode=True` (RELAIS_PLENARY_TRANSCODE=1) runs aiortc's stock path instead, decoding
 the publisher once and encoding once per receiver (through aiortc's `MediaRelay`): for
@@ -17,7 +21,9 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,19 +52,27 @@ from live.plenary.ice import (
     parse_ice_servers,
     with_credentials,
 )
-from live.plenary.offer import SdpCodec, SdpInvalid, codec_of, preferences, read_offer
+from live.plenary.offer import Offer, SdpCodec, SdpInvalid, codec_of, preferences, read_offer
 from live.plenary.outbox import Media, Outbox
-from live.plenary.relay import PROGRAM, Publisher, Relay, Room, check_feed
+from live.plenary.relay import CONNECT_DEADLINE, PROGRAM, Publisher, Relay, Room, check_feed
 
 log = logging.getLogger("relais.plenary")
 
-CONNECT_TIMEOUT = 20.0  # a session whose peer never connects ends after this long
+CONNECT_TIMEOUT = CONNECT_DEADLINE  # a session whose peer never connects ends after this long
 MONITOR_EVERY = 1.0
 
 
 class TooManyReceivers(RelaisError):
     def __init__(self, limit: int) -> None:
         super().__init__("too_many_connections", f"over {limit} plenary receivers", limit=limit)
+
+
+class TooManySessions(RelaisError):
+    """The process's sessions are all taken, or this link already has an offer being
+    answered: try again a little later (pages do)."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        super().__init__("too_many_connections", f"over {limit} {what}", limit=limit)
 
 
 @dataclass
@@ -69,6 +83,8 @@ class PlenaryConfig:
     transcode: bool = False
     max_receivers: int = 64  # WHEP sessions per event
     max_per_link: int = 10  # WHEP sessions per link (a console's mosaic: one per site)
+    max_sessions: int = 256  # WHIP and WHEP sessions of this process, offers included
+    connect_timeout: float = CONNECT_TIMEOUT  # seconds for a session's peer to connect
 
 
 @dataclass
@@ -124,8 +140,9 @@ class Plenary:
             raise ValueError("RELAIS_PLENARY_VIDEO_CODEC must be VP8 or H264")
         self.links = links
         self.clock = clock
-        self.relay = Relay(clock)
+        self.relay = Relay(clock, self.config.connect_timeout)
         self.sessions: dict[str, Session] = {}
+        self._answering: Counter[tuple[str, str]] = Counter()  # offers being answered
         self._stock = MediaRelay()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._monitor: asyncio.Task[None] | None = None
@@ -164,11 +181,21 @@ class Plenary:
 
     async def publish(self, event: str, feed: str, offer_sdp: str, claims: Claims) -> Session:
         """Open a publisher's session on `feed`; the answer is `session.pc.localDescription`.
-        PlenaryBusy while someone else publishes it; SdpInvalid / SdpCodec for the offer."""
+        The same link's earlier session on it ends (a reconnect takes the feed back at
+        once). PlenaryBusy while another link may keep it (`Room.check_free`);
+        SdpInvalid / SdpCodec for the offer; TooManySessions over the bounds."""
         check_feed(feed)
         offer = read_offer(offer_sdp, self.config.video_codec, publishing=True)
         room = self.relay.room(event)
-        room.check_free(feed)  # before anything is made
+        room.check_free(feed, claims.id)  # before anything is made
+        if self._answering["whip", claims.id]:
+            raise TooManySessions(1, "WHIP offer at a time per link")
+        with self._admitted("whip", claims):
+            return await self._publish(room, event, feed, offer, offer_sdp, claims)
+
+    async def _publish(
+        self, room: Room, event: str, feed: str, offer: Offer, offer_sdp: str, claims: Claims
+    ) -> Session:
         session = self._session("whip", event, feed, claims)
         publisher = Publisher(
             id=session.public_id,
@@ -228,6 +255,12 @@ class Plenary:
             raise TooManyReceivers(self.config.max_receivers)
         if sum(r.link == claims.id for r in room.receivers.values()) >= self.config.max_per_link:
             raise TooManyReceivers(self.config.max_per_link)
+        with self._admitted("whep", claims):
+            return await self._receive(room, event, watching, offer, offer_sdp, claims)
+
+    async def _receive(
+        self, room: Room, event: str, watching: str, offer: Offer, offer_sdp: str, claims: Claims
+    ) -> Session:
         session = self._session("whep", event, watching, claims)
         receiver = room.new_receiver(
             session.public_id, claims.role, watching, site=claims.site, link=claims.id
@@ -268,6 +301,20 @@ class Plenary:
         return self._stock.subscribe(track) if track is not None else None
 
     # -- sessions --------------------------------------------------------------------------
+
+    @contextmanager
+    def _admitted(self, kind: str, claims: Claims) -> Iterator[None]:
+        """An offer being answered counts against the process's sessions until it is one."""
+        if len(self.sessions) + self._answering.total() >= self.config.max_sessions:
+            raise TooManySessions(self.config.max_sessions, "plenary sessions in this process")
+        key = (kind, claims.id)
+        self._answering[key] += 1
+        try:
+            yield
+        finally:
+            self._answering[key] -= 1
+            if not self._answering[key]:
+                del self._answering[key]
 
     def _session(self, kind: Literal["whip", "whep"], event: str, feed: str, c: Claims) -> Session:
         servers = with_credentials(self.config.ice_servers, self.config.turn_secret)
@@ -321,6 +368,10 @@ class Plenary:
             self._monitor = asyncio.get_running_loop().create_task(self._watch_sessions())
 
     def _set_state(self, session: Session, state: str) -> None:
+        if session.kind == "whip":
+            if state == "connected" and session.publisher is not None:
+                self.relay.room(session.event).connected(session.feed, session.publisher.id)
+            return
         if session.kind == "whep":
             receiver = self.relay.room(session.event).receivers.get(session.public_id)
             if receiver is not None:
@@ -360,13 +411,14 @@ class Plenary:
 
     async def _watch_sessions(self) -> None:
         """Once a second: RTCP receiver reports into the console's status, and sessions
-        that never connected end."""
+        that never connected end (a publisher's feed is free at its deadline already)."""
         while self.sessions:
             await asyncio.sleep(MONITOR_EVERY)
             now = self.clock()
             for session in list(self.sessions.values()):
                 if session.pc.connectionState != "connected":
-                    if now - session.created_at > CONNECT_TIMEOUT:
+                    never = session.publisher is None or session.publisher.connected_at is None
+                    if never and now - session.created_at > self.config.connect_timeout:
                         self._end_soon(session)
                     continue
                 if session.kind == "whep" and session.video_sender is not None:

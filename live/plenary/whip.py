@@ -8,11 +8,15 @@
     GET     /e/{event}/plenary                 the console's status (JSON)
 
 The link is `Authorization: Bearer <token>` (what OBS Studio and WHEP players send) or
-`?k=<token>`. Publishing: a speaker link publishes `speaker`; a site's host or screen link
-publishes `site:<its site>`. Receiving: screen, host, facilitator, organizer and speaker
-links. No trickle ICE: answers carry every candidate, and PATCH gets 405 as RFC 9725 says
-for a server without it. Refusals are JSON `{"error": code, "message": sentence}` in the
-request's language, with the status of `live/errors.py`; nothing is set up for them.
+`?k=<token>`. Publishing: a speaker link publishes `speaker`; a site's host link publishes
+`site:<its site>` (the room camera). A screen link only receives: it sits unattended on a
+projector, and must not be able to take its site's feed from the host. Receiving: screen,
+host, facilitator, organizer and speaker links. Who may take over a feed a session holds
+is the relay's (`Room.check_free`): the link publishing it again at once, another one
+once that session is dead or never connected. No trickle ICE: answers carry every
+candidate, and PATCH gets 405 as RFC 9725 says for a server without it. Refusals are JSON
+`{"error": code, "message": sentence}` in the request's language, with the status of
+`live/errors.py`; nothing is set up or changed for them.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from live.plenary.relay import PROGRAM, SPEAKER, NoSuchFeed
 from live.plenary.service import Plenary
 from live.web.common import get_live, lang_of
 
-PUBLISHERS = frozenset({"speaker", "host", "screen"})
+PUBLISHERS = frozenset({"speaker", "host"})
 RECEIVERS = frozenset({"screen", "host", "facilitator", "organizer", "speaker"})
 SDP = "application/sdp"
 CORS = {
