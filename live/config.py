@@ -102,6 +102,8 @@ class Settings:
     plenary_video_codec: str = "VP8"  # or H264 (OBS Studio's WHIP output)
     plenary_transcode: bool = False  # aiortc's decode/encode path: for comparison only
     plenary_max_receivers: int = 64  # WHEP sessions per event
+    plenary_max_sessions: int = 256  # WHIP and WHEP sessions of the process, offers included
+    plenary_connect_timeout: float = 6.0  # s for a session's peer to connect, else it ends
 
     @classmethod
     def from_env(cls, signing: Signing = "create", **overrides: object) -> Settings:
@@ -162,6 +164,8 @@ class Settings:
             plenary_video_codec=os.environ.get("RELAIS_PLENARY_VIDEO_CODEC", "VP8").upper(),
             plenary_transcode=os.environ.get("RELAIS_PLENARY_TRANSCODE", "") in ("1", "true"),
             plenary_max_receivers=int(os.environ.get("RELAIS_PLENARY_MAX_RECEIVERS", "64")),
+            plenary_max_sessions=int(os.environ.get("RELAIS_PLENARY_MAX_SESSIONS", "256")),
+            plenary_connect_timeout=float(os.environ.get("RELAIS_PLENARY_CONNECT_TIMEOUT", "6")),
         )
         for key, value in overrides.items():
             setattr(s, key, value)

@@ -381,3 +381,17 @@ async def test_plenary_sessions_are_bounded_per_process(app: Any, http: httpx.As
         assert refused.status_code == 429 and refused.json()["error"] == "too_many_connections"
     assert len(plenary.sessions) == 2
     assert feed_status(app, "site:niort")["publisher"] is None
+
+
+def test_the_connect_deadline_and_the_process_bound_are_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RELAIS_DATA", str(tmp_path))
+    monkeypatch.setenv("RELAIS_PLENARY_CONNECT_TIMEOUT", "2.5")
+    monkeypatch.setenv("RELAIS_PLENARY_MAX_SESSIONS", "40")
+    plenary = Plenary.from_settings(Settings.from_env(signing="none"))
+    assert (plenary.config.connect_timeout, plenary.config.max_sessions) == (2.5, 40)
+    assert plenary.relay.room("ev").connect_deadline == 2.5
+    monkeypatch.setenv("RELAIS_PLENARY_CONNECT_TIMEOUT", "0")
+    with pytest.raises(ValueError, match="RELAIS_PLENARY_CONNECT_TIMEOUT"):
+        Plenary.from_settings(Settings.from_env(signing="none"))

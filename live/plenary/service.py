@@ -126,6 +126,8 @@ class Plenary:
             video_codec=settings.plenary_video_codec,
             transcode=settings.plenary_transcode,
             max_receivers=settings.plenary_max_receivers,
+            max_sessions=settings.plenary_max_sessions,
+            connect_timeout=settings.plenary_connect_timeout,
         )
         return cls(config, links)
 
@@ -138,6 +140,8 @@ class Plenary:
         self.config = config or PlenaryConfig()
         if self.config.video_codec not in ("VP8", "H264"):
             raise ValueError("RELAIS_PLENARY_VIDEO_CODEC must be VP8 or H264")
+        if not 0 < self.config.connect_timeout <= 120:
+            raise ValueError("RELAIS_PLENARY_CONNECT_TIMEOUT must be 0 to 120 seconds")
         self.links = links
         self.clock = clock
         self.relay = Relay(clock, self.config.connect_timeout)
