@@ -164,6 +164,10 @@ class Step(_Strict):
     # What a restitution calls in turn: its workshops (one slot each), or the experience
     # reports of its workshops. A step with its own `reports` calls those.
     queue: Literal["workshops", "reports"] = "workshops"
+    # A restitution gives its first turn the floor as it starts (`auto`: the screens show
+    # that workshop's notes and its slot from the first second), or waits for the régie to
+    # call it (`called`).
+    first_turn: Literal["auto", "called"] = "auto"
 
     @field_validator("visio_url")
     @classmethod

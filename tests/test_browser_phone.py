@@ -42,8 +42,7 @@ def registered(server: LiveServer, page: Page) -> str:
 def test_no_page_scrolls_sideways_on_a_phone(live_server: LiveServer, browser: Any) -> None:
     rapporteur = write_notes(live_server, browser, EVENT, "enseigner-niort", LONG_NOTES)
     command(live_server, EVENT, "message.show", text=LONG_BANNER)
-    command(live_server, EVENT, "step.goto", step="restitutions")
-    command(live_server, EVENT, "queue.next")
+    command(live_server, EVENT, "step.goto", step="restitutions")  # the first speaks at once
     page = browser.new_page(viewport={"width": 390, "height": 844})
     for name, path in pages(live_server).items():
         if name == "screen":

@@ -112,7 +112,7 @@ def test_a_restitution_of_reports_runs_report_by_report_on_an_open_screen(
 ) -> None:
     screen = open_screen(rex_server, browser, "rex", "nancy")
     console = open_console(rex_server, browser, "rex")
-    command(rex_server, "rex", "step.goto", step="restitution")
+    command(rex_server, "rex", "step.goto", step="restitution", first_turn=False)
     speaker = screen.locator("#step-speaker")
     expect(speaker).to_have_text("Ensuite : Moodle en seconde — Équipe du lycée Poincaré")
     console.get_by_role("button", name="Orateur suivant").click()

@@ -60,6 +60,11 @@ def command(server: LiveServer, event: str, name: str, **args: Any) -> int:
                 return int(msg["seq"])
 
 
+def goto_restitution_calling_nobody(server: LiveServer) -> int:
+    """The restitution entered as a console may (`first_turn: false`): nobody speaks yet."""
+    return command(server, ARIEGE, "step.goto", step="restitution", first_turn=False)
+
+
 def state(server: LiveServer, event: str) -> dict[str, Any]:
     with connect(f"{server.ws_url}/ws/events/{event}") as ws:
         ws.send(json.dumps({"type": "hello"}))
@@ -109,7 +114,7 @@ def test_nothing_leaves_an_open_screen_with_a_long_banner_at_projector_sizes(
         ("plenary", lambda: command(live_server, ARIEGE, "step.goto", step="pleniere")),
         ("paused", lambda: command(live_server, ARIEGE, "timer.pause")),
         ("workshops", lambda: command(live_server, ARIEGE, "step.goto", step="ateliers")),
-        ("restitution", lambda: command(live_server, ARIEGE, "step.goto", step="restitution")),
+        ("restitution", lambda: goto_restitution_calling_nobody(live_server)),
         ("notes", lambda: command(live_server, ARIEGE, "queue.next")),
         ("ended", lambda: command(live_server, ARIEGE, "event.end")),
     ]
@@ -131,8 +136,7 @@ def test_long_notes_on_a_screen_show_that_there_is_more(
     live_server: LiveServer, browser: Any
 ) -> None:
     rapporteur = write_notes(live_server, browser, ARIEGE, "atelier-acces", LONG_NOTES)
-    command(live_server, ARIEGE, "step.goto", step="restitution")
-    command(live_server, ARIEGE, "queue.next")
+    command(live_server, ARIEGE, "step.goto", step="restitution")  # the first speaks at once
     screen = open_screen(live_server, browser, ARIEGE, "foix", (1280, 720))
     expect(screen.locator("#speaking-notes h2").first).to_be_visible()
     expect(screen.locator("#more-below")).to_be_visible()
@@ -146,8 +150,7 @@ def test_long_notes_on_a_screen_show_that_there_is_more(
 def test_after_a_restitution_the_next_step_shows_no_workshops_notes(
     live_server: LiveServer, browser: Any
 ) -> None:
-    command(live_server, POITIERS, "step.goto", step="restitutions")
-    command(live_server, POITIERS, "queue.next")
+    command(live_server, POITIERS, "step.goto", step="restitutions")  # the first speaks at once
     screen = open_screen(live_server, browser, POITIERS, "niort")
     expect(screen.locator("#speaking")).to_be_visible()
     command(live_server, POITIERS, "step.next")  # the synthesis, on the screen already open
@@ -210,7 +213,7 @@ def test_a_site_with_several_workshops_lists_each_timer_on_its_screen(
 def test_screens_and_phones_say_who_speaks_and_who_is_next(
     live_server: LiveServer, browser: Any
 ) -> None:
-    command(live_server, ARIEGE, "step.goto", step="restitution")
+    goto_restitution_calling_nobody(live_server)
     screen = open_screen(live_server, browser, ARIEGE, "foix")
     phone = open_phone(live_server, browser, ARIEGE, "foix")
     console = open_console(live_server, browser, ARIEGE)
@@ -228,8 +231,7 @@ def test_screens_and_phones_say_who_speaks_and_who_is_next(
 def test_r_and_the_arrows_on_a_running_step_ask_first(
     live_server: LiveServer, browser: Any
 ) -> None:
-    command(live_server, ARIEGE, "step.goto", step="restitution")
-    command(live_server, ARIEGE, "queue.next")
+    command(live_server, ARIEGE, "step.goto", step="restitution")  # the first speaks at once
     console = open_console(live_server, browser, ARIEGE)
     before = state(live_server, ARIEGE)
     dialog = console.locator("dialog#confirm")
@@ -322,7 +324,7 @@ def test_the_console_names_sites_and_shows_disabled_buttons_as_such(
 def test_the_speaking_order_changed_on_the_console_shows_on_the_screen(
     live_server: LiveServer, browser: Any
 ) -> None:
-    command(live_server, ARIEGE, "step.goto", step="restitution")
+    goto_restitution_calling_nobody(live_server)
     screen = open_screen(live_server, browser, ARIEGE, "foix")
     console = open_console(live_server, browser, ARIEGE)
     expect(screen.locator("#step-speaker")).to_contain_text("Ensuite : Un égal accès")

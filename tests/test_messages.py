@@ -43,7 +43,7 @@ def test_only_the_regie_may_send_agenda_commands() -> None:
         with pytest.raises(commands.CommandError) as exc:
             commands.check("step.next", {}, role)
         assert exc.value.code == "forbidden"
-    assert commands.check("step.next", {}, "facilitator") == {"start": True}
+    assert commands.check("step.next", {}, "facilitator") == {"start": True, "first_turn": True}
 
 
 def test_command_arguments_are_checked_strictly() -> None:

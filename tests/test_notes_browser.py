@@ -49,8 +49,7 @@ def type_at_end(page: Page, text: str) -> None:
 def test_typing_on_the_rapporteur_page_appears_on_an_open_site_screen(
     live_server: LiveServer, browser: Any
 ) -> None:
-    command(live_server, "step.goto", step="restitution")
-    command(live_server, "queue.next")
+    command(live_server, "step.goto", step="restitution")  # the first speaks at once
     screen = browser.new_page()
     screen.goto(
         f"{live_server.url}/e/{EVENT}/screen?k={live_server.link(EVENT, 'screen', site='foix')}"

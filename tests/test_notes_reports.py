@@ -90,7 +90,7 @@ async def test_off_its_turn_the_refusal_is_said_in_the_pages_language(
 ) -> None:
     """A restitution calls Nancy's reports: Reims's rapporteur is told it is not its turn."""
     event = "rex-turn"
-    await facilitate(server, event, "step.goto", step="restitution")
+    await facilitate(server, event, "step.goto", step="restitution", first_turn=False)
     token = server.link(event, "rapporteur", workshop="enseigner-reims")
     for lang, sentence in (
         ("fr", "Ce n'est pas le tour de votre atelier de présenter."),

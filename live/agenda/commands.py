@@ -20,7 +20,7 @@ import contextlib
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -31,7 +31,6 @@ from live.agenda.state import (
     Lane,
     Message,
     Rejected,
-    Slot,
     State,
     Timer,
     current_step,
@@ -55,11 +54,21 @@ class NoArgs(Args):
     pass
 
 
-class Move(Args):
+class FirstTurn(Args):
+    """`first_turn`: a restitution entered or started now gives its first turn the floor
+    (`queues.call_first`). The edge stamps it on every new command (`check`), so a log
+    written before restitutions started by themselves replays as it ran; a console may
+    send `false` to enter without calling anyone."""
+
+    AT_EDGE: ClassVar[dict[str, Any]] = {"first_turn": True}
+    first_turn: bool | None = None
+
+
+class Move(FirstTurn):
     start: bool = True
 
 
-class Goto(Args):
+class Goto(FirstTurn):
     ONE_OF = ("index", "step")
     index: int | None = Field(default=None, ge=0)
     step: str | None = Field(default=None, max_length=64)
@@ -94,8 +103,11 @@ class Undo(Args):
 # -- the reducer's cases ------------------------------------------------------------------
 
 
-def _enter(state: State, index: int, now: int, event: Event, start: bool) -> None:
-    """Go to step `index`: fresh timers for it, its workshops or its speaking queue."""
+def _enter(
+    state: State, index: int, now: int, event: Event, start: bool, first_turn: bool = False
+) -> None:
+    """Go to step `index`: fresh timers for it, its workshops or its speaking queue; a
+    restitution started with `first_turn` gives its first turn the floor."""
     if not 0 <= index < len(event.agenda):
         raise Rejected(
             "no_such_step", f"no step {index}; the agenda has {len(event.agenda)}", step=index
@@ -108,21 +120,17 @@ def _enter(state: State, index: int, now: int, event: Event, start: bool) -> Non
     state.queue = []
     state.speaker = None
     state.lanes = {}
-    reports = event.reports_for(step)
-    if reports:
-        state.queue = [queues.report_slot(r, w) for r, w in reports]
-    elif step.kind == "workshops":
+    state.queue = queues.step_turns(event, step)
+    if not state.queue and step.kind == "workshops":
         chosen = event.workshops_for(step)
         state.workshops = {w.id: Timer(step.duration_ms) for w in chosen}
         state.lanes = {
             w.id: Lane([queues.report_slot(r, w) for r in w.reports]) for w in chosen if w.reports
         }
-    elif step.kind == "restitution":
-        chosen = event.workshops_for(step)
-        slot = step.slot * MINUTE if step.slot else step.duration_ms // max(1, len(chosen))
-        state.queue = [Slot(w.id, slot) for w in chosen]
     if start:
         start_step(state, now, event)
+        if first_turn:
+            queues.call_first(state, now, event)
 
 
 def _goto(state: State, args: Goto, now: int, event: Event) -> None:
@@ -133,27 +141,31 @@ def _goto(state: State, args: Goto, now: int, event: Event) -> None:
             raise Rejected("no_such_step", f"unknown step {args.step!r}", step=args.step)
         index = ids.index(args.step)
     assert index is not None  # the model asks for one of the two
-    _enter(state, index, now, event, args.start)
+    _enter(state, index, now, event, args.start, bool(args.first_turn))
 
 
 def _next(state: State, args: Move, now: int, event: Event) -> None:
     index = 0 if state.step is None else state.step + 1
     if index >= len(event.agenda):
         raise Rejected("at_last_step", "already at the last step: end the event instead")
-    _enter(state, index, now, event, args.start)
+    _enter(state, index, now, event, args.start, bool(args.first_turn))
 
 
 def _previous(state: State, args: Move, now: int, event: Event) -> None:
     if not state.step:
         raise Rejected("at_first_step", "already at the first step")
-    _enter(state, state.step - 1, now, event, args.start)
+    _enter(state, state.step - 1, now, event, args.start, bool(args.first_turn))
 
 
-def _timer_start(state: State, args: NoArgs, now: int, event: Event) -> None:
+def _timer_start(state: State, args: FirstTurn, now: int, event: Event) -> None:
+    """Start the step's countdown (the first step's, before the day began); a restitution
+    entered without starting gives its first turn the floor now."""
     if state.step is None:
-        _enter(state, 0, now, event, True)
-    else:
-        start_step(state, now, event)
+        _enter(state, 0, now, event, True, bool(args.first_turn))
+        return
+    start_step(state, now, event)
+    if args.first_turn:
+        queues.call_first(state, now, event)
 
 
 def _running_timers(state: State) -> list[Timer]:
@@ -318,7 +330,7 @@ COMMANDS: dict[str, Command] = {
     "step.goto": Command(Goto, _goto, after_end=True),
     "step.next": Command(Move, _next),
     "step.previous": Command(Move, _previous, after_end=True),
-    "timer.start": Command(NoArgs, _timer_start),
+    "timer.start": Command(FirstTurn, _timer_start),
     "timer.pause": Command(NoArgs, _pause),
     "timer.resume": Command(NoArgs, _resume),
     "timer.adjust": Command(Adjust, _adjust),
@@ -393,6 +405,7 @@ def check(
                 protocol.FORBIDDEN, f"a {role} link acts for its own workshop only", name=name
             )
         args = {**args, "workshop": workshop}
+    args = {**getattr(command.args, "AT_EDGE", {}), **args}  # what a new command means
     return _parse(name, command, args).model_dump(exclude_none=True)
 
 

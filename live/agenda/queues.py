@@ -24,7 +24,7 @@ from live.agenda.state import (
     start_step,
     workshop_name,
 )
-from live.model import Event, Report, Workshop
+from live.model import Event, Report, Step, Workshop
 
 
 def _ref() -> Any:
@@ -65,6 +65,37 @@ class QueueMove(SlotRef):
 
 def report_slot(report: Report, workshop: Workshop | None) -> Slot:
     return Slot(workshop.id if workshop else "", report.minutes * MINUTE, report=report.id)
+
+
+def step_turns(event: Event, step: Step) -> list[Slot]:
+    """The turns a step calls in its own queue, in order: its experience reports, or for a
+    restitution its workshops' (`queue: reports`) or its workshops, one slot each (the
+    step's length shared out when it sets no `slot`). Empty for any other step."""
+    reports = event.reports_for(step)
+    if reports:
+        return [report_slot(r, w) for r, w in reports]
+    if step.kind != "restitution":
+        return []
+    chosen = event.workshops_for(step)
+    slot = step.slot * MINUTE if step.slot else step.duration_ms // max(1, len(chosen))
+    return [Slot(w.id, slot) for w in chosen]
+
+
+def call_first(state: State, now: int, event: Event) -> None:
+    """A restitution starting for the first time gives its first turn the floor at once,
+    so screens show that workshop's notes and its slot from the first second instead of
+    the whole step's countdown, unless the event file says the régie calls it
+    (`first_turn: called`). A step already under way (a turn spoken) is left alone."""
+    if state.step is None or not state.queue:
+        return
+    step = event.agenda[state.step]
+    if step.kind != "restitution" or step.first_turn != "auto":
+        return
+    if any(s.status != "pending" for s in state.queue) or state.speaker is not None:
+        return
+    lane = _lane(state, None)
+    _advance(state, lane, now, event)
+    _put_back(state, None, lane)
 
 
 def _lane(state: State, lane: str | None) -> Lane:
