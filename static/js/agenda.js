@@ -4,6 +4,7 @@
 import { page, start } from "./live.js";
 import { format, remaining, setText } from "./clock.js";
 import {
+  caption,
   currentStep,
   isEnded,
   isPaused,
@@ -17,9 +18,7 @@ import {
   siteWorkshops,
   slotName,
   span,
-  speakers,
   stepRoom,
-  stepSpeakers,
   workshopName,
   workshopRows,
 } from "./show.js";
@@ -63,14 +62,20 @@ function renderOwnReports(state) {
 
 function render(state) {
   const ended = isEnded(state);
+  // After the end the card says so once, as its heading ("Événement terminé", not "En
+  // cours" above it), and nobody is invited to register any more.
+  setText($("now-title"), ended ? S.ended : S.now);
+  $("now-step").hidden = ended;
   setText($("now-step"), nowLine(state, ev, S));
+  if ($("register-link")) $("register-link").parentElement.hidden = ended;
   $("now-paused").hidden = !isPaused(state);
-  const { speaking, next } = speakers(state);
-  const line = [];
-  if (!ended && speaking) line.push(`${S.speaking_now} : ${slotName(ev, speaking)}`);
-  if (!ended && next) line.push(`${S.speaks_next} : ${slotName(ev, next)}`);
   const step = ended ? null : currentStep(state, ev);
-  if (!line.length && step && step.speakers.length) line.push(stepSpeakers(step, ev, S));
+  // Who speaks follows the floor, as on the screens: "Parole à : <site>" once given.
+  const said = caption(state, step, ev, S);
+  const line = [];
+  if (said.speaking) line.push(`${S.speaking_now} : ${said.speaking}`);
+  if (said.next) line.push(`${S.speaks_next} : ${said.next}`);
+  if (said.speakers) line.push(said.speakers);
   const room = stepRoom(step, cfg.site, S);
   $("now-room").hidden = !room;
   setText($("now-room"), room ? `${S["step.where"]} : ${room}` : "");
@@ -86,7 +91,8 @@ function render(state) {
     (id) => {
       const room = roomLabel(ev.workshops[id]?.room, S);
       const where = `${workshopName(ev, id, true)}${room ? ` — ${room}` : ""}`;
-      return [span("", where), " ", span("ws-time", "", "strong"), span("ws-report")];
+      // One row, one grid (relais.css, "Phones"): the timer cannot float into another row.
+      return [span("ws-where", where), span("ws-time", "", "strong"), span("ws-report")];
     },
   );
   for (const li of $("now-workshops").querySelectorAll("li[data-workshop]")) {

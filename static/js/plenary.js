@@ -171,6 +171,7 @@ export function receive({ url, token, iceServers, lang, video, audio = true, onC
     s.pc.addEventListener("track", (e) => {
       stream.addTrack(e.track);
       if (video.srcObject !== stream) video.srcObject = stream;
+      if (e.track.kind === "video") everyFrame();
       if (e.track.kind === "video" && !video.dataset.firstFrameMs && video.requestVideoFrameCallback) {
         // When the first picture showed, in ms since the page opened (its tests read it).
         video.requestVideoFrameCallback(() => {
@@ -197,6 +198,24 @@ export function receive({ url, token, iceServers, lang, video, audio = true, onC
     } catch (e) {
       if (s === session) again(e);
     }
+  }
+
+  // Each frame shown, as it is shown: a stopped picture is noticed within a frame or two
+  // (getStats below, once a second, is the fallback for a picture not on screen).
+  let watching = false;
+  function everyFrame() {
+    if (watching || stopped || !video.requestVideoFrameCallback) return;
+    watching = true;
+    const next = () =>
+      video.requestVideoFrameCallback(() => {
+        if (stopped) {
+          watching = false;
+          return;
+        }
+        lastFrameAt = performance.now();
+        next();
+      });
+    next();
   }
 
   // What the picture does, for the page and its tests: `data-frames` (decoded so far, all

@@ -4,10 +4,16 @@
 // with an external visio room shows that room's QR code instead. Notes or workshop timers
 // on screen take the room back (the sound goes on).
 //
-// Sound: browsers only play sound on their own after a click on the page, so the screen
-// starts muted with an "Activer le son" button, once: the choice is kept (localStorage),
-// and a screen whose browser still refuses shows the button again. A site that has the
-// floor hears itself in the room already: its screen stays muted (no echo, no howl).
+// Sound: a projector plays unattended, whatever the browser's autoplay policy. The picture
+// always starts muted (muted autoplay is always allowed); the sound is tried on top when
+// this machine once chose it ("Activer le son", kept in localStorage), and a browser that
+// refuses it keeps the picture playing muted. The control is a small button in the top
+// bar, never over the picture; `body[data-sound]` says "on", "muted" or "echo". A site
+// that has the floor hears itself in the room already: its screen stays muted (no echo,
+// no howl).
+//
+// A speaker who stops leaves no frozen frame: after FROZEN_MS without a new frame the
+// picture is faded out and the screen says it waits for the picture.
 import { setText } from "./clock.js";
 import { isEnded } from "./show.js";
 import { plenaryConfig, receive, relayStep } from "./plenary.js";
@@ -15,7 +21,7 @@ import { plenaryConfig, receive, relayStep } from "./plenary.js";
 const SOUND = "relais.sound";
 const STATUS_EVERY = 2000;
 const STALLED_MS = 1500; // no new picture for this long after a lost socket: start again
-const WAITING_MS = 2500; // ... or for this long at all: "En attente de l'image…"
+const FROZEN_MS = 1000; // ... or for this long at all: fade it out, "En attente de l'image…"
 
 export function plenaryScreen({ cfg, ev, S, $ }) {
   const P = plenaryConfig();
@@ -30,17 +36,28 @@ export function plenaryScreen({ cfg, ev, S, $ }) {
 
   const soundWanted = () => localStorage.getItem(SOUND) === "on";
 
+  function showSound() {
+    const state = echo ? "echo" : video.muted ? "muted" : "on";
+    if (body.dataset.sound !== state) body.dataset.sound = state;
+    $("sound").hidden = !program || echo || !video.muted;
+  }
+
+  // Muted autoplay always plays; sound only where this machine chose it and the browser
+  // lets it. Chrome pauses a video unmuted without a click, so a refusal mutes and plays.
   function applySound() {
-    const on = soundWanted() && !echo;
+    const on = soundWanted() && !echo && !refused;
     video.muted = !on;
-    $("sound").hidden = !program || (soundWanted() && !refused);
     if (on) {
       video.play().catch(() => {
-        video.muted = true; // this browser wants a click first: ask again
         refused = true;
-        $("sound").hidden = false;
+        video.muted = true;
+        video.play().catch(() => {});
+        showSound();
       });
+    } else if (video.paused && video.srcObject) {
+      video.play().catch(() => {});
     }
+    showSound();
   }
 
   $("sound").addEventListener("click", () => {
@@ -58,8 +75,12 @@ export function plenaryScreen({ cfg, ev, S, $ }) {
       lang: cfg.lang,
       video,
     });
-    const waiting = () => setText($("picture-status"), program.stalled(WAITING_MS) ? S["plenary.waiting_picture"] : "");
-    watch = setInterval(waiting, 500);
+    const waiting = () => {
+      const frozen = !!program && program.stalled(FROZEN_MS);
+      body.classList.toggle("frozen", frozen);
+      setText($("picture-status"), frozen ? S["plenary.waiting_picture"] : "");
+    };
+    watch = setInterval(waiting, 200);
     applySound();
     if (P.hub) startMosaic();
   }
@@ -70,7 +91,8 @@ export function plenaryScreen({ cfg, ev, S, $ }) {
     program = null;
     clearInterval(watch);
     setText($("picture-status"), "");
-    $("sound").hidden = true;
+    body.classList.remove("frozen");
+    showSound();
     stopMosaic();
   }
 

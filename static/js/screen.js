@@ -5,6 +5,7 @@
 import { page, start } from "./live.js";
 import { format, phase, remaining, setText, timeOfDay } from "./clock.js";
 import {
+  caption,
   currentStep,
   isEnded,
   isPaused,
@@ -19,7 +20,6 @@ import {
   span,
   speakers,
   stepRoom,
-  stepSpeakers,
   workshopName,
   workshopRows,
 } from "./show.js";
@@ -48,7 +48,7 @@ function render(state) {
   else if (step) kind = kindLabel(step, S);
   setText($("step-kind"), kind);
   setText($("step-title"), step && !ended ? step.title : ev.title);
-  renderSpeakerLine(state, step, ended);
+  renderSpeakerLine(state, step);
   const room = ended ? "" : stepRoom(step, cfg.site, S);
   setText($("step-room"), room ? ` · ${S["step.where"]} : ${room}` : "");
   renderNext(state, ended);
@@ -71,28 +71,22 @@ function render(state) {
   tick();
 }
 
-function renderSpeakerLine(state, step, ended) {
-  const line = $("step-speaker");
-  const { speaking, next } = speakers(state);
-  if (ended || !step) {
-    line.replaceChildren();
-  } else if (state.queue.length) {
-    const parts = [];
-    if (speaking) {
-      const who = document.createElement("strong");
-      who.textContent = slotName(ev, speaking);
-      parts.push(`${S.speaking_now} : `, who);
-    }
-    if (next) {
-      const then = document.createElement("span");
-      then.className = "then";
-      then.textContent = `${speaking ? " · " : ""}${S.speaks_next} : ${slotName(ev, next)}`;
-      parts.push(then);
-    }
-    line.replaceChildren(...parts);
-  } else {
-    setText(line, stepSpeakers(step, ev, S));
+function renderSpeakerLine(state, step) {
+  // Who speaks follows the floor: "Parole à : <site>" once the régie gives it to a site.
+  const { speaking, next, speakers: named } = caption(state, step, ev, S);
+  const parts = [];
+  if (speaking) {
+    const who = document.createElement("strong");
+    who.textContent = speaking;
+    parts.push(`${S.speaking_now} : `, who);
   }
+  if (next) parts.push(span("then", `${speaking ? " · " : ""}${S.speaks_next} : ${next}`));
+  if (named) parts.push(named);
+  const line = $("step-speaker");
+  const key = JSON.stringify([speaking, next, named]);
+  if (line.dataset.caption === key) return;
+  line.dataset.caption = key;
+  line.replaceChildren(...parts);
 }
 
 function renderNext(state, ended) {

@@ -90,6 +90,34 @@ export function stepSpeakers(step, ev, S) {
   return ((step && step.speakers) || []).map((sp) => speakerLabel(sp, ev, S)).join(" · ");
 }
 
+// The site that has the floor of the plenary, by name: while the step has the video on
+// and the régie gave the floor to a site, the picture is that site's room (null when the
+// floor is the speaker's, or there is no picture).
+export function floorSite(state, step, ev) {
+  if (!step || !step.video || isEnded(state)) return null;
+  const floor = state.floor || "speaker";
+  if (!floor.startsWith("site:")) return null;
+  const id = floor.slice("site:".length);
+  return ev.sites.find((s) => s.id === id)?.name || id;
+}
+
+// The caption under a step on screens and phones: who speaks now and who is next. The
+// floor comes first: a site given the floor speaks (with the turn it speaks for, if a
+// queue runs), not the step's speakers; then a queue's turns; else the step's speakers.
+export function caption(state, step, ev, S) {
+  const none = { speaking: "", next: "", speakers: "" };
+  if (!step || isEnded(state)) return none;
+  const site = floorSite(state, step, ev);
+  const { speaking, next } = speakers(state);
+  const turn = speaking ? slotName(ev, speaking) : "";
+  return {
+    // A turn named after its workshop names its site already ("… — Lycée …, Niort").
+    speaking: site && !turn.includes(site) ? [site, turn].filter(Boolean).join(" — ") : turn,
+    next: next ? slotName(ev, next) : "",
+    speakers: site || state.queue.length ? "" : stepSpeakers(step, ev, S),
+  };
+}
+
 // Where `site`'s people gather for this step ("" when the event does not say).
 export function stepRoom(step, site, S) {
   const room = step && site && step.rooms ? step.rooms[site] : "";
