@@ -23,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from live.agenda.hub import Live
+from live.agenda.queues import step_turns
+from live.agenda.state import workshop_name
 from live.i18n import script_strings
 from live.links import COMMANDERS, Claims
 from live.model import Event, Workshop
@@ -78,6 +80,24 @@ def _report_steps(event: Event, workshop: Workshop) -> list[str]:
     return out
 
 
+def _screen_turns(event: Event, workshop: Workshop) -> dict[str, Any]:
+    """When the workshop's notes go on screen: the steps whose speaking queue has one of
+    its turns (`queues.step_turns`, what entering them builds), and the title of every
+    turn in those queues, so the page can say "on screen in 8 min, after X" live from
+    the state's queue."""
+    steps: list[dict[str, str]] = []
+    names: dict[str, str] = {}
+    for step in event.agenda:
+        turns = step_turns(event, step)
+        if not any(t.workshop == workshop.id for t in turns):
+            continue
+        steps.append({"id": step.id, "label": f"{step.title} ({step.start.strftime('%H:%M')})"})
+        for t in turns:
+            report = event.report(t.report) if t.report else None
+            names[t.key] = report.title if report else workshop_name(event, t.workshop)
+    return {"steps": steps, "names": names}
+
+
 def view_url(request: Request, event_id: str, workshop_id: str, token: str) -> str:
     return path(request, "notes_view", event_id=event_id, workshop_id=workshop_id, k=token)
 
@@ -106,6 +126,9 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         return RedirectResponse(view_url(request, event.id, chosen.id, token), status_code=303)
     config = _editor_config(request, event, workshop.id, token)
     reports = _reports(event, workshop)
+    screen = _screen_turns(event, workshop)
+    if screen["steps"]:  # "on screen now / in N min" follows the live state
+        config = {**config, "lang": lang_of(request), "screen": screen}
     if reports:  # the live socket's refusals come back in the page's language
         steps = _report_steps(event, workshop)
         config = {**config, "lang": lang_of(request), "reports": reports, "report_steps": steps}
@@ -118,6 +141,7 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         token=token,
         view_url=view_url(request, event.id, workshop.id, token),
         reports=reports,
+        on_screen=bool(screen["steps"]),
         config=config,
     )
 

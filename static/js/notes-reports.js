@@ -1,3 +1,12 @@
+// The rapporteur's live panel on its notes page: whether its workshop's notes are on the
+// site screens (now, in N minutes after whom, already shown), and its experience reports
+// called in turn. One live connection, opened with the page's own rapporteur link, feeds
+// both; it only reads the state, except for `report.next`.
+//
+// The on-screen line reads the step's speaking queue: the screens show the notes of the
+// workshop whose turn is speaking, so "in N min" is the speaker's time left plus the slots
+// waiting before ours (mirrors `agenda.state.step_end`'s sum).
+//
 // The rapporteur calls its workshop's experience reports in turn, from its notes page.
 //
 // The page opens the live connection with its own rapporteur link and sends `report.next`
@@ -55,11 +64,59 @@ export function reportsView(state, workshop, reportIds, S, steps = []) {
   return { ...view, enabled: true, why: "" };
 }
 
-// Start the panel, if the page has one. `cfg` is the page's configuration (the event id,
-// the rapporteur's token, the page language, the workshop and its reports).
-export function startReports(cfg, S) {
-  const panel = document.getElementById("notes-reports");
-  if (!panel || !cfg.reports || !cfg.reports.length) return null;
+// What the on-screen line says for a state at `now`: `when` is "now", "soon", "done",
+// "later" or "" (nothing to say), `text` the sentence, `timer` our turn's countdown.
+export function onScreenView(state, workshop, screen, S, now) {
+  const done = { when: "done", text: S["notes.onscreen.done"], timer: null };
+  if (state && state.ended !== null) return { when: "", text: S["notes.reports.ended"], timer: null };
+  const queue = (state && state.step !== null && state.queue) || [];
+  const ours = queue.filter((s) => s.workshop === workshop);
+  if (!ours.length) {
+    // Not in this step: the steps that will show our notes and have not begun yet.
+    const started = (state && state.started) || {};
+    const ahead = screen.steps.filter((st) => !(st.id in started)).map((st) => st.label);
+    if (!ahead.length) return done;
+    return { when: "later", text: S["notes.onscreen.later"].replace("{steps}", ahead.join(", ")), timer: null };
+  }
+  if (ours.some((s) => s.status === "speaking")) return { when: "now", text: S["notes.onscreen.now"], timer: state.speaker };
+  const first = ours.find((s) => s.status === "pending");
+  if (!first) return done;
+  const before = queue.slice(0, queue.indexOf(first));
+  let ms = 0;
+  for (const s of before) {
+    if (s.status === "pending") ms += s.duration_ms;
+    if (s.status === "speaking" && state.speaker) ms += Math.max(0, remaining(state.speaker, now));
+  }
+  const previous = before.reverse().find((s) => s.status === "pending" || s.status === "speaking");
+  if (!previous) return { when: "soon", text: S["notes.onscreen.first"], timer: null };
+  const minutes = String(Math.max(1, Math.ceil(ms / 60000)));
+  const title = screen.names[previous.report || previous.workshop] || previous.workshop;
+  const text = S["notes.onscreen.in"].replace("{minutes}", minutes).replace("{title}", title);
+  return { when: "soon", text, timer: null };
+}
+
+// The on-screen line: its sentence changes with the state (and its minutes with time); its
+// countdown ticks apart from it, so the live region does not speak every second.
+function onScreenLine(line, cfg, S, conn, link) {
+  const text = line.querySelector("#notes-onscreen-text");
+  const clock = line.querySelector("#notes-onscreen-clock");
+  let said = "";
+  function tick() {
+    const view = link.online && conn.state ? onScreenView(conn.state, cfg.workshop, cfg.screen, S, conn.now()) : null;
+    const sentence = view ? view.text : link.lost || S["notes.reports.offline"];
+    if (sentence !== said) setText(text, (said = sentence));
+    line.dataset.when = view ? view.when : "unknown";
+    clock.hidden = !(view && view.timer);
+    if (view && view.timer) {
+      const paused = view.timer.status === "paused" ? ` (${S["notes.reports.paused"]})` : "";
+      setText(clock, format(remaining(view.timer, conn.now())) + paused);
+    }
+  }
+  return { show: tick, tick };
+}
+
+// The reports panel: each report's status, the one presented and its timer, the button.
+function reportsPanel(panel, cfg, S, conn, link) {
   const $ = (id) => document.getElementById(id);
   const button = $("notes-reports-next");
   const why = $("notes-reports-why");
@@ -71,9 +128,7 @@ export function startReports(cfg, S) {
     done: S["notes.reports.done"],
     skipped: S["notes.reports.skipped"],
   };
-  let online = false;
   let sending = false;
-  let lost = ""; // why the server ended the live connection, if it said
   let view = null;
   let refusedAt = null; // the state a refusal was about: it goes once the state moves on
 
@@ -100,9 +155,9 @@ export function startReports(cfg, S) {
     }
     if (view) setText(button, view.label);
     let reason = view ? view.why : S["notes.connecting"];
-    if (!online) reason = lost || S["notes.reports.offline"];
+    if (!link.online) reason = link.lost || S["notes.reports.offline"];
     // Not disabled while a press is on its way (the guard below): the button keeps the focus.
-    button.disabled = !online || !view || !view.enabled;
+    button.disabled = !link.online || !view || !view.enabled;
     setText(why, reason);
     panel.dataset.ready = view ? "1" : "0";
     tick();
@@ -115,24 +170,6 @@ export function startReports(cfg, S) {
     const paused = t.status === "paused" ? ` (${S["notes.reports.paused"]})` : "";
     setText($("notes-reports-clock"), left + paused);
   }
-
-  const conn = new LiveConnection({
-    eventId: cfg.event,
-    token: cfg.token,
-    lang: cfg.lang,
-    onState: show,
-    onStatus: (ok) => {
-      online = ok;
-      if (ok) lost = "";
-      show();
-    },
-    onError: (msg) => {
-      if (!msg.id && msg.code !== "rate_limited") {
-        lost = msg.message; // about the connection (a revoked link...), not one command
-        show();
-      }
-    },
-  });
 
   button.addEventListener("click", async () => {
     if (button.disabled || sending) return;
@@ -147,8 +184,41 @@ export function startReports(cfg, S) {
       show();
     }
   });
+  return { show, tick };
+}
 
+// Start the live panel, if the page has one. `cfg` is the page's configuration (the event
+// id, the rapporteur's token, the page language, the workshop, when its notes go on
+// screen and its reports).
+export function startReports(cfg, S) {
+  const line = document.getElementById("notes-onscreen");
+  const panel = document.getElementById("notes-reports");
+  const withLine = Boolean(line && cfg.screen);
+  const withPanel = Boolean(panel && cfg.reports && cfg.reports.length);
+  if (!withLine && !withPanel) return null;
+  const link = { online: false, lost: "" }; // `lost`: why the server ended the connection
+  const parts = [];
+  const show = () => parts.forEach((p) => p.show());
+  const conn = new LiveConnection({
+    eventId: cfg.event,
+    token: cfg.token,
+    lang: cfg.lang,
+    onState: show,
+    onStatus: (ok) => {
+      link.online = ok;
+      if (ok) link.lost = "";
+      show();
+    },
+    onError: (msg) => {
+      if (!msg.id && msg.code !== "rate_limited") {
+        link.lost = msg.message; // about the connection (a revoked link...), not one command
+        show();
+      }
+    },
+  });
+  if (withLine) parts.push(onScreenLine(line, cfg, S, conn, link));
+  if (withPanel) parts.push(reportsPanel(panel, cfg, S, conn, link));
   conn.connect();
-  everyFrame(tick);
+  everyFrame(() => parts.forEach((p) => p.tick()));
   return conn;
 }
