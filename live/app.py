@@ -163,7 +163,12 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.notes = notes
     app.state.exports = Exports(workers)
     app.state.sheet_workers = sheet_workers
-    app.state.signer = Signer(settings.secret, settings.link_days)
+    app.state.signer = Signer(  # an event's links valid through its day (links.Validity)
+        settings.secret,
+        settings.link_days,
+        margin_days=settings.link_margin_days,
+        events=lambda event_id: served.event if (served := hub.get(event_id)) else None,
+    )
     app.state.links = LinkBook(app.state.signer, backend)
     app.state.admin_links = AdminLinks(app.state.signer, backend)
     app.state.plenary = Plenary.from_settings(settings, app.state.links)

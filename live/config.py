@@ -62,6 +62,7 @@ class Settings:
     secret: str = ""
     base_url: str = "http://localhost:8000"
     link_days: int = 60
+    link_margin_days: int = 7  # an event's links valid this long after its day (links.Validity)
     snapshot_every: int = 100
     max_message_bytes: int = 16 * 1024
     send_queue: int = 64
@@ -120,6 +121,7 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL", cls.redis_url),
             base_url=os.environ.get("RELAIS_BASE_URL", "http://localhost:8000").rstrip("/"),
             link_days=int(os.environ.get("RELAIS_LINK_DAYS", "60")),
+            link_margin_days=int(os.environ.get("RELAIS_LINK_MARGIN_DAYS", "7")),
             demo=os.environ.get("RELAIS_DEMO", "") not in ("", "0", "false"),
             smtp_host=os.environ.get("RELAIS_SMTP_HOST", ""),
             smtp_port=int(os.environ.get("RELAIS_SMTP_PORT", "25")),
@@ -169,6 +171,10 @@ class Settings:
         )
         for key, value in overrides.items():
             setattr(s, key, value)
+        if s.link_days < 1 or s.link_margin_days < 0:
+            raise ValueError(
+                "RELAIS_LINK_DAYS must be 1 or more, RELAIS_LINK_MARGIN_DAYS 0 or more"
+            )
         if s.ice_transport_policy not in ("all", "relay"):
             raise ValueError("RELAIS_ICE_TRANSPORT_POLICY must be all or relay")
         if not s.secret and signing != "none":

@@ -13,7 +13,8 @@ import secrets
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Literal
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Literal, Protocol
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -79,15 +80,103 @@ PUBLIC = Claims(event="", role="public")
 
 
 ADMIN_DAYS = 365  # an admin link's validity; the admin page renews it before it ends
+DAY = 86400
+LINK_DAYS = 60  # RELAIS_LINK_DAYS: an event's link is valid at least this long from issue...
+MARGIN_DAYS = 7  # RELAIS_LINK_MARGIN_DAYS: ...and through the event's day and this margin
+MAX_DAYS = 366  # the longest validity an organizer may choose for a link
+
+
+class Dated(Protocol):
+    """What the validity of an event's links depends on: its day, in its timezone (an
+    `Event` is one; links.py needs nothing else of it)."""
+
+    @property
+    def date(self) -> date: ...
+
+    @property
+    def tz(self) -> tzinfo: ...
+
+
+def day_end(day: date, tz: tzinfo) -> int:
+    """The last second of `day` where the event takes place (the next local midnight,
+    less one second; a DST change that day is accounted for)."""
+    midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return int(midnight.timestamp()) - 1
+
+
+def local_day(seconds: float, tz: tzinfo) -> date:
+    """The day it is at `seconds` where the event takes place."""
+    return datetime.fromtimestamp(seconds, tz).date()
+
+
+@dataclass(frozen=True)
+class Validity:
+    """How long an event's link is valid when nobody chose: through the event's day and
+    a margin after it (the synthesis, late questions), and never less than `days` from
+    issue, so that a link made after the event, or for one days away, still works a while.
+    A sheet printed months ahead is thereby valid on the day. Expiries fall at the end of
+    a local day: a printed "valable jusqu'au 23/06/2027" means the whole of that day."""
+
+    days: float = LINK_DAYS
+    margin_days: float = MARGIN_DAYS
+
+    def until(self, event: Dated | None, now: float) -> int:
+        """The default expiry (epoch seconds) of a link of `event` issued at `now`; without
+        an event (unknown to this signer), `days` from now."""
+        floor = now + DAY * self.days
+        if event is None:
+            return int(floor)
+        after_event = day_end(event.date, event.tz) + DAY * self.margin_days
+        return day_end(local_day(max(floor, after_event), event.tz), event.tz)
+
+
+def chosen_until(event: Dated, chosen: date, now: float) -> int:
+    """The expiry of a link the organizer made valid through `chosen` (a day where the
+    event is), or LinkError `link_validity` if that day is past or more than `MAX_DAYS`
+    away: nothing is signed then."""
+    today = local_day(now, event.tz)
+    if not today <= chosen <= today + timedelta(days=MAX_DAYS):
+        raise LinkError(
+            "link_validity",
+            "a link's validity must end between today and a year from now",
+            first=today.isoformat(),
+            last=(today + timedelta(days=MAX_DAYS)).isoformat(),
+        )
+    return day_end(chosen, event.tz)
+
+
+def ends_before_event(claims: Claims, event: Dated) -> bool:
+    """Would this link stop working before the event's day is over (a sheet warns)?"""
+    return claims.expires < day_end(event.date, event.tz)
 
 
 class Signer:
-    def __init__(self, secret: str, days: int = 60) -> None:
+    """Signs and reads links. `events` tells which event an id names (the server's events,
+    or the one `relais links` prints), so that an event's links default to its
+    `Validity`; an id it does not know gets `days` from issue."""
+
+    def __init__(
+        self,
+        secret: str,
+        days: float = LINK_DAYS,
+        *,
+        margin_days: float = MARGIN_DAYS,
+        events: Callable[[str], Dated | None] | None = None,
+    ) -> None:
         self._s = URLSafeSerializer(secret, salt="relais.link")
         # Another salt: an admin token is no event link's signature, and no event token
         # is an admin link's, whatever the payload says.
         self._admin = URLSafeSerializer(secret, salt="relais.admin")
         self.days = days
+        self.validity = Validity(days, margin_days)
+        self.events = events
+
+    def until(self, event: str | Dated | None, now: float | None = None) -> int:
+        """The default expiry of a link of `event` (its id, or the event) issued `now`."""
+        now = time.time() if now is None else now
+        if isinstance(event, str):
+            event = self.events(event) if self.events is not None and event else None
+        return self.validity.until(event, now)
 
     def sign(
         self,
@@ -98,10 +187,18 @@ class Signer:
         workshop: str | None = None,
         person: str | None = None,
         days: float | None = None,
+        until: float | None = None,
         now: float | None = None,
     ) -> str:
+        """A link of `event` for `role`: valid until `until` (epoch seconds), else for
+        `days` from now, else by default (`until`: through the event's day and its margin)."""
         now = time.time() if now is None else now
-        expires = int(now + 86400 * (self.days if days is None else days))
+        if until is not None:
+            expires = int(until)
+        elif days is not None:
+            expires = int(now + DAY * days)
+        else:
+            expires = self.until(event, now)
         payload = {"e": event, "r": role, "x": expires, "i": secrets.token_urlsafe(6)}
         for key, value in (("s", site), ("w", workshop), ("p", person)):
             if value is not None:

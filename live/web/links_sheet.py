@@ -14,6 +14,12 @@ desk, this sheet, the console): it is kept here like the others, in its own slot
 (`ADMIN_SLOT`), shown once handed out, revocable, and revoked with the admin links
 (`revoke_admin_handouts`): no page mints a link the organizer cannot see.
 
+A link is valid by default through the event's day and a margin after it (`links.Validity`,
+as `relais links` signs them); "Nouveau lien" lets the organizer choose the last day
+instead (a year at most). The sheet and every printed sheet say until when each link
+works, and warn when one would stop before the event is over: a sheet printed months
+ahead must not be dead on the day.
+
 Every route needs an organizer link (`?k=`, on POSTs too, as on the desk: the signed token
 in the address is what a cross-site form cannot know).
 """
@@ -22,10 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlencode
@@ -38,7 +45,18 @@ from starlette.routing import Route
 from live.agenda.hub import Live
 from live.backends.base import Backend
 from live.i18n import translator
-from live.links import Claims, LinkError, Revocations, Role, Signer, url
+from live.links import (
+    MAX_DAYS,
+    Claims,
+    LinkError,
+    Revocations,
+    Role,
+    Signer,
+    chosen_until,
+    ends_before_event,
+    local_day,
+    url,
+)
 from live.model import Event, Site
 from live.people.desk import Refused
 from live.web.common import error_page, lang_of, not_found, render, room_label, with_link
@@ -49,6 +67,7 @@ KIND = "links"  # records `links/{event}:{slot key}`
 EARLIER_KEPT = 50  # links replaced by a new one, kept on the sheet to be revoked
 DONE = ("reissue", "revoke")
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # what a date input sends
 QR_MM = 48  # printed QR side: a 57-module code with its margin, 0.7 mm a module
 
 
@@ -65,8 +84,12 @@ class Slot:
     workshop: str | None = None
     speaker: str | None = None
 
-    def sign(self, signer: Signer, event_id: str) -> str:
-        return signer.sign(event_id, self.role, site=self.site, workshop=self.workshop)
+    def sign(self, signer: Signer, event: Event, until: int | None = None) -> str:
+        """A link for this slot, valid until `until`, else by default for this event."""
+        expires = signer.until(event) if until is None else until
+        return signer.sign(
+            event.id, self.role, site=self.site, workshop=self.workshop, until=expires
+        )
 
     @property
     def anchor(self) -> str:
@@ -152,7 +175,7 @@ def _to_issue(
         token = (kept.get(slot.key) or {}).get("token")
         if isinstance(token, str) and claims_of(signer, token, event.id) is not None:
             continue
-        out.append((slot, {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}))
+        out.append((slot, {"token": slot.sign(signer, event), "issued": _now(), "earlier": []}))
     return out
 
 
@@ -188,7 +211,7 @@ async def kept_link(
     claims = claims_of(signer, token, event.id) if isinstance(token, str) else None
     if isinstance(token, str) and claims is not None and claims.id not in revoked:
         return token
-    fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
+    fresh = {"token": slot.sign(signer, event), "issued": _now(), "earlier": []}
     if record is None and not await backend.create_record(KIND, key, fresh):
         return await kept_link(backend, signer, event, slot, revoked)  # issued meanwhile
     if record is not None:  # revoked (or unreadable): a new one, the old kept on the sheet
@@ -197,14 +220,17 @@ async def kept_link(
     return str(fresh["token"])
 
 
-async def reissue(backend: Backend, signer: Signer, event: Event, slot: Slot) -> None:
-    """A new link for this slot; the one it replaces goes to `earlier`, still valid."""
+async def reissue(
+    backend: Backend, signer: Signer, event: Event, slot: Slot, until: int | None = None
+) -> None:
+    """A new link for this slot (valid until `until`, else by default); the one it
+    replaces goes to `earlier`, still valid."""
     key = f"{event.id}:{slot.key}"
     record = await backend.get_record(KIND, key) or {}
     earlier = list(record.get("earlier") or [])
     if isinstance(record.get("token"), str):
         earlier.insert(0, {"token": record["token"], "issued": record.get("issued", "")})
-    fresh = {"token": slot.sign(signer, event.id), "issued": _now(), "earlier": []}
+    fresh = {"token": slot.sign(signer, event, until), "issued": _now(), "earlier": []}
     await backend.put_record(KIND, key, fresh | {"earlier": earlier[:EARLIER_KEPT]})
 
 
@@ -266,7 +292,14 @@ def link_state(ctx: Context, token: str) -> dict[str, Any]:
     """One kept link as the sheet shows it: address, id, and whether it still opens."""
     claims = claims_of(ctx.signer, token, ctx.event.id)
     if claims is None:
-        return {"url": "", "id": "", "status": "invalid", "expires": "", "in_use": False}
+        return {
+            "url": "",
+            "id": "",
+            "status": "invalid",
+            "expires": "",
+            "early": False,
+            "in_use": False,
+        }
     status = "valid"
     if claims.id in ctx.revoked:
         status = "revoked"
@@ -277,8 +310,38 @@ def link_state(ctx: Context, token: str) -> dict[str, Any]:
         "id": claims.id,
         "status": status,
         "expires": _date(ctx, claims.expires),
+        # still working, but not through the event's day: the sheet warns
+        "early": status == "valid" and ends_before_event(claims, ctx.event),
         "in_use": claims.id == ctx.viewer,
     }
+
+
+def _day(ctx: Context, day: date) -> str:
+    return day.strftime("%d/%m/%Y" if ctx.lang == "fr" else "%Y-%m-%d")
+
+
+def validity_choice(ctx: Context) -> dict[str, Any]:
+    """What "Nouveau lien" offers: the last day a new link works, the default one
+    proposed, between today and `MAX_DAYS` from today (days where the event is)."""
+    now = time.time()
+    today = local_day(now, ctx.event.tz)
+    proposed = local_day(ctx.signer.until(ctx.event, now), ctx.event.tz)
+    return {
+        "default": proposed.isoformat(),
+        "min": today.isoformat(),
+        "max": (today + timedelta(days=MAX_DAYS)).isoformat(),
+        "event_day": ctx.event.date.isoformat(),
+        "help": ctx.t("links.until_help").format(
+            date=_day(ctx, proposed),
+            margin=f"{ctx.signer.validity.margin_days:g}",
+            days=f"{ctx.signer.validity.days:g}",
+        ),
+    }
+
+
+def early_warning(ctx: Context) -> str:
+    """The sentence that says a link stops working before the event is over."""
+    return ctx.t("links.expires_early").format(date=_day(ctx, ctx.event.date))
 
 
 def describe(ctx: Context, slot: Slot) -> tuple[str, str]:
@@ -399,6 +462,8 @@ class PrintEntry:
     where: str
     url: str
     note: str  # why there is no QR code (a revoked link), else ""
+    validity: str = ""  # "Valable jusqu'au …"
+    warning: str = ""  # it stops working before the event is over
 
 
 @dataclass(frozen=True)
@@ -460,7 +525,12 @@ def sheet_pdf(sheet: PrintSheet, fonts: Path = FONTS) -> bytes:
     else:  # core fonts: latin-1 only
         texts = [_latin1(s) for s in texts]
         entries = [
-            PrintEntry(*(_latin1(v) for v in (e.title, e.detail, e.where, e.url, e.note)))
+            PrintEntry(
+                *(
+                    _latin1(v)
+                    for v in (e.title, e.detail, e.where, e.url, e.note, e.validity, e.warning)
+                )
+            )
             for e in entries
         ]
     site, address, about, note = texts
@@ -516,6 +586,12 @@ def sheet_pdf(sheet: PrintSheet, fonts: Path = FONTS) -> bytes:
         if e.detail:
             used += lines(e.detail, 10, 5, dry=dry)
         used += lines(e.where, 11, 5.5, dry=dry)
+        if e.validity:
+            used += lines(e.validity, 10, 5, style="B", dry=dry)
+        if e.warning:
+            pdf.set_text_color(160, 0, 0)
+            used += lines(e.warning, 10, 5, style="B", dry=dry)
+            pdf.set_text_color(0, 0, 0)
         return used + lines(e.url, 7.5, 3.6, font=mono, dry=dry)
 
     for e in entries:
@@ -575,20 +651,27 @@ async def _sheet(
 ) -> Response:
     ctx, kept = await _kept(request, live, claims)
     done = request.query_params.get("done", "")
-    # Fifty QR codes are a few hundred ms of work: built and rendered off the event loop.
-    return await asyncio.to_thread(
-        lambda: render(
+
+    def page() -> Response:
+        sections = groups(ctx, kept)
+        early = sum(1 for g in sections for e in g["entries"] if e.get("early"))
+        return render(
             request,
             "links.html",
             status=status,
             event=live.event,
             token=request.query_params["k"],
-            groups=groups(ctx, kept),
+            groups=sections,
+            validity=validity_choice(ctx),
+            early=early,
+            early_warning=early_warning(ctx),
             error=error,
             done="" if error or done not in DONE else done,
             done_slot=request.query_params.get("slot", ""),
         )
-    )
+
+    # Fifty QR codes are a few hundred ms of work: built and rendered off the event loop.
+    return await asyncio.to_thread(page)
 
 
 @with_link("organizer")
@@ -617,14 +700,17 @@ async def site_sheet(request: Request, live: Live, claims: Claims) -> Response:
             token=request.query_params["k"],
             site=site,
             entries=site_entries(ctx, kept, site),
+            early_warning=early_warning(ctx),
         )
     )
 
 
-async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: Site) -> Response:
+def print_sheet(ctx: Context, kept: dict[str, Any], site: Site) -> PrintSheet:
+    """What a site's PDF says, in the page's language: each link with until when it works,
+    and a warning for one that stops before the event is over."""
     t, event = ctx.t, ctx.event
     entries = site_entries(ctx, kept, site, qr=False)  # the worker draws them
-    sheet = PrintSheet(
+    return PrintSheet(
         heading=t("links.site_title"),
         site=site.name,
         address=site.address,
@@ -637,10 +723,19 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
                 where=e["where"],
                 url=e["url"],
                 note="" if e["status"] == "valid" else t(f"links.status.{e['status']}"),
+                validity=t("links.valid_until").format(date=e["expires"])
+                if e["status"] == "valid"
+                else "",
+                warning=early_warning(ctx) if e["early"] else "",
             )
             for e in entries
         ),
     )
+
+
+async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: Site) -> Response:
+    event = ctx.event
+    sheet = print_sheet(ctx, kept, site)
     try:  # rendered in a worker process of its own lane, never behind a synthesis
         body = await request.app.state.sheet_workers.run(sheet_pdf, sheet)
     except Busy as exc:
@@ -662,6 +757,24 @@ def _slot(event: Event, key: str) -> Slot:
     return found
 
 
+def until_of(ctx: Context, raw: str, now: float | None = None) -> int | None:
+    """The expiry an organizer chose for a new link (a day, YYYY-MM-DD), None for the
+    default; Refused (nothing is signed) for a day that is not one, past or too far."""
+    now = time.time() if now is None else now
+    if not raw:
+        return None
+    try:
+        if not ISO_DAY.fullmatch(raw):
+            raise ValueError(raw)
+        return chosen_until(ctx.event, date.fromisoformat(raw), now)
+    except (ValueError, LinkError):
+        today = local_day(now, ctx.event.tz)
+        last = today + timedelta(days=MAX_DAYS)
+        raise Refused(
+            422, "error.link_validity", first=_day(ctx, today), last=_day(ctx, last)
+        ) from None
+
+
 def _back(request: Request, live: Live, done: str, slot: Slot) -> Response:
     """Post/redirect/get, back to the entry that changed: a reload repeats nothing."""
     query = urlencode({"k": request.query_params["k"], "done": done, "slot": slot.key})
@@ -675,7 +788,9 @@ async def _act(request: Request, live: Live, claims: Claims, done: str) -> Respo
     try:
         slot = _slot(live.event, str(form.get("slot") or ""))
         if done == "reissue":
-            await reissue(state.backend, state.signer, live.event, slot)
+            ctx = _context(request, live.event, claims, frozenset())
+            until = until_of(ctx, str(form.get("until") or "").strip())
+            await reissue(state.backend, state.signer, live.event, slot, until)
         else:
             link_id = str(form.get("link") or "")
             record = await state.backend.get_record(KIND, f"{live.event.id}:{slot.key}") or {}

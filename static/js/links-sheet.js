@@ -34,3 +34,16 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
 for (const button of document.querySelectorAll("button[data-print]")) {
   button.addEventListener("click", () => window.print());
 }
+
+// "Nouveau lien": a validity ending before the event's day is said at once, before the
+// organizer makes (and prints) a link that will not open on the day.
+for (const input of document.querySelectorAll("input[type=date][data-event-day]")) {
+  const warning = document.getElementById(input.dataset.warning);
+  const check = () => {
+    const early = input.value !== "" && input.value < input.dataset.eventDay;
+    warning.textContent = early ? S["links.until_before_event"] : "";
+  };
+  input.addEventListener("input", check);
+  input.addEventListener("change", check);
+  check();
+}
