@@ -3,6 +3,11 @@
 A link carries its claims (event, role, and the site, workshop or person it is for),
 an expiry and a short id, signed with the server's secret. Nothing is stored to check
 one; revoking a link records its id.
+
+An event's link is valid by default through the event's day and a margin after it, and at
+least some days from issue (`Validity`): it is the event's date, not the day the link was
+made, that says how long a link must work. The default lives here, in the `Signer`, so
+every place that signs (the links sheet, the desk, `relais links`) gives the same one.
 """
 
 from __future__ import annotations
@@ -167,7 +172,6 @@ class Signer:
         # Another salt: an admin token is no event link's signature, and no event token
         # is an admin link's, whatever the payload says.
         self._admin = URLSafeSerializer(secret, salt="relais.admin")
-        self.days = days
         self.validity = Validity(days, margin_days)
         self.events = events
 
