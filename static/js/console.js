@@ -1,6 +1,9 @@
 // The facilitator console: every control of the agenda, keyboard shortcuts, the
 // parallel workshop timers, the speaking queue and the schedule drift.
 //
+// A control surface: what the current step needs is shown, what it does not folds away
+// (the plenary's panel outside plenary moments), and every row stays one compact line.
+//
 // It cannot be mis-pressed: leaving a running (or paused) step, resetting it and ending
 // the event ask first, in a dialog that Enter confirms and Escape cancels; and the last
 // command can be taken back ("Annuler", Ctrl+Z), itself a logged command.
@@ -18,6 +21,18 @@ const siteName = (id) => ev.sites.find((s) => s.id === id)?.name || id;
 const STATUS = { idle: S.idle, running: S.running, paused: S.paused, done: S.closed };
 const SLOT = { pending: S.pending, speaking: S.speaking, done: S.done, skipped: S.skipped };
 const fill = (template, params) => template.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
+// Steps where the sites listen to someone together: the plenary's panel (floor, mosaic,
+// who receives) unfolds on them when they have video; on any other step it folds away.
+const PLENARY_KINDS = new Set(["welcome", "plenary", "round_table", "synthesis", "closing"]);
+
+// A drift or a lead in hours and minutes: "2 h 05 min", not "125 min".
+export function minutesText(ms) {
+  const min = Math.round(Math.abs(ms) / 60000);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  const m = min % 60;
+  return m ? `${h} h ${String(m).padStart(2, "0")} min` : `${h} h`;
+}
 
 function send(name, args = {}) {
   const line = $("error");
@@ -117,6 +132,36 @@ document.addEventListener("click", (e) => {
   if (b.dataset.step) args.step = b.dataset.step;
   command(b.dataset.cmd, args);
 });
+
+// -- panels that fold --------------------------------------------------------------------
+
+// A panel's heading is its disclosure button (aria-expanded); the step decides whether it
+// starts open, a press of the facilitator's keeps until the step changes.
+function setFold(card, open) {
+  const button = card.querySelector("button.fold");
+  button.setAttribute("aria-expanded", String(open));
+  $(button.getAttribute("aria-controls")).hidden = !open;
+  card.dataset.open = open ? "1" : "0";
+}
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button.fold");
+  if (b) setFold(b.closest(".fold-card"), b.getAttribute("aria-expanded") !== "true");
+});
+
+let foldedFor; // the step whose panels were last folded by its kind
+
+function autoFold(state) {
+  const key = isEnded(state) ? "ended" : String(state.step);
+  if (key === foldedFor) return;
+  foldedFor = key;
+  const step = isEnded(state) ? null : currentStep(state, ev);
+  // Before the start, the plenary's panel is where the sites' cameras are checked.
+  const plenaryMoment = step
+    ? PLENARY_KINDS.has(step.kind) && !!step.video
+    : !isEnded(state) && ev.agenda.some((s) => s.video);
+  setFold($("plenary-card"), plenaryMoment);
+}
 
 // -- the run-of-show, edited live ----------------------------------------------------------
 
@@ -247,6 +292,7 @@ function render(state) {
   const what = state.last ? S[`cmd.${state.last.name}`] || state.last.name : "";
   setText(undo, state.last ? `↶ ${fill(S["undo.what"], { what })}` : `↶ ${S.undo}`);
   markAgenda($("agenda"), state);
+  autoFold(state);
   renderRundown(state);
   renderWorkshops(state);
   renderQueue(state);
@@ -287,6 +333,7 @@ function row(templateId, workshop, title, key = "workshop") {
   const li = $(templateId).content.firstElementChild.cloneNode(true);
   li.dataset[key] = workshop;
   li.querySelector(".title").textContent = title;
+  li.querySelector(".title").title = title; // a row cut to one line shows it whole on hover
   for (const b of li.querySelectorAll("button")) {
     b.dataset[key] = workshop;
     b.setAttribute("aria-label", `${b.dataset.label} ${title}`);
@@ -299,10 +346,14 @@ function row(templateId, workshop, title, key = "workshop") {
 function laneLine(state, id, title) {
   const turn = laneTurn(state, id);
   if (!turn) return null;
-  const p = document.createElement("p");
+  const p = document.createElement("span");
   p.className = "lane";
   const now = turn.speaking ? slotName(ev, turn.speaking) : S["report.none_yet"];
-  p.append(span("muted", `${S["report.now"]} : `), span("", now), " ", span("countdown small-count lane-count"));
+  const what = span("lane-now", "");
+  what.append(span("muted", `${S["report.now"]} : `), span("", now));
+  what.title = `${S["report.now"]} : ${now}`;
+  p.append(span("countdown small-count lane-count"), " ", what);
+  what.hidden = !turn.speaking; // before the first, the button says it all
   const next = document.createElement("button");
   next.type = "button";
   next.className = "small";
@@ -311,7 +362,7 @@ function laneLine(state, id, title) {
   next.disabled = !turn.speaking && !turn.next;
   next.textContent = turn.speaking || !turn.next ? S["report.next"] : S["report.first"];
   next.setAttribute("aria-label", `${next.textContent} : ${title}`);
-  p.append(" ", next);
+  p.prepend(next, " ");
   return p;
 }
 
@@ -323,13 +374,19 @@ function renderWorkshops(state) {
       const t = state.workshops[id];
       const title = workshopName(ev, id);
       const li = row("workshop-row", id, title);
+      // Seen: the theme, and under it the site (buttons still name the whole workshop).
+      const w = ev.workshops[id];
+      if (w && ev.sites.length > 1) {
+        li.querySelector(".title").textContent = workshopName(ev, id, true);
+        li.querySelector(".site").textContent = siteName(w.site);
+      }
       li.dataset.status = t.status;
       li.querySelector(".status").textContent = STATUS[t.status] || t.status;
       for (const b of li.querySelectorAll("button")) {
         b.hidden = (b.dataset.cmd === "workshop.reopen") !== (t.status === "done");
       }
       const lane = laneLine(state, id, title);
-      if (lane) li.append(lane);
+      if (lane) li.querySelector(".ws-lane").append(lane);
       return li;
     }),
   );
@@ -344,6 +401,14 @@ function renderQueue(state) {
       const title = slotName(ev, slot);
       const minutes = `${title} (${Math.round(slot.duration_ms / 60000)} min)`;
       const li = slot.report ? row("queue-row", slot.report, minutes, "report") : row("queue-row", slot.workshop, minutes);
+      // Seen: the workshop's theme, its site, its minutes, each in its own column.
+      li.querySelector(".title").textContent = title;
+      const w = !slot.report && ev.workshops[slot.workshop];
+      if (w && ev.sites.length > 1) {
+        li.querySelector(".title").textContent = workshopName(ev, slot.workshop, true);
+        li.querySelector(".site").textContent = siteName(w.site);
+      }
+      li.querySelector(".minutes").textContent = `${Math.round(slot.duration_ms / 60000)} min`;
       li.dataset.status = slot.status;
       li.querySelector(".status").textContent = SLOT[slot.status] || slot.status;
       const [up, down, skip] = li.querySelectorAll("button");
@@ -368,7 +433,7 @@ function tick() {
   cd.dataset.phase = t && t.status === "paused" ? "paused" : phase(t, now, ev.timers);
   for (const li of document.querySelectorAll("#workshop-timers li")) {
     const wt = state.workshops[li.dataset.workshop];
-    const el = li.querySelector(".countdown");
+    const el = li.querySelector(".ws-countdown");
     if (wt && el) {
       setText(el, format(remaining(wt, now)));
       el.dataset.phase = phase(wt, now, ev.timers);
@@ -381,7 +446,7 @@ function tick() {
   const sch = isEnded(state) ? null : schedule(state, ev, now);
   if (sch) {
     const min = Math.round(Math.abs(sch.drift) / 60000);
-    setText($("drift"), min === 0 ? S.on_time : `${min} min ${sch.drift > 0 ? S.behind : S.ahead}`);
+    setText($("drift"), min === 0 ? S.on_time : `${minutesText(sch.drift)} ${sch.drift > 0 ? S.behind : S.ahead}`);
     setText($("projected-end"), timeOfDay(sch.projectedEnd, ev.timezone));
   }
 }
