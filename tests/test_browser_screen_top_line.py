@@ -1,6 +1,7 @@
 """In Debian's Chromium, the Grand Est plenary on screens whose site and room have long
-names: the clock stays whole on one line, and the site and room give way (cut with an
-ellipsis) instead of running past the screen, at every projector size."""
+names: the clock stays whole on one line and the room where the site gathers is read whole;
+the site's name gives way (cut with an ellipsis) instead of running past the screen, at
+every projector size."""
 
 from __future__ import annotations
 
@@ -24,8 +25,13 @@ TOP = """() => {
   const line = parseFloat(getComputedStyle(clock).lineHeight);
   const parts = [...document.querySelectorAll(".screen-top > *:not([hidden])")]
     .map((e) => e.getBoundingClientRect());
+  const room = document.getElementById("step-room");
+  const text = document.createRange();
+  text.selectNodeContents(room);
+  const padding = parseFloat(getComputedStyle(room).paddingLeft);
   return {
     clock: clock.textContent,
+    room: text.getBoundingClientRect().width <= room.clientWidth - padding + 0.5,
     oneLine: clock.getBoundingClientRect().height < 1.5 * line,
     whole: clock.scrollWidth <= clock.clientWidth + 1,
     inside: parts.every((r) =>
@@ -45,5 +51,6 @@ def test_the_screen_clock_stays_on_one_line_beside_long_site_and_room_names(
             expect(screen.locator("#clock")).to_have_text(CLOCK)
             top = screen.evaluate(TOP)
             assert top["oneLine"] and top["whole"] and top["inside"], f"{site} at {size}: {top}"
+            assert top["room"], f"the room is cut: {site} at {size}"
             assert screen.evaluate(OUTSIDE) == [], f"{site} at {size}"
             screen.close()
