@@ -92,10 +92,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(say("cli.workers_need_redis"), file=sys.stderr)
         return 2
     announce(settings)
-    if not (settings.data_dir / ADMIN_ISSUED).exists():  # the first start on this data
-        print(f"\n{say('cli.admin_link_first', link=issue_admin_link(settings))}\n", flush=True)
+    first = not (settings.data_dir / ADMIN_ISSUED).exists()  # the first start on this data
     if args.demo:
         _print_demo_links(settings)
+    if first or args.admin_link:  # last, framed: what an organizer needs to get in
+        key = "cli.admin_link_first" if first else "cli.admin_link_start"
+        print(framed(say(key, link=issue_admin_link(settings))), flush=True)
     uvicorn.run(
         "live.app:create_app",
         factory=True,
@@ -112,6 +114,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers if args.workers > 1 else None,
     )
     return 0
+
+
+def framed(text: str) -> str:
+    """A text set apart between two rules, so it stands out of the lines around it."""
+    rule = "═" * min(100, max(len(line) for line in text.splitlines()))
+    return f"\n{rule}\n{text}\n{rule}\n"
 
 
 BASE_URL_FILE = "base_url"  # in the data directory: the address `relais serve` announces
@@ -427,6 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--admin-link",
+        action="store_true",
+        help="print a new administrator link at start (the first start prints one anyway)",
+    )
     serve.add_argument(
         "--workers",
         type=int,

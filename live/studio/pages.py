@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -578,8 +578,30 @@ async def delete_event(state: Any, event_id: str) -> None:
     await state.backend.forget()
 
 
+async def admin_entry(request: Request) -> Response:
+    """`/admin` without its link asks for it (the home page leads here): a pasted link, or
+    only its key, goes on to `/admin?k=…`, where it is checked as any admin link is."""
+    if "k" in request.query_params:
+        return await admin(request)
+    pasted = request.query_params.get("link", "").strip()
+    token = _admin_token(pasted)
+    if token:
+        return RedirectResponse(f"{request.url.path}?{urlencode({'k': token})}", status_code=303)
+    wrong = bool(pasted)  # 401 as any page without its link, but one that asks for it
+    return render(request, "studio_admin_ask.html", 422 if wrong else 401, wrong=wrong)
+
+
+def _admin_token(pasted: str) -> str:
+    """The key of a pasted administrator link (`…/admin?k=KEY`), or the key itself."""
+    if "?" in pasted or "/" in pasted:
+        query = pasted.partition("?")[2]
+        keys = [v for k, v in (p.partition("=")[::2] for p in query.split("&")) if k == "k"]
+        return unquote(keys[0]) if keys and "/admin" in pasted else ""
+    return pasted if pasted and " " not in pasted and len(pasted) <= 2048 else ""
+
+
 routes = [
-    Route("/admin", admin, name="admin"),
+    Route("/admin", admin_entry, name="admin"),
     Route("/admin/renew", renew, methods=["POST"], name="admin_renew"),
     Route("/admin/e/{event_id}/archive", archive, methods=["POST"], name="admin_archive"),
     Route("/admin/e/{event_id}/delete", delete, methods=["GET", "POST"], name="admin_delete"),
