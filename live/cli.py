@@ -235,15 +235,28 @@ PRIVATE = ("organizer", "rapporteur", "participants")
 
 
 def _print_demo_links(settings: Settings) -> None:
-    signer = Signer(settings.secret, settings.link_days)
     for name, text in sorted(demo_definitions().items()):
         event = parse_event(text, name)
+        signer = event_signer(settings, event)
         print(f"\n== {event.title}")
         rows = links_for(event, signer, settings.base_url)
         shown = [(label, link) for label, link in rows if not label.startswith(PRIVATE)]
         for line in columns(shown):
             print(f"   {line}")
     print(f"\n({say('cli.all_links')})\n", flush=True)
+
+
+def event_signer(settings: Settings, event: Event, days: float | None = None) -> Signer:
+    """The signer of an event's links, as the server's: valid through the event's day and
+    its margin (at least `link_days` from now); `days` given, exactly that many days."""
+    if days:
+        return Signer(settings.secret, days)
+    return Signer(
+        settings.secret,
+        settings.link_days,
+        margin_days=settings.link_margin_days,
+        events={event.id: event}.get,
+    )
 
 
 def columns(rows: list[tuple[str, str]]) -> list[str]:
@@ -355,7 +368,7 @@ def cmd_links(args: argparse.Namespace) -> int:
         print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     event = parse_event(definitions[args.event], args.event)
-    signer = Signer(settings.secret, args.days or settings.link_days)
+    signer = event_signer(settings, event, args.days)
     for line in columns(links_for(event, signer, links_base(args, settings))):
         print(line)
     return 0

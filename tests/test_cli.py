@@ -209,3 +209,29 @@ def test_import_prints_what_the_event_cannot_satisfy_after_loading_it(
     assert "imported ariege-2020" in captured.out
     assert captured.err.startswith(f"warning: {tmp_path / 'day.yaml'}:")
     assert "registration.wishes: 6 wishes" in captured.err
+
+
+def test_links_printed_months_ahead_are_valid_on_the_event_s_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: links expired 60 days after they were printed, whatever the event's date."""
+    import re
+    from datetime import date, datetime, timedelta
+
+    from live.links import Signer
+
+    day = date.today() + timedelta(days=200)
+    ahead = tmp_path / "ahead.yaml"
+    text = (DEMO / "ariege-2020.yaml").read_text(encoding="utf-8")
+    ahead.write_text(re.sub(r"(?m)^date: .*$", f"date: {day.isoformat()}", text), "utf-8")
+    assert main(["import", str(ahead)]) == 0
+    assert main(["links", "ariege-2020"]) == 0
+    out = capsys.readouterr().out
+    tokens = re.findall(r"/e/ariege-2020/console\?k=(\S+)", out)
+    assert tokens
+    evening = datetime.combine(day, datetime.min.time()).timestamp() + 20 * 3600
+    assert Signer("s").verify(tokens[0], "ariege-2020", now=evening).role == "facilitator"
+    assert main(["links", "ariege-2020", "--days", "3"]) == 0  # exactly what was asked
+    short = re.findall(r"/e/ariege-2020/console\?k=(\S+)", capsys.readouterr().out)[0]
+    with pytest.raises(Exception, match="expired"):
+        Signer("s").verify(short, "ariege-2020", now=evening)
