@@ -249,43 +249,19 @@ def assign_rounds(
     late: bool = False,
     apart: Mapping[str, str] | None = None,
 ) -> list[Assignment]:
-    """Assign several successive rounds; nobody is placed twice in the same workshop id,
-    nor twice under the same key of ``apart`` (workshop id -> key, e.g. its theme).
+    """Assign several rounds together, as one exact optimisation: nobody is placed twice
+    in the same workshop id, nor twice under the same key of ``apart`` (workshop id ->
+    key, e.g. its theme). See ``rounds_assignment``; round ``i`` keeps seed ``seed + i``."""
+    from live.people.rounds_assignment import assign_rounds as joint
 
-    Round ``i`` uses seed ``seed + i`` (kept in its result). Wishes for a workshop already
-    attended are skipped; their rank still counts from the original list. A workshop pinned
-    (or confirmed, in late mode) in a later round is held from the start: an earlier round
-    does not place the person under its key.
-    """
-    if len(applicants_per_round) != len(workshops_per_round):
-        raise ValueError("assign_rounds needs as many applicant lists as workshop lists")
-    people_per_round = [list(people) for people in applicants_per_round]
-    seats_per_round = [list(seats) for seats in workshops_per_round]
-
-    def key(wid: str) -> str:
-        return apart.get(wid, wid) if apart is not None else wid
-
-    held = [
-        {a.id: key(t) for a in people if (t := a.pinned or (a.confirmed if late else None))}
-        for people in people_per_round
-    ]
-    attended: dict[str, set[str]] = defaultdict(set)
-    results: list[Assignment] = []
-    for i, (people, seats) in enumerate(zip(people_per_round, seats_per_round, strict=True)):
-        taken = {pid: set(keys) for pid, keys in attended.items()}
-        for j, fixed in enumerate(held):
-            for pid, k in fixed.items():
-                if j != i:
-                    taken.setdefault(pid, set()).add(k)
-        excluded = {
-            pid: frozenset(s.id for s in seats if key(s.id) in keys) for pid, keys in taken.items()
-        }
-        result = _assign(people, seats, seed + i, allow_free_seats, late, excluded)
-        for pid, wid in result.placements.items():
-            if wid is not None:
-                attended[pid].add(key(wid))
-        results.append(result)
-    return results
+    return joint(
+        applicants_per_round,
+        workshops_per_round,
+        seed=seed,
+        allow_free_seats=allow_free_seats,
+        late=late,
+        apart=apart,
+    )
 
 
 def report(assignment: Assignment) -> Report:
