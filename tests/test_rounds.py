@@ -314,7 +314,8 @@ def test_two_rounds_are_assigned_confirmed_and_shown_with_times_and_rooms(
     r = v.post("/assign", seed="7")
     assert (
         r.status_code == 200
-        and "Affectation calculée : 4 personnes placées, 0 non placée" in html.unescape(r.text)
+        and "Ateliers de l'après-midi (14:00) : 4 personnes placées, 0 non placée"
+        in html.unescape(r.text)
     )
     r = v.post("/publish")
     assert "4 personnes nouvellement confirmées" in html.unescape(r.text)

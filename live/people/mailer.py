@@ -120,16 +120,23 @@ class Mailer:
         return await self.send(reg.email, subject, body)
 
     async def confirmed_rounds(
-        self, event: Event, reg: Registration, workshops: list[tuple[str, str, str]], link: str
+        self,
+        event: Event,
+        reg: Registration,
+        workshops: list[tuple[str, str | None, str]],
+        link: str,
     ) -> bool:
         """Several rounds: every confirmed workshop as (times, title, room), one line each,
-        in the language the person registered in."""
+        in the language the person registered in; a round without a workshop as (its
+        start, None, ""), said plainly rather than left out."""
         lang = language_of(reg)
         t = translator(lang)
         subject = t("mail.confirmed.subject").format(event=event.title)
         date = format_date(event.date, format="long", locale=lang)
         lines = "\n".join(
             t("mail.confirmed_round").format(times=times, workshop=title, room=room or "—")
+            if title is not None
+            else t("mail.no_workshop_round").format(time=times)
             for times, title, room in workshops
         )
         body = t("mail.confirmed_rounds.body").format(

@@ -156,6 +156,22 @@ def _done_message(request: Request) -> str:
     return _say(request, f"org.done.{done}", params)
 
 
+def _assigned_rounds(request: Request, counts: list[tuple[str, int, int]]) -> str:
+    """What a run did, round by round: "Ateliers du matin (10:30) : 8 personnes placées,
+    0 non placée ; ..." (people placed in every round would hide who lacks one)."""
+    ngettext = plural(lang_of(request))
+    t = translator(lang_of(request))
+    parts = [
+        t("org.done.assign_round").format(
+            round=label,
+            placed=ngettext("org.n_placed", n),
+            unplaced=ngettext("org.n_unplaced", m),
+        )
+        for label, n, m in counts
+    ]
+    return str(t("org.done.assign_rounds")).format(rounds=" ; ".join(parts))
+
+
 # -- the dashboard -----------------------------------------------------------------------
 
 
@@ -204,9 +220,29 @@ def placed_everywhere(event: Event, run: Run, regs: list[Registration]) -> dict[
     return out
 
 
-def _counts(event: Event, regs: list[Registration], run: Run | None) -> dict[str, Any]:
+def per_round(
+    event: Event, regs: list[Registration], run: Run, labels: dict[str, str]
+) -> list[tuple[str, int, int]]:
+    """Several rounds: each round's name, people placed in it and people of the run left
+    without a workshop in it (those registered since are in neither)."""
+    if len(labels) < 2:
+        return []
+    parts = run.parts(event)
+    out = []
+    for rnd in rounds.rounds(event):
+        part = parts.get(rnd.key)
+        here = [r for r in regs if rnd in rounds.rounds_at(event, r.site)]
+        mine = [part.placements.get(r.id) for r in here if part and r.id in part.placements]
+        out.append((labels[rnd.key], sum(1 for w in mine if w), sum(1 for w in mine if not w)))
+    return out
+
+
+def _counts(
+    event: Event, regs: list[Registration], run: Run | None, labels: dict[str, str]
+) -> dict[str, Any]:
     placed = placed_everywhere(event, run, regs) if run else {}
     return {
+        "rounds": per_round(event, regs, run, labels) if run else [],
         "total": len(regs),
         "by_site": sorted(Counter(site_name(event, r.site) for r in regs).items()),
         "by_category": sorted(Counter(r.category for r in regs).items()),
@@ -264,6 +300,8 @@ async def _dashboard(
     labels = round_labels(request, event)
     mail_enabled = request.app.state.mailer.enabled
     done = "" if error else _done_message(request)
+    if done and request.query_params.get("done") == "assign" and run and len(labels) > 1:
+        done = _assigned_rounds(request, per_round(event, regs, run, labels))
 
     def page() -> Response:
         # Everything that goes through the thousands of people runs here, in a thread:
@@ -279,7 +317,7 @@ async def _dashboard(
             regs=regs,
             run=run,
             run_at=local_time(event, run.at if run else None),
-            counts=_counts(event, regs, run) | {"pending": pending},
+            counts=_counts(event, regs, run, labels) | {"pending": pending},
             workshops=_workshop_rows(event, regs, settings, run, labels),
             rounds=[(r, labels[r.key]) for r in rounds.rounds(event)] if len(labels) > 1 else [],
             titles={w.id: event.workshop_short_title(w) for w in event.workshops},
@@ -378,11 +416,13 @@ async def publish(request: Request, live: Live, people: People) -> Response:
     sent = 0
     for reg in changed if mailer.enabled else []:
         if rounds.several(event):  # one mail with every round's workshop, time and room
-            mine = [
-                (workshop_times(event, reg.site, w), event.workshop_title(w), w.room)
-                for _, w in rounds.confirmed_workshops(event, reg)
-                if w is not None
-            ]
+            mine: list[tuple[str, str | None, str]] = []
+            for rnd, w in rounds.confirmed_workshops(event, reg):
+                if w is not None:
+                    times = workshop_times(event, reg.site, w)
+                    mine.append((times, event.workshop_title(w), w.room))
+                elif rnd.step is not None:  # said plainly: no workshop in this round
+                    mine.append((f"{rnd.step.start:%H:%M}", None, ""))
             link = await working_link(request, people, reg)
             sent += bool(await mailer.confirmed_rounds(event, reg, mine, link))
             continue

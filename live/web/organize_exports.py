@@ -140,12 +140,28 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
 
 @organizer
 async def report_csv(request: Request, live: Live, people: People) -> Response:
-    key = _round_key(request, live.event)
-    report, _ = await _report_of(live, people, key)
-    if report is None:
-        raise Refused(409, "org.no_result")
-    header, rows = report_rows(live.event, report)
-    name = f"{live.event.id}-report-{key}.csv" if key else f"{live.event.id}-report.csv"
+    """The report as CSV. With several rounds, every round (or `?round=`'s), each line
+    naming its round in a first column: a file of round 1 alone would pass for the day's."""
+    event = live.event
+    key = _round_key(request, event)
+    if not rounds.several(event):
+        report, _ = await _report_of(live, people, key)
+        if report is None:
+            raise Refused(409, "org.no_result")
+        header, rows = report_rows(event, report)
+        name = f"{event.id}-report.csv"
+        return await asyncio.to_thread(csv_response, request, name, header, rows)
+    labels = round_labels(request, event)
+    wanted = [r.key for r in rounds.rounds(event) if key is None or r.key == key]
+    header, rows = [], []
+    for k in wanted:
+        report, _ = await _report_of(live, people, k)
+        if report is None:
+            raise Refused(409, "org.no_result")
+        head, part = report_rows(event, report)
+        header = ["round", *head]
+        rows += [[labels[k], *row] for row in part]
+    name = f"{event.id}-report-{key}.csv" if key else f"{event.id}-report.csv"
     return await asyncio.to_thread(csv_response, request, name, header, rows)
 
 

@@ -304,6 +304,8 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         settings=settings,
         workshop=workshop,
         mine=mine,
+        # Confirmed in some round: a round without a workshop is final, not pending.
+        decided=rounds.confirmed_any(reg),
         # The live card follows whichever of these runs, as the day moves on (agenda.js).
         round_workshops=[w.id for _, w in mine if w is not None],
         wish_rounds=wish_rounds(event, settings, form),
