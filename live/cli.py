@@ -17,11 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
-from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
+from live.event_file import DefinitionError, Found, parse_event, read_event
 from live.i18n import plural, translator
 from live.links import AdminLinks, LinkBook, Signer, url
 from live.model import Event
 from live.people.retention import Purged, purge
+from live.studio.validate import file_lines
 from live.web import links_sheet, wire
 
 T = TypeVar("T")
@@ -321,27 +322,27 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(say("cli.unreadable", path=args.file, reason=exc.strerror or exc), file=sys.stderr)
         return 2
 
-    async def run() -> Event:
-        event = parse_event(text, args.file)
+    async def run() -> tuple[Event, list[Found]]:
+        event, warned = read_event(text, args.file)
         backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
         await backend.open()
         try:
             # Stored only: the server serves it (a running one within a second, see
             # Hub.follow_definitions) and makes its live state itself, alone.
             await backend.put_definition(event.id, text)
-            return event
+            return event, warned
         finally:
             await backend.close()
 
     try:
-        event = asyncio.run(run())
+        event, warned = asyncio.run(run())
     except DefinitionError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
+        print("\n".join(file_lines(exc.found, cli_lang())), file=sys.stderr)
         return 2
     where = store_location(settings)
     steps = plural(cli_lang())("cli.n_steps", len(event.agenda))
     print(say("cli.imported", event=event.id, title=event.title, steps=steps, path=where))
-    for warning in parse_event_with_warnings(text, args.file)[1]:
+    for warning in file_lines(warned, cli_lang()):
         print(say("cli.warning", text=warning), file=sys.stderr)
     return 0
 

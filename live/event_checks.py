@@ -4,7 +4,8 @@ order and overlaps (errors), and settings that cannot be satisfied (warnings).
 Each problem carries its place and the places it refers to, so that `parse_event` can
 name every line involved; the same rules apply whatever the event came from. It also
 carries a stable code and its values (`unknown_site`, {"site": "foix"}): the file importer
-prints the English `text`, the studio says `studio.problem.<code>` in the page's language.
+logs the English `text`; `relais import` and the studio say `studio.problem.<code>`, in the
+terminal's or the page's language.
 """
 
 from __future__ import annotations
@@ -321,6 +322,12 @@ def warnings(event: Event) -> list[Problem]:
         items = tuple({"site": ident, "count": count} for _, ident, count in short)
         params = {"wishes": wishes, "items": items}
         found.append(Problem(("registration", "wishes"), text, refs, "few_workshops", params))
+    for i, w in enumerate(event.workshops):
+        # Without a room, the confirmation, the personal page and the site sheet cannot
+        # say where to go; a workshop held over visio has its link instead.
+        if not w.room.strip() and not w.visio_url:
+            text = "no room: participants will not know where to go (give `room`, or `visio_url`)"
+            found.append(Problem(("workshops", i, "room"), text, (), "no_room"))
     sites = {s.id: i for i, s in enumerate(event.sites)}
     for i, w in enumerate(event.workshops):
         i_site = sites.get(w.site)

@@ -5,23 +5,25 @@ wrong. A file is bounded before anything is built from it (`_BoundedLoader`): it
 how deep it nests and how much its aliases repeat, since a few kilobytes of YAML can
 otherwise name millions of values, or nest past Python's recursion.
 
-`relais import` prints `file:line: field: reason` lines (English: a developer's
-tool); the studio (`studio/validate.py`) shows the same problems, by code, in the page's
-language next to their fields (`problems_of` is the one translation of pydantic's errors
-into located problems for both).
+Every problem has a stable code and its values (`Problem`), the file's problems their
+line too (`Found`): `relais import` says them in the terminal's language and the studio in
+the page's (`studio/validate.py`, `file_lines`: `file:line: field: reason`), both from the
+catalogs' `studio.problem.<code>`. The English `text` stays for logs and developers.
+`problems_of` is the one translation of pydantic's errors into located problems for both.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from live.errors import RelaisError
-from live.event_checks import Invalid, Located, Problem, dotted, warnings
+from live.event_checks import NO_PARAMS, Invalid, Located, Problem, dotted, warnings
 from live.model import REPORT_ID, SLUG, Event
 
 try:
@@ -40,37 +42,74 @@ MAX_REPEATED = 100_000  # values and characters repeated by aliases, in all
 MAX_NUMBER = 32  # characters of an integer (a long one costs quadratic time to read)
 
 
-class DefinitionError(RelaisError, ValueError):
-    """An event file that cannot be used, with every problem located."""
+class Found(NamedTuple):
+    """A problem at its line of a file, and the lines of the places it refers to."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("invalid", "\n".join(problems))
-        self.problems = problems
+    source: str
+    line: int
+    problem: Problem
+    ref_lines: tuple[int, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """`file:line: field: reason` in English (logs, developers' tests)."""
+        p = self.problem
+        # Only a text that refers to other places has `{}` to fill; the others may quote
+        # the file's values, braces included, as they are.
+        reason = p.text.format(*self.ref_lines) if p.refs else p.text
+        where = f"{dotted(list(p.loc))}: " if p.loc else ""
+        return f"{self.source}:{self.line}: {where}{reason}"
+
+
+class DefinitionError(RelaisError, ValueError):
+    """An event file that cannot be used, with every problem located: `found` to say them
+    in a person's language (`studio.validate.file_lines`), `problems` in English."""
+
+    def __init__(self, found: list[Found]) -> None:
+        self.found = found
+        self.problems = [f.text for f in found]
+        super().__init__("invalid", "\n".join(self.problems))
+
+
+def _file_problem(
+    source: str, line: int, code: str, text: str, params: Mapping[str, Any] = NO_PARAMS
+) -> DefinitionError:
+    """The file refused as a whole at `line` (its syntax, its bounds): no field to name."""
+    return DefinitionError([Found(source, line, Problem((), text, (), code, params))])
 
 
 def parse_event(text: str, source: str = "<event>") -> Event:
     """Parse and validate YAML text; errors read `file:line: field: reason`."""
-    return parse_event_with_warnings(text, source)[0]
+    return read_event(text, source)[0]
 
 
 def parse_event_with_warnings(text: str, source: str = "<event>") -> tuple[Event, list[str]]:
-    """The event and what it cannot satisfy as written (`file:line: field: reason` too),
-    for whoever shows them to the organizer: `relais import`, later the browser.
+    """The event and, in English, what it cannot satisfy as written (`read_event`)."""
+    event, warned = read_event(text, source)
+    return event, [w.text for w in warned]
+
+
+def read_event(text: str, source: str = "<event>") -> tuple[Event, list[Found]]:
+    """The event and what it cannot satisfy as written, each at its line, for whoever
+    shows them to the organizer: `relais import`, the studio.
 
     Refused (DefinitionError): invalid fields, duplicate ids (at the duplicate's line),
     unknown references, no hub or two hubs among several sites, steps out of order, steps
     that overlap on a common site. A step marked `allow_overlap: true` may run alongside
     another (parallel tracks): that overlap is a warning. Warned: more wishes than a
-    site's workshops, a workshop with more seats than its site holds."""
+    site's workshops, a workshop with more seats than its site holds, a workshop with no
+    room (nor visio)."""
     root, data = read_yaml(text, source)
     if not isinstance(data, dict):
-        raise DefinitionError([f"{source}:1: the file must be a mapping with event fields"])
+        raise _file_problem(
+            source, 1, "not_a_mapping", "the file must be a mapping with event fields"
+        )
     data = _stringify_times(data)
     try:
         event = Event.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError([_format(p, root, source) for p in problems_of(exc)]) from None
-    return event, [_format(p, root, source) for p in warnings(event)]
+        raise DefinitionError([_found(p, root, source) for p in problems_of(exc)]) from None
+    return event, [_found(p, root, source) for p in warnings(event)]
 
 
 def read_yaml(text: str, source: str = "<event>") -> tuple[yaml.Node | None, Any]:
@@ -78,7 +117,8 @@ def read_yaml(text: str, source: str = "<event>") -> tuple[yaml.Node | None, Any
     bounds above; else DefinitionError with the line where it passes one."""
     if len(text) > MAX_CHARS:
         reason = f"{len(text)} characters, more than the {MAX_CHARS} an event file may have"
-        raise DefinitionError([f"{source}:1: {reason}"])
+        params = {"count": len(text), "limit": MAX_CHARS}
+        raise _file_problem(source, 1, "file_too_long", reason, params)
     try:
         _measure(text)
         loader = _Loader(text)
@@ -87,24 +127,26 @@ def read_yaml(text: str, source: str = "<event>") -> tuple[yaml.Node | None, Any
             return root, (loader.construct_document(root) if root is not None else None)
         finally:
             loader.dispose()
-    except yaml.YAMLError as exc:
-        raise DefinitionError([_yaml_problem(exc, source)]) from None
     except _Refused as exc:
-        raise DefinitionError([f"{source}:{exc.line}: {exc.reason}"]) from None
+        raise _file_problem(source, exc.line, exc.code, exc.reason, exc.params) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(exc, source) from None
     except UnicodeError:  # a lone surrogate, which libyaml cannot take as UTF-8
-        raise DefinitionError([f"{source}:1: a character of the file is not text"]) from None
+        raise _file_problem(source, 1, "not_text", "a character of the file is not text") from None
     except RecursionError:  # the depth bound comes first; never a 500 all the same
         reason = f"nested more than {MAX_DEPTH} levels deep"
-        raise DefinitionError([f"{source}:1: {reason}"]) from None
+        raise _file_problem(source, 1, "too_deep", reason, {"limit": MAX_DEPTH}) from None
 
 
 class _Refused(Exception):
-    """A file refused while it is read: at which line, and why."""
+    """A file refused while it is read: at which line, why (in English), and its code."""
 
-    def __init__(self, mark: Any, reason: str) -> None:
+    def __init__(self, mark: Any, code: str, reason: str, **params: Any) -> None:
         super().__init__(reason)
         self.line = mark.line + 1 if mark is not None else 1
+        self.code = code
         self.reason = reason
+        self.params = params
 
 
 def _measure(text: str) -> None:
@@ -125,7 +167,7 @@ def _measure(text: str) -> None:
             if isinstance(event, yaml.AliasEvent):
                 if any(event.anchor == anchor for anchor, _, _ in opened):
                     reason = f"alias *{event.anchor} is inside its own anchor"
-                    raise _Refused(event.start_mark, reason)
+                    raise _Refused(event.start_mark, "alias_loop", reason, alias=event.anchor)
                 if event.anchor not in held:
                     continue  # undefined: the loader says so
                 values, length = held[event.anchor]
@@ -133,12 +175,16 @@ def _measure(text: str) -> None:
                 if repeated > MAX_REPEATED:
                     raise _Refused(
                         event.start_mark,
+                        "alias_repeats",
                         f"aliases repeat more than {MAX_REPEATED} values and characters "
                         f"(*{event.anchor} here): write the values out, or repeat less",
+                        limit=MAX_REPEATED,
+                        alias=event.anchor,
                     )
             elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
                 if depth >= MAX_DEPTH:
-                    raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+                    reason = f"nested more than {MAX_DEPTH} levels deep"
+                    raise _Refused(event.start_mark, "too_deep", reason, limit=MAX_DEPTH)
                 if isinstance(event, yaml.ScalarEvent):
                     if event.anchor is not None:
                         held[event.anchor] = (1, len(event.value))
@@ -152,7 +198,8 @@ def _measure(text: str) -> None:
                 if anchor is not None:
                     held[anchor] = (nodes - first, chars - first_chars)
             if nodes > MAX_NODES:
-                raise _Refused(event.start_mark, f"more than {MAX_NODES} values in one file")
+                reason = f"more than {MAX_NODES} values in one file"
+                raise _Refused(event.start_mark, "too_many_values", reason, limit=MAX_NODES)
     finally:
         parser.dispose()
 
@@ -166,15 +213,18 @@ class _Loader(_SafeLoader):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
-            raise _Refused(node.start_mark, f"cannot read this value: {exc}") from None
+            reason = f"cannot read this value: {exc}"
+            value = node.value if isinstance(node, yaml.ScalarNode) else ""
+            raise _Refused(node.start_mark, "unreadable_value", reason, value=value) from None
 
 
 def _bounded_int(loader: Any, node: yaml.Node) -> Any:
     """An integer of reasonable length: `1:2:3:...` is read in base 60 in quadratic time."""
     if not isinstance(node, yaml.ScalarNode):  # `!!int [1, 2]`
-        raise yaml.constructor.ConstructorError(None, None, "a number is expected", node.start_mark)
+        raise _Refused(node.start_mark, "integer", "invalid YAML: a number is expected")
     if len(node.value) > MAX_NUMBER:
-        raise _Refused(node.start_mark, f"a number of more than {MAX_NUMBER} characters")
+        reason = f"a number of more than {MAX_NUMBER} characters"
+        raise _Refused(node.start_mark, "long_number", reason, limit=MAX_NUMBER)
     return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
@@ -265,25 +315,40 @@ def _code_of(err: ErrorDetails) -> tuple[str, dict[str, Any]]:
     return code, {}
 
 
-def _format(problem: Problem, root: Any, source: str) -> str:
-    refs = [_line_of(root, list(r)) for r in problem.refs]
-    where = dotted(list(problem.loc)) or "event"
-    # Only a text that refers to other places has `{}` to fill; the others may quote the
-    # file's values, braces included, as they are.
-    text = problem.text.format(*refs) if problem.refs else problem.text
-    return f"{source}:{_line_of(root, list(problem.loc))}: {where}: {text}"
+def _found(problem: Problem, root: Any, source: str) -> Found:
+    refs = tuple(_line_of(root, list(r)) for r in problem.refs)
+    return Found(source, _line_of(root, list(problem.loc)), problem, refs)
 
 
-def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
-    """The parser's complaint at its line, without its `in "<unicode string>"` marks."""
+# What the parser says (libyaml's words, or PyYAML's), by the code of a sentence that
+# tells an organizer what to change; anything else is `yaml_syntax`.
+YAML_CODES = (
+    ("tab", "yaml_tab"),
+    ("mapping values are not allowed", "yaml_colon"),
+    ("unknown escape", "yaml_escape"),
+    ("quoted scalar", "yaml_quote"),
+    ("undefined alias", "yaml_alias"),
+    ("constructor for the tag", "yaml_tag"),
+    ("another document", "yaml_documents"),
+    ("flow sequence", "yaml_bracket"),
+    ("flow mapping", "yaml_bracket"),
+    ("cannot start any token", "yaml_character"),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> DefinitionError:
+    """The parser's complaint at its line (without its `in "<unicode string>"` marks), by
+    code, with the column where it stopped."""
     mark = getattr(exc, "problem_mark", None)
-    line = f":{mark.line + 1}" if mark is not None else ""
+    line = mark.line + 1 if mark is not None else 1
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [exc.context, exc.problem]
         reason = ", ".join(p for p in parts if p) or "syntax error"
     else:
         reason = str(exc)
-    return f"{source}{line}: invalid YAML: {reason}"
+    code = next((c for words, c in YAML_CODES if words in reason), "yaml_syntax")
+    params = {"column": mark.column + 1 if mark is not None else 1, "detail": reason}
+    return _file_problem(source, line, code, f"invalid YAML: {reason}", params)
 
 
 def _stringify_times(data: dict[str, Any]) -> dict[str, Any]:

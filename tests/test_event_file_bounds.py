@@ -81,7 +81,7 @@ def http(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 def shown_lines(page: str) -> list[str]:
     """The file's lines a refused import shows (as `relais import` prints them)."""
-    found = re.search(r'<pre class="lines" lang="en">(.*?)</pre>', page, re.S)
+    found = re.search(r'<pre class="lines">(.*?)</pre>', page, re.S)
     assert found is not None, "no refused lines in the page"
     return html.unescape(found.group(1)).strip().splitlines()
 
@@ -345,7 +345,8 @@ def test_an_alias_bomb_is_refused_by_relais_import_the_studio_and_the_admin_impo
         1,
     )
     (line,) = import_problems(bomb, tmp_path, monkeypatch, capsys)
-    assert re.fullmatch(r".*event\.yaml:\d+: aliases repeat more than \d+ .*", line), line
+    said = r".*event\.yaml:\d+: Les alias répètent plus de \d+ valeurs et caractères .*"
+    assert re.fullmatch(said, line), line
 
     info = http.get(f"/api/events/{ARIEGE}/info").text
     files = {"file": ("event.yaml", bomb.encode(), "application/yaml")}
@@ -358,7 +359,12 @@ def test_an_alias_bomb_is_refused_by_relais_import_the_studio_and_the_admin_impo
     r = http.post("/studio/import", params={"k": live_server.signer.sign_admin()}, files=files)
     assert r.status_code == 422
     (shown,) = shown_lines(r.text)
-    assert "aliases repeat more than" in shown
+    assert "Les alias répètent plus de" in shown
+    r = http.post(
+        "/studio/import", params={"k": live_server.signer.sign_admin(), "lang": "en"}, files=files
+    )
+    (shown,) = shown_lines(r.text)
+    assert "Aliases repeat more than" in shown  # in the page's language
 
 
 def test_a_file_nested_500_deep_is_refused_by_the_studio_at_its_line_not_with_an_error_500(
@@ -371,7 +377,10 @@ def test_a_file_nested_500_deep_is_refused_by_the_studio_at_its_line_not_with_an
     files = {"file": ("deep.yaml", deep.encode(), "application/yaml")}
     r = http.post(f"/e/{ARIEGE}/studio/import", params={"k": token}, files=files)
     assert r.status_code == 422
-    assert shown_lines(r.text) == [f"deep.yaml:{line}: nested more than {MAX_DEPTH} levels deep"]
+    assert shown_lines(r.text) == [
+        f"deep.yaml:{line}: Imbriqué sur plus de {MAX_DEPTH} niveaux : un événement n'en "
+        "demande jamais autant."
+    ]
 
 
 def test_a_studio_form_field_nested_100000_deep_is_dropped_not_an_error_500(
@@ -409,7 +418,7 @@ def test_a_text_of_100000_characters_is_refused_by_import_and_by_the_studio_next
     assert demo.count(old) == 1
     (problem,) = import_problems(demo.replace(old, new, 1), tmp_path, monkeypatch, capsys)
     place = field.replace(".0.", "[0].")
-    assert f": {place}: String should have at most {bound} characters" in problem
+    assert problem.endswith(f": {place}: Trop long : {bound} caractères au plus.")
 
     fields = form_fields(studio_page(live_server, http, ARIEGE))
     fields[field] = LONG

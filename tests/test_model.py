@@ -200,8 +200,8 @@ def test_more_wishes_than_a_sites_workshops_is_a_warning() -> None:
     text = MINIMAL + (
         "themes: [{id: t, title: T}]\n"
         "workshops:\n"
-        "  - {id: w1, theme: t, site: hub, capacity: 10}\n"
-        "  - {id: w2, theme: t, site: hub, capacity: 10}\n"
+        "  - {id: w1, theme: t, site: hub, capacity: 10, room: A1}\n"
+        "  - {id: w2, theme: t, site: hub, capacity: 10, room: A2}\n"
         "registration: {wishes: 3}\n"
     )
     event, (warning,) = parse_event_with_warnings(text, "event.yaml")
@@ -214,12 +214,31 @@ def test_a_workshop_larger_than_its_site_is_a_warning() -> None:
     text = MINIMAL.replace("    name: Hub\n", "    name: Hub\n    capacity: 20\n") + (
         "themes: [{id: t, title: T}]\n"
         "workshops:\n"
-        "  - {id: w1, theme: t, site: hub, capacity: 30}\n"
+        "  - {id: w1, theme: t, site: hub, capacity: 30, room: Amphi}\n"
         "registration: {wishes: 1}\n"
     )
     _, (warning,) = parse_event_with_warnings(text, "event.yaml")
     assert warning.startswith("event.yaml:16: workshops[0].capacity: 30 seats")
     assert "(20, line 7)" in warning
+
+
+def test_a_workshop_without_a_room_is_a_warning_at_its_room() -> None:
+    """Without a room, the confirmation, the personal page and the site sheet cannot say
+    where to go: the organizer is told; a workshop held over visio needs none."""
+    text = MINIMAL + (
+        "themes: [{id: t, title: T}]\n"
+        "workshops:\n"
+        "  - {id: w1, theme: t, site: hub, capacity: 10}\n"
+        "  - {id: w2, theme: t, site: hub, capacity: 10, visio_url: 'https://visio.example.org/w2'}\n"
+        "  - {id: w3, theme: t, site: hub, capacity: 10, room: '  '}\n"
+        "registration: {wishes: 1}\n"
+    )
+    _, warnings = parse_event_with_warnings(text, "event.yaml")
+    assert [w.split(": ")[:2] for w in warnings] == [
+        ["event.yaml:15", "workshops[0].room"],
+        ["event.yaml:17", "workshops[2].room"],
+    ]
+    assert all("no room" in w for w in warnings)
 
 
 def test_a_yaml_syntax_error_reads_without_the_parsers_noise() -> None:

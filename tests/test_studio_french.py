@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from live.event_checks import Problem
-from live.event_file import PYDANTIC_CODES, parse_event
+from live.event_file import PYDANTIC_CODES, YAML_CODES, parse_event
 from live.i18n import LANGS, catalog, messages, plural_keys, translator
 from live.studio import forms, validate
 
@@ -35,7 +35,7 @@ def emitted_codes() -> set[str]:
     """Every code a problem can carry, read from the model and its checks: the codes given
     to `Problem` (4th argument) and `Invalid` (1st), the literals a `code` name is given,
     those `_code_of` returns for pydantic's errors, and pydantic's table."""
-    codes = set(PYDANTIC_CODES.values())
+    codes = set(PYDANTIC_CODES.values()) | {code for _, code in YAML_CODES} | {"yaml_syntax"}
     for module in ("event_checks.py", "model.py", "event_file.py"):
         tree = ast.parse((ROOT / "live" / module).read_text())
         for node in ast.walk(tree):
@@ -46,6 +46,10 @@ def emitted_codes() -> set[str]:
                     given = node.args[3]
                 elif node.func.id == "Invalid":
                     given = node.args[0]
+                elif node.func.id == "_Refused":  # a file refused while read: (mark, code…)
+                    given = node.args[1]
+                elif node.func.id == "_file_problem":  # (source, line, code…)
+                    given = node.args[2]
             elif isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "code" for t in node.targets
             ):
@@ -73,6 +77,7 @@ def test_every_code_the_validator_can_give_has_a_sentence_in_french_and_in_engli
     codes = emitted_codes()
     assert {"unknown_site", "duplicate_id", "overlap_allowed", "unknown_timezone"} <= codes
     assert {"missing", "too_long", "slug", "empty", "invalid"} <= codes  # the scan found them
+    assert {"too_deep", "alias_repeats", "not_a_mapping", "yaml_tab", "no_room"} <= codes
     assert len(codes) > 40
     for code in sorted(codes):
         fr, en = sentence("fr", code), sentence("en", code)

@@ -33,7 +33,7 @@ from starlette.routing import NoMatchFound, Route
 from live.agenda.events import Hub
 from live.agenda.hub import Live
 from live.event_checks import Problem
-from live.event_file import DefinitionError, parse_event, parse_event_with_warnings
+from live.event_file import DefinitionError, parse_event
 from live.i18n import plural, translator
 from live.links import Claims, LinkError, url
 from live.model import Event
@@ -325,20 +325,22 @@ async def save(request: Request, live: Live, claims: Claims) -> Response:
     try:
         await serve(request, event, text, f"{event.id}.yaml")
     except DefinitionError as exc:  # the canonical text re-read: never expected
-        return await _studio(request, live, claims, raw, status=422, lines=exc.problems, rev=rev)
+        lines = validate.file_lines(exc.found, lang_of(request))
+        return await _studio(request, live, claims, raw, status=422, lines=lines, rev=rev)
     return _redirect(request, "studio", "saved", event_id=event.id)
 
 
 @editor
 async def import_yaml(request: Request, live: Live, claims: Claims) -> Response:
     """Replace the event with a YAML file (validated as `relais import` does, with the
-    same `file:line: field: reason` lines when it is refused). The file is kept as it is."""
+    same `file:line: field: reason` lines, in the page's language, when it is refused).
+    The file is kept as it is."""
     t = translator(lang_of(request))
     event = live.definition
 
     async def refused(status: int, lines: Sequence[str] = (), top: Sequence[str] = ()) -> Response:
         """The studio again, with the file's problems (`lines`, as `relais import` prints
-        them) or a sentence in the page's language (`top`)."""
+        them) or a sentence (`top`), in the page's language."""
         raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
         return await _studio(request, live, claims, raw, status=status, lines=lines, top=top)
 
@@ -349,9 +351,9 @@ async def import_yaml(request: Request, live: Live, claims: Claims) -> Response:
         return await refused(413 if upload.endswith("too_big") else 422, top=[t(upload)])
     name, text = upload
     try:  # in a thread: a large file is a second of YAML
-        new, _ = await asyncio.to_thread(parse_event_with_warnings, text, name)
+        new = await asyncio.to_thread(parse_event, text, name)
     except DefinitionError as exc:
-        return await refused(422, lines=exc.problems)
+        return await refused(422, lines=validate.file_lines(exc.found, lang_of(request)))
     if new.id != event.id:
         other = t("studio.import_other_event").format(file=new.id, event=event.id)
         return await refused(422, top=[other])
@@ -407,7 +409,7 @@ def _new(
     top: Sequence[str] = (),
 ) -> Response:
     """The new-event page; `lines` are a refused file's problems as `relais import` prints
-    them, `top` sentences in the page's language."""
+    them, `top` sentences, both in the page's language."""
     return render(
         request,
         "studio_new.html",
@@ -472,9 +474,10 @@ async def import_new(request: Request, claims: Claims) -> Response:
         return _new(request, values, status=413 if "too_big" in upload else 422, top=[t(upload)])
     name, text = upload
     try:
-        event, _ = await asyncio.to_thread(parse_event_with_warnings, text, name)
+        event = await asyncio.to_thread(parse_event, text, name)
     except DefinitionError as exc:
-        return _new(request, values, status=422, lines=exc.problems)
+        lines = validate.file_lines(exc.found, lang_of(request))
+        return _new(request, values, status=422, lines=lines)
     hub: Hub = request.app.state.hub
     if event.id in hub.events or event.id in await request.app.state.backend.definitions():
         taken = t("studio.import_exists").format(event=event.id)

@@ -1,24 +1,25 @@
 """The one validator, for a form as for a file: the event model and its cross-field rules
 (`live/event_checks.py`), each problem at its place (`loc`, such as ("agenda", 2, "start")).
 
-`relais import` reads a file and says `file:line: field: reason` in English; the studio
+`relais import` reads a file and says `file:line: field: reason` (`file_lines`, in the
+terminal's language; the studio's import says the same lines in the page's); the studio
 builds the same data from its form, gets the same problems (`event_file.problems_of`,
-which the import uses too), and shows each next to the field at that place in the page's language:
-the sentence `studio.problem.<code>` of the catalogs, filled with the problem's values
-(ids, limits) and, for a reference to another place, the field's name ("Site 1 ›
-Identifiant") where a file names its line. A property test (tests/test_studio_properties.py)
-holds the form and the file to the same problems.
+which the import uses too), and shows each next to the field at that place in the page's
+language: the sentence `studio.problem.<code>` of the catalogs, filled with the problem's
+values (ids, limits) and, for a reference to another place, the field's name ("Site 1 ›
+Identifiant") where a file names its line ("ligne 12"). A property test
+(tests/test_studio_properties.py) holds the form and the file to the same problems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from live.event_checks import Loc, Problem, warnings
-from live.event_file import problems_of
+from live.event_checks import Loc, Problem, dotted, warnings
+from live.event_file import Found, problems_of
 from live.i18n import LANGS, catalog, messages, plural_keys
 from live.model import Event
 
@@ -39,6 +40,26 @@ def check(data: dict[str, Any]) -> tuple[Event | None, list[Problem]]:
 def warned(event: Event) -> list[Problem]:
     """What the event cannot satisfy as written (it still loads): the import's warnings."""
     return warnings(event)
+
+
+def file_lines(found: Sequence[Found], lang: str) -> list[str]:
+    """A file's problems as `relais import` prints them and the studio's import shows
+    them: `file:line: field: reason` (the field as the file names it), the reason in
+    `lang`, another place it refers to by its line ("ligne 12")."""
+    lang = lang if lang in LANGS else "fr"
+    word = messages(lang)["file.line"]
+    out = []
+    for f in found:
+        said = reason(f.problem, lang, _by_line(f, word))
+        where = f"{dotted(list(f.problem.loc))}: " if f.problem.loc else ""
+        out.append(f"{f.source}:{f.line}: {where}{said}")
+    return out
+
+
+def _by_line(found: Found, word: str) -> Callable[[Loc], str]:
+    """How a file's line names another place: by its line ("ligne 12")."""
+    lines = dict(zip(found.problem.refs, found.ref_lines, strict=False))
+    return lambda loc: word.format(n=lines.get(loc, "?"))
 
 
 def reason(problem: Problem, lang: str, refer: Callable[[Loc], str]) -> str:
