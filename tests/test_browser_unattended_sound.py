@@ -129,3 +129,30 @@ def test_a_speaker_who_stops_leaves_no_frozen_picture_on_the_screens(
     expect(screen.locator("#picture-status")).to_have_text("")
     screen.context.close()
     speaker.close()
+
+
+def test_the_console_shows_which_screens_play_without_sound(
+    server: LiveServer, media_browser: Any, strict_browser: Any
+) -> None:
+    """The régie knows which projectors nobody has clicked yet (and sends someone)."""
+    speaker = on_air(server, media_browser)
+    command(server, EVENT, "step.goto", step="ouverture")
+    screen = open_projector(server, strict_browser, (1280, 720), sound_chosen=False)
+    decoding(screen)
+    console = media_browser.new_page(viewport={"width": 1920, "height": 1080})
+    k = server.link(EVENT, "facilitator")
+    console.goto(f"http://localhost:{server.port}/e/{EVENT}/console?k={k}")
+    muted = console.locator("#muted-screens")
+    expect(muted).to_be_visible(timeout=WAIT)
+    expect(muted).to_contain_text("Niort")
+    expect(console.locator('#receivers tr[data-site="niort"]')).to_have_attribute(
+        "data-sound", "muted"
+    )
+    screen.get_by_role("button", name="Activer le son").click()  # someone went there
+    expect(muted).to_be_hidden(timeout=WAIT)
+    expect(console.locator('#receivers tr[data-site="niort"]')).to_have_attribute(
+        "data-sound", "on", timeout=WAIT
+    )
+    screen.context.close()
+    console.close()
+    speaker.close()

@@ -302,3 +302,31 @@ def test_every_plenary_refusal_reads_in_french_and_english() -> None:
     codes += ("no_such_feed", "too_many_connections", "too_large", "forbidden")
     for lang in LANGS:
         assert [c for c in codes if f"error.{c}" not in messages(lang)] == []
+
+
+async def test_a_screen_tells_whether_it_plays_the_sound_and_only_for_its_own_session(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    """The console lists the screens nobody clicked (`sound` in the relay's status)."""
+    screen = link("screen", site="niort")
+    response = await http.post(
+        f"/e/{EVENT}/whep", content=await offer("receive"), headers=bearer(screen, **SDP)
+    )
+    assert response.status_code == 201
+    sound = response.headers["location"] + "/sound"
+    assert (
+        await http.post(sound, params={"sound": "muted"}, headers=bearer(screen))
+    ).status_code == 204
+    (row,) = [r for r in plenary_of(app).status(EVENT)["receivers"] if r["site"] == "niort"]
+    assert row["sound"] == "muted"
+    refused = [
+        await http.post(sound, params={"sound": "loud"}, headers=bearer(screen)),
+        await http.post(
+            sound, params={"sound": "on"}, headers=bearer(link("screen", site="niort"))
+        ),
+        await http.post(sound + "x", params={"sound": "on"}, headers=bearer(screen)),
+        await http.post(sound, params={"sound": "on"}),
+    ]
+    assert [r.status_code for r in refused] == [422, 403, 404, 401]
+    (row,) = [r for r in plenary_of(app).status(EVENT)["receivers"] if r["site"] == "niort"]
+    assert row["sound"] == "muted"  # nothing changed

@@ -522,11 +522,15 @@ def test_an_open_personal_page_follows_the_workshop_of_each_round_as_the_day_mov
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     phone.goto(link)  # opened before the day starts, and left open
     timer = phone.locator("#now-timer")
+    where = phone.locator("#now-room")  # which workshop, and where: not only how long
     command(server, "rounds-live", "step.goto", step="ateliers-matin")
     expect(timer).to_contain_text("Votre atelier : ")
+    expect(where).to_contain_text("Salle 101")
     command(server, "rounds-live", "step.goto", step="dejeuner")
     expect(timer).to_contain_text("Temps restant")
+    expect(where).not_to_contain_text("Salle 101")
     command(server, "rounds-live", "step.goto", step="ateliers-apres-midi")
     expect(timer).to_contain_text("Votre atelier : ")  # the afternoon's own, not the site's
+    expect(where).to_contain_text("Amphi B")
     expect(phone.locator("#now-workshops")).to_be_hidden()
     phone.close()

@@ -213,6 +213,7 @@ class Receiver:
     last_report_at: float | None = None  # last RTCP receiver report for its video
     fraction_lost: float = 0.0
     rtt_ms: float | None = None
+    sound: str = ""  # what its page plays: "on", "muted", "echo" (a site that has the floor)
 
     def report(self, now: float, fraction_lost: float, rtt_ms: float | None) -> None:
         """An RTCP receiver report arrived: the receiver is alive and says how it goes."""
@@ -421,6 +422,7 @@ class Room:
             "lost": lost,
             "fraction_lost": round(r.fraction_lost, 3),
             "rtt_ms": r.rtt_ms,
+            "sound": r.sound,
         }
 
 

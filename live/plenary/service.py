@@ -381,6 +381,12 @@ class Plenary:
             if receiver is not None:
                 receiver.state = state
 
+    def set_sound(self, session: Session, sound: str) -> None:
+        """What a receiving page says it plays (the console shows the muted screens)."""
+        receiver = self.relay.room(session.event).receivers.get(session.public_id)
+        if receiver is not None:
+            receiver.sound = sound
+
     def _session_of(self, public_id: str) -> Session | None:
         return next((s for s in self.sessions.values() if s.public_id == public_id), None)
 

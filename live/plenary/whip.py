@@ -178,6 +178,26 @@ def end(kind: str) -> Handler:
     return delete
 
 
+SOUNDS = frozenset({"on", "muted", "echo"})
+
+
+@endpoint
+async def sound(request: Request, event: Event, plenary: Plenary) -> Response:
+    """A screen says whether it plays the sound (`?sound=on|muted|echo`): an unattended
+    projector plays muted until someone clicks it, and the régie must know which."""
+    claims = await claims_of(request, event, RECEIVERS)
+    value = request.query_params.get("sound", "")
+    if value not in SOUNDS:
+        raise Refused("invalid", "sound must be on, muted or echo")
+    session = plenary.session(request.path_params["session_id"])
+    if session is None or session.kind != "whep" or session.event != event.id:
+        raise Refused("no_such_session", "no such session (ended already?)")
+    if session.link != claims.id:
+        raise Refused("forbidden", "only the link that opened a session may speak for it")
+    plenary.set_sound(session, value)
+    return Response(status_code=204, headers=CORS)
+
+
 async def no_trickle(request: Request) -> Response:
     """No trickle ICE nor ICE restart here (RFC 9725: 405 for PATCH)."""
     return Response(status_code=405, headers={**CORS, "Allow": "DELETE, OPTIONS"})
@@ -209,7 +229,10 @@ async def status(request: Request, event: Event, plenary: Plenary) -> Response:
 
 
 def _routes() -> list[Route]:
-    routes = [Route("/e/{event_id}/plenary", status, methods=["GET"], name="plenary_status")]
+    routes = [
+        Route("/e/{event_id}/plenary", status, methods=["GET"], name="plenary_status"),
+        Route("/e/{event_id}/whep/{session_id}/sound", sound, methods=["POST"], name="whep_sound"),
+    ]
     for kind, handler in (("whip", publish), ("whep", receive)):
         endpoint_path, session_path = (
             f"/e/{{event_id}}/{kind}",

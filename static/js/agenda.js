@@ -76,9 +76,19 @@ function render(state) {
   if (said.speaking) line.push(`${S.speaking_now} : ${said.speaking}`);
   if (said.next) line.push(`${S.speaks_next} : ${said.next}`);
   if (said.speakers) line.push(said.speakers);
+  // During a round, the person's own workshop and its room: where to be, not only how
+  // long is left (with one workshop per round, the one whose timer runs).
+  const ownId = own(state);
+  const ownNow = !ended && ownId && state.workshops[ownId] ? ev.workshops[ownId] : null;
+  const ownRoom = ownNow ? roomLabel(ownNow.room, S) : "";
   const room = stepRoom(step, cfg.site, S);
-  $("now-room").hidden = !room;
-  setText($("now-room"), room ? `${S["step.where"]} : ${room}` : "");
+  const where = ownNow
+    ? `${S.your_workshop} : ${workshopName(ev, ownId, true)}${ownRoom ? ` — ${ownRoom}` : ""}`
+    : room
+      ? `${S["step.where"]} : ${room}`
+      : "";
+  $("now-room").hidden = !where;
+  setText($("now-room"), where);
   $("now-speakers").hidden = !line.length;
   setText($("now-speakers"), line.join(" · "));
   markAgenda($("agenda"), state);

@@ -86,6 +86,13 @@ export function plenaryPanel({ cfg, ev, S, $ }) {
     // Who receives the program (mosaic tiles watch one site each and are not listed: a
     // tile of a site that is not live has no picture to lose).
     const rows = status.receivers.filter((r) => r.watching === "program" && !COMMANDERS.has(r.role));
+    // Screens that play the program without its sound (nobody clicked that machine yet).
+    const muted = rows.filter((r) => r.role === "screen" && r.sound === "muted");
+    $("muted-screens").hidden = muted.length === 0;
+    setText(
+      $("muted-screens"),
+      muted.length ? `${S["plenary.muted_screens"]} ${muted.map((r) => siteName(r.site)).join(", ")}` : "",
+    );
     $("no-receivers").hidden = rows.length > 0;
     $("receivers").replaceChildren(
       ...rows.map((r) => {
@@ -98,12 +105,14 @@ export function plenaryPanel({ cfg, ev, S, $ }) {
         tr.dataset.site = r.site || "";
         const who = `${S[`plenary.role_${r.role}`] || r.role}${r.site ? ` — ${siteName(r.site)}` : ""}`;
         const watching = floorName(r.feed, ev, S);
+        tr.dataset.sound = r.sound || "";
         const cells = [
           who,
           watching,
           S[`plenary.state_${r.state}`] || r.state,
           String(Math.round(r.fps)),
           lost ? S["plenary.lost_picture"] : r.picture ? S["plenary.picture_ok"] : "—",
+          r.sound === "muted" ? S["plenary.sound_muted"] : r.sound === "on" ? S["plenary.sound_on"] : r.sound === "echo" ? S["plenary.sound_echo"] : "—",
           r.rtt_ms === null ? "—" : `${Math.round(r.rtt_ms)} ms`,
           `${Math.round(r.fraction_lost * 1000) / 10} %`,
         ];

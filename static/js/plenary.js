@@ -140,6 +140,8 @@ export function receive({ url, token, iceServers, lang, video, audio = true, onC
   let stopped = false;
   let delay = 1000;
   let retry = null;
+  let sound = ""; // what the page plays ("on", "muted", "echo"), told to the relay
+  let told = null; // the session last told, and what
   let decoded = 0; // frames decoded by the sessions before this one
   let current = 0; // ... and by this one
   let lastFrameAt = 0;
@@ -185,6 +187,7 @@ export function receive({ url, token, iceServers, lang, video, audio = true, onC
       clearTimeout(unplugged);
       if (state === "connected") {
         delay = 1000;
+        tell();
         onChange("connected");
       } else if (state === "failed" || state === "closed") {
         again(null);
@@ -231,10 +234,28 @@ export function receive({ url, token, iceServers, lang, video, audio = true, onC
     video.dataset.fps = String(Math.round(v.fps));
   }, 1000);
 
+  // Tell the relay whether this page plays the sound (the console lists muted screens):
+  // once per session and per change, never more.
+  function tell() {
+    const s = session;
+    if (!sound || !s || !s.location || (told && told[0] === s && told[1] === sound)) return;
+    told = [s, sound];
+    const url = new URL(`${s.location}/sound`);
+    url.searchParams.set("sound", sound);
+    fetch(url, { method: "POST", headers: s.headers() }).catch(() => {
+      told = null; // the next change or session tries again
+    });
+  }
+
   connect();
   return {
     get pc() {
       return session && session.pc;
+    },
+    // What the page plays: "on", "muted" or "echo" (told to the relay).
+    sound(value) {
+      sound = value;
+      tell();
     },
     // No new picture for `ms`? (Also true while nobody publishes: check before acting.)
     stalled(ms) {

@@ -39,6 +39,7 @@ export function plenaryScreen({ cfg, ev, S, $ }) {
   function showSound() {
     const state = echo ? "echo" : video.muted ? "muted" : "on";
     if (body.dataset.sound !== state) body.dataset.sound = state;
+    if (program) program.sound(state); // the console lists the screens without sound
     $("sound").hidden = !program || echo || !video.muted;
   }
 
