@@ -9,7 +9,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +18,7 @@ from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, Found, parse_event, read_event
-from live.i18n import plural, translator
+from live.i18n import library, plural, translator
 from live.links import AdminLinks, LinkBook, Signer, url
 from live.model import Event
 from live.people.retention import Purged, purge
@@ -26,11 +26,6 @@ from live.studio.validate import file_lines
 from live.web import links_sheet, wire
 
 T = TypeVar("T")
-
-DATA_HELP = (
-    "the server's data directory: --data, else $RELAIS_DATA, else ./data from the current "
-    "directory (run the commands from where the server runs, or point them at its data)"
-)
 
 
 def cli_lang() -> str:
@@ -232,7 +227,7 @@ def trusted_proxies(settings: Settings) -> str | None:
 
 
 # Links `serve --demo` leaves out of what it prints at start (`relais links` gives them).
-PRIVATE = ("organizer", "rapporteur", "participants")
+PRIVATE = ("organizer", "rapporteur", "participant")
 
 
 def _print_demo_links(settings: Settings) -> None:
@@ -240,9 +235,8 @@ def _print_demo_links(settings: Settings) -> None:
         event = parse_event(text, name)
         signer = event_signer(settings, event)
         print(f"\n== {event.title}")
-        rows = links_for(event, signer, settings.base_url)
-        shown = [(label, link) for label, link in rows if not label.startswith(PRIVATE)]
-        for line in columns(shown):
+        rows = links_for(event, signer, settings.base_url, shared_only=True)
+        for line in columns(rows):
             print(f"   {line}")
     print(f"\n({say('cli.all_links')})\n", flush=True)
 
@@ -271,32 +265,50 @@ def speaker_labels(event: Event) -> list[str]:
     """One speaker link per person named on a plenary video step (each can be revoked on
     its own), or one for whoever speaks: they all publish the plenary's speaker feed."""
     names = dict.fromkeys(p.name for s in event.agenda if s.video for p in s.speakers)
-    return [f"speaker ({name})" for name in names] or ["speaker"]
+    return [say("cli.link.speaker", name=name) for name in names] or [say("cli.link.speaker_any")]
 
 
-def links_for(event: Event, signer: Signer, base: str) -> list[tuple[str, str]]:
-    """Every role link of an event, labelled: console, screens, speakers, site hosts,
-    participants, rapporteurs."""
-    out = [
-        ("public page", f"{base}/e/{event.id}"),
-        ("console", url(base, event.id, "facilitator", signer.sign(event.id, "facilitator"))),
-        ("organizer", url(base, event.id, "organizer", signer.sign(event.id, "organizer"))),
+def links_for(
+    event: Event, signer: Signer, base: str, shared_only: bool = False
+) -> list[tuple[str, str]]:
+    """Every role link of an event, labelled in the terminal's language: console, screens,
+    speakers, site hosts, participants, rapporteurs (`shared_only`: not the organizer's,
+    the participants' nor the rapporteurs', which are not for a start-up screen)."""
+    rows: list[tuple[str, str, str]] = [  # (role, label, link)
+        ("public", say("cli.link.public"), f"{base}/e/{event.id}"),
+        (
+            "facilitator",
+            say("cli.link.console"),
+            url(base, event.id, "facilitator", signer.sign(event.id, "facilitator")),
+        ),
+        (
+            "organizer",
+            say("cli.link.organizer"),
+            url(base, event.id, "organizer", signer.sign(event.id, "organizer")),
+        ),
     ]
     for site in event.sites:
         token = signer.sign(event.id, "screen", site=site.id)
-        out.append((f"screen {site.id}", url(base, event.id, "screen", token)))
+        rows.append(
+            ("screen", say("cli.link.screen", site=site.id), url(base, event.id, "screen", token))
+        )
     for label in speaker_labels(event):
-        out.append((label, url(base, event.id, "speaker", signer.sign(event.id, "speaker"))))
+        token = signer.sign(event.id, "speaker")
+        rows.append(("speaker", label, url(base, event.id, "speaker", token)))
     for site in event.sites:
         token = signer.sign(event.id, "host", site=site.id)
-        out.append((f"host {site.id}", url(base, event.id, "host", token)))
+        rows.append(
+            ("host", say("cli.link.host", site=site.id), url(base, event.id, "host", token))
+        )
     for site in event.sites:
         token = signer.sign(event.id, "participant", site=site.id)
-        out.append((f"participants {site.id}", url(base, event.id, "participant", token)))
+        label = say("cli.link.participants", site=site.id)
+        rows.append(("participant", label, url(base, event.id, "participant", token)))
     for w in event.workshops:
         token = signer.sign(event.id, "rapporteur", workshop=w.id, site=w.site)
-        out.append((f"rapporteur {w.id}", url(base, event.id, "rapporteur", token)))
-    return out
+        label = say("cli.link.rapporteur", workshop=w.id)
+        rows.append(("rapporteur", label, url(base, event.id, "rapporteur", token)))
+    return [(label, link) for role, label, link in rows if not (shared_only and role in PRIVATE)]
 
 
 def store_location(settings: Settings) -> str:
@@ -437,75 +449,79 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="relais", description=__doc__)
-    parser.add_argument("--data", help=DATA_HELP)
-    parser.add_argument("--backend", choices=["sqlite", "redis", "memory"], help="storage backend")
-    parser.add_argument("--base-url", help="public address used in links")
-    sub = parser.add_subparsers(dest="command", required=True)
+@contextlib.contextmanager
+def argparse_speaks(lang: str) -> Iterator[None]:
+    """argparse's own words (usage, "options", its errors) in `lang`: its gettext domain
+    "argparse" (live/locale/<lang>/LC_MESSAGES/argparse.po), only while the command line
+    is read, so that nothing else in the process is changed."""
+    own = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    translations = library("argparse", lang)
+    argparse._, argparse.ngettext = translations.gettext, translations.ngettext  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = own  # type: ignore[attr-defined]
 
-    serve = sub.add_parser("serve", help="run the server")
-    serve.add_argument("--demo", action="store_true", help="load the demo events")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
-    serve.add_argument(
-        "--admin-link",
-        action="store_true",
-        help="print a new administrator link at start (the first start prints one anyway)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="server processes sharing the port (needs LIVE_BACKEND=redis)",
-    )
+
+def parser() -> argparse.ArgumentParser:
+    """The command line, its help in the terminal's language (`cli.help.*`)."""
+    p = argparse.ArgumentParser(prog="relais", description=say("cli.help.description"))
+    p.add_argument("--data", metavar=say("cli.meta.dir"), help=say("cli.help.data"))
+    p.add_argument("--backend", choices=["sqlite", "redis", "memory"], help=say("cli.help.backend"))
+    p.add_argument("--base-url", metavar=say("cli.meta.url"), help=say("cli.help.base_url"))
+    sub = p.add_subparsers(dest="command", required=True, metavar=say("cli.meta.command"))
+
+    serve = sub.add_parser("serve", help=say("cli.help.serve"))
+    serve.add_argument("--demo", action="store_true", help=say("cli.help.demo"))
+    serve.add_argument("--host", default="127.0.0.1", help=say("cli.help.host"))
+    serve.add_argument("--port", type=int, default=8000, help=say("cli.help.port"))
+    serve.add_argument("--log-level", default="info", help=say("cli.help.log_level"))
+    serve.add_argument("--admin-link", action="store_true", help=say("cli.help.admin_link"))
+    serve.add_argument("--workers", type=int, default=1, help=say("cli.help.workers"))
     serve.set_defaults(fn=cmd_serve)
 
-    imp = sub.add_parser("import", help="validate and load an event file (YAML)")
-    imp.add_argument("file")
+    imp = sub.add_parser("import", help=say("cli.help.import"))
+    imp.add_argument("file", metavar=say("cli.meta.file"), help=say("cli.help.file"))
     imp.set_defaults(fn=cmd_import)
 
-    links = sub.add_parser("links", help="print the signed links of an event")
-    links.add_argument("event")
-    links.add_argument("--days", type=float, help="validity in days")
+    links = sub.add_parser("links", help=say("cli.help.links"))
+    links.add_argument("event", metavar=say("cli.meta.event"), help=say("cli.help.event"))
+    links.add_argument(
+        "--days", type=float, metavar=say("cli.meta.days"), help=say("cli.help.days")
+    )
     links.add_argument(
         "--base-url",
         default=argparse.SUPPRESS,  # else it would hide `relais --base-url URL links`
-        help="the server's public address (default: $RELAIS_BASE_URL, else the address the "
-        "server on this data directory announced when it started)",
+        metavar=say("cli.meta.url"),
+        help=say("cli.help.links_base_url"),
     )
     links.set_defaults(fn=cmd_links)
 
-    export = sub.add_parser("export", help="write the synthesis of an event's workshops")
-    export.add_argument("event")
-    export.add_argument("--format", choices=["md", "html", "pdf"], default="md")
-    export.add_argument("-o", "--output", help="file to write ('-' for standard output)")
+    export = sub.add_parser("export", help=say("cli.help.export"))
+    export.add_argument("event", metavar=say("cli.meta.event"), help=say("cli.help.event"))
+    export.add_argument(
+        "--format", choices=["md", "html", "pdf"], default="md", help=say("cli.help.format")
+    )
+    export.add_argument("-o", "--output", help=say("cli.help.output"))
     export.set_defaults(fn=cmd_export)
 
-    purge_cmd = sub.add_parser(
-        "purge", help="remove an event's personal data (registrations, names), keep its notes"
-    )
-    purge_cmd.add_argument("event")
+    purge_cmd = sub.add_parser("purge", help=say("cli.help.purge"))
+    purge_cmd.add_argument("event", metavar=say("cli.meta.event"), help=say("cli.help.event"))
     purge_cmd.set_defaults(fn=cmd_purge)
 
-    admin = sub.add_parser(
-        "admin-link", help="print a new administrator link (create, archive, delete events)"
-    )
-    admin.add_argument("--days", type=float, help="validity in days (default: 365)")
+    admin = sub.add_parser("admin-link", help=say("cli.help.admin"))
     admin.add_argument(
-        "--revoke-others",
-        action="store_true",
-        help="revoke every administrator link issued before this one (a leaked link)",
+        "--days", type=float, metavar=say("cli.meta.days"), help=say("cli.help.admin_days")
     )
-    admin.add_argument(
-        "--base-url",
-        default=argparse.SUPPRESS,
-        help="the server's public address (default: as for `relais links`)",
-    )
+    admin.add_argument("--revoke-others", action="store_true", help=say("cli.help.revoke_others"))
+    admin.add_argument("--base-url", default=argparse.SUPPRESS, help=say("cli.help.admin_base_url"))
     admin.set_defaults(fn=cmd_admin_link)
+    return p
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    with argparse_speaks(cli_lang()):
+        args = parser().parse_args(argv)
     result: int = args.fn(args)
     return result
 

@@ -34,10 +34,22 @@ LOCALE = Path(__file__).resolve().parent / "locale"
 
 
 @functools.cache
-def _po(lang: str) -> Catalog:
+def _po(lang: str, domain: str = DOMAIN) -> Catalog:
     """The `.po` file of `lang`, read once."""
-    with (LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
-        return read_po(f, locale=lang, domain=DOMAIN)
+    with (LOCALE / lang / "LC_MESSAGES" / f"{domain}.po").open("rb") as f:
+        return read_po(f, locale=lang, domain=domain)
+
+
+@functools.cache
+def library(domain: str, lang: str) -> Translations:
+    """A library's own gettext domain in `lang` ("argparse": the command line's usage and
+    errors), its message ids the library's English; English is the ids themselves."""
+    if lang not in LANGS or not (LOCALE / lang / "LC_MESSAGES" / f"{domain}.po").exists():
+        return Translations()  # gettext's identity: the library's own words
+    compiled = io.BytesIO()
+    write_mo(compiled, _po(lang, domain))
+    compiled.seek(0)
+    return Translations(compiled, domain=domain)
 
 
 @functools.cache

@@ -50,7 +50,7 @@ def test_links_prints_every_role_and_place(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "https://relais.example/e/poitiers-2020/console?k=" in out
     for site in ("poitiers", "niort", "angouleme", "saint-jean"):
-        assert f"screen {site}" in out and f"participants {site}" in out
+        assert f"écran {site}" in out and f"participants {site}" in out
     assert out.count("/notes?k=") == 5  # one rapporteur link per workshop
 
 
@@ -122,7 +122,7 @@ def test_the_help_says_where_the_data_directory_is_found(
     with pytest.raises(SystemExit):
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "--data, else $RELAIS_DATA, else ./data" in out
+    assert "--data, sinon $RELAIS_DATA, sinon ./data" in out
 
 
 def test_links_columns_line_up_even_past_32_characters(
@@ -143,12 +143,12 @@ def test_links_prints_a_speaker_link_per_speaker_and_a_host_link_per_site(
     lines = capsys.readouterr().out.splitlines()
     speakers = [line for line in lines if "/e/poitiers-2020/speak?k=" in line]
     assert [line.split("  ")[0] for line in speakers] == [
-        "speaker (Madame la Rectrice)",
-        "speaker (Nathalie Morin)",
-        "speaker (Madame la Rectrice de la région académique)",
+        "intervenant (Madame la Rectrice)",
+        "intervenant (Nathalie Morin)",
+        "intervenant (Madame la Rectrice de la région académique)",
     ]
     for site in ("poitiers", "niort", "angouleme", "saint-jean"):
-        (host,) = [line for line in lines if line.startswith(f"host {site} ")]
+        (host,) = [line for line in lines if line.startswith(f"hôte {site} ")]
         assert "https://relais.example/e/poitiers-2020/host?k=" in host
 
 
