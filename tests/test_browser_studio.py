@@ -42,13 +42,13 @@ def test_an_event_is_built_in_the_studio_and_run_from_its_links(
     expect(name).to_be_focused()  # the new row's first field
     name.fill("Lycée de Pamiers")
     name.press("Tab")  # its id is made from its name
-    expect(field(page, "sites.1.id")).to_have_value("lycee-de-pamiers")
+    expect(field(page, "sites.1.id")).to_have_value("lycee-pamiers")
     field(page, "sites.1.capacity").fill("40")
 
     # A workshop at the new site, with a capacity the model refuses.
     page.get_by_role("button", name="Ajouter un atelier").click()
     field(page, "workshops.5.theme").select_option("enseigner")
-    field(page, "workshops.5.site").select_option("lycee-de-pamiers")  # offered at once
+    field(page, "workshops.5.site").select_option("lycee-pamiers")  # offered at once
     field(page, "workshops.5.room").fill("CDI")
     field(page, "workshops.5.capacity").fill("0")
     # Moved up by keyboard: its fields follow its new place.
@@ -69,13 +69,13 @@ def test_an_event_is_built_in_the_studio_and_run_from_its_links(
     page.locator("#save-top").click()
     saved = "Enregistré : l'événement est à jour partout."
     expect(page.locator("#studio-done")).to_have_text(saved)
-    expect(field(page, "workshops.4.site")).to_have_value("lycee-de-pamiers")
+    expect(field(page, "workshops.4.site")).to_have_value("lycee-pamiers")
     assert errors == []
 
     # The links sheet gives the console and the new site's screen.
     page.get_by_role("link", name="Feuille des liens (console, écrans, rapporteurs)").click()
     console_link = page.locator('[data-slot="facilitator"] input.url').input_value()
-    screen_link = page.locator('[data-slot="screen:lycee-de-pamiers"] input.url').input_value()
+    screen_link = page.locator('[data-slot="screen:lycee-pamiers"] input.url').input_value()
     screen: Page = browser.new_page()
     screen.goto(screen_link)
     expect(screen.locator("body[data-seq]")).to_have_count(1)

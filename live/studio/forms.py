@@ -72,7 +72,14 @@ BOOLS = frozenset(
 )
 EXTRA = "_extra"
 MAX_ROWS = 500  # rows read per list (a form past it is not an event anyone types)
-SLUG_LENGTH = 48
+# An id made from a name is short (it is in every link and every CSV), cut between words,
+# without the little words a title is full of: "États généraux du numérique, Ariège
+# 2020" -> "etats-generaux-numerique-ariege". static/js/studio.js makes the same.
+SLUG_LENGTH = 32
+STOP_WORDS = frozenset(
+    {"a", "au", "aux", "avec", "d", "dans", "de", "des", "du", "en", "et", "l", "la", "le"}
+    | {"les", "par", "pour", "sur", "un", "une", "of", "the", "and"}
+)
 
 
 # -- reading the posted form ---------------------------------------------------------------
@@ -264,30 +271,62 @@ def _extras(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def slug(text: str) -> str:
-    """An id from a name: `Lycée Paul Guérin, Niort` -> `lycee-paul-guerin-niort`."""
+def slug(text: str, limit: int = SLUG_LENGTH, stop_words: bool = True) -> str:
+    """An id from a name: `Lycée Paul Guérin, Niort` -> `lycee-paul-guerin-niort`; at most
+    `limit` characters, cut between words, little words dropped (unless it is all)."""
+    return _cut(_words(text, stop_words), limit)
+
+
+def _words(text: str, stop_words: bool = True) -> list[str]:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return out[:SLUG_LENGTH].rstrip("-")
+    words = [w for w in re.split(r"[^a-z0-9]+", ascii_text.lower()) if w]
+    kept = [w for w in words if w not in STOP_WORDS] if stop_words else words
+    return kept or words
+
+
+def _cut(words: list[str], limit: int) -> str:
+    """The words joined by dashes, as many as fit in `limit` (the first one cut if alone
+    it is longer)."""
+    out = ""
+    for word in words:
+        longer = f"{out}-{word}" if out else word
+        if len(longer) > limit:
+            break
+        out = longer
+    return out or (words[0][:limit] if words else "")
 
 
 def _fill_ids(section: str, rows: list[Raw]) -> None:
+    """A blank id made from the row's name or title (a workshop's: its theme and site),
+    unique in its list, `-2`, `-3`… added within the same length."""
     taken = {row["id"].strip() for row in rows if row.get("id", "").strip()}
     for row in rows:
         if row.get("id", "").strip():
             continue
         if section == "workshops":
-            base = slug("-".join(p for p in (row.get("theme", ""), row.get("site", "")) if p))
-            base = base or slug(row.get("title", ""))
+            made = "-".join(p.strip() for p in (row.get("theme", ""), row.get("site", "")) if p)
+            words = _words(made, stop_words=False) or _words(row.get("title", ""))
         else:
-            base = slug(row.get("name", "") or row.get("title", ""))
-        if not base:
+            words = _words(row.get("name", "") or row.get("title", ""))
+        if not words:
             continue
-        ident, n = base, 2
+        ident, n = _cut(words, SLUG_LENGTH), 2
         while ident in taken:
-            ident, n = f"{base}-{n}", n + 1
+            suffix = f"-{n}"
+            ident, n = _cut(words, SLUG_LENGTH - len(suffix)) + suffix, n + 1
         row["id"] = ident
         taken.add(ident)
+
+
+def derived_first(problems: list[Problem]) -> list[Problem]:
+    """A row whose blank id could not be made (its name or title is missing or wrong too)
+    is told about that field only: the help says the id is made from it."""
+    rows = {p.loc[:2] for p in problems if len(p.loc) >= 3 and p.loc[2] != "id"}
+    return [
+        p
+        for p in problems
+        if not (p.code == "missing" and len(p.loc) == 3 and p.loc[2] == "id" and p.loc[:2] in rows)
+    ]
 
 
 # -- the form, from the event's data --------------------------------------------------------

@@ -316,6 +316,7 @@ async def save(request: Request, live: Live, claims: Claims) -> Response:
         top = [t("studio.changed_meanwhile")]
         return await _studio(request, live, claims, raw, status=409, top=top, rev=rev)
     event, problems = validate.check(forms.to_data(raw, live.definition.id))
+    problems = forms.derived_first(problems)
     if event is None:
         return await _studio(request, live, claims, raw, status=422, errors=problems, rev=rev)
     if not _fits(live, event):
@@ -440,11 +441,12 @@ async def new_event(request: Request, claims: Claims) -> Response:
         data["date"] = values["date"]
     else:
         data.pop("date", None)
-    data["id"] = values["id"] or _suggest_id(values, model)
+    hub: Hub = request.app.state.hub
+    taken = set(hub.events) | set(await request.app.state.backend.definitions())
+    data["id"] = values["id"] or _suggest_id(values, model, taken)
     values["id"] = data["id"]
     errors: dict[str, list[str]] = {}  # place -> sentences, in the page's language
-    hub: Hub = request.app.state.hub
-    if data["id"] in hub.events or data["id"] in await request.app.state.backend.definitions():
+    if data["id"] in taken:
         errors["id"] = [t("studio.id_taken")]
     event, problems = validate.check(data)
     for problem in problems:
@@ -457,11 +459,18 @@ async def new_event(request: Request, claims: Claims) -> Response:
     return _redirect(request, "studio", "created", event_id=event.id)
 
 
-def _suggest_id(values: dict[str, str], model: str) -> str:
-    """`title-year` (or the model's name and the year): an id the organizer may change."""
+def _suggest_id(values: dict[str, str], model: str, taken: set[str]) -> str:
+    """The title and its year, short (`forms.slug`: "États généraux du numérique Ariège"
+    in 2020 -> "etats-generaux-numerique-ariege"), or the model's name and the year; not
+    an event's already: an id the organizer may change."""
     year = values["date"][:4] if values["date"][:4].isdecimal() else str(date.today().year)
-    base = forms.slug(values["title"])[:40].rstrip("-") or model
-    return f"{base}-{year}"
+    title = values["title"] if year in values["title"] else f"{values['title']} {year}"
+    base = forms.slug(title) if forms.slug(values["title"]) else f"{model}-{year}"
+    ident, n = base, 2
+    while ident in taken:
+        suffix = f"-{n}"
+        ident, n = forms.slug(base, forms.SLUG_LENGTH - len(suffix)) + suffix, n + 1
+    return ident
 
 
 @admin_only

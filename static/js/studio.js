@@ -106,15 +106,35 @@ function renamed(source, before, after) {
 
 // -- ids made from names, as the server makes them for a blank id ----------------------------
 
-export function slug(text) {
-  return text
+// As live/studio/forms.py: at most 32 characters, cut between words, little words dropped.
+const SLUG_LENGTH = 32;
+const STOP_WORDS = new Set(
+  "a au aux avec d dans de des du en et l la le les par pour sur un une of the and".split(" "),
+);
+
+function words(text, stopWords = true) {
+  const all = text
     .normalize("NFKD")
     .replace(/[^\x00-\x7f]/g, "")
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 48)
-    .replace(/-+$/, "");
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const kept = stopWords ? all.filter((w) => !STOP_WORDS.has(w)) : all;
+  return kept.length ? kept : all;
+}
+
+function cut(list, limit) {
+  let out = "";
+  for (const word of list) {
+    const longer = out ? `${out}-${word}` : word;
+    if (longer.length > limit) break;
+    out = longer;
+  }
+  return out || (list.length ? list[0].slice(0, limit) : "");
+}
+
+export function slug(text, limit = SLUG_LENGTH) {
+  return cut(words(text), limit);
 }
 
 function fillId(row) {
@@ -122,16 +142,17 @@ function fillId(row) {
   if (!id || id.value.trim()) return;
   const list = row.parentElement;
   const value = (key) => own(row, `[data-key="${key}"]`)[0]?.value.trim() || "";
-  let base;
+  let made;
   if (list.dataset.list === "workshops") {
-    base = slug([value("theme"), value("site")].filter(Boolean).join("-")) || slug(value("title"));
+    made = words([value("theme"), value("site")].filter(Boolean).join("-"), false);
+    if (!made.length) made = words(value("title"));
   } else {
-    base = slug(value("name") || value("title"));
+    made = words(value("name") || value("title"));
   }
-  if (!base) return;
+  if (!made.length) return;
   const taken = new Set(rowsOf(list).map((r) => own(r, '[data-key="id"]')[0].value.trim()));
-  let ident = base;
-  for (let n = 2; taken.has(ident); n += 1) ident = `${base}-${n}`;
+  let ident = cut(made, SLUG_LENGTH);
+  for (let n = 2; taken.has(ident); n += 1) ident = `${cut(made, SLUG_LENGTH - `-${n}`.length)}-${n}`;
   id.value = ident;
 }
 
