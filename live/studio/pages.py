@@ -461,15 +461,17 @@ async def new_event(request: Request, claims: Claims) -> Response:
 
 def _suggest_id(values: dict[str, str], model: str, taken: set[str]) -> str:
     """The title and its year, short (`forms.slug`: "États généraux du numérique Ariège"
-    in 2020 -> "etats-generaux-numerique-ariege"), or the model's name and the year; not
-    an event's already: an id the organizer may change."""
+    in 2020 -> "etats-generaux-numerique-2020": the year always kept, last), or the model's
+    name and the year; not an event's already: an id the organizer may change."""
     year = values["date"][:4] if values["date"][:4].isdecimal() else str(date.today().year)
-    title = values["title"] if year in values["title"] else f"{values['title']} {year}"
-    base = forms.slug(title) if forms.slug(values["title"]) else f"{model}-{year}"
+    title = values["title"].replace(year, " ")  # the year goes last, whatever the cut
+    words = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1)
+    base = f"{words or model}-{year}"
     ident, n = base, 2
     while ident in taken:
         suffix = f"-{n}"
-        ident, n = forms.slug(base, forms.SLUG_LENGTH - len(suffix)) + suffix, n + 1
+        short = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1 - len(suffix)) or model
+        ident, n = f"{short}-{year}{suffix}", n + 1
     return ident
 
 
