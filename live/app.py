@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     workers = Workers()  # processes for the heavy exports, started at the first one
     # A page or two each (the printable link sheets): a lane of their own, so that they
     # never wait behind a synthesis of megabytes of notes (tens of seconds of fpdf2).
-    sheet_workers = Workers(size=1, timeout=30.0)
+    sheet_workers = Workers(size=1)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -7,10 +7,16 @@ their own now. A real server; the order of completion is asserted, not a duratio
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
+import pytest
 
+from live.app import create_app
+from live.config import Settings
+from live.links import Signer
 from live.notes.limits import MAX_FRAME
+from live.workers import Workers
 
 from .conftest import LiveServer
 from .yclient import YClient
@@ -53,3 +59,23 @@ async def test_a_site_sheet_pdf_is_not_kept_waiting_behind_a_synthesis_pdf(
         await asyncio.sleep(0.5)  # the synthesis holds the export worker
         await asyncio.gather(sheet(), rendering)
     assert finished == ["sheet", "synthesis"]
+
+
+async def test_a_pdf_whose_worker_fails_is_answered_try_again_not_an_error_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies or runs out of time (a loaded machine) fails that one job: the
+    organizer reads why and tries again, in their language."""
+    secret = "test-secret-lanes"
+    settings = Settings(data_dir=tmp_path, backend="memory", secret=secret, demo=True)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.sheet_workers.close()
+        app.state.sheet_workers = Workers(size=1, timeout=0.001)  # no render fits in it
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relais.test") as http:
+            k = Signer(secret).sign(EVENT, "organizer")
+            r = await http.get(f"/e/{EVENT}/links/foix", params={"format": "pdf", "k": k})
+            assert r.status_code == 503 and r.headers["retry-after"] == "10"
+            assert "Réessayez dans quelques secondes" in r.text
+        app.state.sheet_workers.close()

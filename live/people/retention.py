@@ -70,10 +70,14 @@ async def purge(backend: Backend, event_id: str) -> Purged:
     """Remove the personal data of one event (see the module's docstring for what stays).
     Links first, then addresses, then registrations: an interrupted purge is finished by
     the next one, and leaves no revocation nobody can trace back to its person."""
-    # First, so that a notes room still loaded anywhere (another process, the running
-    # server beside `relais purge`) drops the names it holds instead of writing them back.
-    await backend.put_record(PURGED, event_id, {"at": time.time()})
     people = await backend.list_records("registration", f"{event_id}:")
+    names = list(await backend.list_records(RAPPORTEURS, f"{event_id}/"))
+    # Before anything is removed, so that a notes room still loaded anywhere (another
+    # process, the running server beside `relais purge`) drops the names it holds instead
+    # of writing them back. Written again only when there is something to remove: an
+    # hourly pass over an event purged already writes nothing (nor makes Redis rewrite).
+    if people or names or await backend.get_record(PURGED, event_id) is None:
+        await backend.put_record(PURGED, event_id, {"at": time.time()})
     out = Purged()
     revocations = Revocations(backend)
     for reg in people.values():

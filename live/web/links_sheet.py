@@ -61,7 +61,7 @@ from live.model import Event, Site
 from live.people.desk import Refused
 from live.web.common import error_page, lang_of, not_found, render, room_label, with_link
 from live.web.plenary_pages import qr_svg
-from live.workers import Busy
+from live.workers import Busy, Failed
 
 KIND = "links"  # records `links/{event}:{slot key}`
 EARLIER_KEPT = 50  # links replaced by a new one, kept on the sheet to be revoked
@@ -742,6 +742,10 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
         busy = error_page(request, 503, "error.busy")
         busy.headers["Retry-After"] = str(exc.retry_after)
         return busy
+    except Failed:  # its worker died or ran out of time (logged): a new one takes the next
+        failed = error_page(request, 503, "error.export_failed")
+        failed.headers["Retry-After"] = "10"
+        return failed
     name = f"liens-{event.id}-{site.id}.pdf"
     return Response(
         body,

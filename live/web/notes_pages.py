@@ -32,7 +32,7 @@ from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService
 from live.notes.synthesis import FORMATS, Format, collect
 from live.web.common import error_page, lang_of, not_found, path, render, with_link
-from live.workers import Busy
+from live.workers import Busy, Failed
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
 
@@ -184,6 +184,10 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
         busy = error_page(request, 503, "error.busy")
         busy.headers["Retry-After"] = str(exc.retry_after)
         return busy
+    except Failed:  # its worker died or ran out of time (logged): a new one takes the next
+        failed = error_page(request, 503, "error.export_failed")
+        failed.headers["Retry-After"] = "10"
+        return failed
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
         body,
