@@ -7,29 +7,18 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from .conftest import LiveServer
 from .smtpsink import SMTPSink
 from .test_registration import GOOD as FORM
+from .test_registration_abuse import mailed
+
+__all__ = ["mailed"]  # a fixture, used by name
 
 EVENT = "ariege-2020"
 SPAM = {"name": "Gagnez 1000 euros sur spam.example", "accessibility": "Cliquez ici vite"}
-
-
-@pytest.fixture
-def mailed(tmp_path: Path) -> Iterator[tuple[LiveServer, SMTPSink]]:
-    with SMTPSink() as sink:
-        server = LiveServer(tmp_path / "data", env=sink.env)
-        server.start()
-        try:
-            yield server, sink
-        finally:
-            server.stop()
 
 
 def test_the_mail_to_an_unconfirmed_address_carries_no_text_typed_in_the_form(

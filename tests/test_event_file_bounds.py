@@ -34,25 +34,11 @@ from live.studio.yaml_io import export
 
 from .conftest import LiveServer
 from .studio_forms import form_fields, notes_at
+from .test_model import MINIMAL
 from .test_studio import import_problems, save, studio_page
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 ARIEGE = "ariege-2020"
-
-MINIMAL = """\
-id: test
-title: Test
-date: 2026-11-23
-sites:
-  - id: hub
-    name: Hub
-agenda:
-  - id: open
-    kind: plenary
-    title: Ouverture
-    start: "09:00"
-    duration: 30
-"""
 
 
 AFTER = len(MINIMAL.splitlines()) + 1  # the line of what a test appends

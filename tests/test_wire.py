@@ -343,6 +343,18 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
+async def writing_to_a_stalled_client(
+    port: int, served: Served
+) -> tuple[asyncio.Transport, WebSocket, Direct, WebSocketProtocol]:
+    """A client that reads nothing, the server's side of its socket, and a kernel buffer
+    small enough that what is written backs up in the transport at once."""
+    transport, _ = await stalled_client(port)
+    websocket, writer = await served.accepted.get()
+    assert writer is not None and isinstance(writer.protocol, WebSocketProtocol)
+    writer.limit_send_buffer(64 * 1024)
+    return transport, websocket, writer, writer.protocol
+
+
 def fast_stall(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wire, "STALL", 0.3)
     monkeypatch.setattr(wire, "STALL_CHECK", 0.1)
@@ -355,11 +367,7 @@ async def test_a_socket_that_takes_nothing_is_aborted_and_its_buffers_freed(
     gave up (40 s), and a close waited for the buffer to drain: forever."""
     fast_stall(monkeypatch)
     async with uvicorn_server() as (port, served):
-        transport, _ = await stalled_client(port)
-        websocket, writer = await served.accepted.get()
-        assert writer is not None and writer.protocol is not None
-        protocol = writer.protocol
-        writer.limit_send_buffer(64 * 1024)
+        transport, websocket, writer, protocol = await writing_to_a_stalled_client(port, served)
         sending = asyncio.create_task(websocket.send_bytes(b"x" * (4 << 20)))
         await until(lambda: writer.protocol is None)  # aborted: the connection is lost
         assert protocol.transport.get_write_buffer_size() == 0
@@ -441,11 +449,7 @@ async def test_pings_sent_without_reading_the_pongs_end_the_connection() -> None
 
 async def test_a_close_sent_to_a_socket_that_does_not_read_frees_it_at_once() -> None:
     async with uvicorn_server() as (port, served):
-        transport, _ = await stalled_client(port)
-        websocket, writer = await served.accepted.get()
-        assert writer is not None and writer.protocol is not None
-        protocol = writer.protocol
-        writer.limit_send_buffer(64 * 1024)
+        transport, websocket, writer, protocol = await writing_to_a_stalled_client(port, served)
         sending = asyncio.create_task(websocket.send_bytes(b"z" * (2 << 20)))
         await until(lambda: not protocol.writable.is_set())
         await asyncio.wait_for(websocket.close(code=1013), 30)  # used to wait forever
