@@ -5,6 +5,9 @@ instances and against staged integer programs (scipy.optimize.milp) on small one
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 
@@ -14,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from live.people import rounds_assignment
 from live.people.assignment import Applicant, Assignment, Seats, assign, assign_rounds
 
 Rounds = list[list[Applicant]]
@@ -238,3 +242,76 @@ def test_a_pin_in_the_afternoon_keeps_its_theme_out_of_the_morning() -> None:
     first, second = assign_rounds([morning, afternoon], [MORNING, AFTERNOON], seed=1, apart=THEMES)
     assert second.placements == {"p0": "donnees-aprem", "p1": "donnees-aprem"}
     assert first.placements == {"p0": "acces-matin", "p1": "acces-matin"}
+
+
+def popular_day(n: int, themes: int, seed: int) -> tuple[Rounds, Workshops, dict[str, str]]:
+    """Two rounds, one workshop per theme each, 3 wishes a round among the same popular
+    themes, seats for about the people: the shape of the bench's day, smaller."""
+    rng = np.random.default_rng(seed)
+    cap = -(-n // themes)
+    seats = [[Seats(f"r{r}t{t}", "s", cap) for t in range(themes)] for r in range(2)]
+    key = {s.id: s.id[2:] for here in seats for s in here}
+    weights = 1 / (1 + rng.permutation(themes))
+    people = [
+        [
+            Applicant(
+                f"p{p}",
+                "s",
+                tuple(
+                    f"r{r}t{t}"
+                    for t in rng.choice(themes, 3, replace=False, p=weights / weights.sum())
+                ),
+            )
+            for p in range(n)
+        ]
+        for r in range(2)
+    ]
+    return people, seats, key
+
+
+def test_the_certified_relaxation_and_the_staged_integer_programs_agree() -> None:
+    """Same profile and same tie-break cost, whichever way the optimum is proven."""
+    from live.people.assignment import _build_site, _validate
+
+    proven = 0
+    for seed in range(8):
+        people, seats, key = popular_day(40, 4, seed)
+        fixed = [_validate(p, s, False, {}) for p, s in zip(people, seats, strict=True)]
+        built = [
+            _build_site("s", p, s, f, seed % 2 == 1, {}, f"{seed + i}:s")
+            for i, (p, s, f) in enumerate(zip(people, seats, fixed, strict=True))
+        ]
+        joint = rounds_assignment._Joint.of(built, key.__getitem__)
+        closed = [np.zeros(len(s.workshops), dtype=np.bool_) for s in joint.rounds if s]
+        model = rounds_assignment._Model.of(joint, closed)
+        staged = rounds_assignment._solve_staged(model)
+        fast = rounds_assignment._solve_lp(model)
+        if fast is None:
+            continue
+        proven += 1
+        for coefs in [*model.digits, model.tie]:
+            assert sum(c * v for c, v in zip(coefs, fast, strict=True)) == sum(
+                c * v for c, v in zip(coefs, staged, strict=True)
+            )
+    assert proven >= 4
+
+
+def test_placing_rounds_together_prints_nothing() -> None:
+    """HiGHS prints a banner on every solve unless told not to: the server's output, and
+    the command line's, must stay clean (the staged and the certified paths both run)."""
+    code = textwrap.dedent(
+        """
+        from live.people.assignment import assign_rounds
+        from tests.test_rounds_assignment import AFTERNOON, DAY, MORNING, THEMES, popular_day
+
+        assign_rounds(DAY, [MORNING, AFTERNOON], seed=1, apart=THEMES)
+        people, seats, key = popular_day(300, 5, 1)
+        assign_rounds(people, seats, seed=1, apart=key)
+        assign_rounds(people, seats, seed=1, apart=key, allow_free_seats=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
+    assert done.stdout == ""
+    assert done.stderr == ""

@@ -22,18 +22,29 @@ How (and why):
   rounds without a shared theme never leave the flow (the fast path).
 * Otherwise the site is one integer program: a 0/1 variable per (round, group or person,
   workshop allowed to it); at most one per unit and round, capacities, and for each person
-  and key at most one over all rounds. The lexicographic objective is solved by successive
-  solves, one per level, each fixing the optimum of the level before by an equality:
-  first the person-rounds placed, then those below their 1st wish, then below their 2nd...
-  Not one weighted sum: its weights would be ``(N + 1) ** level`` (N person-rounds), about
-  10**14 at 2,000 people and four levels, and a MIP solver works in floating point with
-  tolerances that such a sum defeats; each level alone has coefficients of 0 or 1 (a
-  group's size), so each optimum is an exact integer, proven by the solver (HiGHS through
-  OR-Tools' linear solver, relative gap 0; deterministic). The structure (each variable in
-  a person-round, a person-theme and a workshop row) is a three-index assignment, not a
-  flow: its linear relaxation is not integral in general, hence a MIP solver.
+  and key at most one over all rounds. The structure (each variable in a person-round, a
+  person-theme and a workshop row) is a three-index assignment, not a flow: its linear
+  relaxation is not integral in general. It is on real days (2,000 people wishing the
+  same popular themes in two rounds: 0.4 s), so the relaxation comes first:
+* One weighted objective, ``(N + 1) ** (digits - 1 - d)`` for digit ``d`` (N person-rounds;
+  digit 0 counts person-rounds left out, digit ``d`` those placed below their wish ``d``),
+  when every value fits a double exactly (2 ** 53), solved as a linear program (GLOP).
+  Not trusted as such: a solver works with tolerances that such weights defeat. When its
+  solution is integral, the rows' duals make an exact certificate (weak duality, in
+  integers; ``_Certificate``): no 0/1 solution costs less. The same certificate fixes
+  what every optimum shares, and a second, small relaxation minimises the seeded random
+  costs over the rest: the tie-break.
+* Else (a fractional relaxation, too many digits for a double, a failed certificate) the
+  lexicographic objective is solved by successive integer programs, one per digit, each
+  fixing the optimum of the digit before by an equality (coefficients 0 or 1, or a
+  group's size: each optimum is an exact integer, proven by HiGHS through OR-Tools'
+  linear solver with a relative gap of 0; deterministic). Slow: seconds at 2,000 people,
+  minutes with free seats (four digits of weights up to 6 * 10 ** 10 there: GLOP's
+  solution misses the last digit, the certificate says so, and this path runs).
 * The tie-break is a last solve with seeded random costs on the optimal face (every level
-  fixed), so it never trades a wish for luck; round ``i``'s draws come from ``seed + i``.
+  fixed, or what the certificate fixes), so it never trades a wish for luck; round ``i``'s
+  draws come from ``seed + i``. HiGHS and GLOP print nothing (the server's output stays
+  clean).
 * Minimum sizes: over all rounds, the least-filled workshop under its minimum is closed
   and the site solved again, until every open workshop reaches its minimum.
 
@@ -242,92 +253,289 @@ def _conflicts(joint: _Joint, targets: list[IntArray]) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass
+class _Model:
+    """The joint integer program of one site, in index form.
+
+    ``pairs``: (unit, workshop index, classes of the unit's members), one 0/1 variable
+    each; a unit is (round, member indices). ``rows``: (variables, coefficients, upper
+    bound) of the rows ``A x <= u`` (one unit in one workshop per round, one variable per
+    person and key, capacities). ``digits``: the lexicographic objective, most significant
+    first, each to minimise; ``tie``: the seeded random costs.
+    """
+
+    units: list[tuple[int, list[int]]]
+    pairs: list[tuple[int, int, list[int]]]
+    rows: list[tuple[list[int], list[int], int]]
+    digits: list[list[int]]
+    tie: list[int]
+
+    @classmethod
+    def of(cls, joint: _Joint, closed: list[BoolArray]) -> _Model:
+        units: list[tuple[int, list[int]]] = []
+        pairs: list[tuple[int, int, list[int]]] = []
+        for i, s in enumerate(joint.rounds):
+            if s is None:
+                continue
+            options = [_choices(s, p) for p in range(len(s.people))]
+            in_group = {p for g in s.groups for p in g}
+            for members in [*s.groups, *([p] for p in range(len(s.people)) if p not in in_group)]:
+                u = len(units)
+                units.append((i, members))
+                common = set.intersection(*(set(options[p]) for p in members))
+                for w in sorted(common):
+                    if not closed[i][w]:
+                        pairs.append((u, w, [options[p][w] for p in members]))
+        by_unit: dict[int, list[int]] = defaultdict(list)
+        by_ws: dict[tuple[int, int], list[int]] = defaultdict(list)
+        by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for k, (u, w, _) in enumerate(pairs):
+            i, members = units[u]
+            site = joint.rounds[i]
+            assert site is not None
+            by_unit[u].append(k)
+            by_ws[i, w].append(k)
+            for p in members:
+                by_key[site.people[p].id, joint.keys[i][w]].append(k)
+        rows: list[tuple[list[int], list[int], int]] = []
+        rows += [(ks, [1] * len(ks), 1) for ks in by_unit.values() if len(ks) > 1]
+        rows += [(ks, [1] * len(ks), 1) for ks in by_key.values() if len(ks) > 1]
+        for (i, w), ks in by_ws.items():
+            site = joint.rounds[i]
+            assert site is not None
+            sizes = [len(units[pairs[k][0]][1]) for k in ks]
+            if sum(sizes) > site.remaining[w]:
+                rows.append((ks, sizes, int(site.remaining[w])))
+        max_class = max((max(c) for _, _, c in pairs), default=1)
+        # Digit 0: person-rounds left out (minimised as -placed); digit d: placed below
+        # wish d.
+        digits = [[-len(cl) for _, _, cl in pairs]]
+        digits += [[sum(c >= d + 1 for c in cl) for _, _, cl in pairs] for d in range(1, max_class)]
+        rand = [_rng(s.key, "tie").random((len(s.people), len(s.workshops))) if s else None
+                for s in joint.rounds]  # fmt: skip
+        tie = []
+        for u, w, _ in pairs:
+            i, members = units[u]
+            r = rand[i]
+            assert r is not None
+            tie.append(sum(int(r[p, w] * _TIE_RANGE) for p in members))
+        return cls(units, pairs, rows, digits, tie)
+
+    def weighted(self) -> list[int] | None:
+        """The digits as one integer cost, ``base ** (digits - 1 - d)`` for digit d with
+        ``base`` = person-rounds + 1 (so a unit of a digit outweighs every later digit);
+        None when its values do not all fit a double exactly."""
+        people = sum(len(members) for _, members in self.units)
+        base = people + 1
+        if base ** len(self.digits) > _EXACT:
+            return None
+        weights = [base ** (len(self.digits) - 1 - d) for d in range(len(self.digits))]
+        return [sum(w * dc[k] for w, dc in zip(weights, self.digits, strict=True))
+                for k in range(len(self.pairs))]  # fmt: skip
+
+    def feasible(self, values: list[int]) -> bool:
+        """Exact check of a 0/1 solution against every row."""
+        return all(
+            sum(c * values[k] for k, c in zip(ks, coefs, strict=True)) <= upper
+            for ks, coefs, upper in self.rows
+        )
+
+    def targets(self, joint: _Joint, values: list[int]) -> list[IntArray]:
+        """Each round's workshop index per person (-1: none)."""
+        out = [np.full(len(s.people) if s else 0, -1, dtype=np.int64) for s in joint.rounds]
+        for (u, w, _), v in zip(self.pairs, values, strict=True):
+            if v:
+                i, members = self.units[u]
+                out[i][members] = w
+        return out
+
+
+# Integers a double holds exactly (2 ** 53).
+_EXACT = 1 << 53
+# Multipliers of the certificate are rounded down to this many binary places.
+_CERT_BITS = 40
+
+
 def _solve_mip(joint: _Joint, closed: list[BoolArray]) -> list[IntArray]:
-    """Staged lexicographic integer program over every round of one site (module
-    docstring): HiGHS, through OR-Tools' linear solver, one stage per digit."""
+    """The joint integer program of one site: its linear relaxation with the weighted
+    objective first, kept when its optimum is integral and certified (see ``_solve_lp``),
+    else staged integer programs (``_solve_staged``)."""
+    model = _Model.of(joint, closed)
+    if not model.pairs:
+        return model.targets(joint, [])
+    values = _solve_lp(model)
+    if values is None:
+        values = _solve_staged(model)
+    return model.targets(joint, values)
+
+
+def _solve_lp(model: _Model) -> list[int] | None:
+    """Weighted objective over the linear relaxation (GLOP), then the tie-break on the
+    optimal face it proves; None when the relaxation gives no certified integral optimum.
+
+    The optimum is certified in exact integer arithmetic, not by the solver's tolerances
+    (``_Certificate``). The certificate also bounds the optimal face: the variables and
+    rows it forces are fixed, and a second, small relaxation minimises the random costs
+    over what is left. Its solution, when integral and at the optimal cost, is the
+    tie-break among every optimum (the face it was taken from contains them all); else
+    the staged tie-break decides, with every digit held.
+    """
+    cost = model.weighted()
+    if cost is None:
+        return None
+    solved = _relaxed(model, cost, range(len(model.pairs)), {}, set())
+    if solved is None:
+        return None
+    values, duals = solved
+    if not model.feasible(values):
+        return None
+    best = sum(c * v for c, v in zip(cost, values, strict=True))
+    cert = _Certificate.of(model, cost, duals, best)
+    if cert is None:
+        return None
+    free = [k for k, d in enumerate(cert.reduced) if -cert.gap <= d <= cert.gap]
+    ones = {k for k, d in enumerate(cert.reduced) if d < -cert.gap}
+    tight = {r for r, y in enumerate(cert.multipliers) if y > cert.gap}
+    tied = _relaxed(model, model.tie, free, dict.fromkeys(ones, 1), tight)
+    if tied is not None:
+        chosen = tied[0]
+        if model.feasible(chosen) and sum(c * v for c, v in zip(cost, chosen, strict=True)) == best:
+            return chosen
+    digits = [sum(c * v for c, v in zip(dc, values, strict=True)) for dc in model.digits]
+    return _solve_staged(model, digits)
+
+
+def _relaxed(
+    model: _Model,
+    cost: list[int],
+    free: Sequence[int] | range,
+    fixed: dict[int, int],
+    tight: set[int],
+) -> tuple[list[int], list[float]] | None:
+    """Minimise ``cost`` over the linear relaxation (GLOP) with only ``free`` variables
+    (the others at their ``fixed`` value, else 0) and the ``tight`` rows at their bound;
+    the 0/1 solution and the rows' duals, or None if it is not integral."""
     from ortools.linear_solver import pywraplp
 
-    # Units: (round, member indices); pairs: (unit, workshop index, classes of members).
-    units: list[tuple[int, list[int]]] = []
-    pairs: list[tuple[int, int, list[int]]] = []
-    for i, s in enumerate(joint.rounds):
-        if s is None:
-            continue
-        options = [_choices(s, p) for p in range(len(s.people))]
-        in_group = {p for g in s.groups for p in g}
-        for members in [*s.groups, *([p] for p in range(len(s.people)) if p not in in_group)]:
-            u = len(units)
-            units.append((i, members))
-            common = set.intersection(*(set(options[p]) for p in members))
-            for w in sorted(common):
-                if not closed[i][w]:
-                    pairs.append((u, w, [options[p][w] for p in members]))
-    targets = [np.full(len(s.people) if s else 0, -1, dtype=np.int64) for s in joint.rounds]
-    if not pairs:
-        return targets
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:  # pragma: no cover - OR-Tools always has GLOP
+        return None
+    xs = {k: solver.NumVar(0.0, 1.0, "") for k in free}
+    constraints = []
+    for r, (ks, coefs, upper) in enumerate(model.rows):
+        used = upper - sum(c * fixed.get(k, 0) for k, c in zip(ks, coefs, strict=True))
+        row = solver.Constraint(used if r in tight else -solver.infinity(), used)
+        for k, c in zip(ks, coefs, strict=True):
+            if k in xs:
+                row.SetCoefficient(xs[k], c)
+        constraints.append(row)
+    objective = solver.Objective()
+    for k, x in xs.items():
+        if cost[k]:
+            objective.SetCoefficient(x, cost[k])
+    objective.SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    values = [fixed.get(k, 0) for k in range(len(model.pairs))]
+    for k, x in xs.items():
+        v = x.solution_value()
+        values[k] = round(v)
+        if abs(v - values[k]) > 1e-6:
+            return None
+    return values, [max(0.0, -row.dual_value()) for row in constraints]
+
+
+@dataclass
+class _Certificate:
+    """A proof that ``best`` is the least weighted cost of every 0/1 solution.
+
+    For multipliers ``y >= 0`` of the rows ``A x <= u``, every 0/1 solution costs
+    ``L + sum_i y_i (u - A x)_i + sum_j |d_j| [x_j off its side]`` with reduced costs
+    ``d = c + A^T y``, ``L = sum_j min(0, d_j) - y.u`` and "its side" 0 when ``d_j > 0``,
+    1 when ``d_j < 0`` (weak duality over the box ``0 <= x <= 1``, term by term). The
+    solver's duals, rounded down to ``_CERT_BITS`` binary places, are such multipliers,
+    and everything is computed in integers scaled by ``2 ** _CERT_BITS``. Costs are
+    integers, so a 0/1 solution costing less than ``L + 1`` is optimal; and every optimum
+    then has each term at most ``gap = best - L``: a variable whose ``|d_j|`` exceeds it
+    sits on its side, a row whose ``y_i`` exceeds it is tight, in every optimum.
+    """
+
+    reduced: list[int]
+    multipliers: list[int]
+    gap: int
+
+    @classmethod
+    def of(
+        cls, model: _Model, cost: list[int], duals: list[float], best: int
+    ) -> _Certificate | None:
+        one = 1 << _CERT_BITS
+        reduced = [one * c for c in cost]
+        multipliers = []
+        bound = 0
+        for (ks, coefs, upper), y in zip(model.rows, duals, strict=True):
+            num, den = y.as_integer_ratio()
+            ys = (num << _CERT_BITS) // den
+            multipliers.append(ys)
+            if ys:
+                bound -= ys * upper
+                for k, c in zip(ks, coefs, strict=True):
+                    reduced[k] += ys * c
+        bound += sum(d for d in reduced if d < 0)
+        gap = best * one - bound
+        return cls(reduced, multipliers, gap) if gap < one else None
+
+
+def _solve_staged(model: _Model, known: list[int] | None = None) -> list[int]:
+    """Staged lexicographic integer program (module docstring): HiGHS, through OR-Tools'
+    linear solver, one stage per digit, then the tie-break with every digit held.
+    ``known``: the digits' optimal values when already proven (only the tie-break left).
+
+    OR-Tools' HiGHS interface ignores ``MPSolverParameters``' gap and ``SuppressOutput``
+    for HiGHS' own banner, and ``SetSolverSpecificParametersAsString`` reports False, yet
+    it hands the string to HiGHS before the model is loaded: the relative gap 0 and the
+    silence come from it (HiGHS would stop at a relative gap of 1e-4 otherwise, which
+    past 10,000 person-rounds could leave one person-round on the table).
+    """
+    from ortools.linear_solver import pywraplp
+
     solver = pywraplp.Solver.CreateSolver("HIGHS")
     if solver is None:  # pragma: no cover - OR-Tools is built with HiGHS
         raise RuntimeError("OR-Tools has no HiGHS solver")
     solver.SuppressOutput()
-    xs = [solver.BoolVar(f"x{k}") for k in range(len(pairs))]
-    by_unit: dict[int, list[int]] = defaultdict(list)
-    by_ws: dict[tuple[int, int], list[int]] = defaultdict(list)
-    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for k, (u, w, _) in enumerate(pairs):
-        i, members = units[u]
-        site = joint.rounds[i]
-        assert site is not None
-        by_unit[u].append(k)
-        by_ws[i, w].append(k)
-        for p in members:
-            by_key[site.people[p].id, joint.keys[i][w]].append(k)
-    rows: list[tuple[list[int], list[int], int]] = []  # variables, coefficients, upper bound
-    rows += [(ks, [1] * len(ks), 1) for ks in by_unit.values() if len(ks) > 1]
-    rows += [(ks, [1] * len(ks), 1) for ks in by_key.values() if len(ks) > 1]
-    for (i, w), ks in by_ws.items():
-        site = joint.rounds[i]
-        assert site is not None
-        sizes = [len(units[pairs[k][0]][1]) for k in ks]
-        if sum(sizes) > site.remaining[w]:
-            rows.append((ks, sizes, int(site.remaining[w])))
-    for ks, coefs, upper in rows:
+    solver.SetSolverSpecificParametersAsString(_HIGHS_PARAMETERS)
+    xs = [solver.BoolVar(f"x{k}") for k in range(len(model.pairs))]
+    for ks, coefs, upper in model.rows:
         row = solver.Constraint(0, upper)
         for k, c in zip(ks, coefs, strict=True):
             row.SetCoefficient(xs[k], c)
-    params = pywraplp.MPSolverParameters()
-    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
-    max_class = max(max(c) for _, _, c in pairs)
-    # Digit 0: person-rounds left out (minimised as -placed); digit d: placed below wish d.
-    digits = [[-len(cl) for _, _, cl in pairs]]
-    digits += [[sum(c >= d + 1 for c in cl) for _, _, cl in pairs] for d in range(1, max_class)]
-    rand = [_rng(s.key, "tie").random((len(s.people), len(s.workshops))) if s else None
-            for s in joint.rounds]  # fmt: skip
-    tie = []
-    for u, w, _ in pairs:
-        i, members = units[u]
-        r = rand[i]
-        assert r is not None
-        tie.append(sum(int(r[p, w] * _TIE_RANGE) for p in members))
-    values = [0] * len(pairs)
-    for stage, coefs in enumerate([*digits, tie]):
+
+    def hold(coefs: list[int], value: int) -> None:
+        row = solver.Constraint(value, value)
+        for x, c in zip(xs, coefs, strict=True):
+            if c:
+                row.SetCoefficient(x, c)
+
+    stages = model.digits
+    if known is not None:
+        for coefs, value in zip(model.digits, known, strict=True):
+            hold(coefs, value)
+        stages = []
+    values = [0] * len(model.pairs)
+    for stage, coefs in enumerate([*stages, model.tie]):
         objective = solver.Objective()
         objective.Clear()
         for x, c in zip(xs, coefs, strict=True):
             if c:
                 objective.SetCoefficient(x, c)
         objective.SetMinimization()
-        status = solver.Solve(params)
+        status = solver.Solve()
         if status != pywraplp.Solver.OPTIMAL:
             raise RuntimeError(f"the joint assignment could not be proven optimal ({status})")
         values = [round(x.solution_value()) for x in xs]
-        if stage < len(digits):  # keep this digit's optimum in every later stage
-            done = sum(c * v for c, v in zip(coefs, values, strict=True))
-            row = solver.Constraint(done, done)
-            for x, c in zip(xs, coefs, strict=True):
-                if c:
-                    row.SetCoefficient(x, c)
-    for (u, w, _), v in zip(pairs, values, strict=True):
-        if v:
-            i, members = units[u]
-            targets[i][members] = w
-    return targets
+        if stage < len(stages):  # keep this digit's optimum in every later stage
+            hold(coefs, sum(c * v for c, v in zip(coefs, values, strict=True)))
+    return values
+
+
+# HiGHS options (see ``_solve_staged``): silent, and exact up to integrality.
+_HIGHS_PARAMETERS = "output_flag=false\nlog_to_console=false\nmip_rel_gap=0"
