@@ -54,6 +54,7 @@ it), so a run reads the same as when rounds were placed one after the other.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -472,6 +473,8 @@ class _Certificate:
         reduced = [one * c for c in cost]
         multipliers = []
         bound = 0
+        if not all(math.isfinite(y) for y in duals):
+            return None
         for (ks, coefs, upper), y in zip(model.rows, duals, strict=True):
             num, den = y.as_integer_ratio()
             ys = (num << _CERT_BITS) // den
