@@ -298,8 +298,11 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         unavailable("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Conditions are waited for, never timed: generously, since a busy 2-core CI runner
+    # renders a page several times slower than a quiet one (5 s, the default, flaked).
+    expect.set_options(timeout=15_000)
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
