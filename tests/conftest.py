@@ -168,12 +168,16 @@ class LiveServer:
         definition = self.data_dir.parent / f"{name}.yaml"
         definition.parent.mkdir(parents=True, exist_ok=True)
         definition.write_text(text, encoding="utf-8")
+        self.relais("import", str(definition))
+
+    def relais(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        """Run a `relais` command on this server's data, as an organizer would beside it;
+        it must succeed."""
         relais = [sys.executable, "-m", "live.cli", "--data", str(self.data_dir)]
         env = {**os.environ, "LIVE_BACKEND": self.backend, **self.extra_env}
-        done = subprocess.run(
-            [*relais, "import", str(definition)], cwd=ROOT, capture_output=True, env=env
-        )
+        done = subprocess.run([*relais, *args], cwd=ROOT, capture_output=True, env=env)
         assert done.returncode == 0, done.stderr
+        return done
 
     def kill(self) -> None:
         """Stop abruptly, as a crash would."""

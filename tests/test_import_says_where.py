@@ -26,26 +26,24 @@ def test_an_import_on_redis_names_the_redis_store_without_its_password(
     url = f"redis://default:s3cret-word@127.0.0.1:{own_redis.port}/0"
     data = tmp_path / "data"
     env = {**os.environ, "LIVE_BACKEND": "redis", "REDIS_URL": url, "LANG": "C.UTF-8"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "live.cli",
-            "--data",
-            str(data),
-            "import",
-            DEMO / "ariege-2020.yaml",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        env=env,
-        text=True,
-    )
+    done = relais_import(data, env)
     assert done.returncode == 0, done.stderr
     assert f"redis://127.0.0.1:{own_redis.port}/0" in done.stdout
     assert "s3cret" not in done.stdout + done.stderr
     assert str(data) not in done.stdout  # not the data directory, where nothing went
     assert "ariege-2020" in asyncio.run(definitions(url))  # and it is indeed there
+
+
+def relais_import(data: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`relais import` of the Ariège day, as an organizer types it."""
+    command = [sys.executable, "-m", "live.cli", "--data", str(data), "import"]
+    return subprocess.run(
+        [*command, str(DEMO / "ariege-2020.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        env=env,
+        text=True,
+    )
 
 
 async def definitions(url: str) -> dict[str, str]:
@@ -60,20 +58,6 @@ async def definitions(url: str) -> dict[str, str]:
 def test_an_import_on_the_data_directory_names_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {**os.environ, "LIVE_BACKEND": "sqlite", "LANG": "C.UTF-8"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "live.cli",
-            "--data",
-            str(data),
-            "import",
-            DEMO / "ariege-2020.yaml",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        env=env,
-        text=True,
-    )
+    done = relais_import(data, env)
     assert done.returncode == 0, done.stderr
     assert str(data.resolve()) in done.stdout

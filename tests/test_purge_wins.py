@@ -7,13 +7,10 @@ A real server, real notes sockets, the real command in another process."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import httpx
 
-from .conftest import ROOT, LiveServer
+from .conftest import LiveServer
 from .yclient import YClient
 
 EVENT = "ariege-2020"
@@ -48,23 +45,11 @@ async def until_synthesis(server: LiveServer, holds: object, timeout: float = 20
             await asyncio.sleep(0.1)
 
 
-def relais_purge(server: LiveServer) -> None:
-    env = {**os.environ, "LIVE_BACKEND": server.backend, **server.extra_env}
-    done = subprocess.run(
-        [sys.executable, "-m", "live.cli", "--data", str(server.data_dir), "purge", EVENT],
-        cwd=ROOT,
-        capture_output=True,
-        env=env,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 async def test_the_running_server_never_writes_purged_rapporteur_names_back(
     live_server: LiveServer,
 ) -> None:
     await write_as(live_server, "Jeanne Martin", "Constat : la fibre manque.\n")
-    relais_purge(live_server)  # while the room is loaded, names in memory
+    live_server.relais("purge", EVENT)  # while the room is loaded, names in memory
     body = await until_synthesis(live_server, lambda b: "Jeanne Martin" not in b)
     assert "la fibre manque" in body  # the notes text stays: it is the event's record
     await write_as(live_server, "Paul Durand", "Proposition : un tiers-lieu.\n")

@@ -60,7 +60,6 @@ class SendBudget:
         self.answer_limit = int(limit * answer_share)
         self.key_limit = int(self.answer_limit * key_share)
         self.used = 0  # bytes held by every peer
-        self.peak = 0
         self.answering = 0  # bytes of answers granted and not yet written
         self.by_key: Counter[str] = Counter()
         self._turns: list[_Turn] = []
@@ -69,7 +68,6 @@ class SendBudget:
 
     def charge(self, n: int) -> None:
         self.used += n
-        self.peak = max(self.peak, self.used)
 
     def refund(self, n: int) -> None:
         self.used -= n
