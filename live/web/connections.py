@@ -39,7 +39,6 @@ report without any reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 from collections import Counter
@@ -50,6 +49,7 @@ from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from live.agenda import protocol as messages
 from live.errors import close_code
 from live.i18n import refusal
 from live.links import Claims, LinkError, Signer
@@ -256,7 +256,7 @@ async def _turn_away(scope: Scope, receive: Receive, send: Send, reason: str) ->
         return
     lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
     text = refusal(lang, reason, "too many connections; try again in a moment")
-    frame = json.dumps({"type": "error", "id": None, "code": reason, "message": text})
+    frame = messages.error(reason, text)
     await send({"type": "websocket.accept"})
     if scope["path"].startswith("/ws/events/"):
         await send({"type": "websocket.send", "text": frame})

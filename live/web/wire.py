@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import struct
 from typing import Any
@@ -62,6 +61,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from live.agenda import protocol as messages
 from live.i18n import refusal
 
 LIVE = "/ws/events/"  # the live agenda's sockets, whose pages read JSON error frames
@@ -146,11 +146,8 @@ class Direct:
         """Cap the kernel's send buffer of this socket at about `size` bytes (Linux
         doubles it) instead of letting it grow to megabytes for a client that reads
         nothing; what does not fit waits in the transport, where `drained` sees it."""
-        p = self.protocol
-        sock = p.transport.get_extra_info("socket") if p is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        if self.protocol is not None:
+            _sockopt(self.protocol.transport, socket.SO_SNDBUF, size)
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -171,12 +168,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def abort(self) -> None:
         """Drop the connection now: a reset, so the kernel frees its send queue at once."""
-        transport = self.transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        _sockopt(self.transport, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -220,8 +213,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
         limit = self.config.ws_max_size
         text = refusal(lang, "too_large", f"message over {limit} bytes", {"size": limit})
-        error = {"type": "error", "id": None, "code": "too_large", "message": text}
-        frame = Frame(Opcode.TEXT, json.dumps(error).encode()).serialize(mask=False)
+        error = messages.error("too_large", text)
+        frame = Frame(Opcode.TEXT, error.encode()).serialize(mask=False)
         self.queue.put_nowait({"type": "websocket.disconnect", "code": 1009, "reason": ""})
         self.transport.write(frame + b"".join(self.conn.data_to_send()))
         self.close_sent = True
@@ -274,6 +267,14 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if self.direct is not None:
             self.direct.protocol = None
             self.direct = None
+
+
+def _sockopt(transport: Any, option: int, value: int | bytes) -> None:
+    """Set a socket option on a transport's socket, where it has one and allows it."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, value)
 
 
 def direct_writer(scope: Scope) -> Direct | None:
