@@ -167,7 +167,6 @@ def issue_admin_link(
     claims = Signer(settings.secret).verify_admin(token)
     if revoke_others:
         asyncio.run(_revoke_admin_links_before(settings, claims.issued))
-    keep_private(settings.data_dir)
     try:
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} id={claims.id} until={claims.expires}\n"
         _write_private(settings.data_dir / ADMIN_ISSUED, line, append=True)
@@ -181,6 +180,7 @@ def cmd_admin_link(args: argparse.Namespace) -> int:
     settings = _server_settings(args, "existing", need_database=False)
     if settings is None:
         return 2
+    keep_private(settings.data_dir)  # `relais serve` does it as it announces itself
     link = issue_admin_link(settings, links_base(args, settings), args.days, args.revoke_others)
     print(say("cli.admin_link"), file=sys.stderr)
     print(link)

@@ -121,7 +121,9 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL", cls.redis_url),
             base_url=os.environ.get("RELAIS_BASE_URL", "http://localhost:8000").rstrip("/"),
             link_days=int(os.environ.get("RELAIS_LINK_DAYS", "60")),
-            link_margin_days=int(os.environ.get("RELAIS_LINK_MARGIN_DAYS", "7")),
+            link_margin_days=int(
+                os.environ.get("RELAIS_LINK_MARGIN_DAYS", str(cls.link_margin_days))
+            ),
             demo=os.environ.get("RELAIS_DEMO", "") not in ("", "0", "false"),
             smtp_host=os.environ.get("RELAIS_SMTP_HOST", ""),
             smtp_port=int(os.environ.get("RELAIS_SMTP_PORT", "25")),
@@ -132,7 +134,9 @@ class Settings:
             max_form_bytes=int(os.environ.get("RELAIS_MAX_FORM_BYTES", cls.max_form_bytes)),
             max_import_bytes=int(os.environ.get("RELAIS_MAX_IMPORT_BYTES", cls.max_import_bytes)),
             max_connections=int(os.environ.get("RELAIS_MAX_CONNECTIONS", "0")),
-            notes_send_bytes=int(os.environ.get("RELAIS_NOTES_SEND_BYTES", str(64 << 20))),
+            notes_send_bytes=int(
+                os.environ.get("RELAIS_NOTES_SEND_BYTES", str(cls.notes_send_bytes))
+            ),
             max_connections_per_address=int(
                 os.environ.get(
                     "RELAIS_MAX_CONNECTIONS_PER_ADDRESS", str(cls.max_connections_per_address)
@@ -166,8 +170,12 @@ class Settings:
             plenary_video_codec=os.environ.get("RELAIS_PLENARY_VIDEO_CODEC", "VP8").upper(),
             plenary_transcode=os.environ.get("RELAIS_PLENARY_TRANSCODE", "") in ("1", "true"),
             plenary_max_receivers=int(os.environ.get("RELAIS_PLENARY_MAX_RECEIVERS", "64")),
-            plenary_max_sessions=int(os.environ.get("RELAIS_PLENARY_MAX_SESSIONS", "256")),
-            plenary_connect_timeout=float(os.environ.get("RELAIS_PLENARY_CONNECT_TIMEOUT", "6")),
+            plenary_max_sessions=int(
+                os.environ.get("RELAIS_PLENARY_MAX_SESSIONS", str(cls.plenary_max_sessions))
+            ),
+            plenary_connect_timeout=float(
+                os.environ.get("RELAIS_PLENARY_CONNECT_TIMEOUT", str(cls.plenary_connect_timeout))
+            ),
         )
         for key, value in overrides.items():
             setattr(s, key, value)

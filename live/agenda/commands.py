@@ -117,7 +117,6 @@ def _enter(
     state.ended = None
     state.timer = Timer(step.duration_ms)
     state.workshops = {}
-    state.queue = []
     state.speaker = None
     state.lanes = {}
     state.queue = queues.step_turns(event, step)
@@ -128,9 +127,14 @@ def _enter(
             w.id: Lane([queues.report_slot(r, w) for r in w.reports]) for w in chosen if w.reports
         }
     if start:
-        start_step(state, now, event)
-        if first_turn:
-            queues.call_first(state, now, event)
+        _start(state, now, event, first_turn)
+
+
+def _start(state: State, now: int, event: Event, first_turn: bool) -> None:
+    """Start the step's countdown; with `first_turn`, its first speaking turn too."""
+    start_step(state, now, event)
+    if first_turn:
+        queues.call_first(state, now, event)
 
 
 def _goto(state: State, args: Goto, now: int, event: Event) -> None:
@@ -163,9 +167,7 @@ def _timer_start(state: State, args: FirstTurn, now: int, event: Event) -> None:
     if state.step is None:
         _enter(state, 0, now, event, True, bool(args.first_turn))
         return
-    start_step(state, now, event)
-    if args.first_turn:
-        queues.call_first(state, now, event)
+    _start(state, now, event, bool(args.first_turn))
 
 
 def _running_timers(state: State) -> list[Timer]:

@@ -242,11 +242,10 @@ def tokens_of(record: dict[str, Any]) -> list[str]:
 
 async def revoke_admin_handouts(
     backend: Backend, signer: Signer, revoke: Callable[[str, str], Awaitable[None]]
-) -> int:
+) -> None:
     """Revoke, in every event, the organizer links the studio gave administrators (the
     `ADMIN_SLOT` records): admin links were revoked, what they handed out goes with them.
-    `revoke(event, link id)` records one (`LinkBook.revoke`); how many were revoked."""
-    done = 0
+    `revoke(event, link id)` records one (`LinkBook.revoke`)."""
     for key, record in (await backend.list_records(KIND, "")).items():
         event_id, _, slot_key = key.partition(":")
         if slot_key != ADMIN_SLOT.key:
@@ -256,8 +255,6 @@ async def revoke_admin_handouts(
             claims = claims_of(signer, token, event_id)
             if claims is not None and claims.id not in revoked:
                 await revoke(event_id, claims.id)
-                done += 1
-    return done
 
 
 # -- what the pages show ----------------------------------------------------------------------
