@@ -229,15 +229,17 @@ class ConnectionCaps:
             return ""
 
     async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """An HTML answer to a browser without a device id gives it one."""
-        if scope.get("method") != "GET" or self._device(scope):
+        """An HTML answer to a browser without a device id gives it one. The cookie is read
+        and its signature checked only for such an answer, not for every static file."""
+        if scope.get("method") != "GET":
             await self.app(scope, receive, send)
             return
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = MutableHeaders(scope=message)
-                if headers.get("content-type", "").startswith("text/html"):
+                html = headers.get("content-type", "").startswith("text/html")
+                if html and not self._device(scope):
                     headers.append("Set-Cookie", self._cookie(scope))
             await send(message)
 
