@@ -14,22 +14,20 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from live.agenda.events import Hub
-from live.agenda.hub import Listener
+from live.agenda.catalogue import Catalogue
+from live.agenda.live import Listener
 from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
-from live.links import AdminLinks, LinkBook, Signer
+from live.links.signing import AdminLinks, LinkBook, Signer
 from live.logs import install as redact_tokens_in_logs
 from live.notes.budget import SendBudget
 from live.notes.exports import Exports
 from live.notes.service import NotesService
 from live.people.mailer import Mailer
 from live.people.retention import keep_purging
-from live.plenary import whip
 from live.plenary.service import Plenary
-from live.studio import pages as studio
 from live.web import (
     api,
     common,
@@ -41,6 +39,8 @@ from live.web import (
     organize_exports,
     pages,
     registration,
+    studio,
+    whip,
 )
 from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     backend = backend or create_backend(
         settings.backend, str(settings.data_dir), settings.redis_url
     )
-    hub = Hub(backend, settings.snapshot_every)
+    hub = Catalogue(backend, settings.snapshot_every)
     notes = NotesService(backend, budget=SendBudget(settings.notes_send_bytes))
     workers = Workers()  # processes for the heavy exports, started at the first one
     # A page or two each (the printable link sheets): a lane of their own, so that they
@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     )
     app.state.settings = settings
     app.state.backend = backend
-    app.state.hub = hub
+    app.state.catalogue = hub
     app.state.notes = notes
     app.state.exports = Exports(workers)
     app.state.sheet_workers = sheet_workers

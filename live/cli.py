@@ -19,7 +19,7 @@ from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, Found, parse_event, read_event
 from live.i18n import library, plural, translator
-from live.links import AdminLinks, LinkBook, Signer, url
+from live.links.signing import AdminLinks, LinkBook, Signer, url
 from live.model import Event
 from live.people.retention import Purged, purge
 from live.studio.validate import file_lines
@@ -340,7 +340,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         await backend.open()
         try:
             # Stored only: the server serves it (a running one within a second, see
-            # Hub.follow_definitions) and makes its live state itself, alone.
+            # Catalogue.follow_definitions) and makes its live state itself, alone.
             await backend.put_definition(event.id, text)
             return event, warned
         finally:

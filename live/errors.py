@@ -38,7 +38,7 @@ HTTP_STATUS = {
     "not_found": 404,
     "unknown_event": 404,
     "unknown_person": 404,
-    "no_such_session": 404,  # plenary (live/plenary/whip.py)
+    "no_such_session": 404,  # plenary (live/web/whip.py)
     "no_such_feed": 404,
     "conflict": 409,
     "plenary_busy": 409,
@@ -50,6 +50,32 @@ HTTP_STATUS = {
     "invalid": 422,
     "internal": 500,
     "backend_unavailable": 503,  # the shared store (Redis) cannot be reached: retry soon
+    # the organizer's desk and link sheet (live/people/desk.py, live/web/links_sheet.py)
+    "error.link_validity": 422,
+    "links.revoke_own": 409,
+    "links.unknown_link": 404,
+    "links.unknown_slot": 404,
+    "org.bad_integer": 422,
+    "org.capacity_below_fixed": 409,
+    "org.close_fixed": 409,
+    "org.import_empty": 422,
+    "org.import_encoding": 422,
+    "org.import_no_file": 422,
+    "org.import_too_big": 413,
+    "org.import_unreadable": 422,
+    "org.mail_failed": 502,
+    "org.min_over_capacity": 422,
+    "org.no_mail": 409,
+    "org.no_result": 409,
+    "org.no_workshop": 422,
+    "org.pin_closed": 409,
+    "org.pin_full": 409,
+    "org.pin_other_site": 422,
+    "org.pin_same_theme": 409,
+    "org.revoke_invalid": 422,
+    "org.run_failed": 409,
+    "org.unknown_person": 404,
+    "org.unknown_workshop": 404,
 }
 
 # Websocket close codes (4000-4999 are the application's): the pages explain each one.

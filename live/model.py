@@ -34,7 +34,7 @@ REPORT_ID = r"^$|" + SLUG  # a report's id may be left out (see `Report`)
 # How large an event may be. Generous for a real day (the Grand Est regional day has 7
 # sites, 8 steps, 15 workshops and 30 reports; a national day a few hundred workshops),
 # and small enough that the largest event, every text at its bound, makes a `definition`
-# frame under 2 MB, sent to every open page (tests/test_event_file_bounds.py builds it).
+# frame under 2 MB, sent to every open page (tests/model/test_event_file_bounds.py builds it).
 MAX_SITES = 60
 MAX_THEMES = 30
 MAX_STEPS = 60
@@ -358,10 +358,6 @@ class Event(_Strict):
 
     def reports_by_id(self) -> dict[str, Report]:
         return {r.id: r for r, _ in self.all_reports()}
-
-    def report_owner(self, report_id: str) -> Workshop | None:
-        """The workshop a report belongs to (None for a step's own report)."""
-        return next((w for r, w in self.all_reports() if r.id == report_id), None)
 
     def reports_for(self, step: Step) -> list[tuple[Report, Workshop | None]]:
         """The reports a step calls in turn, each with its workshop: the step's own, or

@@ -95,7 +95,7 @@ def test_links_use_the_secret_of_the_servers_data_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from live.config import Settings
-    from live.links import Signer
+    from live.links.signing import Signer
 
     monkeypatch.delenv("RELAIS_SECRET")
     server = Settings.from_env()  # the server's start creates the secret
@@ -174,7 +174,7 @@ def test_links_without_an_address_warn_that_they_point_to_the_default(
 def test_links_point_to_the_port_the_server_was_started_on(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from .conftest import free_port
+    from tests.support.servers import free_port
 
     monkeypatch.delenv("RELAIS_BASE_URL", raising=False)
     port = free_port()
@@ -218,7 +218,7 @@ def test_links_printed_months_ahead_are_valid_on_the_event_s_day(
     import re
     from datetime import date, datetime, timedelta
 
-    from live.links import Signer
+    from live.links.signing import Signer
 
     day = date.today() + timedelta(days=200)
     ahead = tmp_path / "ahead.yaml"

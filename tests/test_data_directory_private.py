@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .conftest import ROOT, free_port, terminate
+from tests.support.servers import ROOT, free_port, terminate
 
 
 def loose_data_dir(tmp_path: Path) -> Path:

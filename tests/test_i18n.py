@@ -54,15 +54,15 @@ def test_every_message_the_code_asks_for_exists() -> None:
 
 
 def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> None:
-    from live.agenda import protocol as messages_module
+    from live.agenda import protocol as protocol
     from live.agenda.commands import COMMANDS
 
     source = "".join(p.read_text() for p in (ROOT / "live" / "agenda").glob("*.py"))
     codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
     codes |= {
-        getattr(messages_module, name)
-        for name in dir(messages_module)
-        if name.isupper() and isinstance(getattr(messages_module, name), str)
+        getattr(protocol, name)
+        for name in dir(protocol)
+        if name.isupper() and isinstance(getattr(protocol, name), str)
     }
     codes.add("unknown_event")
     assert "at_last_step" in codes and "bad_json" in codes  # the scan found them

@@ -12,8 +12,7 @@ from pathlib import Path
 import redis
 
 from live.backends.base import create_backend
-
-from .conftest import ROOT, RedisServer
+from tests.support.servers import ROOT, RedisServer
 
 DEMO = Path(__file__).resolve().parent.parent / "live" / "demo"
 

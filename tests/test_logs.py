@@ -13,8 +13,7 @@ import pytest
 from websockets.sync.client import connect
 
 from live.logs import REDACTED, install, redact
-
-from .conftest import LiveServer
+from tests.support.servers import LiveServer
 
 EVENT = "ariege-2020"
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from live.links import Signer
-
-from .conftest import ROOT, free_port
+from live.links.signing import Signer
+from tests.support.servers import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 

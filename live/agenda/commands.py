@@ -39,7 +39,7 @@ from live.agenda.state import (
     workshop_name,
 )
 from live.errors import RelaisError
-from live.links import COMMANDERS
+from live.links.signing import COMMANDERS
 from live.model import Event
 
 

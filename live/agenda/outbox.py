@@ -15,7 +15,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from live.links import Claims
+from live.links.signing import Claims
 
 RESYNC = "\x00resync"  # sentinel in an outbox: send a fresh snapshot instead of events
 

@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from live.agenda import state as agenda
+from live.agenda.state import EVERYONE
 from live.errors import RelaisError
 from live.model import Event
 
-# Error codes sent in `error{code}`; the state machine adds its own (see agenda.Rejected).
+# Error codes sent in `error{code}`; the state machine adds its own (see Rejected).
 BAD_JSON = "bad_json"
 TOO_DEEP = "too_deep"
 TOO_LARGE = "too_large"
@@ -119,18 +119,18 @@ def private_to(entry: dict[str, Any]) -> str | None:
     return None
 
 
-def public(entry: dict[str, Any], audience: str = agenda.EVERYONE) -> dict[str, Any]:
+def public(entry: dict[str, Any], audience: str = EVERYONE) -> dict[str, Any]:
     """What a client may see of a log entry: not who sent it (the role, the link id in
     the command id), which the log keeps for retries and audit; nor the text of a message
     to another site than the client's (`audience`: its site, "" for none)."""
     out: dict[str, Any] = {k: entry[k] for k in ("seq", "t", "name", "args") if k in entry}
     site = private_to(entry)
-    if site is not None and audience not in (agenda.EVERYONE, site):
+    if site is not None and audience not in (EVERYONE, site):
         out["args"] = {"site": site}
     return out
 
 
-def event(entry: dict[str, Any], state: dict[str, Any], audience: str = agenda.EVERYONE) -> str:
+def event(entry: dict[str, Any], state: dict[str, Any], audience: str = EVERYONE) -> str:
     """A pushed change: the log entry and the whole (small) state after it."""
     return dumps({"type": "event", **public(entry, audience), "state": state})
 
@@ -140,7 +140,7 @@ def events(
     state: dict[str, Any],
     epoch: str,
     now: int,
-    audience: str = agenda.EVERYONE,
+    audience: str = EVERYONE,
     rev: str = "",
 ) -> str:
     """The reply to `hello{since}`: exactly what the client missed, and where it leads.

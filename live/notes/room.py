@@ -67,7 +67,7 @@ from pycrdt import Doc, Text, get_state, merge_updates
 from pycrdt import get_update as diff_update
 
 from live.backends.base import Backend
-from live.links import Claims
+from live.links.signing import Claims
 from live.model import Event, Workshop
 from live.notes import ysync
 from live.notes.budget import SendBudget

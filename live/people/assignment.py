@@ -159,7 +159,7 @@ class Fill:
 
 
 @dataclass(frozen=True)
-class Report:
+class Summary:
     """Everything organizers look at after an assignment run."""
 
     seed: int
@@ -214,7 +214,7 @@ class Assignment:
             ids.sort()
         return out
 
-    def report(self) -> Report:
+    def report(self) -> Summary:
         """Rank shares overall, by site and by category, plus the fill of each workshop."""
         return report(self)
 
@@ -264,8 +264,8 @@ def assign_rounds(
     )
 
 
-def report(assignment: Assignment) -> Report:
-    """Pure summary of an assignment (see :class:`Report`)."""
+def report(assignment: Assignment) -> Summary:
+    """Pure summary of an assignment (see :class:`Summary`)."""
     depth = max((len(a.wishes) for a in assignment.applicants), default=0)
     site_of: dict[str, list[Applicant]] = defaultdict(list)
     cat_of: dict[str, list[Applicant]] = defaultdict(list)
@@ -285,7 +285,7 @@ def report(assignment: Assignment) -> Report:
         )
         for w in sorted(assignment.workshops, key=lambda w: (w.site, w.id))
     )
-    return Report(
+    return Summary(
         seed=assignment.seed,
         overall=_tally(assignment.applicants, assignment.ranks, depth),
         by_site={k: _tally(v, assignment.ranks, depth) for k, v in sorted(site_of.items())},

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from live.errors import RelaisError
-from live.links import LinkBook, LinkError, url
+from live.errors import RelaisError, http_status
+from live.links.signing import LinkBook, LinkError, url
 from live.model import Event, Workshop
 from live.people import rounds
 from live.people.registration import (
@@ -37,29 +37,34 @@ class Refused(RelaisError):
     Arguments named `*_key` are i18n keys themselves and get translated too.
     """
 
-    def __init__(self, status: int, key: str, **params: Any) -> None:
+    def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key, key, **params)
-        self.status, self.key = status, key
+        self.key = key
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of this refusal: the one table's (`live/errors.py`)."""
+        return http_status(self.code)
 
 
 def integer(raw: str, label_key: str, minimum: int, maximum: int = MAX_SEATS) -> int:
     """A whole number within bounds (ASCII digits only), or Refused naming the field."""
     if re.fullmatch(r"[0-9]{1,19}", raw) and minimum <= int(raw) <= maximum:
         return int(raw)
-    raise Refused(422, "org.bad_integer", field_key=label_key, value=raw[:40], minimum=minimum)
+    raise Refused("org.bad_integer", field_key=label_key, value=raw[:40], minimum=minimum)
 
 
 def workshop(event: Event, wid: str) -> Workshop:
     w = event.workshop(wid)
     if w is None:
-        raise Refused(404, "org.unknown_workshop", id=wid[:80])
+        raise Refused("org.unknown_workshop", id=wid[:80])
     return w
 
 
 async def person(people: People, pid: str) -> Registration:
     reg = await people.get(pid) if pid else None
     if reg is None:
-        raise Refused(404, "org.unknown_person", id=pid[:80])
+        raise Refused("org.unknown_person", id=pid[:80])
     return reg
 
 
@@ -91,12 +96,12 @@ def _apply_workshop(
     low = current.min_size if minimum is None else integer(minimum, "org.min_size", 0)
     title = event.workshop_short_title(w)
     if low > cap:
-        raise Refused(422, "org.min_over_capacity", workshop=title, minimum=low, capacity=cap)
+        raise Refused("org.min_over_capacity", workshop=title, minimum=low, capacity=cap)
     held = fixed(regs, wid)
     if cap < held:
-        raise Refused(409, "org.capacity_below_fixed", workshop=title, n=held)
+        raise Refused("org.capacity_below_fixed", workshop=title, n=held)
     if not is_open and held:
-        raise Refused(409, "org.close_fixed", workshop=title, n=held)
+        raise Refused("org.close_fixed", workshop=title, n=held)
     settings.capacity[wid] = cap
     settings.min_size[wid] = low
     closed = set(settings.closed)
@@ -113,7 +118,7 @@ async def set_workshops(
     """New capacity, minimum size and open/closed for the workshops in `changes` (raw
     form text by field); all checked before any is kept."""
     if not changes:
-        raise Refused(422, "org.no_workshop")
+        raise Refused("org.no_workshop")
     settings = await people.settings()  # a fresh copy: kept only if every change passes
     regs = await people.all()
     for wid, raw in changes.items():
@@ -137,20 +142,19 @@ async def pin(event: Event, people: People, pid: str, wid: str, round_key: str =
     w = workshop(event, wid)
     title = event.workshop_short_title(w)
     if w.site != reg.site:
-        raise Refused(422, "org.pin_other_site", workshop=title, name=reg.name)
+        raise Refused("org.pin_other_site", workshop=title, name=reg.name)
     current = next(s for s in seats(event, await people.settings()) if s.id == wid)
     if not current.open:
-        raise Refused(409, "org.pin_closed", workshop=title)
+        raise Refused("org.pin_closed", workshop=title)
     if fixed(await people.all(), wid, but=reg.id) >= current.capacity:
-        raise Refused(409, "org.pin_full", workshop=title)
+        raise Refused("org.pin_full", workshop=title)
     key = rounds.key_of(event, wid) or ""
     if not event.registration.same_theme_twice:
         for rnd in rounds.rounds(event):
             held = [rounds.pinned_in(event, reg, rnd.key), rounds.confirmed_in(event, reg, rnd.key)]
             other = next((event.workshop(h) for h in held if rnd.key != key and h), None)
             if other is not None and other.theme == w.theme:
-                raise Refused(
-                    409, "org.pin_same_theme", workshop=title, name=reg.name,
+                raise Refused("org.pin_same_theme", workshop=title, name=reg.name,
                     other=event.workshop_short_title(other),
                 )  # fmt: skip
     rounds.set_pinned(event, reg, key, wid)

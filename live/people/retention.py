@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from live.backends.base import Backend, BackendUnavailable
-from live.links import Revocations
+from live.links.signing import Revocations
 from live.model import Event
 from live.notes.room import PURGED, RAPPORTEURS
 from live.people.store import People

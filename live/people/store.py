@@ -26,10 +26,10 @@ from typing import Any
 
 from live.backends.base import Backend
 from live.errors import RelaisError
-from live.links import Revocations
+from live.links.signing import Revocations
 from live.model import Event
 from live.people import rounds
-from live.people.assignment import Assignment, Report, Seats, assign, assign_rounds
+from live.people.assignment import Assignment, Seats, Summary, assign, assign_rounds
 from live.people.registration import Registration, WorkshopSettings, seats
 
 
@@ -98,7 +98,7 @@ class Run:
         regs: Sequence[Registration],
         settings: WorkshopSettings,
         key: str | None = None,
-    ) -> Report:
+    ) -> Summary:
         """This run's report for the people registered now: those registered since count as
         unplaced; capacities are the current ones. With rounds, round `key`'s (the first's
         by default): its people and its workshops."""

@@ -1,6 +1,25 @@
-"""What an encoded frame says about itself: is it a keyframe, and how large a picture."""
+"""An encoded frame as the relay carries it, and what it says about itself: is it a
+keyframe, and how large a picture."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["audio", "video"]
+KINDS: tuple[Kind, ...] = ("audio", "video")
+CLOCK_RATE: dict[str, int] = {"audio": 48000, "video": 90000}
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """One encoded frame as the publisher sent it (VP8 frame, H.264 access unit, Opus
+    packet), with its timestamp in the codec's clock (90 kHz video, 48 kHz audio)."""
+
+    kind: Kind
+    data: bytes
+    timestamp: int
+    keyframe: bool = True  # audio frames stand alone
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:

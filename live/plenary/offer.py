@@ -15,7 +15,7 @@ from aiortc import RTCRtpSender, sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from live.errors import RelaisError
-from live.plenary.outbox import KINDS, Kind
+from live.plenary.frames import KINDS, Kind
 
 VIDEO_CODECS = ("VP8", "H264")
 MAX_OFFER_BYTES = 64 * 1024

@@ -12,29 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
-Kind = Literal["audio", "video"]
-KINDS: tuple[Kind, ...] = ("audio", "video")
-CLOCK_RATE: dict[str, int] = {"audio": 48000, "video": 90000}
+from live.plenary.frames import CLOCK_RATE, EncodedFrame, Kind
 
 # What an outbox holds at most: two seconds of video (a 640x480 keyframe is 20-60 KB), one
 # second of Opus.
 VIDEO_FRAMES = 60
 AUDIO_FRAMES = 50
 OUTBOX_BYTES = 2 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Media:
-    """One encoded frame as the publisher sent it (VP8 frame, H.264 access unit, Opus
-    packet), with its timestamp in the codec's clock (90 kHz video, 48 kHz audio)."""
-
-    kind: Kind
-    data: bytes
-    timestamp: int
-    keyframe: bool = True  # audio frames stand alone
 
 
 class RateMeter:
@@ -80,7 +65,7 @@ class Outbox:
         self.clock = clock
         self.max_frames = max_frames or (VIDEO_FRAMES if kind == "video" else AUDIO_FRAMES)
         self.max_bytes = max_bytes
-        self.queue: deque[tuple[Media, int]] = deque()
+        self.queue: deque[tuple[EncodedFrame, int]] = deque()
         self.bytes = 0
         self.started = False
         self.started_at: float | None = None
@@ -113,7 +98,7 @@ class Outbox:
             self.waiting_keyframe = True
             self.waiting_since = self.clock()
 
-    def push(self, media: Media, source: object) -> bool:
+    def push(self, media: EncodedFrame, source: object) -> bool:
         """Queue a frame from `source` (one publisher's session), without ever waiting.
         Returns whether this outbox still waits for a keyframe."""
         if not self.started or self.closed:
@@ -159,7 +144,7 @@ class Outbox:
             self.bytes -= len(media.data)
             self.dropped += 1
 
-    def _rebase(self, media: Media, source: object) -> None:
+    def _rebase(self, media: EncodedFrame, source: object) -> None:
         """A new source: continue the output timeline from where it is, by the time that
         passed (each source's timestamps start anywhere)."""
         self._source = source
@@ -171,7 +156,7 @@ class Outbox:
             self._offset = self._last_out + step - media.timestamp
         self.restart()
 
-    async def get(self) -> tuple[Media, int]:
+    async def get(self) -> tuple[EncodedFrame, int]:
         """The next frame and its output timestamp; Closed once the receiver is gone."""
         while not self.queue:
             if self.closed:
@@ -183,7 +168,7 @@ class Outbox:
                 self._waiter = None
         return self.take()
 
-    def take(self) -> tuple[Media, int]:
+    def take(self) -> tuple[EncodedFrame, int]:
         """The next queued frame (the queue must not be empty), counted as forwarded."""
         media, out = self.queue.popleft()
         self.bytes -= len(media.data)

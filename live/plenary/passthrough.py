@@ -3,7 +3,7 @@
 Why: aiortc (pinned: `AIORTC_VERSION`) decodes every received track in a thread and
 encodes once per sender. Relaying a 640x480 VP8 speaker to 8 sites that way took 109% of
 a core; forwarding the encoded frames took 12%. aiortc has no public passthrough, so this
-module is the one place that reaches into its internals. `tests/test_plenary_passthrough.py`
+module is the one place that reaches into its internals. `tests/plenary/test_passthrough.py`
 fails loudly, naming what moved, when an upgrade changes any of them.
 
 What it touches, and nothing else:
@@ -23,8 +23,8 @@ What it touches, and nothing else:
   them with its codec's `Encoder.pack` and never encodes (`RTCRtpSender._next_encoded_frame`;
   aiortc's own `MediaPlayer(decode=False)` relies on it). `PacketTrack` is such a track.
 
-The relay (`live/plenary/relay.py`) knows nothing of this: it gets `Media` and gives
-`Media` back.
+The relay (`live/plenary/relay.py`) knows nothing of this: it gets `EncodedFrame` and gives
+`EncodedFrame` back.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
-from live.plenary.frames import is_keyframe
-from live.plenary.outbox import CLOCK_RATE, Closed, Kind, Media
+from live.plenary.frames import CLOCK_RATE, EncodedFrame, Kind, is_keyframe
+from live.plenary.outbox import Closed
 
 log = logging.getLogger("relais.plenary")
 
@@ -69,7 +69,7 @@ class FrameSink(queue.Queue[Any]):
     """Stands in for a receiver's decoder queue: each reassembled frame goes to `deliver`
     instead of a decoder. Only the `None` that stops the decoder thread is queued."""
 
-    def __init__(self, kind: Kind, deliver: Callable[[Media], None]) -> None:
+    def __init__(self, kind: Kind, deliver: Callable[[EncodedFrame], None]) -> None:
         super().__init__()
         self.kind = kind
         self.deliver = deliver
@@ -84,14 +84,14 @@ class FrameSink(queue.Queue[Any]):
         data: bytes = frame.data
         try:
             self.deliver(
-                Media(self.kind, data, int(frame.timestamp), is_keyframe(codec.name, data))
+                EncodedFrame(self.kind, data, int(frame.timestamp), is_keyframe(codec.name, data))
             )
         except Exception:  # the receive path must go on whatever one frame did
             log.exception("forwarding a %s frame failed", self.kind)
 
 
 def forward_received(
-    receiver: RTCRtpReceiver, kind: Kind, deliver: Callable[[Media], None]
+    receiver: RTCRtpReceiver, kind: Kind, deliver: Callable[[EncodedFrame], None]
 ) -> FrameSink:
     """From now on, `receiver` hands each encoded frame it receives to `deliver` (on the
     event loop) and decodes nothing. Call it before the connection starts receiving."""
@@ -139,7 +139,9 @@ class PacketTrack(MediaStreamTrack):
     """A sender's track of encoded frames: each `recv` gives the next one as an
     `av.Packet`, which the sender packs into RTP as it is."""
 
-    def __init__(self, kind: Kind, next_frame: Callable[[], Awaitable[tuple[Media, int]]]) -> None:
+    def __init__(
+        self, kind: Kind, next_frame: Callable[[], Awaitable[tuple[EncodedFrame, int]]]
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._next = next_frame

@@ -5,7 +5,7 @@ the console. `live/plenary/service.py` binds it to aiortc peer connections.
 
 - A **feed** is one published source: `speaker` (the remote speaker, or the hall's mixer
   over OBS) or `site:<id>` (a site's room camera, for the mosaic and for the floor). At
-  most one publisher per feed, and who may take it over is `Room.check_free`: the link
+  most one publisher per feed, and who may take it over is `EventRelay.check_free`: the link
   that publishes it takes it back at once (a reconnect, a reloaded page, OBS restarting);
   another link is refused (`plenary_busy`) while the publisher is alive, that is connected
   and sending, or still within its connect deadline. A publisher that never connects
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from live.errors import RelaisError
-from live.plenary.frames import vp8_size
-from live.plenary.outbox import KINDS, Media, Outbox, RateMeter
+from live.plenary.frames import KINDS, EncodedFrame, vp8_size
+from live.plenary.outbox import Outbox, RateMeter
 
 SPEAKER = "speaker"
 PROGRAM = "program"
@@ -143,7 +143,7 @@ class Feed:
     def detach(self, box: Outbox) -> None:
         self.outboxes[box.kind].discard(box)
 
-    def publish(self, media: Media, by: Publisher) -> None:
+    def publish(self, media: EncodedFrame, by: Publisher) -> None:
         """Fan one frame of the publisher `by` out to every outbox of its kind; ask for a
         keyframe if any of them waits for one. Frames of a publisher that was replaced
         are ignored."""
@@ -222,7 +222,7 @@ class Receiver:
         self.rtt_ms = rtt_ms
 
 
-class Room:
+class EventRelay:
     """The plenary of one event."""
 
     def __init__(
@@ -289,7 +289,7 @@ class Room:
             feed.gone(feed.publisher)
             feed.set_publisher(None)
 
-    def publish(self, feed_id: str, media: Media, by: Publisher) -> None:
+    def publish(self, feed_id: str, media: EncodedFrame, by: Publisher) -> None:
         feed = self.feeds.get(feed_id)
         if feed is not None:
             feed.publish(media, by)
@@ -436,10 +436,10 @@ class Relay:
     ) -> None:
         self.clock = clock
         self.connect_deadline = connect_deadline
-        self.rooms: dict[str, Room] = {}
+        self.rooms: dict[str, EventRelay] = {}
 
-    def room(self, event: str) -> Room:
+    def room(self, event: str) -> EventRelay:
         room = self.rooms.get(event)
         if room is None:
-            room = self.rooms[event] = Room(event, self.clock, self.connect_deadline)
+            room = self.rooms[event] = EventRelay(event, self.clock, self.connect_deadline)
         return room

@@ -40,8 +40,9 @@ from aiortc.exceptions import OperationError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from live.errors import RelaisError
-from live.links import Claims, LinkBook
+from live.links.signing import Claims, LinkBook
 from live.plenary import passthrough
+from live.plenary.frames import EncodedFrame
 from live.plenary.ice import (
     IceServer,
     for_aiortc,
@@ -52,9 +53,17 @@ from live.plenary.ice import (
     parse_ice_servers,
     with_credentials,
 )
-from live.plenary.offer import Offer, SdpCodec, SdpInvalid, codec_of, preferences, read_offer
-from live.plenary.outbox import Media, Outbox
-from live.plenary.relay import CONNECT_DEADLINE, PROGRAM, Publisher, Relay, Room, check_feed
+from live.plenary.offer import (
+    VIDEO_CODECS,
+    Offer,
+    SdpCodec,
+    SdpInvalid,
+    codec_of,
+    preferences,
+    read_offer,
+)
+from live.plenary.outbox import Outbox
+from live.plenary.relay import CONNECT_DEADLINE, PROGRAM, EventRelay, Publisher, Relay, check_feed
 
 log = logging.getLogger("relais.plenary")
 
@@ -138,7 +147,7 @@ class Plenary:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config or PlenaryConfig()
-        if self.config.video_codec not in ("VP8", "H264"):
+        if self.config.video_codec not in VIDEO_CODECS:
             raise ValueError("RELAIS_PLENARY_VIDEO_CODEC must be VP8 or H264")
         if not 0 < self.config.connect_timeout <= 120:
             raise ValueError("RELAIS_PLENARY_CONNECT_TIMEOUT must be 0 to 120 seconds")
@@ -186,7 +195,7 @@ class Plenary:
     async def publish(self, event: str, feed: str, offer_sdp: str, claims: Claims) -> Session:
         """Open a publisher's session on `feed`; the answer is `session.pc.localDescription`.
         The same link's earlier session on it ends (a reconnect takes the feed back at
-        once). PlenaryBusy while another link may keep it (`Room.check_free`);
+        once). PlenaryBusy while another link may keep it (`EventRelay.check_free`);
         SdpInvalid / SdpCodec for the offer; TooManySessions over the bounds."""
         check_feed(feed)
         offer = read_offer(offer_sdp, self.config.video_codec, publishing=True)
@@ -198,7 +207,7 @@ class Plenary:
             return await self._publish(room, event, feed, offer, offer_sdp, claims)
 
     async def _publish(
-        self, room: Room, event: str, feed: str, offer: Offer, offer_sdp: str, claims: Claims
+        self, room: EventRelay, event: str, feed: str, offer: Offer, offer_sdp: str, claims: Claims
     ) -> Session:
         session = self._session("whip", event, feed, claims)
         publisher = Publisher(
@@ -231,10 +240,12 @@ class Plenary:
             self._end_soon(self._session_of(replaced.id))
         return session
 
-    def _deliver(self, room: Room, feed: str, publisher: Publisher) -> Callable[[Media], None]:
+    def _deliver(
+        self, room: EventRelay, feed: str, publisher: Publisher
+    ) -> Callable[[EncodedFrame], None]:
         target = room.feed(feed)
 
-        def deliver(media: Media) -> None:
+        def deliver(media: EncodedFrame) -> None:
             target.publish(media, publisher)
 
         return deliver
@@ -263,7 +274,13 @@ class Plenary:
             return await self._receive(room, event, watching, offer, offer_sdp, claims)
 
     async def _receive(
-        self, room: Room, event: str, watching: str, offer: Offer, offer_sdp: str, claims: Claims
+        self,
+        room: EventRelay,
+        event: str,
+        watching: str,
+        offer: Offer,
+        offer_sdp: str,
+        claims: Claims,
     ) -> Session:
         session = self._session("whep", event, watching, claims)
         receiver = room.new_receiver(
@@ -289,11 +306,11 @@ class Plenary:
         return session
 
     def _track_for(
-        self, room: Room, box: Outbox, kind: str, watching: str
+        self, room: EventRelay, box: Outbox, kind: str, watching: str
     ) -> MediaStreamTrack | None:
         if not self.config.transcode:
 
-            async def next_frame() -> tuple[Media, int]:
+            async def next_frame() -> tuple[EncodedFrame, int]:
                 box.start()
                 return await box.get()
 

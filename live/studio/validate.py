@@ -8,7 +8,7 @@ which the import uses too), and shows each next to the field at that place in th
 language: the sentence `studio.problem.<code>` of the catalogs, filled with the problem's
 values (ids, limits) and, for a reference to another place, the field's name ("Site 1 ›
 Identifiant") where a file names its line ("ligne 12"). A property test
-(tests/test_studio_properties.py) holds the form and the file to the same problems.
+(tests/studio/test_properties.py) holds the form and the file to the same problems.
 """
 
 from __future__ import annotations

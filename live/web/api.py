@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from live.agenda import state as agenda
-from live.agenda.hub import now_ms
+from live.agenda.live import now_ms
+from live.agenda.state import schedule, view
 from live.web.common import get_live
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"ok": True, "events": sorted(request.app.state.hub.events)})
+    return JSONResponse({"ok": True, "events": sorted(request.app.state.catalogue.events)})
 
 
 async def state(request: Request) -> Response:
@@ -26,8 +26,8 @@ async def state(request: Request) -> Response:
             "epoch": live.epoch,
             "server_time": now,
             # As the public page sees it: a message to one site stays with that site.
-            "state": agenda.view(live.state_dict, ""),
-            "schedule": agenda.schedule(live.state, live.event, now),
+            "state": view(live.state_dict, ""),
+            "schedule": schedule(live.state, live.event, now),
         }
     )
 

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.agenda.protocol import revision
 from live.assets import asset_dir
 from live.errors import http_status
 from live.i18n import LANGS, catalog, plural, script_strings, translator
-from live.links import Claims, LinkError
+from live.links.signing import Claims, LinkError
 
 _page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
 
@@ -109,7 +109,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
 
 
 def get_live(request: Request) -> Live | None:
-    live: Live | None = request.app.state.hub.get(request.path_params["event_id"])
+    live: Live | None = request.app.state.catalogue.get(request.path_params["event_id"])
     return live
 
 

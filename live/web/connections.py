@@ -49,10 +49,10 @@ from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from live.agenda import protocol as messages
+from live.agenda import protocol
 from live.errors import close_code
 from live.i18n import refusal
-from live.links import Claims, LinkError, Signer
+from live.links.signing import Claims, LinkError, Signer
 
 log = logging.getLogger("relais.connections")
 
@@ -258,7 +258,7 @@ async def _turn_away(scope: Scope, receive: Receive, send: Send, reason: str) ->
         return
     lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
     text = refusal(lang, reason, "too many connections; try again in a moment")
-    frame = messages.error(reason, text)
+    frame = protocol.error(reason, text)
     await send({"type": "websocket.accept"})
     if scope["path"].startswith("/ws/events/"):
         await send({"type": "websocket.send", "text": frame})

@@ -42,10 +42,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.backends.base import Backend
 from live.i18n import translator
-from live.links import (
+from live.links.signing import (
     MAX_DAYS,
     Claims,
     LinkError,
@@ -75,7 +75,7 @@ QR_MM = 48  # printed QR side: a 57-module code with its margin, 0.7 mm a module
 
 
 @dataclass(frozen=True)
-class Slot:
+class LinkSlot:
     """One role at one place: what a link is issued for, and kept for."""
 
     key: str  # "facilitator", "screen:niort", "rapporteur:acces-poitiers", "speaker:Nom"
@@ -103,32 +103,32 @@ def speaker_names(event: Event) -> list[str]:
     return list(dict.fromkeys(p.name for s in event.agenda if s.video for p in s.speakers))
 
 
-def slots(event: Event) -> list[Slot]:
+def slots(event: Event) -> list[LinkSlot]:
     """Every link of the event: console and desk; per site its screen, host and
     participants; per workshop its rapporteur; per plenary speaker their link (one for
     whoever speaks when the programme names nobody)."""
-    out = [Slot("facilitator", "facilitator"), Slot("organizer", "organizer")]
+    out = [LinkSlot("facilitator", "facilitator"), LinkSlot("organizer", "organizer")]
     for s in event.sites:
         out += [
-            Slot(f"screen:{s.id}", "screen", site=s.id),
-            Slot(f"host:{s.id}", "host", site=s.id),
-            Slot(f"participant:{s.id}", "participant", site=s.id),
+            LinkSlot(f"screen:{s.id}", "screen", site=s.id),
+            LinkSlot(f"host:{s.id}", "host", site=s.id),
+            LinkSlot(f"participant:{s.id}", "participant", site=s.id),
         ]
     for w in event.workshops:
-        out.append(Slot(f"rapporteur:{w.id}", "rapporteur", site=w.site, workshop=w.id))
+        out.append(LinkSlot(f"rapporteur:{w.id}", "rapporteur", site=w.site, workshop=w.id))
     names = speaker_names(event)
-    out += [Slot(f"speaker:{n}", "speaker", speaker=n) for n in names] or [
-        Slot("speaker", "speaker")
+    out += [LinkSlot(f"speaker:{n}", "speaker", speaker=n) for n in names] or [
+        LinkSlot("speaker", "speaker")
     ]
     return out
 
 
 # The organizer link the studio gives whoever opens it with an admin link. Not in `slots`:
 # the sheet shows it once an admin was given it, not before.
-ADMIN_SLOT = Slot("organizer:admin", "organizer")
+ADMIN_SLOT = LinkSlot("organizer:admin", "organizer")
 
 
-def slot_named(event: Event, key: str) -> Slot | None:
+def slot_named(event: Event, key: str) -> LinkSlot | None:
     """The slot with this key, the admins' one included."""
     return next((s for s in [*slots(event), ADMIN_SLOT] if s.key == key), None)
 
@@ -142,7 +142,7 @@ def speaker_site(event: Event, name: str) -> str | None:
     return None
 
 
-def at_site(event: Event, slot: Slot, site_id: str) -> bool:
+def at_site(event: Event, slot: LinkSlot, site_id: str) -> bool:
     """Is this link for people at this site (its printed sheet)?"""
     if slot.role == "speaker":
         return slot.speaker is not None and speaker_site(event, slot.speaker) == site_id
@@ -167,7 +167,7 @@ def claims_of(signer: Signer, token: str, event_id: str) -> Claims | None:
 
 def _to_issue(
     signer: Signer, event: Event, kept: dict[str, dict[str, Any]]
-) -> list[tuple[Slot, dict[str, Any]]]:
+) -> list[tuple[LinkSlot, dict[str, Any]]]:
     """The slots with no readable kept link, each with a fresh record (sixty signatures
     and checks on a large day: run in a thread)."""
     out = []
@@ -200,7 +200,7 @@ async def issued(backend: Backend, signer: Signer, event: Event) -> dict[str, di
 
 
 async def kept_link(
-    backend: Backend, signer: Signer, event: Event, slot: Slot, revoked: Container[str]
+    backend: Backend, signer: Signer, event: Event, slot: LinkSlot, revoked: Container[str]
 ) -> str:
     """The link kept for one slot, issued on first use (or when the kept one was revoked):
     what a site screen's QR code gives is the participants' link of the sheet, reissued
@@ -221,7 +221,7 @@ async def kept_link(
 
 
 async def reissue(
-    backend: Backend, signer: Signer, event: Event, slot: Slot, until: int | None = None
+    backend: Backend, signer: Signer, event: Event, slot: LinkSlot, until: int | None = None
 ) -> None:
     """A new link for this slot (valid until `until`, else by default); the one it
     replaces goes to `earlier`, still valid."""
@@ -341,7 +341,7 @@ def early_warning(ctx: Context) -> str:
     return ctx.t("links.expires_early").format(date=_day(ctx, ctx.event.date))
 
 
-def describe(ctx: Context, slot: Slot) -> tuple[str, str]:
+def describe(ctx: Context, slot: LinkSlot) -> tuple[str, str]:
     """A slot's title and the line that says which place or person it is for."""
     event, t = ctx.event, ctx.t
     title = t(f"links.role.{slot.role}")
@@ -365,7 +365,7 @@ def describe(ctx: Context, slot: Slot) -> tuple[str, str]:
     return title, ""
 
 
-def entry(ctx: Context, slot: Slot, record: dict[str, Any], qr: bool = True) -> dict[str, Any]:
+def entry(ctx: Context, slot: LinkSlot, record: dict[str, Any], qr: bool = True) -> dict[str, Any]:
     """One slot on the sheet: its current link (with QR code) and the ones it replaced."""
     title, detail = describe(ctx, slot)
     current = link_state(ctx, str(record.get("token", "")))
@@ -751,10 +751,10 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
     )
 
 
-def _slot(event: Event, key: str) -> Slot:
+def _slot(event: Event, key: str) -> LinkSlot:
     found = slot_named(event, key)
     if found is None:
-        raise Refused(404, "links.unknown_slot")
+        raise Refused("links.unknown_slot")
     return found
 
 
@@ -771,12 +771,10 @@ def until_of(ctx: Context, raw: str, now: float | None = None) -> int | None:
     except (ValueError, LinkError):
         today = local_day(now, ctx.event.tz)
         last = today + timedelta(days=MAX_DAYS)
-        raise Refused(
-            422, "error.link_validity", first=_day(ctx, today), last=_day(ctx, last)
-        ) from None
+        raise Refused("error.link_validity", first=_day(ctx, today), last=_day(ctx, last)) from None
 
 
-def _back(request: Request, live: Live, done: str, slot: Slot) -> Response:
+def _back(request: Request, live: Live, done: str, slot: LinkSlot) -> Response:
     """Post/redirect/get, back to the entry that changed: a reload repeats nothing."""
     query = urlencode({"k": request.query_params["k"], "done": done, "slot": slot.key})
     where = request.app.url_path_for("links", event_id=live.event.id)
@@ -798,9 +796,9 @@ async def _act(request: Request, live: Live, claims: Claims, done: str) -> Respo
             known = (claims_of(state.signer, t, live.event.id) for t in tokens_of(record))
             ids = [c.id for c in known if c is not None]
             if not link_id or link_id not in ids:
-                raise Refused(404, "links.unknown_link")
+                raise Refused("links.unknown_link")
             if link_id == claims.id:
-                raise Refused(409, "links.revoke_own")
+                raise Refused("links.revoke_own")
             await state.links.revoke(live.event.id, link_id)  # closes its sockets too
     except Refused as exc:
         error = _message(request, exc.key, exc.params)

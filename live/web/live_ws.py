@@ -25,12 +25,12 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from live.agenda import protocol as messages
-from live.agenda.hub import Live, Unsettled, audience_of, now_ms
+from live.agenda import protocol
+from live.agenda.live import Live, Unsettled, audience_of, now_ms
 from live.agenda.outbox import RESYNC, Client
 from live.errors import RelaisError, close_code
 from live.i18n import refusal
-from live.links import PUBLIC, LinkError
+from live.links.signing import PUBLIC, LinkError
 from live.ratelimit import Bucket
 from live.web.wire import direct_writer
 
@@ -41,12 +41,12 @@ RATE, BURST = 20.0, 60  # frames per second a client may send, and in one burst
 
 async def endpoint(websocket: WebSocket) -> None:
     app = websocket.app
-    live: Live | None = app.state.hub.get(websocket.path_params["event_id"])
+    live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
     await websocket.accept()
     lang = websocket.query_params.get("lang", "fr")  # refusal() falls back to French
     if live is None:
         text = refusal(lang, "unknown_event", "no such event")
-        await websocket.send_text(messages.error("unknown_event", text))
+        await websocket.send_text(protocol.error("unknown_event", text))
         await websocket.close(code=close_code("unknown_event"))
         return
     token = websocket.query_params.get("k")
@@ -55,7 +55,7 @@ async def endpoint(websocket: WebSocket) -> None:
         try:
             claims = await app.state.links.verify(token, live.event.id)
         except LinkError as exc:
-            await websocket.send_text(messages.error(exc.code, refusal(lang, exc.code, str(exc))))
+            await websocket.send_text(protocol.error(exc.code, refusal(lang, exc.code, str(exc))))
             await websocket.close(code=close_code(exc.code))
             return
     settings = app.state.settings
@@ -97,7 +97,7 @@ async def _send(websocket: WebSocket, client: Client, live: Live, lang: str) -> 
         reason = client.close_reason or "behind"
         if reason != "behind":  # say why before closing: the page shows it
             text = refusal(lang, reason, reason)
-            await websocket.send_text(messages.error(reason, text))
+            await websocket.send_text(protocol.error(reason, text))
         await websocket.close(code=close_code(reason))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
@@ -125,19 +125,19 @@ async def _receive(
         if bucket.take(time.monotonic()):
             if not warned:  # said once per burst: the replies must not flood either
                 text = refusal(lang, "rate_limited", "too many messages; slow down")
-                client.push_reply(messages.error("rate_limited", text))
+                client.push_reply(protocol.error("rate_limited", text))
                 warned = True
             continue
         warned = False
         try:
-            msg = messages.parse(data, max_bytes)
-        except messages.MessageError as exc:
+            msg = protocol.parse(data, max_bytes)
+        except protocol.MessageError as exc:
             text = refusal(lang, exc.code, exc.message, exc.params)
-            client.push_reply(messages.error(exc.code, text, exc.id))
+            client.push_reply(protocol.error(exc.code, text, exc.id))
             continue
-        if isinstance(msg, messages.Ping):
-            client.push_reply(messages.pong(msg.t0, now_ms()))
-        elif isinstance(msg, messages.Hello):
+        if isinstance(msg, protocol.Ping):
+            client.push_reply(protocol.pong(msg.t0, now_ms()))
+        elif isinstance(msg, protocol.Hello):
             # Registering and queueing the catch-up in one synchronous step: no gap.
             live.clients.add(client)
             client.behind = False
@@ -151,19 +151,19 @@ async def _receive(
                 seq = await live.command(msg.name, msg.args, client.claims, msg.id)
             except Unsettled as unsettled:
                 text = refusal(lang, unsettled.code, unsettled.message)
-                client.push_reply(messages.pending(msg.id, text))
+                client.push_reply(protocol.pending(msg.id, text))
                 task = asyncio.create_task(_later(client, unsettled, msg.id, lang))
                 later.add(task)
                 task.add_done_callback(later.discard)
             except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
                 text = refusal(lang, exc.code, exc.message, exc.params)
-                client.push_reply(messages.error(exc.code, text, msg.id))
+                client.push_reply(protocol.error(exc.code, text, msg.id))
             except Exception:
                 log.exception("command %s failed", msg.name)
-                text = refusal(lang, messages.INTERNAL, "internal error")
-                client.push_reply(messages.error(messages.INTERNAL, text, msg.id))
+                text = refusal(lang, protocol.INTERNAL, "internal error")
+                client.push_reply(protocol.error(protocol.INTERNAL, text, msg.id))
             else:
-                client.push_reply(messages.ack(msg.id, seq))
+                client.push_reply(protocol.ack(msg.id, seq))
 
 
 async def _later(client: Client, unsettled: Unsettled, cid: str, lang: str) -> None:
@@ -173,6 +173,6 @@ async def _later(client: Client, unsettled: Unsettled, cid: str, lang: str) -> N
         seq = await asyncio.shield(unsettled.outcome)
     except RelaisError as exc:
         text = refusal(lang, exc.code, exc.message, exc.params)
-        client.push_reply(messages.error(exc.code, text, cid))
+        client.push_reply(protocol.error(exc.code, text, cid))
     else:
-        client.push_reply(messages.ack(cid, seq))
+        client.push_reply(protocol.ack(cid, seq))

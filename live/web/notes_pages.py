@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.agenda.queues import step_turns
 from live.agenda.state import workshop_name
 from live.i18n import script_strings
-from live.links import COMMANDERS, Claims
+from live.links.signing import COMMANDERS, Claims
 from live.model import Event, Workshop
 from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService

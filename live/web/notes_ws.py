@@ -20,9 +20,9 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.errors import close_code
-from live.links import Claims, LinkBook, LinkError
+from live.links.signing import Claims, LinkBook, LinkError
 from live.notes import ysync
 from live.notes.peer import Peer
 from live.notes.room import Room, may_edit
@@ -47,7 +47,7 @@ GONE = {
 
 async def endpoint(websocket: WebSocket) -> None:
     app = websocket.app
-    live: Live | None = app.state.hub.get(websocket.path_params["event_id"])
+    live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
     await websocket.accept()
     workshop = live.event.workshop(websocket.path_params["workshop_id"]) if live else None
     if live is None or workshop is None:

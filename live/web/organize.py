@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.i18n import plural, plural_keys, translator
-from live.links import Claims, LinkError, Signer
+from live.links.signing import Claims, LinkError, Signer
 from live.model import Event, Workshop
 from live.people import desk, rounds
 from live.people.desk import MAX_SEED, Refused
@@ -390,7 +390,7 @@ async def run_assignment(request: Request, live: Live, people: People) -> Respon
     try:
         await people.run(seed, free)
     except ValueError as exc:  # inconsistent pins or confirmations: say which
-        raise Refused(409, "org.run_failed", detail=str(exc)) from None
+        raise Refused("org.run_failed", detail=str(exc)) from None
     run = await people.result()
     assert run is not None
     done = placed_everywhere(live.event, run, await people.all()).values()
@@ -409,7 +409,7 @@ async def publish(request: Request, live: Live, people: People) -> Response:
     """Confirm every placement; newly confirmed people get their link by e-mail when SMTP
     is configured (the confirmations CSV lists the links otherwise)."""
     if await people.result() is None:
-        raise Refused(409, "org.no_result")
+        raise Refused("org.no_result")
     changed = await people.publish()
     mailer = request.app.state.mailer
     event = live.event
@@ -445,7 +445,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Refused(422, "org.import_encoding")
+    raise Refused("org.import_encoding")
 
 
 @organizer
@@ -453,16 +453,16 @@ async def import_csv(request: Request, live: Live, people: People) -> Response:
     form = await request.form(max_files=1)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise Refused(422, "org.import_no_file")
+        raise Refused("org.import_no_file")
     data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise Refused(413, "org.import_too_big", size=MAX_UPLOAD // 1024 // 1024)
+        raise Refused("org.import_too_big", size=MAX_UPLOAD // 1024 // 1024)
     try:
         rows = await asyncio.to_thread(read_csv, _decode(data))  # 70 ms for 2,000 rows
     except csv.Error:
-        raise Refused(422, "org.import_unreadable") from None
+        raise Refused("org.import_unreadable") from None
     if not rows:
-        raise Refused(422, "org.import_empty")
+        raise Refused("org.import_empty")
     outcome = await desk.import_rows(live.event, people, rows)
     status = 422 if outcome["errors"] and not outcome["stored"] else 200
     return await _dashboard(request, live, people, status=status, imported=outcome)
@@ -477,7 +477,7 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
     try:
         claims = signer.verify(desk.token_of(raw), live.event.id)
     except LinkError as exc:
-        raise Refused(422, "org.revoke_invalid", reason_key=exc.code) from None
+        raise Refused("org.revoke_invalid", reason_key=exc.code) from None
     await request.app.state.links.revoke(live.event.id, claims.id)  # closes its sockets too
     return _back(request, live, "revoke")
 
@@ -503,10 +503,10 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
     if _field(form, "action") == "send":
         mailer = request.app.state.mailer
         if not mailer.enabled:
-            raise Refused(409, "org.no_mail")
+            raise Refused("org.no_mail")
         sent = await mailer.registered(live.event, reg, link)
         if not sent:
-            raise Refused(502, "org.mail_failed")
+            raise Refused("org.mail_failed")
     return await _dashboard(request, live, people, person_link=(reg, link, sent))
 
 

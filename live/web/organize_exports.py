@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.i18n import translator
 from live.model import Event
 from live.people import rounds
-from live.people.assignment import Report, Tally
+from live.people.assignment import Summary, Tally
 from live.people.registration import Registration, wish_slots
 from live.people.store import Part, People, Run
 from live.web.common import lang_of, render
@@ -48,7 +48,7 @@ def _tally_row(section: str, key: str, tally: Tally, depth: int) -> list[Any]:
     return [section, key, tally.people, *by_rank, *counts, "", "", ""]
 
 
-def report_rows(event: Event, report: Report) -> tuple[list[str], list[list[Any]]]:
+def report_rows(event: Event, report: Summary) -> tuple[list[str], list[list[Any]]]:
     """One table: overall, each site, each category, then each workshop's fill."""
     depth = max(event.registration.wishes, len(report.overall.by_rank))
     wishes = [f"wish_{i}" for i in range(1, depth + 1)]
@@ -105,7 +105,7 @@ def _round_key(request: Request, event: Event) -> str | None:
 
 async def _report_of(
     live: Live, people: People, key: str | None = None
-) -> tuple[Report | None, Run | None]:
+) -> tuple[Summary | None, Run | None]:
     """The report of the last run (None before any), for the people registered now; with
     several rounds, round `key`'s."""
     regs, run, settings = await people.all(), await people.result(), await people.settings()
@@ -147,7 +147,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
     if not rounds.several(event):
         report, _ = await _report_of(live, people, key)
         if report is None:
-            raise Refused(409, "org.no_result")
+            raise Refused("org.no_result")
         header, rows = report_rows(event, report)
         name = f"{event.id}-report.csv"
         return await asyncio.to_thread(csv_response, request, name, header, rows)
@@ -157,7 +157,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
     for k in wanted:
         report, _ = await _report_of(live, people, k)
         if report is None:
-            raise Refused(409, "org.no_result")
+            raise Refused("org.no_result")
         head, part = report_rows(event, report)
         header = ["round", *head]
         rows += [[labels[k], *row] for row in part]

@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.agenda.protocol import event_info
-from live.links import COMMANDERS, Claims, url
+from live.links.signing import COMMANDERS, Claims, url
 from live.web import links_sheet, plenary_pages, registration
 from live.web.common import get_live, not_found, render, with_link
 from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
@@ -35,7 +35,9 @@ async def agenda_fragment(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     archived = await request.app.state.backend.list_records("archived")  # see live/studio
-    events = [v.event for v in request.app.state.hub.events.values() if v.event.id not in archived]
+    events = [
+        v.event for v in request.app.state.catalogue.events.values() if v.event.id not in archived
+    ]
     return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
 
 
@@ -68,7 +70,7 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
     event = live.event
     site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
     settings = request.app.state.settings
-    participants = links_sheet.Slot(f"participant:{site.id}", "participant", site=site.id)
+    participants = links_sheet.LinkSlot(f"participant:{site.id}", "participant", site=site.id)
     state = request.app.state
     revoked = await state.links.revocations.of(event.id)
     token = await links_sheet.kept_link(state.backend, state.signer, event, participants, revoked)

@@ -3,7 +3,7 @@ the screen and the console need to show the relay's picture or an external visio
 
 Pages get the relay's addresses and the ICE servers in a `<script type="application/json"
 id="plenary-config">` block (no inline script under the page's policy); they publish and
-receive through the WHIP/WHEP endpoints (live/plenary/whip.py) with their own link.
+receive through the WHIP/WHEP endpoints (live/web/whip.py) with their own link.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.agenda.protocol import event_info
-from live.links import Claims, LinkError
+from live.links.signing import Claims, LinkError
 from live.model import Event, Site
 from live.web.common import link_error, render, with_link
 

@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from live.agenda.hub import Live
+from live.agenda.live import Live
 from live.agenda.protocol import event_info
 from live.config import Settings
 from live.i18n import translator
-from live.links import Claims, LinkError
+from live.links.signing import Claims, LinkError
 from live.model import Event, Workshop
 from live.people import desk, rounds
 from live.people.calendar import agenda_ics, personal_ics

@@ -61,7 +61,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from live.agenda import protocol as messages
+from live.agenda import protocol
 from live.i18n import refusal
 
 LIVE = "/ws/events/"  # the live agenda's sockets, whose pages read JSON error frames
@@ -155,7 +155,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     bounds on what a socket that does not read can hold (see the module's docstring).
 
     Subclassing a library's protocol means relying on its private names; uvicorn and
-    websockets are pinned exactly in pyproject.toml and `tests/test_wire_pins.py` checks every
+    websockets are pinned exactly in pyproject.toml and `tests/server/test_wire_pins.py` checks every
     name used here (a canary, as for aiortc), so an upgrade is made on purpose."""
 
     direct: Direct | None = None
@@ -213,7 +213,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         lang = QueryParams(scope.get("query_string", b"")).get("lang", "fr")
         limit = self.config.ws_max_size
         text = refusal(lang, "too_large", f"message over {limit} bytes", {"size": limit})
-        error = messages.error("too_large", text)
+        error = protocol.error("too_large", text)
         frame = Frame(Opcode.TEXT, error.encode()).serialize(mask=False)
         self.queue.put_nowait({"type": "websocket.disconnect", "code": 1009, "reason": ""})
         self.transport.write(frame + b"".join(self.conn.data_to_send()))

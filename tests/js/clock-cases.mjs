@@ -1,5 +1,5 @@
 // Runs static/js/clock.js (and show.js) on cases the Python side wrote: reads JSON on stdin,
-// prints what the browser would compute, as JSON, for tests/test_clock_js.py to compare.
+// prints what the browser would compute, as JSON, for tests/agenda/test_clock_js.py to compare.
 import { format, phase, schedule, thresholds } from "../../static/js/clock.js";
 import { mainTimer, speakers } from "../../static/js/show.js";
 

@@ -1,0 +1,631 @@
+"""The studio's and the administration's pages: an organizer builds and changes an event in
+the browser, never in a terminal.
+
+- `/admin?k=ADMIN`: the instance's events (draft, live, archived), each with its studio,
+  archive or unarchive, and delete (after a confirmation page).
+- `/studio/new?k=ADMIN`: a new event from a model (the demo days) or blank, or from a YAML
+  file.
+- `/e/{event}/studio?k=ORGANIZER` (or the admin link): the event's form; saving validates
+  it with the model (`validate.check`), shows each problem next to its field, and stores
+  and serves the event at once (`Catalogue.put`); YAML import and export beside it.
+
+Every route needs its link in `?k=`, on POSTs too (the signed token in the address is what
+a cross-site form cannot know). An admin link is never an event's link (`links.Signer`):
+creating and deleting need it; editing takes the event's organizer link, or it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import NoMatchFound, Route
+
+from live.agenda.catalogue import Catalogue
+from live.agenda.live import Live
+from live.event_checks import Problem
+from live.event_file import DefinitionError, parse_event
+from live.i18n import plural, translator
+from live.links.signing import Claims, LinkError, url
+from live.model import Event
+from live.studio import forms, validate
+from live.studio.yaml_io import event_data, export
+from live.web import links_sheet
+from live.web.common import (
+    claims_for,
+    lang_of,
+    link_error,
+    not_found,
+    render,
+    with_claims,
+)
+
+MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
+MAX_FIELDS = 20_000  # inputs in the studio's form (a seven-site day has about 500)
+ARCHIVED = "archived"  # records `archived/{event}`: hidden from the home page, not editable
+# The models of a new event: the demo days, with the organizer's id, title and date.
+MODELS: dict[str, str | None] = {
+    "ariege": "ariege-2020.yaml",  # the departmental half-day
+    "poitiers": "poitiers-2020.yaml",  # the four-site morning
+    "grand-est": "grand-est-2020.yaml",  # the seven-site regional day
+    "blank": None,
+}
+STUDIO_DONE = ("saved", "created", "imported")
+ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
+
+
+# -- who may ------------------------------------------------------------------------------
+
+
+async def admin_claims(request: Request) -> Claims:
+    """The instance's admin link: signed, unexpired, issued after the last revocation."""
+    claims: Claims = await request.app.state.admin_links.verify(request.query_params.get("k"))
+    return claims
+
+
+async def editor_claims(request: Request, live: Live) -> Claims:
+    """The event's organizer link, or the instance's admin link; LinkError otherwise (the
+    event link's reason, unless the token is an admin link that failed for its own)."""
+    try:
+        return await claims_for(request, live, {"organizer"})
+    except LinkError as exc:
+        if exc.code != "link_invalid":
+            raise
+        try:
+            return await admin_claims(request)
+        except LinkError as admin_exc:
+            if admin_exc.code == "link_invalid":
+                raise exc from None
+            raise
+
+
+AdminHandler = Callable[[Request, Claims], Awaitable[Response]]
+
+
+def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            claims = await admin_claims(request)
+        except LinkError as exc:
+            return link_error(request, exc)
+        return await handler(request, claims)
+
+    return endpoint
+
+
+editor = with_claims(editor_claims)  # the event's organizer link, or the admin link
+
+
+# -- shared helpers -----------------------------------------------------------------------
+
+
+def _token(request: Request) -> str:
+    return request.query_params.get("k", "")
+
+
+def _redirect(request: Request, name: str, done: str, **params: str) -> Response:
+    where = request.app.url_path_for(name, **params)
+    query = urlencode({"k": _token(request), "done": done})
+    return RedirectResponse(f"{where}?{query}", status_code=303)
+
+
+def _done(request: Request, allowed: tuple[str, ...], prefix: str) -> str:
+    done = request.query_params.get("done", "")
+    return translator(lang_of(request))(f"{prefix}.{done}") if done in allowed else ""
+
+
+async def _archived(request: Request) -> set[str]:
+    return set(await request.app.state.backend.list_records(ARCHIVED))
+
+
+def _rev(event: Event) -> str:
+    """The definition the form was made from: a save over a changed one is refused."""
+    return hashlib.sha256(export(event).encode()).hexdigest()[:16]
+
+
+async def serve(request: Request, event: Event, text: str, source: str) -> None:
+    """Store a definition and serve it now: through `Catalogue.refresh`, which reads it back off
+    the event loop (a seven-site day is 100 ms of YAML), and `Catalogue.put`, which parses on
+    the loop, only if that did not make it the one served (another refresh under way)."""
+    hub: Catalogue = request.app.state.catalogue
+    await request.app.state.backend.put_definition(event.id, text)
+    await hub.refresh()
+    live = hub.get(event.id)
+    if live is None or live.definition != event:
+        await hub.put(text, source)
+
+
+def _fits(live: Live, event: Event) -> bool:
+    """The run's current step must still exist (the state points into the agenda)."""
+    step = live.state.step
+    edited_live = getattr(live.state, "agenda", None) is not None
+    return edited_live or step is None or step < len(event.agenda)
+
+
+async def _read_upload(request: Request) -> tuple[str, str] | str:
+    """(file name, text) of the uploaded event file, or the key of what is wrong with it."""
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return "studio.import_no_file"
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return "studio.import_too_big"
+    try:
+        return upload.filename, data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "studio.import_encoding"
+
+
+# -- the studio ---------------------------------------------------------------------------
+
+
+def _options(raw: forms.Raw) -> dict[str, list[tuple[str, str]]]:
+    """What the selects offer, from the rows as typed (those with an id): the sites, the
+    themes, and the workshops steps (a workshop's round)."""
+    sites = [(r["id"].strip(), r["name"].strip()) for r in raw["sites"] if r["id"].strip()]
+    themes = [(r["id"].strip(), r["title"].strip()) for r in raw["themes"] if r["id"].strip()]
+    rounds = [
+        (r["id"].strip(), r["title"].strip())
+        for r in raw["agenda"]
+        if r["id"].strip() and r["kind"] == "workshops"
+    ]
+    return {"sites": sites, "themes": themes, "rounds": rounds}
+
+
+async def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, str]]:
+    """Where the organizer goes from the studio: the desk, the links sheet (console and
+    screen links), the console, the public page. An admin is given the organizer link kept
+    for admins on the links sheet (`links_sheet.ADMIN_SLOT`): listed, revocable, and revoked
+    with the admin links, never a fresh one that nobody could see or revoke."""
+    event_id = live.definition.id
+    t = translator(lang_of(request))
+    public = (t("studio.nav.public"), f"/e/{event_id}")
+    token = _token(request)
+    if claims.role == "admin":
+        state = request.app.state
+        revoked = await state.links.revocations.of(event_id)
+        event = live.event
+        token = await links_sheet.kept_link(
+            state.backend, state.signer, event, links_sheet.ADMIN_SLOT, revoked
+        )
+        try:  # checked again after: admin links revoked meanwhile hand out nothing more
+            await admin_claims(request)
+        except LinkError:
+            return [public]
+    out: list[tuple[str, str]] = []
+    try:
+        where = request.app.url_path_for("links", event_id=event_id)
+        out.append((t("studio.nav.links"), f"{where}?{urlencode({'k': token})}"))
+    except NoMatchFound:  # the links sheet is not served by this build
+        pass
+    base = f"/e/{event_id}"
+    out += [
+        (t("studio.nav.desk"), url("", event_id, "organizer", token)),
+        (t("console"), f"{base}/console?{urlencode({'k': token})}"),
+        public,
+    ]
+    return out
+
+
+async def _studio(
+    request: Request, live: Live, claims: Claims, raw: forms.Raw, **options: Any
+) -> Response:
+    """The studio's page, rendered in a thread: a seven-site day is 200 KB of form, tens
+    of milliseconds of Jinja the event loop does not wait for."""
+    nav = await _nav(request, live, claims)
+    page = functools.partial(_render_studio, request, live, claims, raw, nav, **options)
+    return await asyncio.to_thread(page)
+
+
+def _render_studio(
+    request: Request,
+    live: Live,
+    claims: Claims,
+    raw: forms.Raw,
+    nav: list[tuple[str, str]],
+    *,
+    status: int = 200,
+    archived: bool = False,
+    errors: Sequence[Problem] = (),
+    warnings: Sequence[Problem] = (),
+    top: Sequence[str] = (),
+    lines: Sequence[str] = (),
+    focus: str = "",
+    rev: str | None = None,
+) -> Response:
+    lang = lang_of(request)
+    t = translator(lang)
+    refer = forms.labeller(t)
+
+    def say(problem: Problem) -> str:
+        return validate.reason(problem, lang, refer)
+
+    placed = forms.place_errors(list(errors), raw, say)
+    return render(
+        request,
+        "studio.html",
+        status=status,
+        event_id=live.definition.id,
+        token=_token(request),
+        raw=raw,
+        errors=placed,
+        warnings=forms.place_errors(list(warnings), raw, say),
+        summary=forms.summary(placed, t),
+        top=list(top),
+        lines=list(lines),
+        done="" if errors or top or lines else _done(request, STUDIO_DONE, "studio.done"),
+        archived=archived,
+        options=_options(raw),
+        kinds=KINDS,
+        blank_rows={s: forms.blank_row(s) for s in forms.ROWS},
+        extra_keys=forms.extra_keys,
+        focus=focus,
+        rev=rev or _rev(live.definition),
+        nav=nav,
+        admin=claims.role == "admin",
+    )
+
+
+KINDS = (
+    "welcome", "plenary", "round_table", "workshops", "break", "restitution", "synthesis",
+    "closing", "custom",
+)  # fmt: skip
+
+
+@editor
+async def studio(request: Request, live: Live, claims: Claims) -> Response:
+    """The event's form, as its definition says now (warnings next to their fields)."""
+    event = live.definition
+    raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
+    archived = event.id in await _archived(request)
+    warnings = validate.warned(event)
+    return await _studio(request, live, claims, raw, archived=archived, warnings=warnings)
+
+
+@editor
+async def save(request: Request, live: Live, claims: Claims) -> Response:
+    """Validate the form with the model; store and serve it, or show each problem at its
+    field with what was typed. A row added, removed or moved without script is a post too
+    (`op`): the form comes back changed, nothing is stored."""
+    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    raw = forms.parse(form.multi_items())
+    op = str(form.get("op") or "save")
+    t = translator(lang_of(request))
+    archived = live.definition.id in await _archived(request)
+    rev = str(form.get("_rev") or "")
+    if op != "save":
+        focus = forms.first_input(forms.apply_op(raw, op) or "")
+        return await _studio(request, live, claims, raw, archived=archived, focus=focus, rev=rev)
+    if archived:
+        top = [t("studio.archived_readonly")]
+        return await _studio(
+            request, live, claims, raw, status=409, archived=True, top=top, rev=rev
+        )
+    if rev != await asyncio.to_thread(_rev, live.definition):
+        top = [t("studio.changed_meanwhile")]
+        return await _studio(request, live, claims, raw, status=409, top=top, rev=rev)
+    event, problems = validate.check(forms.to_data(raw, live.definition.id))
+    problems = forms.derived_first(problems)
+    if event is None:
+        return await _studio(request, live, claims, raw, status=422, errors=problems, rev=rev)
+    if not _fits(live, event):
+        top = [t("studio.step_running").format(n=(live.state.step or 0) + 1)]
+        return await _studio(request, live, claims, raw, status=409, top=top, rev=rev)
+    text = await asyncio.to_thread(export, event)
+    try:
+        await serve(request, event, text, f"{event.id}.yaml")
+    except DefinitionError as exc:  # the canonical text re-read: never expected
+        lines = validate.file_lines(exc.found, lang_of(request))
+        return await _studio(request, live, claims, raw, status=422, lines=lines, rev=rev)
+    return _redirect(request, "studio", "saved", event_id=event.id)
+
+
+@editor
+async def import_yaml(request: Request, live: Live, claims: Claims) -> Response:
+    """Replace the event with a YAML file (validated as `relais import` does, with the
+    same `file:line: field: reason` lines, in the page's language, when it is refused).
+    The file is kept as it is."""
+    t = translator(lang_of(request))
+    event = live.definition
+
+    async def refused(status: int, lines: Sequence[str] = (), top: Sequence[str] = ()) -> Response:
+        """The studio again, with the file's problems (`lines`, as `relais import` prints
+        them) or a sentence (`top`), in the page's language."""
+        raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
+        return await _studio(request, live, claims, raw, status=status, lines=lines, top=top)
+
+    if event.id in await _archived(request):
+        return await refused(409, top=[t("studio.archived_readonly")])
+    upload = await _read_upload(request)
+    if isinstance(upload, str):
+        return await refused(413 if upload.endswith("too_big") else 422, top=[t(upload)])
+    name, text = upload
+    try:  # in a thread: a large file is a second of YAML
+        new = await asyncio.to_thread(parse_event, text, name)
+    except DefinitionError as exc:
+        return await refused(422, lines=validate.file_lines(exc.found, lang_of(request)))
+    if new.id != event.id:
+        other = t("studio.import_other_event").format(file=new.id, event=event.id)
+        return await refused(422, top=[other])
+    if not _fits(live, new):
+        running = t("studio.step_running").format(n=(live.state.step or 0) + 1)
+        return await refused(409, top=[running])
+    await serve(request, new, text, name)
+    return _redirect(request, "studio", "imported", event_id=event.id)
+
+
+@editor
+async def export_yaml(request: Request, live: Live, claims: Claims) -> Response:
+    """The event as canonical YAML, to keep, send or import elsewhere."""
+    event = live.definition
+    disposition = f'attachment; filename="{event.id}.yaml"'
+    return Response(
+        await asyncio.to_thread(export, event),
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+# -- a new event --------------------------------------------------------------------------
+
+
+def model_data(model: str, t: Callable[[str], str]) -> dict[str, Any]:
+    """A model's data: a demo day as plain data, or a blank day (one site, one step)."""
+    name = MODELS.get(model)
+    if name is None:
+        return {
+            "sites": [{"id": "site", "name": t("studio.blank_site"), "hub": True}],
+            "agenda": [
+                {
+                    "id": "accueil",
+                    "kind": "welcome",
+                    "title": t("kind.welcome"),
+                    "start": "09:00",
+                    "duration": 30,
+                }
+            ],
+        }
+    text = resources.files("live.demo").joinpath(name).read_text(encoding="utf-8")
+    return event_data(parse_event(text, name))
+
+
+def _new(
+    request: Request,
+    values: dict[str, str],
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    lines: Sequence[str] = (),
+    top: Sequence[str] = (),
+) -> Response:
+    """The new-event page; `lines` are a refused file's problems as `relais import` prints
+    them, `top` sentences, both in the page's language."""
+    return render(
+        request,
+        "studio_new.html",
+        status=status,
+        token=_token(request),
+        values=values,
+        errors=errors or {},
+        lines=list(lines),
+        top=list(top),
+        models=list(MODELS),
+    )
+
+
+@admin_only
+async def new_event(request: Request, claims: Claims) -> Response:
+    """GET: the form (model, id, title, date). POST: the event, stored and served at once;
+    then its studio."""
+    if request.method == "GET":
+        return _new(request, {"model": "ariege", "date": date.today().isoformat()})
+    lang = lang_of(request)
+    t = translator(lang)
+    form = await request.form(max_files=0)
+    values = {k: str(form.get(k) or "").strip() for k in ("model", "id", "title", "date")}
+    model = values["model"] if values["model"] in MODELS else "blank"
+    data = await asyncio.to_thread(model_data, model, t)
+    data["title"] = values["title"] or (data.get("title") or t("studio.blank_title"))
+    if values["date"]:
+        data["date"] = values["date"]
+    else:
+        data.pop("date", None)
+    hub: Catalogue = request.app.state.catalogue
+    taken = set(hub.events) | set(await request.app.state.backend.definitions())
+    data["id"] = values["id"] or _suggest_id(values, model, taken)
+    values["id"] = data["id"]
+    errors: dict[str, list[str]] = {}  # place -> sentences, in the page's language
+    if data["id"] in taken:
+        errors["id"] = [t("studio.id_taken")]
+    event, problems = validate.check(data)
+    for problem in problems:
+        where = str(problem.loc[0]) if problem.loc else ""
+        place = where if where in ("id", "title", "date") else "model"
+        errors.setdefault(place, []).append(validate.reason(problem, lang, forms.labeller(t)))
+    if errors or event is None:
+        return _new(request, values, status=422, errors=errors)
+    await serve(request, event, await asyncio.to_thread(export, event), f"{event.id}.yaml")
+    return _redirect(request, "studio", "created", event_id=event.id)
+
+
+def _suggest_id(values: dict[str, str], model: str, taken: set[str]) -> str:
+    """The title and its year, short (`forms.slug`: "États généraux du numérique Ariège"
+    in 2020 -> "etats-generaux-numerique-2020": the year always kept, last), or the model's
+    name and the year; not an event's already: an id the organizer may change."""
+    year = values["date"][:4] if values["date"][:4].isdecimal() else str(date.today().year)
+    title = values["title"].replace(year, " ")  # the year goes last, whatever the cut
+    words = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1)
+    base = f"{words or model}-{year}"
+    ident, n = base, 2
+    while ident in taken:
+        suffix = f"-{n}"
+        short = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1 - len(suffix)) or model
+        ident, n = f"{short}-{year}{suffix}", n + 1
+    return ident
+
+
+@admin_only
+async def import_new(request: Request, claims: Claims) -> Response:
+    """A new event from a YAML file, refused as `relais import` refuses it (same lines)."""
+    t = translator(lang_of(request))
+    values = {"model": "ariege", "date": date.today().isoformat()}
+    upload = await _read_upload(request)
+    if isinstance(upload, str):
+        return _new(request, values, status=413 if "too_big" in upload else 422, top=[t(upload)])
+    name, text = upload
+    try:
+        event = await asyncio.to_thread(parse_event, text, name)
+    except DefinitionError as exc:
+        lines = validate.file_lines(exc.found, lang_of(request))
+        return _new(request, values, status=422, lines=lines)
+    hub: Catalogue = request.app.state.catalogue
+    if event.id in hub.events or event.id in await request.app.state.backend.definitions():
+        taken = t("studio.import_exists").format(event=event.id)
+        return _new(request, values, status=409, top=[taken])
+    await serve(request, event, text, name)
+    return _redirect(request, "studio", "imported", event_id=event.id)
+
+
+# -- administration -----------------------------------------------------------------------
+
+
+def state_of(live: Live, archived: set[str]) -> str:
+    """draft: never run; live: started (or ended); archived: put away by the admin."""
+    if live.definition.id in archived:
+        return "archived"
+    state = live.state
+    return "live" if state.step is not None or state.ended is not None else "draft"
+
+
+@admin_only
+async def admin(request: Request, claims: Claims) -> Response:
+    archived = await _archived(request)
+    hub: Catalogue = request.app.state.catalogue
+    lang = lang_of(request)
+    rows = [
+        {
+            "event": live.definition,
+            "state": state_of(live, archived),
+            "sites": plural(lang)("n_sites", len(live.definition.sites)),
+        }
+        for live in sorted(hub.events.values(), key=lambda v: (v.definition.date, v.definition.id))
+    ]
+    return render(
+        request,
+        "admin.html",
+        token=_token(request),
+        rows=rows,
+        done=_done(request, ADMIN_DONE, "admin.done"),
+        expires=datetime.fromtimestamp(claims.expires).strftime("%d/%m/%Y"),
+    )
+
+
+@admin_only
+async def renew(request: Request, claims: Claims) -> Response:
+    """A new admin link, valid a year from now: the page opens with it, to bookmark. With
+    `revoke=others`, every other admin link stops working (one that leaked, say)."""
+    form = await request.form(max_files=0)
+    others = form.get("revoke") == "others"
+    state = request.app.state
+    token = await state.admin_links.renew(revoke_others=others)
+    if others:  # and the organizer links the studio gave admins (links_sheet.ADMIN_SLOT)
+        await links_sheet.revoke_admin_handouts(state.backend, state.signer, state.links.revoke)
+    query = urlencode({"k": token, "done": "revoked" if others else "renewed"})
+    return RedirectResponse(f"{request.app.url_path_for('admin')}?{query}", status_code=303)
+
+
+@admin_only
+async def archive(request: Request, claims: Claims) -> Response:
+    event_id = request.path_params["event_id"]
+    if request.app.state.catalogue.get(event_id) is None:
+        return not_found(request)
+    form = await request.form(max_files=0)
+    backend = request.app.state.backend
+    if form.get("action") == "unarchive":
+        await backend.delete_record(ARCHIVED, event_id)
+        return _redirect(request, "admin", "unarchived")
+    await backend.put_record(ARCHIVED, event_id, {"at": datetime.now().astimezone().isoformat()})
+    return _redirect(request, "admin", "archived")
+
+
+@admin_only
+async def delete(request: Request, claims: Claims) -> Response:
+    """GET: what deleting removes, and the button. POST: remove it all, stop serving it."""
+    event_id = request.path_params["event_id"]
+    live = request.app.state.catalogue.get(event_id)
+    if live is None:
+        return not_found(request)
+    if request.method == "GET":
+        people = await request.app.state.backend.list_records("registration", f"{event_id}:")
+        return render(
+            request,
+            "admin_delete.html",
+            token=_token(request),
+            event=live.definition,
+            people=plural(lang_of(request))("org.n_people", len(people)),
+        )
+    await delete_event(request.app.state, event_id)
+    return _redirect(request, "admin", "deleted")
+
+
+async def delete_event(state: Any, event_id: str) -> None:
+    """Stop serving the event (its open pages are told it is gone), close its notes and
+    its plenary, then remove everything stored for it and fold the database's log so no
+    copy of its personal data stays in the files (`Backend.drop_event`, `forget`)."""
+    await state.notes.drop(event_id)  # first: its rooms are gone when the hub says so
+    state.catalogue.remove(event_id)
+    for session_id, session in list(state.plenary.sessions.items()):
+        if session.event == event_id:
+            await state.plenary.end(session_id)
+    await state.backend.drop_event(event_id)
+    await state.backend.forget()
+
+
+async def admin_entry(request: Request) -> Response:
+    """`/admin` without its link asks for it (the home page leads here): a pasted link, or
+    only its key, goes on to `/admin?k=…`, where it is checked as any admin link is."""
+    if "k" in request.query_params:
+        return await admin(request)
+    pasted = request.query_params.get("link", "").strip()
+    token = _admin_token(pasted)
+    if token:
+        return RedirectResponse(f"{request.url.path}?{urlencode({'k': token})}", status_code=303)
+    wrong = bool(pasted)  # 401 as any page without its link, but one that asks for it
+    return render(request, "studio_admin_ask.html", 422 if wrong else 401, wrong=wrong)
+
+
+def _admin_token(pasted: str) -> str:
+    """The key of a pasted administrator link (`…/admin?k=KEY`), or the key itself."""
+    if "?" in pasted or "/" in pasted:
+        query = pasted.partition("?")[2]
+        keys = [v for k, v in (p.partition("=")[::2] for p in query.split("&")) if k == "k"]
+        return unquote(keys[0]) if keys and "/admin" in pasted else ""
+    return pasted if pasted and " " not in pasted and len(pasted) <= 2048 else ""
+
+
+routes = [
+    Route("/admin", admin_entry, name="admin"),
+    Route("/admin/renew", renew, methods=["POST"], name="admin_renew"),
+    Route("/admin/e/{event_id}/archive", archive, methods=["POST"], name="admin_archive"),
+    Route("/admin/e/{event_id}/delete", delete, methods=["GET", "POST"], name="admin_delete"),
+    Route("/studio/new", new_event, methods=["GET", "POST"], name="studio_new"),
+    Route("/studio/import", import_new, methods=["POST"], name="studio_import_new"),
+    Route("/e/{event_id}/studio", studio, name="studio"),
+    Route("/e/{event_id}/studio", save, methods=["POST"], name="studio_save"),
+    Route("/e/{event_id}/studio/import", import_yaml, methods=["POST"], name="studio_import"),
+    Route("/e/{event_id}/studio/export", export_yaml, name="studio_export"),
+]
+
+# Routes whose bodies may be as large as an event file (the rest: RELAIS_MAX_FORM_BYTES).
+LARGE_BODIES = ("/e/{event_id}/studio", "/e/{event_id}/studio/import", "/studio/import")
