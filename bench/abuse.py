@@ -43,7 +43,7 @@ from bench.churn import notes_text, raise_open_files  # noqa: E402
 from bench.fanout import connect, now_ms  # noqa: E402
 from bench.server import free_port, start_server, stop  # noqa: E402
 from live.backends.sqlite import SQLiteBackend  # noqa: E402
-from live.links import Signer  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 from live.notes import ysync  # noqa: E402
 from live.notes.limits import MAX_DOC, MAX_FRAME  # noqa: E402
 from live.notes.room import TEXT, doc_name  # noqa: E402

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.server import free_port, start_redis, start_server, stop  # noqa: E402
-from live.links import Signer  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "ariege-2020"

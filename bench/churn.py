@@ -52,7 +52,7 @@ from websockets.uri import parse_uri  # noqa: E402
 from bench.fanout import BenchClient, connect, now_ms  # noqa: E402
 from bench.notes import DocRun, Editor, open_conn  # noqa: E402
 from bench.server import free_port, start_server  # noqa: E402
-from live.links import Signer  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 from live.notes import ysync  # noqa: E402
 
 SECRET = "bench-secret"

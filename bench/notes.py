@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.server import free_port, start_server  # noqa: E402
 from live.backends.sqlite import SQLiteBackend  # noqa: E402
-from live.links import Signer  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 from live.notes import ysync  # noqa: E402
 
 SECRET = "bench-secret"
@@ -63,7 +63,7 @@ def bench_event(workshops: int) -> str:
         f"id: {EVENT}",
         "title: Banc d'essai des notes",
         "date: 2020-09-30",
-        "sites: [{id: hub, name: Hub, hub: true}]",
+        "sites: [{id: hub, name: Catalogue, hub: true}]",
         "themes: [{id: t, title: Thème}]",
         "agenda: [{id: a, kind: workshops, title: Ateliers, start: '14:00', duration: 120}]",
         "workshops:",

@@ -35,9 +35,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import free_port, start_server  # noqa: E402
-from live.links import Signer  # noqa: E402
 from tests.plenary_peers import Publisher, Viewer, loopback_only  # noqa: E402
+
+from bench.server import free_port, start_server  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "poitiers-2020"

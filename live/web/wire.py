@@ -155,8 +155,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     bounds on what a socket that does not read can hold (see the module's docstring).
 
     Subclassing a library's protocol means relying on its private names; uvicorn and
-    websockets are pinned exactly in pyproject.toml and `tests/server/test_wire_pins.py` checks every
-    name used here (a canary, as for aiortc), so an upgrade is made on purpose."""
+    websockets are pinned exactly in pyproject.toml and `tests/server/test_wire_pins.py`
+    checks every name used here (a canary, as for aiortc), so an upgrade is made on
+    purpose."""
 
     direct: Direct | None = None
     _stall_timer: asyncio.TimerHandle | None = None
