@@ -1,7 +1,8 @@
 """The live websocket (`/ws/events/{event_id}`): thin transport around `hub.Live`.
 
-A receive loop parses and dispatches; a send task drains the client's bounded outbox.
-The two are cancelled together when either ends.
+A `Session` (web/session.py: admission, the link watched and its expiry, a sender task
+and a receive loop, cleanup) that says what is the agenda's: a receive loop parses and
+dispatches; the send task drains the client's bounded outbox (`agenda/outbox.py`).
 
 The link is checked on every use, not once per connection: each command re-checks its
 expiry and revocations (`LinkBook.check`); revoking the link closes the socket at once
@@ -19,122 +20,100 @@ Every command is answered within a second (`hub.ANSWER_WITHIN`): an `ack`, an `e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda import protocol
 from live.agenda.live import Live, Unsettled, audience_of, now_ms
 from live.agenda.outbox import RESYNC, Client
-from live.errors import RelaisError, close_code
+from live.errors import RelaisError
 from live.i18n import refusal
-from live.links.signing import PUBLIC, LinkError
 from live.ratelimit import Bucket
-from live.web.wire import direct_writer
+from live.web.session import Session, close
 
 log = logging.getLogger("relais.ws")
 
 RATE, BURST = 20.0, 60  # frames per second a client may send, and in one burst
 
 
-async def endpoint(websocket: WebSocket) -> None:
-    app = websocket.app
-    live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
-    await websocket.accept()
-    lang = websocket.query_params.get("lang", "fr")  # refusal() falls back to French
-    if live is None:
-        text = refusal(lang, "unknown_event", "no such event")
-        await websocket.send_text(protocol.error("unknown_event", text))
-        await websocket.close(code=close_code("unknown_event"))
-        return
-    token = websocket.query_params.get("k")
-    claims = PUBLIC
-    if token:
+class LiveSession(Session):
+    """One page following an event's live state, and commanding it if its link may."""
+
+    live: Live
+    client: Client
+
+    async def on_connect(self, websocket: WebSocket) -> None:
+        app = websocket.app
+        live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
+        if live is None:
+            raise RelaisError("unknown_event", "no such event")
+        token = websocket.query_params.get("k")
+        if token:  # no link: the public's view
+            self.claims = await app.state.links.verify(token, live.event.id)
+        settings = app.state.settings
+        self.live = live
+        self.client = Client(
+            self.claims,
+            settings.send_queue,
+            settings.send_queue_bytes,
+            audience_of(self.claims, live.event),
+        )
+        if self.direct is not None:  # under uvicorn with our protocol: events skip the sender
+            self.client.direct = self.direct.write
+        self.max_bytes: int = settings.max_message_bytes
+        self.bucket, self.warned = Bucket.full(RATE, BURST, time.monotonic()), False
+        self.later: set[asyncio.Task[None]] = set()  # outcomes still awaited (see `_later`)
+
+    @property
+    def closed(self) -> bool:
+        return self.client.closed
+
+    def farewell(self, exc: RelaisError) -> str:
+        return protocol.error(exc.code, refusal(self.lang, exc.code, exc.message, exc.params))
+
+    def end(self, code: str) -> None:
+        self.client.close(code)
+
+    async def send_frames(self, websocket: WebSocket) -> None:
+        client = self.client
         try:
-            claims = await app.state.links.verify(token, live.event.id)
-        except LinkError as exc:
-            await websocket.send_text(protocol.error(exc.code, refusal(lang, exc.code, str(exc))))
-            await websocket.close(code=close_code(exc.code))
+            while (frame := await client.next_frame()) is not None:
+                if frame == RESYNC:
+                    client.behind = False
+                    frame = self.live.snapshot(audience=client.audience)
+                await websocket.send_text(frame)
+            reason = client.close_reason or "behind"
+            if reason != "behind":  # say why before closing: the page shows it
+                await websocket.send_text(self.farewell(RelaisError(reason)))
+        except (WebSocketDisconnect, RuntimeError, OSError):
             return
-    settings = app.state.settings
-    audience = audience_of(claims, live.event)
-    client = Client(claims, settings.send_queue, settings.send_queue_bytes, audience)
-    writer = direct_writer(websocket.scope)
-    if writer is not None:  # under uvicorn with our protocol: events skip the send task
-        client.direct = writer.write
-    unwatch = app.state.links.watch(claims, client.close)
-    expiry = None
-    if claims.id:
-        delay = max(0.0, claims.expires - time.time())
-        expiry = asyncio.get_running_loop().call_later(delay, client.close, "link_expired")
-    sender = asyncio.create_task(_send(websocket, client, live, lang))
-    later: set[asyncio.Task[None]] = set()  # outcomes still awaited (see `_later`)
-    try:
-        await _receive(websocket, client, live, settings.max_message_bytes, lang, later)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        for task in later:
+        await close(websocket, reason)
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+        for task in self.later:
             task.cancel()
-        unwatch()
-        if expiry is not None:
-            expiry.cancel()
-        live.clients.discard(client)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        self.live.clients.discard(self.client)
 
-
-async def _send(websocket: WebSocket, client: Client, live: Live, lang: str) -> None:
-    try:
-        while (frame := await client.next_frame()) is not None:
-            if frame == RESYNC:
-                client.behind = False
-                frame = live.snapshot(audience=client.audience)
-            await websocket.send_text(frame)
-        reason = client.close_reason or "behind"
-        if reason != "behind":  # say why before closing: the page shows it
-            text = refusal(lang, reason, reason)
-            await websocket.send_text(protocol.error(reason, text))
-        await websocket.close(code=close_code(reason))
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-
-
-async def _receive(
-    websocket: WebSocket,
-    client: Client,
-    live: Live,
-    max_bytes: int,
-    lang: str,
-    later: set[asyncio.Task[None]],
-) -> None:
-    """Read frames until the socket closes. Every refusal is answered, in the language of
-    the page that opened the socket, with a stable code the page can act on."""
-    links = websocket.app.state.links
-    bucket, warned = Bucket.full(RATE, BURST, time.monotonic()), False
-    while not client.closed:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        data = message.get("text")
-        if data is None:
-            data = message.get("bytes") or b""
-        if bucket.take(time.monotonic()):
-            if not warned:  # said once per burst: the replies must not flood either
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        """One frame, read at a bounded rate. Every refusal is answered, in the language of
+        the page that opened the socket, with a stable code the page can act on."""
+        client, live, lang = self.client, self.live, self.lang
+        if self.bucket.take(time.monotonic()):
+            if not self.warned:  # said once per burst: the replies must not flood either
                 text = refusal(lang, "rate_limited", "too many messages; slow down")
                 client.push_reply(protocol.error("rate_limited", text))
-                warned = True
-            continue
-        warned = False
+                self.warned = True
+            return
+        self.warned = False
         try:
-            msg = protocol.parse(data, max_bytes)
+            msg = protocol.parse(data, self.max_bytes)
         except protocol.MessageError as exc:
             text = refusal(lang, exc.code, exc.message, exc.params)
             client.push_reply(protocol.error(exc.code, text, exc.id))
-            continue
+            return
         if isinstance(msg, protocol.Ping):
             client.push_reply(protocol.pong(msg.t0, now_ms()))
         elif isinstance(msg, protocol.Hello):
@@ -143,36 +122,43 @@ async def _receive(
             client.behind = False
             client.push_reply(live.catch_up(msg.since, msg.epoch, client.audience))
         else:
-            if client not in live.clients:  # no hello yet: follow from the state as it is
-                live.clients.add(client)
-                client.push_reply(live.snapshot(audience=client.audience))
-            try:
-                links.check(client.claims)  # expired or revoked since the socket opened?
-                seq = await live.command(msg.name, msg.args, client.claims, msg.id)
-            except Unsettled as unsettled:
-                text = refusal(lang, unsettled.code, unsettled.message)
-                client.push_reply(protocol.pending(msg.id, text))
-                task = asyncio.create_task(_later(client, unsettled, msg.id, lang))
-                later.add(task)
-                task.add_done_callback(later.discard)
-            except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
-                text = refusal(lang, exc.code, exc.message, exc.params)
-                client.push_reply(protocol.error(exc.code, text, msg.id))
-            except Exception:
-                log.exception("command %s failed", msg.name)
-                text = refusal(lang, protocol.INTERNAL, "internal error")
-                client.push_reply(protocol.error(protocol.INTERNAL, text, msg.id))
-            else:
-                client.push_reply(protocol.ack(msg.id, seq))
+            await self._command(websocket, msg)
+
+    async def _command(self, websocket: WebSocket, msg: protocol.Command) -> None:
+        client, live, lang = self.client, self.live, self.lang
+        if client not in live.clients:  # no hello yet: follow from the state as it is
+            live.clients.add(client)
+            client.push_reply(live.snapshot(audience=client.audience))
+        try:
+            websocket.app.state.links.check(client.claims)  # expired or revoked meanwhile?
+            seq = await live.command(msg.name, msg.args, client.claims, msg.id)
+        except Unsettled as unsettled:
+            client.push_reply(
+                protocol.pending(msg.id, refusal(lang, unsettled.code, unsettled.message))
+            )
+            task = asyncio.create_task(self._later(unsettled, msg.id))
+            self.later.add(task)
+            task.add_done_callback(self.later.discard)
+        except RelaisError as exc:  # refused, unknown, stale (SeqConflict): nothing written
+            text = refusal(lang, exc.code, exc.message, exc.params)
+            client.push_reply(protocol.error(exc.code, text, msg.id))
+        except Exception:
+            log.exception("command %s failed", msg.name)
+            text = refusal(lang, protocol.INTERNAL, "internal error")
+            client.push_reply(protocol.error(protocol.INTERNAL, text, msg.id))
+        else:
+            client.push_reply(protocol.ack(msg.id, seq))
+
+    async def _later(self, unsettled: Unsettled, cid: str) -> None:
+        """The outcome of a pending command, once the store answers: its ack (its event was
+        broadcast just before), or the refusal if it never applied."""
+        try:
+            seq = await asyncio.shield(unsettled.outcome)
+        except RelaisError as exc:
+            text = refusal(self.lang, exc.code, exc.message, exc.params)
+            self.client.push_reply(protocol.error(exc.code, text, cid))
+        else:
+            self.client.push_reply(protocol.ack(cid, seq))
 
 
-async def _later(client: Client, unsettled: Unsettled, cid: str, lang: str) -> None:
-    """The outcome of a pending command, once the store answers: its ack (its event was
-    broadcast just before), or the refusal if it never applied."""
-    try:
-        seq = await asyncio.shield(unsettled.outcome)
-    except RelaisError as exc:
-        text = refusal(lang, exc.code, exc.message, exc.params)
-        client.push_reply(protocol.error(exc.code, text, cid))
-    else:
-        client.push_reply(protocol.ack(cid, seq))
+endpoint = LiveSession

@@ -1,10 +1,12 @@
 """The notes websocket (`/ws/notes/{event_id}/{workshop_id}?k=...`): y-websocket transport.
 
-Thin on purpose: it checks the link, opens the workshop's room, feeds each frame to
-`Room.receive` and drains the peer's bounded outbox. A refused connection gets one error
-frame (the y-websocket "permission denied" message) and a close code in 4400-4499, which
-y-websocket clients take as final and do not retry; the close reason is the refusal's code
-(`too_large`, `link_revoked`...), which the pages turn into a sentence.
+A `Session` (web/session.py: admission, the link watched and its expiry, a sender task
+and a receive loop, cleanup) that says what is the notes': it opens the workshop's room,
+feeds each frame to `Room.receive` and drains the peer's bounded outbox. A refused
+connection gets one error frame (the y-websocket "permission denied" message) and a close
+code in 4400-4499, which y-websocket clients take as final and do not retry; the close
+reason is the refusal's code (`too_large`, `link_revoked`...), which the pages turn into a
+sentence.
 
 A link is checked for as long as its socket is open, not only when it opens: before each
 frame (`LinkBook.check`: expiry, and the revocations this process knows), when it
@@ -14,23 +16,20 @@ link stops editing at once, and a revoked screen stops receiving the notes.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live.agenda.live import Live
-from live.errors import close_code
-from live.links.signing import Claims, LinkBook, LinkError
+from live.errors import RelaisError
+from live.links.signing import LinkError
 from live.notes import ysync
 from live.notes.peer import Peer
 from live.notes.room import Room, may_edit
 from live.notes.service import NotesService
 from live.web.connections import CREW
-from live.web.wire import Direct, direct_writer
+from live.web.session import Session, close
 
-CLOSE_GRACE = 5.0  # seconds a refused client gets to read its error frame and close code
 # The kernel's share of a notes socket that is sent a large batch (a joiner's copy of a
 # large document, up to 2 MB): the rest then waits in the transport, where the process's
 # budget counts it (notes/budget.py) and a socket that takes nothing is seen stalled,
@@ -45,100 +44,72 @@ GONE = {
 }
 
 
-async def endpoint(websocket: WebSocket) -> None:
-    app = websocket.app
-    live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
-    await websocket.accept()
-    workshop = live.event.workshop(websocket.path_params["workshop_id"]) if live else None
-    if live is None or workshop is None:
-        await _refuse(websocket, "not_found", "no such event or workshop")
-        return
-    links: LinkBook = app.state.links
-    try:
-        claims = await links.verify(websocket.query_params.get("k"), live.event.id)
-    except LinkError as exc:
-        await _refuse(websocket, exc.code, str(exc))
-        return
-    notes: NotesService = app.state.notes
-    room = await notes.room(live.event, workshop)
-    client = websocket.client
-    peer = room.connect(
-        writer=may_edit(claims, workshop.id),
-        key=client.host if client else "?",
-        crew=claims.role in CREW,
-    )
-    writer = direct_writer(websocket.scope)
-    if writer is not None:  # under uvicorn with our protocol: updates skip the send task
-        peer.direct = writer.write
-    unwatch = links.watch(claims, lambda code: peer.refuse(code, GONE.get(code, code)))
-    expiry = _close_at_expiry(peer, claims)
-    sender = asyncio.create_task(_send(websocket, peer, writer))
-    receiver = asyncio.create_task(_receive(websocket, room, peer, links, claims))
-    try:
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        if peer.closed and not sender.done():  # its error frame and close code go first
-            await asyncio.wait({sender}, timeout=CLOSE_GRACE)
-    finally:
-        unwatch()
-        if expiry is not None:
-            expiry.cancel()
-        notes.release(room, peer)
-        for task in (receiver, sender):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+class NotesSession(Session):
+    """One editor or reader of a workshop's notes, synced with its room (Yjs)."""
 
+    notes: NotesService
+    room: Room
+    peer: Peer
 
-def _close_at_expiry(peer: Peer, claims: Claims) -> asyncio.TimerHandle | None:
-    """Close the connection when its link expires, whether or not it sends anything."""
-    if not claims.id:
-        return None
-    delay = max(0.0, claims.expires - time.time())
-    return asyncio.get_running_loop().call_later(
-        delay, peer.refuse, "link_expired", GONE["link_expired"]
-    )
+    async def on_connect(self, websocket: WebSocket) -> None:
+        app = websocket.app
+        live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
+        workshop = live.event.workshop(websocket.path_params["workshop_id"]) if live else None
+        if live is None or workshop is None:
+            raise RelaisError("not_found", "no such event or workshop")
+        self.claims = await app.state.links.verify(websocket.query_params.get("k"), live.event.id)
+        self.notes = app.state.notes
+        self.room = await self.notes.room(live.event, workshop)
+        client = websocket.client
+        self.peer = self.room.connect(
+            writer=may_edit(self.claims, workshop.id),
+            key=client.host if client else "?",
+            crew=self.claims.role in CREW,
+        )
+        if self.direct is not None:  # under uvicorn with our protocol: updates skip the sender
+            self.peer.direct = self.direct.write
 
+    @property
+    def closed(self) -> bool:
+        return self.peer.closed
 
-async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
-    await websocket.send_bytes(ysync.error(code, message))
-    await websocket.close(code=close_code(code), reason=code)
+    def farewell(self, exc: RelaisError) -> bytes:
+        return ysync.error(exc.code, exc.message)
 
+    def end(self, code: str) -> None:
+        self.peer.refuse(code, GONE.get(code, code))  # its farewell is the last frame queued
 
-async def _send(websocket: WebSocket, peer: Peer, writer: Direct | None) -> None:
-    """Write what the peer's outbox yields. A batch counts as being written (in the peer's
-    bound and the process's budget) until the socket has taken it (`drained`)."""
-    capped = False
-    try:
-        while True:
-            frames = await peer.next_frames()
-            if frames is None:  # behind (the client resyncs), or refused (it says why)
-                await websocket.close(code=close_code(peer.close_reason), reason=peer.close_reason)
-                return
-            if writer is not None and not capped and sum(map(len, frames)) > LARGE_BATCH:
-                writer.limit_send_buffer(SEND_BUFFER)
-                capped = True
-            for frame in frames:
-                await websocket.send_bytes(frame)
-            if writer is not None:
-                await writer.drained()
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-
-
-async def _receive(
-    websocket: WebSocket, room: Room, peer: Peer, links: LinkBook, claims: Claims
-) -> None:
-    while not peer.closed:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect" or peer.closed:
-            return
+    async def send_frames(self, websocket: WebSocket) -> None:
+        """Write what the peer's outbox yields. A batch counts as being written (in the
+        peer's bound and the process's budget) until the socket has taken it (`drained`)."""
+        peer, writer, capped = self.peer, self.direct, False
         try:
-            links.check(claims)  # revoked or expired since the last frame?
-        except LinkError as exc:
-            peer.refuse(exc.code, str(exc))
+            while (frames := await peer.next_frames()) is not None:
+                if writer is not None and not capped and sum(map(len, frames)) > LARGE_BATCH:
+                    writer.limit_send_buffer(SEND_BUFFER)
+                    capped = True
+                for frame in frames:
+                    await websocket.send_bytes(frame)
+                if writer is not None:
+                    await writer.drained()
+        except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        data = message.get("bytes")
-        if data is None:
-            peer.send(ysync.error("not_binary", "the notes protocol is binary (y-websocket)"))
-            continue
-        room.receive(peer, data)
+        # behind (the client resyncs), or refused (its farewell went out just before)
+        await close(websocket, self.peer.close_reason)
+
+    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+        try:
+            websocket.app.state.links.check(self.claims)  # revoked or expired meanwhile?
+        except LinkError as exc:
+            self.peer.refuse(exc.code, str(exc))
+            return
+        if not isinstance(data, bytes):
+            self.peer.send(ysync.error("not_binary", "the notes protocol is binary (y-websocket)"))
+            return
+        self.room.receive(self.peer, data)
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+        self.notes.release(self.room, self.peer)
+
+
+endpoint = NotesSession
