@@ -19,11 +19,13 @@ from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, Found, parse_event, read_event
 from live.i18n import library, plural, translator
-from live.links.signing import AdminLinks, LinkBook, Signer, url
+from live.links.kept import LinkSlot, revoke_admin_handouts, slots
+from live.links.signing import DAY, AdminLinks, LinkBook, Signer
 from live.model import Event
 from live.people.retention import Purged, purge
 from live.studio.validate import file_lines
-from live.web import links_sheet, wire
+from live.web import routes as web_routes
+from live.web import wire
 
 T = TypeVar("T")
 
@@ -172,7 +174,7 @@ def issue_admin_link(
         _write_private(settings.data_dir / ADMIN_ISSUED, line, append=True)
     except OSError:
         pass  # printed all the same: the next start prints another one
-    return f"{base or settings.base_url}/admin?k={token}"
+    return web_routes.urls(base or settings.base_url).url("admin", k=token)
 
 
 def cmd_admin_link(args: argparse.Namespace) -> int:
@@ -197,7 +199,7 @@ async def _revoke_admin_links_before(settings: Settings, issued: int) -> None:
     try:
         await AdminLinks.revoke_before(backend, issued)
         book = LinkBook(Signer(settings.secret), backend)
-        await links_sheet.revoke_admin_handouts(backend, book.signer, book.revoke)
+        await revoke_admin_handouts(backend, book.signer, book.revoke)
         await book.settle()
     finally:
         await backend.close()
@@ -241,11 +243,9 @@ def _print_demo_links(settings: Settings) -> None:
     print(f"\n({say('cli.all_links')})\n", flush=True)
 
 
-def event_signer(settings: Settings, event: Event, days: float | None = None) -> Signer:
+def event_signer(settings: Settings, event: Event) -> Signer:
     """The signer of an event's links, as the server's: valid through the event's day and
-    its margin (at least `link_days` from now); `days` given, exactly that many days."""
-    if days:
-        return Signer(settings.secret, days)
+    its margin (at least `link_days` from now)."""
     return Signer(
         settings.secret,
         settings.link_days,
@@ -261,54 +261,40 @@ def columns(rows: list[tuple[str, str]]) -> list[str]:
     return [f"{label:<{width}}{link}" for label, link in rows]
 
 
-def speaker_labels(event: Event) -> list[str]:
-    """One speaker link per person named on a plenary video step (each can be revoked on
-    its own), or one for whoever speaks: they all publish the plenary's speaker feed."""
-    names = dict.fromkeys(p.name for s in event.agenda if s.video for p in s.speakers)
-    return [say("cli.link.speaker", name=name) for name in names] or [say("cli.link.speaker_any")]
+# How `relais links` lists an event's links: by role in this order, then as the event has
+# them (`kept.slots`, the one list the links sheet shows too).
+ROLE_ORDER = ("facilitator", "organizer", "screen", "speaker", "host", "participant", "rapporteur")
+
+
+def link_label(slot: LinkSlot) -> str:
+    """What a link is for, in the terminal's language: "console", "écran niort"..."""
+    if slot.role == "speaker":
+        if slot.speaker is None:
+            return say("cli.link.speaker_any")
+        return say("cli.link.speaker", name=slot.speaker)
+    key = {"facilitator": "console", "participant": "participants"}.get(slot.role, slot.role)
+    return say(f"cli.link.{key}", site=slot.site, workshop=slot.workshop)
 
 
 def links_for(
-    event: Event, signer: Signer, base: str, shared_only: bool = False
+    event: Event,
+    signer: Signer,
+    base: str,
+    shared_only: bool = False,
+    until: float | None = None,
 ) -> list[tuple[str, str]]:
-    """Every role link of an event, labelled in the terminal's language: console, screens,
-    speakers, site hosts, participants, rapporteurs (`shared_only`: not the organizer's,
-    the participants' nor the rapporteurs', which are not for a start-up screen)."""
-    rows: list[tuple[str, str, str]] = [  # (role, label, link)
-        ("public", say("cli.link.public"), f"{base}/e/{event.id}"),
-        (
-            "facilitator",
-            say("cli.link.console"),
-            url(base, event.id, "facilitator", signer.sign(event.id, "facilitator")),
-        ),
-        (
-            "organizer",
-            say("cli.link.organizer"),
-            url(base, event.id, "organizer", signer.sign(event.id, "organizer")),
-        ),
-    ]
-    for site in event.sites:
-        token = signer.sign(event.id, "screen", site=site.id)
-        rows.append(
-            ("screen", say("cli.link.screen", site=site.id), url(base, event.id, "screen", token))
-        )
-    for label in speaker_labels(event):
-        token = signer.sign(event.id, "speaker")
-        rows.append(("speaker", label, url(base, event.id, "speaker", token)))
-    for site in event.sites:
-        token = signer.sign(event.id, "host", site=site.id)
-        rows.append(
-            ("host", say("cli.link.host", site=site.id), url(base, event.id, "host", token))
-        )
-    for site in event.sites:
-        token = signer.sign(event.id, "participant", site=site.id)
-        label = say("cli.link.participants", site=site.id)
-        rows.append(("participant", label, url(base, event.id, "participant", token)))
-    for w in event.workshops:
-        token = signer.sign(event.id, "rapporteur", workshop=w.id, site=w.site)
-        label = say("cli.link.rapporteur", workshop=w.id)
-        rows.append(("rapporteur", label, url(base, event.id, "rapporteur", token)))
-    return [(label, link) for role, label, link in rows if not (shared_only and role in PRIVATE)]
+    """Every role link of an event (the links sheet's slots, each newly signed, valid until
+    `until`, else by default), labelled in the terminal's language, after the public page
+    (`shared_only`: not the organizer's, the participants' nor the rapporteurs', which are
+    not for a start-up screen)."""
+    urls = web_routes.urls(base)
+    rows = [(say("cli.link.public"), urls.url("event", event_id=event.id))]
+    ordered = sorted(slots(event), key=lambda slot: ROLE_ORDER.index(slot.role))
+    for slot in ordered:
+        if not (shared_only and slot.role in PRIVATE):
+            token = slot.sign(signer, event, until)
+            rows.append((link_label(slot), urls.link_url(event.id, slot.role, token)))
+    return rows
 
 
 def store_location(settings: Settings) -> str:
@@ -381,8 +367,9 @@ def cmd_links(args: argparse.Namespace) -> int:
         print(say("cli.unknown_event", event=args.event, known=known), file=sys.stderr)
         return 2
     event = parse_event(definitions[args.event], args.event)
-    signer = event_signer(settings, event, args.days)
-    for line in columns(links_for(event, signer, links_base(args, settings))):
+    signer = event_signer(settings, event)
+    until = time.time() + DAY * args.days if args.days else None  # --days: exactly that long
+    for line in columns(links_for(event, signer, links_base(args, settings), until=until)):
         print(line)
     return 0
 

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from live.web.links_sheet import PrintEntry, PrintSheet, sheet_pdf
 from tests.server.test_live_hardening import closed_with
 from tests.support.loopcheck import slow_steps
 from tests.support.servers import LiveServer
@@ -284,12 +283,6 @@ def test_the_copy_button_copies_the_link_and_says_so(sheet: Sheet, browser: Any)
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == sheet.links()["screen:niort"]
     context.close()
-
-
-def test_the_pdf_sheet_renders_without_unicode_fonts_too() -> None:
-    entry = PrintEntry("Écran de la salle", "", "À ouvrir — en plein écran.", "http://x/e/y", "")
-    sheet = PrintSheet("Liens du site", "Lycée « Œuvre »", "Niort", "Événement", "…", (entry,))
-    assert sheet_pdf(sheet, fonts=Path("/nowhere")).startswith(b"%PDF")
 
 
 def test_the_sheets_of_a_large_day_hold_the_loop_no_longer_than_50_ms(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import pytest
 
 from live.config import Settings
 from live.event_file import parse_event
+from live.links.kept import to_issue
+from live.links.printed import sheet_pdf
 from live.links.signing import (
     ADMIN_DAYS,
     DAY,
@@ -26,7 +28,8 @@ from live.links.signing import (
     ends_before_event,
 )
 from live.model import Event
-from live.web.links_sheet import Context, _to_issue, print_sheet, sheet_pdf, until_of
+from live.web.links_view import Context, print_sheet, until_of
+from live.web.routes import urls
 
 DEMO = Path(__file__).resolve().parents[2] / "live" / "demo"
 PARIS = ZoneInfo("Europe/Paris")
@@ -169,7 +172,7 @@ def test_the_margin_is_a_setting_and_a_negative_one_is_refused(
 def context(event: Event, signer: Signer, lang: str = "fr") -> Context:
     from live.i18n import translator
 
-    return Context(event, signer, "http://x", frozenset(), "", translator(lang), lang)
+    return Context(event, signer, urls("http://x"), frozenset(), "", translator(lang), lang)
 
 
 def test_a_chosen_day_that_is_not_a_day_or_out_of_bounds_is_refused_in_french() -> None:
@@ -202,7 +205,7 @@ def pdf_text(pdf: bytes) -> str:
 def test_the_pdf_sheet_prints_each_links_validity_and_warns_of_an_early_one() -> None:
     event = demo_on("ariege-2020", date(2027, 6, 16))
     signer = signer_for(event)
-    kept = {slot.key: record for slot, record in _to_issue(signer, event, {})}
+    kept = {slot.key: record for slot, record in to_issue(signer, event, {})}
     early = signer.sign(event.id, "host", site="foix", until=day_end(date(2027, 6, 1), PARIS))
     kept["host:foix"] = {"token": early, "issued": "2027-02-01T09:00:00Z", "earlier": []}
     site = event.sites[0]
