@@ -235,3 +235,26 @@ def test_links_printed_months_ahead_are_valid_on_the_event_s_day(
     short = re.findall(r"/e/ariege-2020/console\?k=(\S+)", capsys.readouterr().out)[0]
     with pytest.raises(Exception, match="expired"):
         Signer("s").verify(short, "ariege-2020", now=evening)
+
+
+def test_links_prints_the_links_of_the_sheet_each_opening_its_page(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same list as the links sheet (`kept.slots`), plus the public page; each link of
+    the role its address opens."""
+    from live.event_file import parse_event
+    from live.links.kept import slots
+    from live.links.signing import Signer
+
+    event = parse_event((DEMO / "poitiers-2020.yaml").read_text(encoding="utf-8"))
+    assert main(["--base-url", "https://r.example", "links", event.id]) == 0
+    links = [line.split()[-1] for line in capsys.readouterr().out.splitlines()]
+    assert links[0] == f"https://r.example/e/{event.id}"
+    pages = {"console": "facilitator", "organize": "organizer", "me": "participant"}
+    pages |= {"notes": "rapporteur", "speak": "speaker", "screen": "screen", "host": "host"}
+    roles = []
+    for link in links[1:]:
+        page, token = link.removeprefix(f"https://r.example/e/{event.id}/").split("?k=")
+        roles.append(Signer("s").verify(token, event.id).role)
+        assert roles[-1] == pages[page], link
+    assert sorted(roles) == sorted(slot.role for slot in slots(event))
