@@ -16,10 +16,12 @@ typed, for showing it again) and turned into the event's data for the model (`to
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
+from datetime import date
 from typing import Any
 
 from live.event_checks import Loc, Problem
@@ -310,12 +312,33 @@ def _fill_ids(section: str, rows: list[Raw]) -> None:
             words = _words(row.get("name", "") or row.get("title", ""))
         if not words:
             continue
-        ident, n = _cut(words, SLUG_LENGTH), 2
-        while ident in taken:
-            suffix = f"-{n}"
-            ident, n = _cut(words, SLUG_LENGTH - len(suffix)) + suffix, n + 1
-        row["id"] = ident
+        row["id"] = ident = unique_id(functools.partial(_cut, words), taken)
         taken.add(ident)
+
+
+def unique_id(make: Callable[[int], str], taken: Container[str]) -> str:
+    """`make(SLUG_LENGTH)`, or if it is taken the first of `make(limit) + "-2"`, `"-3"`…
+    that is not, each cut to fit in SLUG_LENGTH: the one way an id is made unique (a
+    row's in its list, a new event's among the events)."""
+    ident, n = make(SLUG_LENGTH), 2
+    while ident in taken:
+        suffix = f"-{n}"
+        ident, n = make(SLUG_LENGTH - len(suffix)) + suffix, n + 1
+    return ident
+
+
+def event_id(title: str, day: str, model: str, taken: Container[str]) -> str:
+    """A new event's id: its title and year, short ("États généraux du numérique Ariège"
+    in 2020 -> "etats-generaux-numerique-2020": the year always kept, last), or the
+    model's name and the year; not an event's already (`taken`). The organizer may change
+    it. `day` is the date typed (the year of today if it has none)."""
+    year = day[:4] if day[:4].isdecimal() else str(date.today().year)
+    words = title.replace(year, " ")  # the year goes last, whatever the cut
+
+    def make(limit: int) -> str:
+        return f"{slug(words, limit - len(year) - 1) or model}-{year}"
+
+    return unique_id(make, taken)
 
 
 def derived_first(problems: list[Problem]) -> list[Problem]:

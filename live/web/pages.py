@@ -34,10 +34,9 @@ async def agenda_fragment(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
-    archived = await request.app.state.backend.list_records("archived")  # see live/studio
-    events = [
-        v.event for v in request.app.state.catalogue.events.values() if v.event.id not in archived
-    ]
+    catalogue = request.app.state.catalogue
+    archived = await catalogue.archived()  # put away by the administrator
+    events = [v.event for v in catalogue.events.values() if v.event.id not in archived]
     return render(request, "home.html", events=sorted(events, key=lambda e: e.date))
 
 

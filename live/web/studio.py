@@ -1,13 +1,11 @@
-"""The studio's and the administration's pages: an organizer builds and changes an event in
-the browser, never in a terminal.
+"""The studio's pages: an organizer builds and changes an event in the browser, never in a
+terminal (the administration's pages are `web/admin.py`).
 
-- `/admin?k=ADMIN`: the instance's events (draft, live, archived), each with its studio,
-  archive or unarchive, and delete (after a confirmation page).
 - `/studio/new?k=ADMIN`: a new event from a model (the demo days) or blank, or from a YAML
   file.
 - `/e/{event}/studio?k=ORGANIZER` (or the admin link): the event's form; saving validates
   it with the model (`validate.check`), shows each problem next to its field, and stores
-  and serves the event at once (`Catalogue.put`); YAML import and export beside it.
+  and serves the event at once (`Catalogue.replace`); YAML import and export beside it.
 
 Every route needs its link in `?k=`, on POSTs too (the signed token in the address is what
 a cross-site form cannot know). An admin link is never an event's link (`links.Signer`):
@@ -19,39 +17,34 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import date
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import NoMatchFound, Route
+from starlette.responses import Response
+from starlette.routing import Route
 
-from live.agenda.catalogue import Catalogue
+from live.agenda.catalogue import Catalogue, NotStored
 from live.agenda.live import Live
 from live.event_checks import Problem
 from live.event_file import DefinitionError, parse_event
-from live.i18n import plural, translator
+from live.i18n import translator
 from live.links.signing import Claims, LinkError, url
 from live.model import Event
 from live.studio import forms, validate
 from live.studio.yaml_io import event_data, export
+from live.web import admin as administration
 from live.web import links_sheet
-from live.web.common import (
-    claims_for,
-    lang_of,
-    link_error,
-    not_found,
-    render,
-    with_claims,
-)
+from live.web.admin import admin_claims, admin_only, done_message, redirect
+from live.web.admin import token as _token
+from live.web.common import claims_for, lang_of, not_found, render, with_claims
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
 MAX_FIELDS = 20_000  # inputs in the studio's form (a seven-site day has about 500)
-ARCHIVED = "archived"  # records `archived/{event}`: hidden from the home page, not editable
 # The models of a new event: the demo days, with the organizer's id, title and date.
 MODELS: dict[str, str | None] = {
     "ariege": "ariege-2020.yaml",  # the departmental half-day
@@ -60,16 +53,9 @@ MODELS: dict[str, str | None] = {
     "blank": None,
 }
 STUDIO_DONE = ("saved", "created", "imported")
-ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
 
 
 # -- who may ------------------------------------------------------------------------------
-
-
-async def admin_claims(request: Request) -> Claims:
-    """The instance's admin link: signed, unexpired, issued after the last revocation."""
-    claims: Claims = await request.app.state.admin_links.verify(request.query_params.get("k"))
-    return claims
 
 
 async def editor_claims(request: Request, live: Live) -> Claims:
@@ -88,68 +74,20 @@ async def editor_claims(request: Request, live: Live) -> Claims:
             raise
 
 
-AdminHandler = Callable[[Request, Claims], Awaitable[Response]]
-
-
-def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        try:
-            claims = await admin_claims(request)
-        except LinkError as exc:
-            return link_error(request, exc)
-        return await handler(request, claims)
-
-    return endpoint
-
-
 editor = with_claims(editor_claims)  # the event's organizer link, or the admin link
 
 
 # -- shared helpers -----------------------------------------------------------------------
 
 
-def _token(request: Request) -> str:
-    return request.query_params.get("k", "")
-
-
-def _redirect(request: Request, name: str, done: str, **params: str) -> Response:
-    where = request.app.url_path_for(name, **params)
-    query = urlencode({"k": _token(request), "done": done})
-    return RedirectResponse(f"{where}?{query}", status_code=303)
-
-
-def _done(request: Request, allowed: tuple[str, ...], prefix: str) -> str:
-    done = request.query_params.get("done", "")
-    return translator(lang_of(request))(f"{prefix}.{done}") if done in allowed else ""
-
-
-async def _archived(request: Request) -> set[str]:
-    return set(await request.app.state.backend.list_records(ARCHIVED))
+def _catalogue(request: Request) -> Catalogue:
+    catalogue: Catalogue = request.app.state.catalogue
+    return catalogue
 
 
 def _rev(event: Event) -> str:
     """The definition the form was made from: a save over a changed one is refused."""
     return hashlib.sha256(export(event).encode()).hexdigest()[:16]
-
-
-async def serve(request: Request, event: Event, text: str, source: str) -> None:
-    """Store a definition and serve it now: through `Catalogue.refresh`, which reads it back off
-    the event loop (a seven-site day is 100 ms of YAML), and `Catalogue.put`, which parses on
-    the loop, only if that did not make it the one served (another refresh under way)."""
-    hub: Catalogue = request.app.state.catalogue
-    await request.app.state.backend.put_definition(event.id, text)
-    await hub.refresh()
-    live = hub.get(event.id)
-    if live is None or live.definition != event:
-        await hub.put(text, source)
-
-
-def _fits(live: Live, event: Event) -> bool:
-    """The run's current step must still exist (the state points into the agenda)."""
-    step = live.state.step
-    edited_live = getattr(live.state, "agenda", None) is not None
-    return edited_live or step is None or step < len(event.agenda)
 
 
 async def _read_upload(request: Request) -> tuple[str, str] | str:
@@ -203,19 +141,14 @@ async def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, 
             await admin_claims(request)
         except LinkError:
             return [public]
-    out: list[tuple[str, str]] = []
-    try:
-        where = request.app.url_path_for("links", event_id=event_id)
-        out.append((t("studio.nav.links"), f"{where}?{urlencode({'k': token})}"))
-    except NoMatchFound:  # the links sheet is not served by this build
-        pass
+    where = request.app.url_path_for("links", event_id=event_id)
     base = f"/e/{event_id}"
-    out += [
+    return [
+        (t("studio.nav.links"), f"{where}?{urlencode({'k': token})}"),
         (t("studio.nav.desk"), url("", event_id, "organizer", token)),
         (t("console"), f"{base}/console?{urlencode({'k': token})}"),
         public,
     ]
-    return out
 
 
 async def _studio(
@@ -264,7 +197,7 @@ def _render_studio(
         summary=forms.summary(placed, t),
         top=list(top),
         lines=list(lines),
-        done="" if errors or top or lines else _done(request, STUDIO_DONE, "studio.done"),
+        done="" if errors or top or lines else done_message(request, STUDIO_DONE, "studio.done"),
         archived=archived,
         options=_options(raw),
         kinds=KINDS,
@@ -283,12 +216,24 @@ KINDS = (
 )  # fmt: skip
 
 
+def _not_stored(request: Request, refused: NotStored) -> str:
+    """Why a definition was not put in place, in the page's language."""
+    t = translator(lang_of(request))
+    if refused.code == "step_running":
+        return t("studio.step_running").format(n=refused.params["step"])
+    if refused.code == "other_event":
+        return t("studio.import_other_event").format(
+            file=refused.params["found"], event=request.path_params["event_id"]
+        )
+    return t("studio.archived_readonly")
+
+
 @editor
 async def studio(request: Request, live: Live, claims: Claims) -> Response:
     """The event's form, as its definition says now (warnings next to their fields)."""
     event = live.definition
     raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
-    archived = event.id in await _archived(request)
+    archived = await _catalogue(request).archive.holds(event.id)
     warnings = validate.warned(event)
     return await _studio(request, live, claims, raw, archived=archived, warnings=warnings)
 
@@ -302,12 +247,13 @@ async def save(request: Request, live: Live, claims: Claims) -> Response:
     raw = forms.parse(form.multi_items())
     op = str(form.get("op") or "save")
     t = translator(lang_of(request))
-    archived = live.definition.id in await _archived(request)
+    catalogue = _catalogue(request)
+    archived = await catalogue.archive.holds(live.definition.id)
     rev = str(form.get("_rev") or "")
     if op != "save":
         focus = forms.first_input(forms.apply_op(raw, op) or "")
         return await _studio(request, live, claims, raw, archived=archived, focus=focus, rev=rev)
-    if archived:
+    if archived:  # said before the form's problems (`Catalogue.replace` refuses it too)
         top = [t("studio.archived_readonly")]
         return await _studio(
             request, live, claims, raw, status=409, archived=True, top=top, rev=rev
@@ -319,16 +265,18 @@ async def save(request: Request, live: Live, claims: Claims) -> Response:
     problems = forms.derived_first(problems)
     if event is None:
         return await _studio(request, live, claims, raw, status=422, errors=problems, rev=rev)
-    if not _fits(live, event):
-        top = [t("studio.step_running").format(n=(live.state.step or 0) + 1)]
-        return await _studio(request, live, claims, raw, status=409, top=top, rev=rev)
     text = await asyncio.to_thread(export, event)
     try:
-        await serve(request, event, text, f"{event.id}.yaml")
+        await catalogue.replace(event.id, text, f"{event.id}.yaml")
     except DefinitionError as exc:  # the canonical text re-read: never expected
         lines = validate.file_lines(exc.found, lang_of(request))
         return await _studio(request, live, claims, raw, status=422, lines=lines, rev=rev)
-    return _redirect(request, "studio", "saved", event_id=event.id)
+    except NotStored as exc:
+        if exc.code == "unknown_event":  # deleted meanwhile
+            return not_found(request)
+        top = [_not_stored(request, exc)]
+        return await _studio(request, live, claims, raw, status=409, top=top, rev=rev)
+    return redirect(request, "studio", "saved", event_id=event.id)
 
 
 @editor
@@ -345,24 +293,24 @@ async def import_yaml(request: Request, live: Live, claims: Claims) -> Response:
         raw = await asyncio.to_thread(lambda: forms.from_data(event_data(event)))
         return await _studio(request, live, claims, raw, status=status, lines=lines, top=top)
 
-    if event.id in await _archived(request):
+    catalogue = _catalogue(request)
+    if await catalogue.archive.holds(event.id):  # said before the file's problems
         return await refused(409, top=[t("studio.archived_readonly")])
     upload = await _read_upload(request)
     if isinstance(upload, str):
         return await refused(413 if upload.endswith("too_big") else 422, top=[t(upload)])
     name, text = upload
-    try:  # in a thread: a large file is a second of YAML
-        new = await asyncio.to_thread(parse_event, text, name)
+    try:
+        await catalogue.replace(event.id, text, name)
     except DefinitionError as exc:
         return await refused(422, lines=validate.file_lines(exc.found, lang_of(request)))
-    if new.id != event.id:
-        other = t("studio.import_other_event").format(file=new.id, event=event.id)
-        return await refused(422, top=[other])
-    if not _fits(live, new):
-        running = t("studio.step_running").format(n=(live.state.step or 0) + 1)
-        return await refused(409, top=[running])
-    await serve(request, new, text, name)
-    return _redirect(request, "studio", "imported", event_id=event.id)
+    except NotStored as exc:
+        if exc.code == "unknown_event":  # deleted meanwhile
+            return not_found(request)
+        return await refused(
+            422 if exc.code == "other_event" else 409, top=[_not_stored(request, exc)]
+        )
+    return redirect(request, "studio", "imported", event_id=event.id)
 
 
 @editor
@@ -441,9 +389,9 @@ async def new_event(request: Request, claims: Claims) -> Response:
         data["date"] = values["date"]
     else:
         data.pop("date", None)
-    hub: Catalogue = request.app.state.catalogue
-    taken = set(hub.events) | set(await request.app.state.backend.definitions())
-    data["id"] = values["id"] or _suggest_id(values, model, taken)
+    catalogue = _catalogue(request)
+    taken = await catalogue.taken_ids()
+    data["id"] = values["id"] or forms.event_id(values["title"], values["date"], model, taken)
     values["id"] = data["id"]
     errors: dict[str, list[str]] = {}  # place -> sentences, in the page's language
     if data["id"] in taken:
@@ -455,24 +403,11 @@ async def new_event(request: Request, claims: Claims) -> Response:
         errors.setdefault(place, []).append(validate.reason(problem, lang, forms.labeller(t)))
     if errors or event is None:
         return _new(request, values, status=422, errors=errors)
-    await serve(request, event, await asyncio.to_thread(export, event), f"{event.id}.yaml")
-    return _redirect(request, "studio", "created", event_id=event.id)
-
-
-def _suggest_id(values: dict[str, str], model: str, taken: set[str]) -> str:
-    """The title and its year, short (`forms.slug`: "États généraux du numérique Ariège"
-    in 2020 -> "etats-generaux-numerique-2020": the year always kept, last), or the model's
-    name and the year; not an event's already: an id the organizer may change."""
-    year = values["date"][:4] if values["date"][:4].isdecimal() else str(date.today().year)
-    title = values["title"].replace(year, " ")  # the year goes last, whatever the cut
-    words = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1)
-    base = f"{words or model}-{year}"
-    ident, n = base, 2
-    while ident in taken:
-        suffix = f"-{n}"
-        short = forms.slug(title, forms.SLUG_LENGTH - len(year) - 1 - len(suffix)) or model
-        ident, n = f"{short}-{year}{suffix}", n + 1
-    return ident
+    try:
+        await catalogue.create(await asyncio.to_thread(export, event), f"{event.id}.yaml")
+    except NotStored:  # taken meanwhile
+        return _new(request, values, status=422, errors={"id": [t("studio.id_taken")]})
+    return redirect(request, "studio", "created", event_id=event.id)
 
 
 @admin_only
@@ -485,140 +420,19 @@ async def import_new(request: Request, claims: Claims) -> Response:
         return _new(request, values, status=413 if "too_big" in upload else 422, top=[t(upload)])
     name, text = upload
     try:
-        event = await asyncio.to_thread(parse_event, text, name)
+        event = await _catalogue(request).create(text, name)
     except DefinitionError as exc:
         lines = validate.file_lines(exc.found, lang_of(request))
         return _new(request, values, status=422, lines=lines)
-    hub: Catalogue = request.app.state.catalogue
-    if event.id in hub.events or event.id in await request.app.state.backend.definitions():
-        taken = t("studio.import_exists").format(event=event.id)
+    except NotStored as exc:
+        taken = t("studio.import_exists").format(event=exc.params["event"])
         return _new(request, values, status=409, top=[taken])
-    await serve(request, event, text, name)
-    return _redirect(request, "studio", "imported", event_id=event.id)
+    return redirect(request, "studio", "imported", event_id=event.id)
 
 
-# -- administration -----------------------------------------------------------------------
-
-
-def state_of(live: Live, archived: set[str]) -> str:
-    """draft: never run; live: started (or ended); archived: put away by the admin."""
-    if live.definition.id in archived:
-        return "archived"
-    state = live.state
-    return "live" if state.step is not None or state.ended is not None else "draft"
-
-
-@admin_only
-async def admin(request: Request, claims: Claims) -> Response:
-    archived = await _archived(request)
-    hub: Catalogue = request.app.state.catalogue
-    lang = lang_of(request)
-    rows = [
-        {
-            "event": live.definition,
-            "state": state_of(live, archived),
-            "sites": plural(lang)("n_sites", len(live.definition.sites)),
-        }
-        for live in sorted(hub.events.values(), key=lambda v: (v.definition.date, v.definition.id))
-    ]
-    return render(
-        request,
-        "admin.html",
-        token=_token(request),
-        rows=rows,
-        done=_done(request, ADMIN_DONE, "admin.done"),
-        expires=datetime.fromtimestamp(claims.expires).strftime("%d/%m/%Y"),
-    )
-
-
-@admin_only
-async def renew(request: Request, claims: Claims) -> Response:
-    """A new admin link, valid a year from now: the page opens with it, to bookmark. With
-    `revoke=others`, every other admin link stops working (one that leaked, say)."""
-    form = await request.form(max_files=0)
-    others = form.get("revoke") == "others"
-    state = request.app.state
-    token = await state.admin_links.renew(revoke_others=others)
-    if others:  # and the organizer links the studio gave admins (links_sheet.ADMIN_SLOT)
-        await links_sheet.revoke_admin_handouts(state.backend, state.signer, state.links.revoke)
-    query = urlencode({"k": token, "done": "revoked" if others else "renewed"})
-    return RedirectResponse(f"{request.app.url_path_for('admin')}?{query}", status_code=303)
-
-
-@admin_only
-async def archive(request: Request, claims: Claims) -> Response:
-    event_id = request.path_params["event_id"]
-    if request.app.state.catalogue.get(event_id) is None:
-        return not_found(request)
-    form = await request.form(max_files=0)
-    backend = request.app.state.backend
-    if form.get("action") == "unarchive":
-        await backend.delete_record(ARCHIVED, event_id)
-        return _redirect(request, "admin", "unarchived")
-    await backend.put_record(ARCHIVED, event_id, {"at": datetime.now().astimezone().isoformat()})
-    return _redirect(request, "admin", "archived")
-
-
-@admin_only
-async def delete(request: Request, claims: Claims) -> Response:
-    """GET: what deleting removes, and the button. POST: remove it all, stop serving it."""
-    event_id = request.path_params["event_id"]
-    live = request.app.state.catalogue.get(event_id)
-    if live is None:
-        return not_found(request)
-    if request.method == "GET":
-        people = await request.app.state.backend.list_records("registration", f"{event_id}:")
-        return render(
-            request,
-            "admin_delete.html",
-            token=_token(request),
-            event=live.definition,
-            people=plural(lang_of(request))("org.n_people", len(people)),
-        )
-    await delete_event(request.app.state, event_id)
-    return _redirect(request, "admin", "deleted")
-
-
-async def delete_event(state: Any, event_id: str) -> None:
-    """Stop serving the event (its open pages are told it is gone), close its notes and
-    its plenary, then remove everything stored for it and fold the database's log so no
-    copy of its personal data stays in the files (`Backend.drop_event`, `forget`)."""
-    await state.notes.drop(event_id)  # first: its rooms are gone when the hub says so
-    state.catalogue.remove(event_id)
-    for session_id, session in list(state.plenary.sessions.items()):
-        if session.event == event_id:
-            await state.plenary.end(session_id)
-    await state.backend.drop_event(event_id)
-    await state.backend.forget()
-
-
-async def admin_entry(request: Request) -> Response:
-    """`/admin` without its link asks for it (the home page leads here): a pasted link, or
-    only its key, goes on to `/admin?k=…`, where it is checked as any admin link is."""
-    if "k" in request.query_params:
-        return await admin(request)
-    pasted = request.query_params.get("link", "").strip()
-    token = _admin_token(pasted)
-    if token:
-        return RedirectResponse(f"{request.url.path}?{urlencode({'k': token})}", status_code=303)
-    wrong = bool(pasted)  # 401 as any page without its link, but one that asks for it
-    return render(request, "studio_admin_ask.html", 422 if wrong else 401, wrong=wrong)
-
-
-def _admin_token(pasted: str) -> str:
-    """The key of a pasted administrator link (`…/admin?k=KEY`), or the key itself."""
-    if "?" in pasted or "/" in pasted:
-        query = pasted.partition("?")[2]
-        keys = [v for k, v in (p.partition("=")[::2] for p in query.split("&")) if k == "k"]
-        return unquote(keys[0]) if keys and "/admin" in pasted else ""
-    return pasted if pasted and " " not in pasted and len(pasted) <= 2048 else ""
-
-
+# The administration's routes are listed here too until app.py lists `admin.routes`.
 routes = [
-    Route("/admin", admin_entry, name="admin"),
-    Route("/admin/renew", renew, methods=["POST"], name="admin_renew"),
-    Route("/admin/e/{event_id}/archive", archive, methods=["POST"], name="admin_archive"),
-    Route("/admin/e/{event_id}/delete", delete, methods=["GET", "POST"], name="admin_delete"),
+    *administration.routes,
     Route("/studio/new", new_event, methods=["GET", "POST"], name="studio_new"),
     Route("/studio/import", import_new, methods=["POST"], name="studio_import_new"),
     Route("/e/{event_id}/studio", studio, name="studio"),
