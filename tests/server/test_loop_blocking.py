@@ -139,8 +139,8 @@ def test_the_check_catches_a_handler_that_holds_the_loop(tmp_path: Path) -> None
     is reported by its CPU time."""
     port = free_port()
     stderr = (tmp_path / "stderr").open("wb")
-    command = [sys.executable, "-m", "uvicorn", "tests.loopcheck:blocking_app"]
-    command += ["--port", str(port), "--loop", "tests.loopcheck:debug_loop"]
+    command = [sys.executable, "-m", "uvicorn", "tests.support.loopcheck:blocking_app"]
+    command += ["--port", str(port), "--loop", "tests.support.loopcheck:debug_loop"]
     command += ["--log-level", "warning"]
     env = {THRESHOLD_ENV: "0.05", "PATH": ""}
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr)

@@ -1,6 +1,6 @@
 """An event loop that reports every step holding it too long (the server's, in tests).
 
-`LiveServer(slow_callback=0.05)` starts uvicorn with `--loop tests.loopcheck:debug_loop`,
+`LiveServer(slow_callback=0.05)` starts uvicorn with `--loop tests.support.loopcheck:debug_loop`,
 and every step the loop runs (a callback, a task's step) is timed. A step is reported as
 "Executing <step> took X seconds" on the server's stderr, which the test reads back
 (`LiveServer.slow_steps`), when its **CPU time** passes the threshold (read from

@@ -140,7 +140,7 @@ class LiveServer:
             return [], None
         env["RELAIS_TEST_SLOW_CALLBACK"] = str(self.slow_callback)
         self.stderr_path.parent.mkdir(parents=True, exist_ok=True)
-        return ["--loop", "tests.loopcheck:debug_loop"], self.stderr_path.open("ab")
+        return ["--loop", "tests.support.loopcheck:debug_loop"], self.stderr_path.open("ab")
 
     def log(self) -> str:
         """What the server wrote so far (with `slow_callback` or `log_level` set)."""
