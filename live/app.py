@@ -11,8 +11,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from live.agenda.catalogue import Catalogue
 from live.agenda.live import Listener
@@ -28,23 +26,11 @@ from live.notes.service import NotesService
 from live.people.mailer import Mailer
 from live.people.retention import keep_purging
 from live.plenary.service import Plenary
-from live.web import (
-    api,
-    common,
-    links_sheet,
-    live_ws,
-    notes_pages,
-    notes_ws,
-    organize,
-    organize_exports,
-    pages,
-    registration,
-    studio,
-    whip,
-)
+from live.web import common, registration, studio
 from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders
 from live.web.limits import BodyLimit
+from live.web.routes import all_routes
 from live.workers import Workers
 
 log = logging.getLogger("relais")
@@ -129,20 +115,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             await notes.close()
             await backend.close()
 
-    routes = [
-        *pages.routes,
-        *api.routes,
-        *registration.routes,
-        *whip.routes,
-        *organize.routes,
-        *organize_exports.routes,
-        *links_sheet.routes,
-        *studio.routes,
-        WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
-        *notes_pages.routes,
-        WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
-        Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),
-    ]
+    routes = all_routes(asset_dir("static"))
     redact_tokens_in_logs()
     bounds = [("/e/{event_id}/organize/import", settings.max_import_bytes)]
     bounds += [(route, settings.max_import_bytes) for route in studio.LARGE_BODIES]

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from live.assets import asset_dir
 from live.web import (
+    admin,
     api,
     links_sheet,
     live_ws,
@@ -38,6 +39,7 @@ def all_routes(static_dir: Path | None = None) -> list[BaseRoute]:
         *organize_exports.routes,
         *links_sheet.routes,
         *studio.routes,
+        *admin.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
