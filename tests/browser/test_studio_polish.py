@@ -15,7 +15,6 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from live.studio import forms
 from tests.support.servers import LiveServer
 from tests.support.studio_forms import form_fields, notes_at
 
@@ -54,26 +53,6 @@ def warnings_at(page: str, place: str) -> list[str]:
 
 
 # -- ids made from titles ------------------------------------------------------------------
-
-
-def test_an_id_made_from_a_long_title_is_short_cut_between_words_without_little_words() -> None:
-    ident = forms.slug("États généraux du numérique, Ariège 2020")
-    assert ident == "etats-generaux-numerique-ariege"
-    title = "Un numérique responsable et souverain pour tous les élèves du territoire"
-    made = forms.slug(title)
-    assert len(made) <= 32 and made == "numerique-responsable-souverain"
-    assert forms.slug("De la") == "de-la"  # only little words: kept
-    assert forms.slug("x" * 50) == "x" * 32  # one long word: cut
-
-
-def test_ids_made_from_the_same_long_name_stay_unique_and_short() -> None:
-    name = "Lycée polyvalent régional Paul Guérin de Niort"
-    rows = [{**forms.blank_row("sites"), "name": name} for _ in range(3)]
-    forms._fill_ids("sites", rows)
-    ids = [row["id"] for row in rows]
-    assert len(set(ids)) == 3 and all(len(i) <= 32 for i in ids)
-    assert ids[0] == "lycee-polyvalent-regional-paul"
-    assert ids[1] == "lycee-polyvalent-regional-paul-2"  # 32 characters, suffix within
 
 
 def test_a_new_event_without_an_id_gets_a_short_one_unique_among_events(

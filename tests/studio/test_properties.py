@@ -77,7 +77,8 @@ def rich_events(draw: st.DrawFn, text: st.SearchStrategy[str] = TEXT) -> dict[st
 
     agenda: list[dict[str, Any]] = []
     start = draw(st.integers(7 * 60, 9 * 60))
-    for ident in draw(st.lists(IDS, min_size=1, max_size=4, unique=True)):
+    step_ids = draw(st.lists(IDS, min_size=1, max_size=4, unique=True))
+    for ident in step_ids:
         duration = draw(st.integers(5, 90))
         step: dict[str, Any] = {
             "id": ident,
@@ -119,7 +120,9 @@ def rich_events(draw: st.DrawFn, text: st.SearchStrategy[str] = TEXT) -> dict[st
         start += duration + draw(st.integers(0, 30))
     workshops = []
     if themes:
-        for ident in draw(st.lists(IDS, max_size=3, unique=True)):
+        # not a step's id: their reports' derived ids (`{owner}-{n}`) would be the same
+        others = IDS.filter(lambda i: i not in step_ids)
+        for ident in draw(st.lists(others, max_size=3, unique=True)):
             w: dict[str, Any] = {
                 "id": ident,
                 "theme": draw(st.sampled_from(theme_ids)),
