@@ -6,8 +6,9 @@ person's data. Plain checks over the people store, with no HTTP: the desk's hand
 
 from __future__ import annotations
 
+import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,7 @@ from live.people.registration import (
     Registration,
     WorkshopSettings,
     check,
+    read_csv,
     seats,
     window_error,
 )
@@ -29,6 +31,7 @@ from live.people.store import Duplicate, People
 
 MAX_SEATS = 100_000
 MAX_SEED = 2**63 - 1
+MAX_UPLOAD = 2 * 1024 * 1024  # an imported list's bytes
 
 
 class Refused(RelaisError):
@@ -52,6 +55,23 @@ def integer(raw: str, label_key: str, minimum: int, maximum: int = MAX_SEATS) ->
     if re.fullmatch(r"[0-9]{1,19}", raw) and minimum <= int(raw) <= maximum:
         return int(raw)
     raise Refused("org.bad_integer", field_key=label_key, value=raw[:40], minimum=minimum)
+
+
+def seed(raw: str | None) -> int | None:
+    """A run's seed: blank -> None (the run draws a fresh one); else a non-negative integer."""
+    return integer(raw, "org.seed", 0, MAX_SEED) if raw else None
+
+
+async def save_attendance(event: Event, people: People, raw: Mapping[str, str | None]) -> int:
+    """People present at each site, from the form's text by site id (blank: not counted),
+    all checked before they are kept; how many in all."""
+    counts = {
+        site.id: integer(text, "org.attendance", 0)
+        for site in event.sites
+        if (text := raw.get(site.id))
+    }
+    await people.save_attendance(counts)
+    return sum(counts.values())
 
 
 def workshop(event: Event, wid: str) -> Workshop:
@@ -163,6 +183,31 @@ async def pin(event: Event, people: People, pid: str, wid: str, round_key: str =
         rounds.set_confirmed(event, reg, key, None)
     await people.save(reg)
     return True
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 as spreadsheets on Windows save it."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Refused("org.import_encoding")
+
+
+def read_list(data: bytes) -> list[dict[str, Any]]:
+    """An uploaded list's rows (see `registration.read_csv`), or Refused: too big (over
+    `MAX_UPLOAD`), in no encoding a spreadsheet saves, unreadable as CSV, or empty.
+    CPU-bound (70 ms for 2,000 rows): callers run it in a thread."""
+    if len(data) > MAX_UPLOAD:
+        raise Refused("org.import_too_big", size=MAX_UPLOAD // 1024 // 1024)
+    try:
+        rows = read_csv(_decode(data))
+    except csv.Error:
+        raise Refused("org.import_unreadable") from None
+    if not rows:
+        raise Refused("org.import_empty")
+    return rows
 
 
 def _import_time(event: Event) -> datetime:

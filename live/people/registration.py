@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from live.errors import RelaisError
-from live.model import Event
+from live.model import Event, Workshop
 from live.people import rounds
 from live.people.address import BadAddress, email_address
 from live.people.assignment import Applicant, Seats
@@ -126,6 +126,37 @@ def wish_slots(event: Event) -> int:
     """How many wishes a form asks: the event's number, in each round (`wish1`, `wish2`...
     numbered on through the rounds, so that a list's `wish` columns read the same)."""
     return event.registration.wishes * max(1, len(rounds.rounds(event)))
+
+
+def wish_rounds(
+    event: Event, settings: WorkshopSettings, form: dict[str, Any]
+) -> list[tuple[rounds.Round | None, list[Workshop], list[str], int]]:
+    """What the form's wish lists show, round by round: (round, its open workshops, the
+    wishes chosen, the number of its first `wish` field). One round: the event's open
+    workshops and the wishes as posted; several: each round's, from `wish{n*k+1}` on."""
+    closed = set(settings.closed)
+    n = event.registration.wishes
+    every = rounds.rounds(event)
+    chosen = list(form.get("wishes") or [])
+    if not rounds.several(event):
+        offered = [w for w in event.workshops if w.id not in closed]
+        return [(every[0] if every else None, offered, chosen, 1)]
+    posted = len(chosen) == n * len(every)  # a posted form keeps its blanks in place
+    out: list[tuple[rounds.Round | None, list[Workshop], list[str], int]] = []
+    for k, rnd in enumerate(every):
+        if posted:
+            mine = chosen[k * n : (k + 1) * n]
+        else:  # as stored: one list, each wish in its workshop's round
+            mine = [w for w in chosen if w and rounds.key_of(event, w) == rnd.key]
+        offered = [w for w in rnd.workshops if w.id not in closed]
+        out.append((rnd, offered, mine, k * n + 1))
+    return out
+
+
+def keep_site(reg: Registration, fields: dict[str, Any]) -> None:
+    """A person confirmed in some round keeps their site (their own page's update)."""
+    if rounds.confirmed_any(reg) and fields["site"] != reg.site:
+        raise Invalid({"site": "reg.confirmed_site"})
 
 
 def check(

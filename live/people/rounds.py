@@ -14,7 +14,9 @@ record names says its round: a record written with one round reads as that works
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from live.model import Event, Step, Workshop
@@ -71,8 +73,15 @@ def rounds(event: Event) -> list[Round]:
 
 
 def several(event: Event) -> bool:
-    """Whether people wish and are placed more than once (records then go per round)."""
+    """Whether people wish and are placed more than once (records then go per round): the
+    one place that says "one round or several"."""
     return len(rounds(event)) > 1
+
+
+def listed(event: Event) -> list[Round]:
+    """The rounds a page names one by one: every round when there are several, none when
+    there is one (a page of one round never names it)."""
+    return rounds(event) if several(event) else []
 
 
 def rounds_at(event: Event, site: str) -> list[Round]:
@@ -80,6 +89,11 @@ def rounds_at(event: Event, site: str) -> list[Round]:
     round when none has, so that they still show, unplaced, as they did before rounds)."""
     every = rounds(event)
     return [r for r in every if r.at(site)] or every[:1]
+
+
+def keys_at(event: Event, site: str) -> set[str]:
+    """The keys of `rounds_at(event, site)`."""
+    return {r.key for r in rounds_at(event, site)}
 
 
 def wishes_in(event: Event, reg: Registration, key: str) -> list[str]:
@@ -163,3 +177,38 @@ def confirmed_workshops(event: Event, reg: Registration) -> list[tuple[Round, Wo
         wid = confirmed_in(event, reg, rnd.key)
         out.append((rnd, event.workshop(wid) if wid else None))
     return out
+
+
+def confirmed_list(event: Event, reg: Registration) -> list[Workshop]:
+    """The workshops confirmed to a person, in round order (one at most with one round)."""
+    return [w for _, w in confirmed_workshops(event, reg) if w is not None]
+
+
+def workshop_times(event: Event, site_id: str, workshop: Workshop | None = None) -> str:
+    """When workshops run at a site, from the agenda's workshop steps (only the step of
+    `workshop`'s round when it has one): "10:30–12:00, 14:00–15:30"."""
+    step = event.workshop_step(workshop) if workshop else None
+    return ", ".join(
+        f"{s.start:%H:%M}–{event.planned_end(s):%H:%M}"
+        for s in ([step] if step else event.steps_at(site_id))
+        if s.kind == "workshops"
+    )
+
+
+def round_end(event: Event, w: Workshop) -> datetime | None:
+    """When a workshop's round ends as planned (None: it has no step of its own)."""
+    step = event.workshop_step(w)
+    return event.planned_end(step) if step else None
+
+
+def now_or_next(
+    event: Event, workshops: list[Workshop], running: Collection[str], now: datetime
+) -> Workshop | None:
+    """Of a person's workshops (one per round), the one whose timer runs now (its id in
+    `running`), else the first not over yet, else the last: the one their phone's live
+    card follows."""
+    current = next((w for w in workshops if w.id in running), None)
+    if current is not None or not workshops:
+        return current
+    ends = [(round_end(event, w), w) for w in workshops]
+    return next((w for end, w in ends if end is None or end > now), workshops[-1])

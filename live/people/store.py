@@ -67,7 +67,7 @@ class Run:
         keys = [r.key for r in rounds.rounds(event)] or [""]
         if self.rounds:
             return {k: Part.from_record(self.rounds[k]) for k in keys if k in self.rounds}
-        if len(keys) == 1:
+        if not rounds.several(event):
             return {keys[0]: Part(self.seed, self.placements, self.ranks, list(self.closed))}
         out = {k: Part(self.seed) for k in keys}
         for pid, wid in self.placements.items():
@@ -114,9 +114,8 @@ class Run:
         every = rounds.rounds(event)
         rnd = next((r for r in every if r.key == key), every[0])
         part = self.parts(event).get(rnd.key, Part(self.seed))
-        members = [
-            r for r in regs if any(x.key == rnd.key for x in rounds.rounds_at(event, r.site))
-        ]
+        keys = {site: rounds.keys_at(event, site) for site in {r.site for r in regs}}
+        members = [r for r in regs if rnd.key in keys[r.site]]
         return Assignment(
             placements={r.id: part.placements.get(r.id) for r in members},
             ranks={r.id: part.ranks.get(r.id) for r in members},
@@ -366,11 +365,12 @@ class People:
             await self._keep(kept)
             return [result]
         every = rounds.rounds(self.event)
+        keys = {site: rounds.keys_at(self.event, site) for site in {r.site for r in regs}}
         rules = self.event.registration
         results = await asyncio.to_thread(
             assign_rounds,
             [
-                [rounds.applicant(self.event, r, rnd) for r in regs if rnd.key in _keys(self, r)]
+                [rounds.applicant(self.event, r, rnd) for r in regs if rnd.key in keys[r.site]]
                 for rnd in every
             ],
             [round_seats(self.event, settings, rnd) for rnd in every],
@@ -409,11 +409,6 @@ class People:
 
     async def revoke(self, link_id: str) -> None:
         await Revocations(self.backend).revoke(self.event.id, link_id)
-
-
-def _keys(people: People, reg: Registration) -> set[str]:
-    """The rounds a person takes part in (those of their site)."""
-    return {rnd.key for rnd in rounds.rounds_at(people.event, reg.site)}
 
 
 async def attendance_of(backend: Backend, event_id: str) -> dict[str, int]:

@@ -11,9 +11,7 @@ everything before its single write, so a refused request changes nothing.
 from __future__ import annotations
 
 import asyncio
-import csv
 import functools
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,15 +24,16 @@ from starlette.routing import Route
 
 from live.agenda.live import Live
 from live.i18n import plural, plural_keys, translator
-from live.links.signing import Claims, LinkError, Signer
-from live.model import Event, Workshop
-from live.people import desk, rounds
-from live.people.desk import MAX_SEED, Refused
-from live.people.registration import Registration, WorkshopSettings, read_csv, seats
-from live.people.store import Part, People, Run
+from live.links.signing import Claims
+from live.model import Event
+from live.people import desk, rounds, tallies
+from live.people.desk import MAX_UPLOAD, Refused
+from live.people.registration import Registration
+from live.people.service import Desk
+from live.people.store import People
+from live.people.tallies import RoundCount
 from live.web.common import lang_of, render, with_link
 
-MAX_UPLOAD = 2 * 1024 * 1024
 UNPIN = "unpin:"  # the pin form's "unpin in this round" choice: `unpin:{round}`
 DONE = (
     "workshops", "pin", "unpin", "assign", "publish", "revoke", "erase", "attendance",
@@ -45,8 +44,19 @@ REPORT_TAIL = ("without_wish", "unplaced", "no_wishes", "capacity", "min_size", 
 PERSON_HEAD = ("id", "name", "email", "category", "site")
 PERSON_TAIL = ("accessibility", "group", "pinned", "placement", "rank", "confirmed", "created")
 CONFIRMATION_HEAD = ("name", "email", "site", "workshop", "room", "times", "visio", "link")
+__all__ = ["MAX_UPLOAD", "desk_of", "routes"]  # MAX_UPLOAD: what the import reads at most
 
 Handler = Callable[[Request, Live, People], Awaitable[Response]]
+
+
+def desk_of(request: Request) -> Desk:
+    """The app's people desk. Until app.py builds it (`app.state.desk`), it is made here
+    on first use from what app.py does build, and kept on the app."""
+    state = request.app.state
+    built: Desk | None = getattr(state, "desk", None)
+    if built is None:
+        built = state.desk = Desk(state.backend, state.mailer, state.links, state.settings)
+    return built
 
 
 def _say(request: Request, key: str, params: dict[str, Any]) -> str:
@@ -76,7 +86,7 @@ def organizer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     @with_link("organizer")
     @functools.wraps(handler)
     async def endpoint(request: Request, live: Live, claims: Claims) -> Response:
-        people = People(request.app.state.backend, live.event)
+        people = desk_of(request).people(live.event)
         try:
             return await handler(request, live, people)
         except Refused as exc:
@@ -87,22 +97,6 @@ def organizer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 # -- small pure helpers ----------------------------------------------------------------
-
-
-def site_name(event: Event, site_id: str) -> str:
-    site = event.site(site_id)
-    return site.name if site else site_id
-
-
-def workshop_times(event: Event, site_id: str, workshop: Workshop | None = None) -> str:
-    """When workshops run at a site, from the agenda's workshop steps (only the step of
-    `workshop`'s round when it has one)."""
-    step = event.workshop_step(workshop) if workshop else None
-    return ", ".join(
-        f"{s.start:%H:%M}–{event.planned_end(s):%H:%M}"
-        for s in ([step] if step else event.steps_at(site_id))
-        if s.kind == "workshops"
-    )
 
 
 def round_labels(request: Request, event: Event) -> dict[str, str]:
@@ -128,11 +122,6 @@ def _field(form: FormData, name: str) -> str | None:
     """A text field, stripped; None when absent (so a partial post keeps the rest)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else None
-
-
-def _seed(raw: str | None) -> int | None:
-    """Blank -> a fresh random seed is drawn by the run; otherwise a non-negative integer."""
-    return desk.integer(raw, "org.seed", 0, MAX_SEED) if raw else None
 
 
 def _back(request: Request, live: Live, done: str, **counts: int) -> Response:
@@ -175,110 +164,9 @@ def _assigned_rounds(request: Request, counts: list[tuple[str, int, int]]) -> st
 # -- the dashboard -----------------------------------------------------------------------
 
 
-def _workshop_rows(
-    event: Event,
-    regs: list[Registration],
-    settings: WorkshopSettings,
-    run: Run | None,
-    labels: dict[str, str],
-) -> list[dict[str, Any]]:
-    placed = Counter(w for _, w in run.placed(event) if w) if run else Counter()
-    below = {w for part in run.parts(event).values() for w in part.closed} if run else set()
-    several = len(labels) > 1
-    return [
-        {
-            "w": w,
-            "title": event.workshop_short_title(w),
-            "site": site_name(event, w.site),
-            "seats": s,
-            "placed": placed[w.id],
-            "fixed": desk.fixed(regs, w.id),
-            "below_minimum": w.id in below,
-            "round": labels.get(rounds.key_of(event, w.id) or "", "") if several else "",
-        }
-        for w, s in zip(event.workshops, seats(event, settings), strict=True)
-    ]
-
-
-def placed_everywhere(event: Event, run: Run, regs: list[Registration]) -> dict[str, bool | None]:
-    """Each person: placed in every round of their site (True), not in some (False), or
-    not in the run at all (None: registered since)."""
-    parts = list(run.parts(event).items())
-    by_site: dict[str, list[Part]] = {}
-    out: dict[str, bool | None] = {}
-    for reg in regs:
-        mine = by_site.get(reg.site)
-        if mine is None:
-            keys = {r.key for r in rounds.rounds_at(event, reg.site)}
-            # An event without workshops has one empty round, where everyone is unplaced.
-            mine = [p for k, p in parts if k in keys] or [p for _, p in parts[:1]]
-            by_site[reg.site] = mine
-        if any(reg.id in part.placements for part in mine):
-            out[reg.id] = all(part.placements.get(reg.id) for part in mine)
-        else:
-            out[reg.id] = None
-    return out
-
-
-def per_round(
-    event: Event, regs: list[Registration], run: Run, labels: dict[str, str]
-) -> list[tuple[str, int, int]]:
-    """Several rounds: each round's name, people placed in it and people of the run left
-    without a workshop in it (those registered since are in neither)."""
-    if len(labels) < 2:
-        return []
-    parts = run.parts(event)
-    out = []
-    for rnd in rounds.rounds(event):
-        part = parts.get(rnd.key)
-        here = [r for r in regs if rnd in rounds.rounds_at(event, r.site)]
-        mine = [part.placements.get(r.id) for r in here if part and r.id in part.placements]
-        out.append((labels[rnd.key], sum(1 for w in mine if w), sum(1 for w in mine if not w)))
-    return out
-
-
-def _counts(
-    event: Event, regs: list[Registration], run: Run | None, labels: dict[str, str]
-) -> dict[str, Any]:
-    placed = placed_everywhere(event, run, regs) if run else {}
-    return {
-        "rounds": per_round(event, regs, run, labels) if run else [],
-        "total": len(regs),
-        "by_site": sorted(Counter(site_name(event, r.site) for r in regs).items()),
-        "by_category": sorted(Counter(r.category for r in regs).items()),
-        "no_wishes": sum(1 for r in regs if not r.wishes),
-        "placed": sum(1 for r in regs if placed.get(r.id)),
-        "confirmed": sum(1 for r in regs if rounds.confirmed_any(r)),
-        "since_run": sum(1 for r in regs if placed.get(r.id) is None) if run else 0,
-    }
-
-
-def _people_rounds(
-    event: Event, regs: list[Registration], run: Run | None, labels: dict[str, str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Several rounds: each person's rounds as the people table shows them (round name,
-    wishes, pin, placement and rank or None for "registered since", confirmation)."""
-    if len(labels) < 2:
-        return {}
-    parts = run.parts(event) if run else {}
-    out: dict[str, list[dict[str, Any]]] = {}
-    for reg in regs:
-        rows = []
-        for rnd in rounds.rounds_at(event, reg.site):
-            part = parts.get(rnd.key)
-            rows.append(
-                {
-                    "label": labels[rnd.key],
-                    "wishes": rounds.wishes_in(event, reg, rnd.key),
-                    "pinned": rounds.pinned_in(event, reg, rnd.key),
-                    "in_run": part is not None and reg.id in part.placements,
-                    "placement": part.placements.get(reg.id) if part else None,
-                    "rank": part.ranks.get(reg.id) if part else None,
-                    "confirmed": rounds.confirmed_in(event, reg, rnd.key),
-                }
-            )
-        out[reg.id] = rows
-    return out
+def _named(per_round: list[RoundCount], labels: dict[str, str]) -> list[tuple[str, int, int]]:
+    """Each round's count under its name, as the page and the done message say them."""
+    return [(labels[c.key], c.placed, c.unplaced) for c in per_round]
 
 
 async def _dashboard(
@@ -292,22 +180,22 @@ async def _dashboard(
     person_link: tuple[Registration, str, bool] | None = None,
 ) -> Response:
     event = live.event
-    regs = await people.all()
-    settings = await people.settings()
-    run = await people.result()
-    pending = len(await people.pending())
-    attendance = await people.attendance()
+    records = await desk_of(request).records(people)
+    regs, run = records.regs, records.run
     labels = round_labels(request, event)
-    mail_enabled = request.app.state.mailer.enabled
+    mail_enabled = desk_of(request).mailer.enabled
     done = "" if error else _done_message(request)
-    if done and request.query_params.get("done") == "assign" and run and len(labels) > 1:
-        done = _assigned_rounds(request, per_round(event, regs, run, labels))
 
     def page() -> Response:
         # Everything that goes through the thousands of people runs here, in a thread:
         # with a few thousand this page is megabytes of HTML (150 ms of Jinja at 2,000),
         # and counting them is tens of ms more; the thread hands the GIL back to the
         # event loop every few ms.
+        counts = tallies.counts(event, regs, run)
+        counts["rounds"] = _named(counts["rounds"], labels)
+        said = done
+        if said and counts["rounds"] and request.query_params.get("done") == "assign":
+            said = _assigned_rounds(request, counts["rounds"])
         return render(
             request,
             "organize.html",
@@ -317,19 +205,19 @@ async def _dashboard(
             regs=regs,
             run=run,
             run_at=local_time(event, run.at if run else None),
-            counts=_counts(event, regs, run, labels) | {"pending": pending},
-            workshops=_workshop_rows(event, regs, settings, run, labels),
-            rounds=[(r, labels[r.key]) for r in rounds.rounds(event)] if len(labels) > 1 else [],
+            counts=counts | {"pending": records.pending},
+            workshops=tallies.workshop_rows(event, regs, records.settings, run, labels),
+            rounds=[(r, labels[r.key]) for r in rounds.listed(event)],
             titles={w.id: event.workshop_short_title(w) for w in event.workshops},
             sites={s.id: s.name for s in event.sites},
             free_seats=run.allow_free_seats if run else event.registration.allow_free_seats,
             mail_enabled=mail_enabled,
             error=error,
-            done=done,
+            done=said,
             imported=imported,
             person_link=person_link,
-            attendance=attendance,
-            people_rounds=_people_rounds(event, regs, run, labels),
+            attendance=records.attendance,
+            people_rounds=tallies.people_rounds(event, regs, run, labels),
         )
 
     return await asyncio.to_thread(page)
@@ -360,13 +248,9 @@ async def save_workshops(request: Request, live: Live, people: People) -> Respon
 async def save_attendance(request: Request, live: Live, people: People) -> Response:
     """People present at each site, counted on the day; the synthesis reports them."""
     form = await request.form(max_files=0)
-    counts: dict[str, int] = {}
-    for site in live.event.sites:
-        raw = _field(form, f"present-{site.id}")
-        if raw:
-            counts[site.id] = desk.integer(raw, "org.attendance", 0)
-    await people.save_attendance(counts)
-    return _back(request, live, "attendance", n=sum(counts.values()))
+    raw = {site.id: _field(form, f"present-{site.id}") for site in live.event.sites}
+    present = await desk.save_attendance(live.event, people, raw)
+    return _back(request, live, "attendance", n=present)
 
 
 @organizer
@@ -385,67 +269,21 @@ async def pin(request: Request, live: Live, people: People) -> Response:
 async def run_assignment(request: Request, live: Live, people: People) -> Response:
     """Solve again (late mode once people are confirmed: they stay where they are)."""
     form = await request.form(max_files=0)
-    seed = _seed(_field(form, "seed"))
+    seed = desk.seed(_field(form, "seed"))
     free = _field(form, "allow_free_seats") is not None
-    try:
-        await people.run(seed, free)
-    except ValueError as exc:  # inconsistent pins or confirmations: say which
-        raise Refused("org.run_failed", detail=str(exc)) from None
-    run = await people.result()
-    assert run is not None
-    done = placed_everywhere(live.event, run, await people.all()).values()
-    placed = sum(1 for p in done if p)
-    return _back(request, live, "assign", n=placed, m=sum(1 for p in done if p is False))
-
-
-async def working_link(request: Request, people: People, reg: Registration) -> str:
-    """The person's link that still works, or a new one (see desk.working_link)."""
-    state = request.app.state
-    return await desk.working_link(state.links, state.settings.base_url, people, reg)
+    placed, unplaced = await desk_of(request).run(people, seed, free)
+    return _back(request, live, "assign", n=placed, m=unplaced)
 
 
 @organizer
 async def publish(request: Request, live: Live, people: People) -> Response:
     """Confirm every placement; newly confirmed people get their link by e-mail when SMTP
     is configured (the confirmations CSV lists the links otherwise)."""
-    if await people.result() is None:
-        raise Refused("org.no_result")
-    changed = await people.publish()
-    mailer = request.app.state.mailer
-    event = live.event
-    sent = 0
-    for reg in changed if mailer.enabled else []:
-        if rounds.several(event):  # one mail with every round's workshop, time and room
-            mine: list[tuple[str, str | None, str]] = []
-            for rnd, w in rounds.confirmed_workshops(event, reg):
-                if w is not None:
-                    times = workshop_times(event, reg.site, w)
-                    mine.append((times, event.workshop_title(w), w.room))
-                elif rnd.step is not None:  # said plainly: no workshop in this round
-                    mine.append((f"{rnd.step.start:%H:%M}", None, ""))
-            link = await working_link(request, people, reg)
-            sent += bool(await mailer.confirmed_rounds(event, reg, mine, link))
-            continue
-        w = event.workshop(reg.confirmed or "")
-        if w is None:
-            continue
-        link = await working_link(request, people, reg)
-        title = event.workshop_title(w)
-        sent += bool(await mailer.confirmed(event, reg, title, w.room, link))
-    return _back(request, live, "publish", n=len(changed), m=sent)
+    confirmed, sent = await desk_of(request).publish(people)
+    return _back(request, live, "publish", n=confirmed, m=sent)
 
 
 # -- import, links, personal data ----------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 as spreadsheets on Windows save it."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Refused("org.import_encoding")
 
 
 @organizer
@@ -455,14 +293,7 @@ async def import_csv(request: Request, live: Live, people: People) -> Response:
     if not isinstance(upload, UploadFile):
         raise Refused("org.import_no_file")
     data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise Refused("org.import_too_big", size=MAX_UPLOAD // 1024 // 1024)
-    try:
-        rows = await asyncio.to_thread(read_csv, _decode(data))  # 70 ms for 2,000 rows
-    except csv.Error:
-        raise Refused("org.import_unreadable") from None
-    if not rows:
-        raise Refused("org.import_empty")
+    rows = await asyncio.to_thread(desk.read_list, data)  # 70 ms for 2,000 rows
     outcome = await desk.import_rows(live.event, people, rows)
     status = 422 if outcome["errors"] and not outcome["stored"] else 200
     return await _dashboard(request, live, people, status=status, imported=outcome)
@@ -470,15 +301,9 @@ async def import_csv(request: Request, live: Live, people: People) -> Response:
 
 @organizer
 async def revoke(request: Request, live: Live, people: People) -> Response:
-    """Revoke any link of this event, pasted whole or as its token; a forged or foreign
-    one is refused, since its id means nothing."""
+    """Revoke any link of this event, pasted whole or as its token (see Desk.revoke)."""
     raw = _field(await request.form(max_files=0), "link") or ""
-    signer: Signer = request.app.state.signer
-    try:
-        claims = signer.verify(desk.token_of(raw), live.event.id)
-    except LinkError as exc:
-        raise Refused("org.revoke_invalid", reason_key=exc.code) from None
-    await request.app.state.links.revoke(live.event.id, claims.id)  # closes its sockets too
+    await desk_of(request).revoke(live.event, raw)
     return _back(request, live, "revoke")
 
 
@@ -486,7 +311,7 @@ async def revoke(request: Request, live: Live, people: People) -> Response:
 async def export_person(request: Request, live: Live, people: People) -> Response:
     """Everything stored on a person (right of access), as a JSON download."""
     reg = await desk.person(people, request.path_params["pid"])
-    body = await desk.personal_data(request.app.state.links, people, reg)
+    body = await desk_of(request).personal_data(people, reg)
     disposition = f'attachment; filename="{live.event.id}-{reg.id}.json"'
     return JSONResponse(body, headers={"Content-Disposition": disposition})
 
@@ -494,19 +319,10 @@ async def export_person(request: Request, live: Live, people: People) -> Respons
 @organizer
 async def person_link(request: Request, live: Live, people: People) -> Response:
     """Show a person's own link to the organizer (to read it out or paste it in a message),
-    or send it to them again by e-mail: what a person who lost theirs is told to ask for.
-    The link they already have stays valid; a new one is made only if it no longer works."""
+    or send it to them again by e-mail: what a person who lost theirs is told to ask for."""
     reg = await desk.person(people, request.path_params["pid"])
     form = await request.form(max_files=0)
-    link = await working_link(request, people, reg)
-    sent = False
-    if _field(form, "action") == "send":
-        mailer = request.app.state.mailer
-        if not mailer.enabled:
-            raise Refused("org.no_mail")
-        sent = await mailer.registered(live.event, reg, link)
-        if not sent:
-            raise Refused("org.mail_failed")
+    link, sent = await desk_of(request).send_link(people, reg, _field(form, "action") == "send")
     return await _dashboard(request, live, people, person_link=(reg, link, sent))
 
 
@@ -514,9 +330,7 @@ async def person_link(request: Request, live: Live, people: People) -> Response:
 async def erase_person(request: Request, live: Live, people: People) -> Response:
     """Forget a person (right to erasure): registration, placement, link."""
     reg = await desk.person(people, request.path_params["pid"])
-    await people.erase(reg)
-    if reg.link_id:  # erasing revoked the link: its open pages close now
-        request.app.state.links.revoked(live.event.id, reg.link_id)
+    await desk_of(request).erase(people, reg)
     return _back(request, live, "erase")
 
 

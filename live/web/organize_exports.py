@@ -25,6 +25,7 @@ from live.people import rounds
 from live.people.assignment import Summary, Tally
 from live.people.registration import Registration, wish_slots
 from live.people.store import Part, People, Run
+from live.people.tallies import site_name
 from live.web.common import lang_of, render
 from live.web.organize import (
     BASE,
@@ -33,12 +34,10 @@ from live.web.organize import (
     PERSON_TAIL,
     REPORT_TAIL,
     Refused,
+    desk_of,
     local_time,
     organizer,
     round_labels,
-    site_name,
-    working_link,
-    workshop_times,
 )
 
 
@@ -122,6 +121,7 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
     report, run = await _report_of(live, people, key)
     labels = round_labels(request, event)
     every = rounds.rounds(event)
+    listed = rounds.listed(event)
     return await asyncio.to_thread(
         render,
         request,
@@ -133,7 +133,7 @@ async def report_page(request: Request, live: Live, people: People) -> Response:
         depth=max(event.registration.wishes, len(report.overall.by_rank) if report else 0),
         titles={w.id: event.workshop_short_title(w) for w in event.workshops},
         sites={s.id: s.name for s in event.sites},
-        rounds=[(r.key, labels[r.key]) for r in every] if len(every) > 1 else [],
+        rounds=[(r.key, labels[r.key]) for r in listed],
         round_key=key or (every[0].key if every else ""),
     )
 
@@ -222,17 +222,15 @@ async def confirmations_csv(request: Request, live: Live, people: People) -> Res
     event = live.event
     header = CONFIRMATION_HEAD
     rows = []
+    service = desk_of(request)
     for reg in await people.all():
-        if rounds.several(event):
-            mine = [w for _, w in rounds.confirmed_workshops(event, reg) if w is not None]
-        else:
-            mine = [w] if (w := event.workshop(reg.confirmed or "")) else []
+        mine = rounds.confirmed_list(event, reg)
         if not mine:
             continue
-        link = await working_link(request, people, reg)
+        link = await service.working_link(people, reg)
         for w in mine:
             where = [site_name(event, w.site), event.workshop_title(w), w.room]
-            times = workshop_times(event, w.site, w)
+            times = rounds.workshop_times(event, w.site, w)
             rows.append([reg.name, reg.email, *where, times, w.visio_url, link])
     return csv_response(request, f"{event.id}-confirmations.csv", header, rows)
 

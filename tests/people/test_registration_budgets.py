@@ -17,7 +17,7 @@ import pytest
 
 from live.config import Settings
 from live.event_file import parse_event
-from live.web.registration import RegistrationLimits
+from live.people.limits import RegistrationLimits
 from tests.model.test_model import DEMO
 from tests.people.test_registration import GOOD as FORM
 from tests.people.test_registration import personal_link
