@@ -237,7 +237,7 @@ def assign(
     ``confirmed`` is ignored. Raises ValueError on inconsistent input (unknown workshop,
     duplicate wish, wish on another site, pinning over capacity, ...).
     """
-    return _assign(list(applicants), list(workshops), seed, allow_free_seats, late, {})
+    return _assign(list(applicants), list(workshops), seed, allow_free_seats, late)
 
 
 def assign_rounds(
@@ -419,22 +419,15 @@ def _assign(
     seed: int,
     allow_free_seats: bool,
     late: bool,
-    excluded: dict[str, frozenset[str]],
 ) -> Assignment:
     """Validate, solve each site independently, then derive ranks from the placements."""
-    fixed = _validate(applicants, workshops, late, excluded)
+    fixed = _validate(applicants, workshops, late, {})
     placements: dict[str, str | None] = {a.id: fixed.get(a.id) for a in applicants}
     closed: list[str] = []
     sites = sorted({w.site for w in workshops} | {a.site for a in applicants})
     for site_name in sites:
         site = _build_site(
-            site_name,
-            applicants,
-            workshops,
-            fixed,
-            allow_free_seats,
-            excluded,
-            f"{seed}:{site_name}",
+            site_name, applicants, workshops, fixed, allow_free_seats, {}, f"{seed}:{site_name}"
         )
         if site is None:
             continue
@@ -442,6 +435,18 @@ def _assign(
         closed.extend(closed_here)
         for person, t in zip(site.people, target.tolist(), strict=True):
             placements[person.id] = site.workshops[t].id if t >= 0 else None
+    return _result(applicants, workshops, placements, seed, closed)
+
+
+def _result(
+    applicants: list[Applicant],
+    workshops: list[Seats],
+    placements: dict[str, str | None],
+    seed: int,
+    closed: list[str],
+) -> Assignment:
+    """The assignment of one round as solved: each person's rank derived from where they
+    are placed (their wish's rank, 0 without a wish, None unplaced)."""
     ranks: dict[str, int | None] = {}
     for a in applicants:
         wid = placements[a.id]

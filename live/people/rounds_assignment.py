@@ -70,6 +70,7 @@ from live.people.assignment import (
     Seats,
     _build_site,
     _choices,
+    _result,
     _rng,
     _Site,
     _solve_flow,
@@ -141,25 +142,10 @@ def assign_rounds(
             closed[i].extend(closed_here[i])
             for person, t in zip(site.people, target.tolist(), strict=True):
                 placements[i][person.id] = site.workshops[t].id if t >= 0 else None
-    out = []
-    for i, (p, s) in enumerate(zip(people, seats, strict=True)):
-        ranks: dict[str, int | None] = {}
-        for a in p:
-            wid = placements[i][a.id]
-            ranks[a.id] = (
-                None if wid is None else (a.wishes.index(wid) + 1 if wid in a.wishes else 0)
-            )
-        out.append(
-            Assignment(
-                placements=placements[i],
-                ranks=ranks,
-                seed=seed + i,
-                closed=tuple(closed[i]),
-                applicants=tuple(p),
-                workshops=tuple(s),
-            )
-        )
-    return out
+    return [
+        _result(p, s, placements[i], seed + i, closed[i])
+        for i, (p, s) in enumerate(zip(people, seats, strict=True))
+    ]
 
 
 # --------------------------------------------------------------------------- one site
