@@ -9,13 +9,24 @@ exporting that again gives the same text, byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
+from importlib import resources
 from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
+from live.event_file import parse_event
 from live.model import Event, Report, Step
+
+# The models of a new event: the demo days, with the organizer's id, title and date.
+MODELS: dict[str, str | None] = {
+    "ariege": "ariege-2020.yaml",  # the departmental half-day
+    "poitiers": "poitiers-2020.yaml",  # the four-site morning
+    "grand-est": "grand-est-2020.yaml",  # the seven-site regional day
+    "blank": None,
+}
 
 
 def export(event: Event) -> str:
@@ -115,3 +126,23 @@ def dump(data: dict[str, Any]) -> str:
         width=4096,  # no folded lines: a long title stays on its line
     )
     return text
+
+
+def model_data(model: str, t: Callable[[str], str]) -> dict[str, Any]:
+    """A model's data: a demo day as plain data, or a blank day (one site, one step)."""
+    name = MODELS.get(model)
+    if name is None:
+        return {
+            "sites": [{"id": "site", "name": t("studio.blank_site"), "hub": True}],
+            "agenda": [
+                {
+                    "id": "accueil",
+                    "kind": "welcome",
+                    "title": t("kind.welcome"),
+                    "start": "09:00",
+                    "duration": 30,
+                }
+            ],
+        }
+    text = resources.files("live.demo").joinpath(name).read_text(encoding="utf-8")
+    return event_data(parse_event(text, name))

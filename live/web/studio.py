@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,12 +30,12 @@ from starlette.routing import Route
 from live.agenda.catalogue import Catalogue, NotStored
 from live.agenda.live import Live
 from live.event_checks import Problem
-from live.event_file import DefinitionError, parse_event
+from live.event_file import DefinitionError
 from live.i18n import translator
 from live.links.signing import Claims, LinkError, url
 from live.model import Event
 from live.studio import forms, validate
-from live.studio.yaml_io import event_data, export
+from live.studio.yaml_io import MODELS, event_data, export, model_data
 from live.web import admin as administration
 from live.web import links_sheet
 from live.web.admin import admin_claims, admin_only, done_message, redirect
@@ -45,13 +44,6 @@ from live.web.common import claims_for, lang_of, not_found, render, with_claims
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
 MAX_FIELDS = 20_000  # inputs in the studio's form (a seven-site day has about 500)
-# The models of a new event: the demo days, with the organizer's id, title and date.
-MODELS: dict[str, str | None] = {
-    "ariege": "ariege-2020.yaml",  # the departmental half-day
-    "poitiers": "poitiers-2020.yaml",  # the four-site morning
-    "grand-est": "grand-est-2020.yaml",  # the seven-site regional day
-    "blank": None,
-}
 STUDIO_DONE = ("saved", "created", "imported")
 
 
@@ -326,26 +318,6 @@ async def export_yaml(request: Request, live: Live, claims: Claims) -> Response:
 
 
 # -- a new event --------------------------------------------------------------------------
-
-
-def model_data(model: str, t: Callable[[str], str]) -> dict[str, Any]:
-    """A model's data: a demo day as plain data, or a blank day (one site, one step)."""
-    name = MODELS.get(model)
-    if name is None:
-        return {
-            "sites": [{"id": "site", "name": t("studio.blank_site"), "hub": True}],
-            "agenda": [
-                {
-                    "id": "accueil",
-                    "kind": "welcome",
-                    "title": t("kind.welcome"),
-                    "start": "09:00",
-                    "duration": 30,
-                }
-            ],
-        }
-    text = resources.files("live.demo").joinpath(name).read_text(encoding="utf-8")
-    return event_data(parse_event(text, name))
 
 
 def _new(
