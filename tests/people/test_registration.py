@@ -157,6 +157,11 @@ def test_the_agenda_is_published_as_icalendar(live_server: LiveServer) -> None:
     assert events[0]["DTSTART"].dt == datetime(2020, 10, 14, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
+def test_the_agenda_of_an_unknown_event_is_the_not_found_page(live_server: LiveServer) -> None:
+    status, body = get(f"{live_server.url}/e/nulle-part/agenda.ics")
+    assert status == 404 and "Événement introuvable" in body and "<html" in body
+
+
 # -- the rules themselves, without a server ------------------------------------------
 
 
