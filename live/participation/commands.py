@@ -1,0 +1,583 @@
+"""Every participation command, declared once: its arguments, who may send it, what it does.
+
+As for the agenda (`live/agenda/commands.py`): `check` at the edge refuses an unknown
+command, a role that may not send it or bad arguments, and returns the normalized
+arguments the log keeps; `apply` is the reducer, which may still refuse an entry for the
+current state (supporting twice, a full workshop). It is also how a log is replayed: the
+time `t` is read from each entry, never the clock, and new ids come from a counter in the
+state, so a replay rebuilds exactly the same state.
+
+A log entry is `{"seq": int, "t": epoch ms, "name": str, "args": {...}, "actor":
+{"person", "role", "workshop", "site"}}`: the actor is what the sender's link says (the
+edge fills it, never the arguments), kept in the entry so that a replay authorizes and
+counts exactly as the first run did.
+
+`apply` changes the state in place, and only once every check has passed: a refused entry
+leaves the state exactly as it was, with no copy of a state that holds an event's supports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from live.errors import RelaisError
+from live.model import SLUG, Event
+from live.participation.state import (
+    ARGUMENT_MAX,
+    ARGUMENTS_PER_PERSON,
+    ARGUMENTS_PER_PROPOSAL,
+    BODY_MAX,
+    OPTION_MAX,
+    OPTIONS_MAX,
+    OPTIONS_MIN,
+    POLLS_PER_EVENT,
+    PROPOSALS_PER_PERSON,
+    PROPOSALS_PER_WORKSHOP,
+    PROPOSE_INTERVAL_MS,
+    QUESTION_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+    Argument,
+    Correction,
+    Kind,
+    Participation,
+    Poll,
+    Proposal,
+    Rejected,
+    Scope,
+    Stance,
+)
+
+# The same codes as the agenda's for the same refusals (live/agenda/protocol.py).
+UNKNOWN_COMMAND = "unknown_command"
+INVALID_ARGS = "invalid_args"
+FORBIDDEN = "forbidden"
+
+# Roles, as the links name them (live/links/signing.py). Screens, hosts, speakers and the
+# public send nothing here.
+VOICES = frozenset({"participant", "rapporteur"})  # propose, support, argue, vote
+MODERATORS = frozenset({"rapporteur", "facilitator", "organizer"})  # a rapporteur: hers only
+COMMANDERS = frozenset({"facilitator", "organizer"})  # polls; moderate every workshop
+
+ID_MAX = 32  # ids of proposals, arguments and polls ("p12", "a13", "q14")
+PLACE_MAX = 64  # ids of workshops and sites, as the event file's slugs
+
+
+class CommandError(RelaisError):
+    """A command refused at the edge (unknown, forbidden, bad arguments)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command, as their link says: an opaque person key, the link's role,
+    and the workshop and site the link (or the person's assignment) belongs to."""
+
+    person: str
+    role: str
+    workshop: str | None = None
+    site: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "role": self.role,
+            "workshop": self.workshop,
+            "site": self.site,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Actor:
+        return cls(d["person"], d["role"], d.get("workshop"), d.get("site"))
+
+
+# -- arguments ---------------------------------------------------------------------------
+
+
+class Args(BaseModel):
+    """Strict: no extra key, no coercion; strings trimmed, then bounded."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    ONE_OF: ClassVar[tuple[str, ...]] = ()
+
+
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+
+
+class Propose(Args):
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    body: str = Field(default="", max_length=BODY_MAX)
+    subject: str = Field(default="", max_length=PLACE_MAX)
+
+    @field_validator("subject")
+    @classmethod
+    def _slug(cls, subject: str) -> str:
+        if subject and not re.match(SLUG, subject):
+            raise ValueError("a subject is a slug (a-z, 0-9, - and _)")
+        return subject
+
+
+class ProposalRef(Args):
+    proposal: Id
+
+
+class Argue(Args):
+    proposal: Id
+    stance: Stance
+    text: str = Field(min_length=1, max_length=ARGUMENT_MAX)
+
+
+class Target(Args):
+    """A proposal or one of its arguments: exactly one."""
+
+    ONE_OF = ("proposal", "argument")
+    proposal: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
+    argument: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        if (self.proposal is None) == (self.argument is None):
+            raise ValueError("give either proposal or argument")
+        return self
+
+
+class Hide(Target):
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+class Correct(Args):
+    ONE_OF = ("title", "body")
+    proposal: Id
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    body: str | None = Field(default=None, max_length=BODY_MAX)
+
+    @model_validator(mode="after")
+    def _some(self) -> Correct:
+        if self.title is None and self.body is None:
+            raise ValueError("give a title, a body or both")
+        return self
+
+
+class Merge(Args):
+    source: Id
+    target: Id
+
+
+class PollOpen(Args):
+    scope: Scope
+    target: str = Field(default="", max_length=PLACE_MAX)  # "" for everyone
+    kind: Kind
+    question: str = Field(min_length=1, max_length=QUESTION_MAX)
+    options: list[str] = Field(min_length=OPTIONS_MIN, max_length=OPTIONS_MAX)
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, options: list[str]) -> list[str]:
+        options = [o.strip() for o in options]
+        if any(not o or len(o) > OPTION_MAX for o in options):
+            raise ValueError(f"each option has 1 to {OPTION_MAX} characters")
+        if len(set(options)) != len(options):
+            raise ValueError("two options are the same")
+        return options
+
+    @model_validator(mode="after")
+    def _target(self) -> PollOpen:
+        if (self.scope == "everyone") != (self.target == ""):
+            raise ValueError("a poll to everyone has no target; to a workshop or site, one")
+        return self
+
+
+class PollRef(Args):
+    poll: Id
+
+
+class Vote(PollRef):
+    """Option indexes: one for "one", distinct ones for "several", every index once in
+    order of preference for "ranking"."""
+
+    choices: list[int] = Field(min_length=1, max_length=OPTIONS_MAX)
+
+
+# -- who may act where ----------------------------------------------------------------
+
+
+def _proposal(state: Participation, pid: str) -> Proposal:
+    p = state.proposals.get(pid)
+    if p is None:
+        raise Rejected("part.no_such_proposal", f"no proposal {pid!r}", proposal=pid)
+    return p
+
+
+def _argument(state: Participation, aid: str) -> tuple[Proposal, Argument]:
+    for p in state.proposals.values():
+        for a in p.arguments:
+            if a.id == aid:
+                return p, a
+    raise Rejected("part.no_such_argument", f"no argument {aid!r}", argument=aid)
+
+
+def _poll(state: Participation, qid: str) -> Poll:
+    poll = state.polls.get(qid)
+    if poll is None:
+        raise Rejected("part.no_such_poll", f"no poll {qid!r}", poll=qid)
+    return poll
+
+
+def _speaks_in(actor: Actor, workshop: str) -> None:
+    """A participant or rapporteur acts in her own workshop only."""
+    if actor.workshop != workshop:
+        raise Rejected(
+            "part.other_workshop", "one acts in one's own workshop only", workshop=workshop
+        )
+
+
+def _moderates(actor: Actor, workshop: str) -> None:
+    """A rapporteur moderates her workshop; a facilitator or organizer, every one."""
+    if actor.role not in COMMANDERS and actor.workshop != workshop:
+        raise Rejected(
+            "part.other_workshop", "a rapporteur moderates her own workshop", workshop=workshop
+        )
+
+
+def _open(p: Proposal) -> None:
+    if p.status == "hidden":
+        raise Rejected("part.hidden", f"proposal {p.id!r} is hidden", proposal=p.id)
+    if p.status == "merged":
+        raise Rejected(
+            "part.merged", f"proposal {p.id!r} was merged", proposal=p.id, into=p.merged_into
+        )
+
+
+def _new_id(state: Participation, prefix: str) -> str:
+    n = state.next_id
+    state.next_id += 1
+    return f"{prefix}{n}"
+
+
+# -- the reducer's cases ------------------------------------------------------------------
+
+
+def _propose(state: Participation, args: Propose, actor: Actor, t: int) -> None:
+    workshop = actor.workshop
+    if not workshop:
+        raise Rejected("part.no_workshop", "this link has no workshop to propose to")
+    ours = state.in_workshop(workshop)
+    if len(ours) >= PROPOSALS_PER_WORKSHOP:
+        raise Rejected("part.workshop_full", "the workshop has all the proposals it can take")
+    if sum(p.author == actor.person for p in ours) >= PROPOSALS_PER_PERSON:
+        raise Rejected(
+            "part.too_many_proposals", "one person's proposals in a workshop are bounded"
+        )
+    last = max(
+        (p.created for p in state.proposals.values() if p.author == actor.person), default=None
+    )
+    if last is not None and t - last < PROPOSE_INTERVAL_MS:
+        wait = PROPOSE_INTERVAL_MS - (t - last)
+        raise Rejected("part.too_soon", "a new proposal waits a few seconds", wait_ms=wait)
+    pid = _new_id(state, "p")
+    state.proposals[pid] = Proposal(
+        id=pid,
+        workshop=workshop,
+        subject=args.subject,
+        title=args.title,
+        body=args.body,
+        author=actor.person,
+        created=t,
+    )
+
+
+def _support(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+    p = _proposal(state, args.proposal)
+    _speaks_in(actor, p.workshop)
+    _open(p)
+    if actor.person in p.supporters:
+        raise Rejected("part.already_supported", "one support per person", proposal=p.id)
+    p.supporters.add(actor.person)
+
+
+def _unsupport(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+    """Withdraw a support, even from a hidden proposal (the person still owns it)."""
+    p = _proposal(state, args.proposal)
+    _speaks_in(actor, p.workshop)
+    if actor.person not in p.supporters:
+        raise Rejected("part.not_supported", "there is no support to withdraw", proposal=p.id)
+    p.supporters.discard(actor.person)
+
+
+def _argue(state: Participation, args: Argue, actor: Actor, t: int) -> None:
+    p = _proposal(state, args.proposal)
+    _speaks_in(actor, p.workshop)
+    _open(p)
+    if len(p.arguments) >= ARGUMENTS_PER_PROPOSAL:
+        raise Rejected("part.proposal_full", "the proposal has all the arguments it can take")
+    mine = sum(a.author == actor.person for q in state.in_workshop(p.workshop) for a in q.arguments)
+    if mine >= ARGUMENTS_PER_PERSON:
+        raise Rejected(
+            "part.too_many_arguments", "one person's arguments in a workshop are bounded"
+        )
+    aid = _new_id(state, "a")
+    p.arguments.append(Argument(aid, actor.person, args.stance, args.text, t))
+
+
+def _hide(state: Participation, args: Hide, actor: Actor, t: int) -> None:
+    """Hide a proposal or an argument; its author alone still sees it, with the reason."""
+    if args.argument is not None:
+        p, a = _argument(state, args.argument)
+        _moderates(actor, p.workshop)
+        if a.hidden:
+            raise Rejected("part.already_hidden", "already hidden", argument=a.id)
+        a.hidden, a.hide_reason = True, args.reason
+        return
+    assert args.proposal is not None  # the model asks for one of the two
+    p = _proposal(state, args.proposal)
+    _moderates(actor, p.workshop)
+    if p.status == "hidden":
+        raise Rejected("part.already_hidden", "already hidden", proposal=p.id)
+    _open(p)
+    p.status, p.hide_reason = "hidden", args.reason
+
+
+def _unhide(state: Participation, args: Target, actor: Actor, t: int) -> None:
+    if args.argument is not None:
+        p, a = _argument(state, args.argument)
+        _moderates(actor, p.workshop)
+        if not a.hidden:
+            raise Rejected("part.not_hidden", "not hidden", argument=a.id)
+        a.hidden, a.hide_reason = False, ""
+        return
+    assert args.proposal is not None
+    p = _proposal(state, args.proposal)
+    _moderates(actor, p.workshop)
+    if p.status != "hidden":
+        raise Rejected("part.not_hidden", "not hidden", proposal=p.id)
+    p.status, p.hide_reason = "open", ""
+
+
+def _correct(state: Participation, args: Correct, actor: Actor, t: int) -> None:
+    """A moderator fixes a typo; what it replaced is kept, with when."""
+    p = _proposal(state, args.proposal)
+    _moderates(actor, p.workshop)
+    if p.status == "merged":
+        _open(p)  # refused: its text went with the merge
+    title = p.title if args.title is None else args.title
+    body = p.body if args.body is None else args.body
+    if (title, body) == (p.title, p.body):
+        raise Rejected("part.unchanged", "the correction changes nothing", proposal=p.id)
+    p.history.append(Correction(t, p.title, p.body))
+    p.title, p.body = title, body
+
+
+def _merge(state: Participation, args: Merge, actor: Actor, t: int) -> None:
+    """Merge a duplicate into another proposal of the same workshop: its supporters join
+    the target's (a person who supported both counts once), its arguments and its
+    "retained" mark go with them; the duplicate keeps only its text and `merged_into`."""
+    source, target = _proposal(state, args.source), _proposal(state, args.target)
+    if source.id == target.id:
+        raise Rejected("part.same_proposal", "a proposal is not merged into itself")
+    if source.workshop != target.workshop:
+        raise Rejected("part.different_workshops", "merged proposals share a workshop")
+    _moderates(actor, source.workshop)
+    _open(source)
+    _open(target)
+    target.supporters |= source.supporters
+    source.supporters = set()
+    target.arguments = sorted(
+        [*target.arguments, *source.arguments], key=lambda a: (a.t, int(a.id[1:]))
+    )
+    source.arguments = []
+    target.retained = target.retained or source.retained
+    source.retained = False
+    source.status, source.merged_into = "merged", target.id
+
+
+def _retain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+    """Mark a proposal "retenue pour la restitution": the screens show it then."""
+    p = _proposal(state, args.proposal)
+    _moderates(actor, p.workshop)
+    _open(p)
+    if p.retained:
+        raise Rejected("part.already_retained", "already retained", proposal=p.id)
+    p.retained = True
+
+
+def _unretain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+    p = _proposal(state, args.proposal)
+    _moderates(actor, p.workshop)
+    if not p.retained:
+        raise Rejected("part.not_retained", "not retained", proposal=p.id)
+    p.retained = False
+
+
+def _poll_open(state: Participation, args: PollOpen, actor: Actor, t: int) -> None:
+    if len(state.polls) >= POLLS_PER_EVENT:
+        raise Rejected("part.too_many_polls", "the event has all the polls it can take")
+    qid = _new_id(state, "q")
+    state.polls[qid] = Poll(
+        qid, args.scope, args.target, args.kind, args.question, tuple(args.options), t
+    )
+
+
+def _vote(state: Participation, args: Vote, actor: Actor, t: int) -> None:
+    """One current vote per person: a new vote replaces hers (in every kind of poll). A
+    person may change her mind while the poll is open, as in a room; counting her last
+    vote only keeps "one person, one vote" exact, and a replay gives the same."""
+    poll = _poll(state, args.poll)
+    if poll.status != "open":
+        raise Rejected("part.poll_closed", "the poll is closed", poll=poll.id)
+    where = {"workshop": actor.workshop, "site": actor.site}.get(poll.scope, "")
+    if poll.scope != "everyone" and where != poll.target:
+        raise Rejected("part.not_asked", "this poll is asked to others", poll=poll.id)
+    choices, n = args.choices, len(poll.options)
+    if any(not 0 <= c < n for c in choices):
+        raise Rejected("part.no_such_option", f"options are 0 to {n - 1}", options=n)
+    if poll.kind == "one" and len(choices) != 1:
+        raise Rejected("part.one_choice", "this poll takes one choice", poll=poll.id)
+    if len(set(choices)) != len(choices):
+        raise Rejected("part.repeated_option", "an option is chosen twice", poll=poll.id)
+    if poll.kind == "ranking" and len(choices) != n:
+        raise Rejected("part.not_a_ranking", "a ranking orders every option once", options=n)
+    poll.votes[actor.person] = tuple(choices)
+
+
+def _poll_close(state: Participation, args: PollRef, actor: Actor, t: int) -> None:
+    poll = _poll(state, args.poll)
+    if poll.status != "open":
+        raise Rejected("part.poll_closed", "the poll is already closed", poll=poll.id)
+    poll.status, poll.closed = "closed", t
+
+
+# -- the registry --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command is: its arguments, the roles that may send it, its reducer case."""
+
+    args: type[BaseModel]
+    handler: Callable[[Participation, Any, Actor, int], None]
+    roles: frozenset[str]
+
+
+COMMANDS: dict[str, Command] = {
+    "propose": Command(Propose, _propose, VOICES),
+    "support": Command(ProposalRef, _support, VOICES),
+    "unsupport": Command(ProposalRef, _unsupport, VOICES),
+    "argue": Command(Argue, _argue, VOICES),
+    "hide": Command(Hide, _hide, MODERATORS),
+    "unhide": Command(Target, _unhide, MODERATORS),
+    "correct": Command(Correct, _correct, MODERATORS),
+    "merge": Command(Merge, _merge, MODERATORS),
+    "retain": Command(ProposalRef, _retain, MODERATORS),
+    "unretain": Command(ProposalRef, _unretain, MODERATORS),
+    "poll_open": Command(PollOpen, _poll_open, COMMANDERS),
+    "vote": Command(Vote, _vote, VOICES),
+    "poll_close": Command(PollRef, _poll_close, COMMANDERS),
+}
+
+# Every code a refusal of this package may carry (for the string tables and HTTP status).
+CODES = (
+    UNKNOWN_COMMAND,
+    INVALID_ARGS,
+    FORBIDDEN,
+    "part.no_person",
+    "part.no_such_workshop",
+    "part.no_such_site",
+    "part.seq_stale",
+    "part.no_workshop",
+    "part.workshop_full",
+    "part.too_many_proposals",
+    "part.too_soon",
+    "part.no_such_proposal",
+    "part.no_such_argument",
+    "part.no_such_poll",
+    "part.other_workshop",
+    "part.hidden",
+    "part.merged",
+    "part.already_supported",
+    "part.not_supported",
+    "part.proposal_full",
+    "part.too_many_arguments",
+    "part.already_hidden",
+    "part.not_hidden",
+    "part.unchanged",
+    "part.same_proposal",
+    "part.different_workshops",
+    "part.already_retained",
+    "part.not_retained",
+    "part.too_many_polls",
+    "part.poll_closed",
+    "part.not_asked",
+    "part.no_such_option",
+    "part.one_choice",
+    "part.repeated_option",
+    "part.not_a_ranking",
+)
+
+
+def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
+    try:
+        return command.args.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        one_of = "/".join(getattr(command.args, "ONE_OF", ()))
+        where = ".".join(str(p) for p in first["loc"]) or one_of or "args"
+        raise CommandError(INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where) from None
+
+
+def _allowed(name: str, command: Command, actor: Actor) -> None:
+    if actor.role not in command.roles:
+        raise CommandError(FORBIDDEN, f"role {actor.role!r} may not send {name!r}", name=name)
+    if actor.role in VOICES and not actor.person:
+        raise CommandError("part.no_person", "a voice needs a person")
+
+
+def check(
+    name: str, args: dict[str, Any], actor: Actor, event: Event | None = None
+) -> dict[str, Any]:
+    """Validate a command from `actor` (and, given the event, the workshop or site a
+    poll is asked to); return its normalized arguments, what the log keeps."""
+    command = COMMANDS.get(name)
+    if command is None:
+        raise CommandError(UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
+    _allowed(name, command, actor)
+    parsed = _parse(name, command, args)
+    if event is not None and isinstance(parsed, PollOpen):
+        if parsed.scope == "workshop" and event.workshop(parsed.target) is None:
+            raise CommandError("part.no_such_workshop", "unknown workshop", workshop=parsed.target)
+        if parsed.scope == "site" and event.site(parsed.target) is None:
+            raise CommandError("part.no_such_site", "unknown site", site=parsed.target)
+    return parsed.model_dump(exclude_none=True)
+
+
+def apply(state: Participation, entry: dict[str, Any]) -> Participation:
+    """Apply one log entry to `state` (in place) and return it; raise Rejected, with
+    `state` untouched, if it cannot apply."""
+    seq = int(entry["seq"])
+    if seq <= state.seq:
+        raise Rejected("part.seq_stale", f"entry {seq} is not after {state.seq}", seq=seq)
+    name = entry["name"]
+    command = COMMANDS.get(name)
+    if command is None:
+        raise Rejected(UNKNOWN_COMMAND, f"unknown command {name!r}", name=name)
+    actor = Actor.from_dict(entry["actor"])
+    try:
+        _allowed(name, command, actor)
+        args = _parse(name, command, entry.get("args") or {})
+    except CommandError as exc:
+        raise Rejected(exc.code, exc.message, **exc.params) from None
+    command.handler(state, args, actor, int(entry["t"]))
+    state.seq = seq
+    return state
+
+
+def replay(entries: list[dict[str, Any]], state: Participation | None = None) -> Participation:
+    """The state a log gives (entries of other capabilities are skipped by name)."""
+    state = state or Participation()
+    for entry in entries:
+        if entry["name"] in COMMANDS:
+            apply(state, entry)
+    return state
