@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -50,14 +49,6 @@ def follow_floor(plenary: Plenary) -> Listener:
     return lambda event, state: plenary.set_program(event.id, state.floor)
 
 
-_TASKS: set[asyncio.Task[None]] = set()
-
-
-def _background(work: Coroutine[Any, Any, None]) -> None:
-    """Run `work` without waiting for it, keeping a reference until it ends."""
-    task = asyncio.get_running_loop().create_task(work)
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Starlette:
@@ -146,8 +137,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.admin_links = AdminLinks(app.state.signer, backend)
     app.state.plenary = Plenary.from_settings(settings, app.state.links)
     hub.listeners.append(follow_floor(app.state.plenary))
-    # An event deleted by another process: its notes rooms here close too.
-    hub.on_remove.append(lambda event_id: _background(notes.drop(event_id)))
+    # An event no longer served (deleted here or by another process): its notes rooms close
+    # (pending updates written) and its plenary sessions end, before its data goes.
+    hub.on_remove += [notes.drop, app.state.plenary.end_event]
     gate = Gate.for_limits(
         settings.max_connections, settings.max_connections_per_address, raise_descriptor_limit()
     )

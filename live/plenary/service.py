@@ -321,6 +321,12 @@ class Plenary:
         track = owner.tracks.get(kind) if owner else None
         return self._stock.subscribe(track) if track is not None else None
 
+    async def end_event(self, event_id: str) -> None:
+        """End every session of an event (deleted): its screens and publishers are let go."""
+        for session_id, session in list(self.sessions.items()):
+            if session.event == event_id:
+                await self.end(session_id)
+
     # -- sessions --------------------------------------------------------------------------
 
     @contextmanager

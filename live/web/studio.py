@@ -36,7 +36,6 @@ from live.links.signing import Claims, LinkError, url
 from live.model import Event
 from live.studio import forms, validate
 from live.studio.yaml_io import MODELS, event_data, export, model_data
-from live.web import admin as administration
 from live.web import links_sheet
 from live.web.admin import admin_claims, admin_only, done_message, redirect
 from live.web.admin import token as _token
@@ -404,7 +403,6 @@ async def import_new(request: Request, claims: Claims) -> Response:
 
 # The administration's routes are listed here too until app.py lists `admin.routes`.
 routes = [
-    *administration.routes,
     Route("/studio/new", new_event, methods=["GET", "POST"], name="studio_new"),
     Route("/studio/import", import_new, methods=["POST"], name="studio_import_new"),
     Route("/e/{event_id}/studio", studio, name="studio"),
