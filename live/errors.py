@@ -76,6 +76,22 @@ HTTP_STATUS = {
     "org.run_failed": 409,
     "org.unknown_person": 404,
     "org.unknown_workshop": 404,
+    # participation (live/participation/commands.py)
+    "part.no_such_proposal": 404,
+    "part.no_such_argument": 404,
+    "part.no_such_poll": 404,
+    "part.no_such_workshop": 404,
+    "part.no_such_site": 404,
+    "part.other_workshop": 403,
+    "part.not_asked": 403,
+    "part.too_soon": 429,
+    "part.already_supported": 409,
+    "part.workshop_full": 409,
+    "part.too_many_proposals": 409,
+    "part.too_many_arguments": 409,
+    "part.proposal_full": 409,
+    "part.too_many_polls": 409,
+    "part.poll_closed": 409,
 }
 
 # Websocket close codes (4000-4999 are the application's): the pages explain each one.
