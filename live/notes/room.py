@@ -59,11 +59,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pycrdt import Doc, Text, get_state, merge_updates
+from pycrdt import Doc, Text, merge_updates
 from pycrdt import get_update as diff_update
 
 from live.backends.base import Backend
@@ -71,7 +69,9 @@ from live.links.signing import Claims
 from live.model import Event, Workshop
 from live.notes import ysync
 from live.notes.budget import SendBudget
-from live.notes.credits import Credits, editor_name
+from live.notes.credits import PURGED as PURGED  # where retention.py reads it
+from live.notes.credits import RAPPORTEURS as RAPPORTEURS
+from live.notes.credits import KeptCredits
 from live.notes.limits import COMPACT_GROWTH, MAX_AWARENESS, MAX_DOC, MAX_FRAME
 from live.notes.peer import Peer
 from live.notes.writer import Batch, Writer
@@ -81,11 +81,7 @@ log = logging.getLogger("relais.notes")
 TEXT = "notes"  # the name of the shared text in every workshop's Yjs document
 KEEPALIVE_FRAME = ysync.awareness(ysync.encode_awareness([]))
 EMPTY_STATE = b"\x00"  # the state vector of a client that has nothing yet
-RAPPORTEURS = "rapporteurs"  # record kind: doc name -> {"names": [...], "by_client": {...}}
-
-
 STARTED = "notes-started"  # records: which documents were given their template (shared store)
-PURGED = "purged"  # records: event id -> {"at": epoch seconds} of its last purge of personal data
 
 
 def doc_name(event_id: str, workshop_id: str) -> str:
@@ -133,12 +129,7 @@ class Room:
         self.text = self.doc.get(TEXT, type=Text)
         self.peers: set[Peer] = set()
         self.presence: dict[int, ysync.Presence] = {}
-        self.authors: set[int] = set()  # Yjs clients that brought text
-        self.credits = Credits()
-        self._credited_at: dict[int, float] = {}  # when each client was credited here
-        self._purge_seen = 0.0  # the event's last purge this room has applied
-        self._credits_dirty = False
-        self._credits_task: asyncio.Task[None] | None = None
+        self.credits = KeptCredits(backend, name)
         self._pending: list[_Pending] = []
         self._writing: list[_Pending] = []  # taken by the writer, not yet published
         self._recent: list[bytes] = []  # stored since the last compaction (see _compact)
@@ -155,13 +146,8 @@ class Room:
     async def load(self, template: str) -> None:
         """Rebuild the document from the backend; a new document starts from the template."""
         rows = await self.backend.notes_load(self.name)
-        for row in rows:
-            self._apply(row)
-        self._stored, self._size = len(rows), sum(len(r) for r in rows)
-        self._base = self._size
-        self._purge_seen = await self._last_purge()
-        self.credits = Credits.from_record(await self.backend.get_record(RAPPORTEURS, self.name))
-        self.authors = set(self.credits.by_client)
+        self._take(rows)
+        await self.credits.load()
         if not rows and template and await self._first_to_start():
             self.text += template
             first = self.doc.get_update()
@@ -174,15 +160,19 @@ class Room:
                 if rows:
                     break
                 await asyncio.sleep(0.05)
-            for row in rows:
-                self._apply(row)
-            self._stored, self._size = len(rows), sum(len(r) for r in rows)
-            self._base = self._size
+            self._take(rows)
         elif self._stored > self.compact_every or (
             len(rows) > 1 and self._size > self.compact_growth
         ):
             await self.compact()
         self.writer.register(self)
+
+    def _take(self, rows: list[bytes]) -> None:
+        """The stored rows, as the document's history so far."""
+        for row in rows:
+            self._apply(row)
+        self._stored, self._size = len(rows), sum(len(r) for r in rows)
+        self._base = self._size
 
     async def _first_to_start(self) -> bool:
         """Whether this process writes the template of a new document: always alone; on
@@ -197,7 +187,7 @@ class Room:
         await self.flush()
         if self._stored > 1:
             await self.compact()
-        await self._credits_written()
+        await self.credits.written()
         self.writer.unregister(self)
         if self._own_writer:
             await self.writer.close()
@@ -303,11 +293,7 @@ class Room:
         self._pending.append(_Pending(update, peer))
         self.writer.wake(self)
         if not peer.authored:  # one document per connection: its author is known once found
-            authors = self._authors(update)
-            peer.authored = bool(authors)
-            if authors - self.authors:
-                self.authors |= authors
-                self._credit(authors)
+            peer.authored = self.credits.wrote(update, self.doc.get_state(), self.presence)
 
     def _room_for(self, update: bytes) -> bool:
         """Whether the content stays within the cap with `update`, the stored history
@@ -359,101 +345,17 @@ class Room:
             else:
                 self.presence[entry.client] = entry
                 peer.presence.add(entry.client)
-                if entry.client in self.authors:
-                    self._credit([entry.client])  # a name given, or changed, by an author
+                if entry.client in self.credits.authors:  # a name given, or changed, by an author
+                    self.credits.credit([entry.client], self.presence)
         self._broadcast(frame, peer)
 
     def _presence_frame(self) -> bytes:
         return ysync.awareness(ysync.encode_awareness(list(self.presence.values())))
 
-    def _authors(self, update: bytes) -> set[int]:
-        """The Yjs clients whose new text an update brings. An editor that only read
-        answers the server's sync with what it received meanwhile: nobody's new text. The
-        ids are those of the authors' own documents, which their awareness states share;
-        whoever relays a presence (y-websocket clients re-send the ones they hear) is not
-        taken for its author."""
-        known = ysync.decode_state_vector(self.doc.get_state())
-        brought = ysync.decode_state_vector(get_state(update))
-        return {client for client, clock in brought.items() if clock > known.get(client, 0)}
-
     def _broadcast(self, frame: bytes, origin: Peer | None) -> None:
         for peer in self.peers:
             if peer.joined and peer is not origin:
                 peer.send(frame)
-
-    # -- credits (see credits.py) -----------------------------------------------------------
-
-    @property
-    def rapporteurs(self) -> list[str]:
-        """The names the synthesis credits: people who edited, each once, by their last
-        name (J, Je, Jean typed in the name field is one person, Jean), in order of arrival;
-        never someone who only opened the editor, never the placeholder name."""
-        return self.credits.names()
-
-    def _credit(self, clients: Iterable[int]) -> None:
-        changed = False
-        for client in clients:
-            entry = self.presence.get(client)
-            name = editor_name(entry.state) if entry is not None else None
-            if name is not None and self.credits.give(client, name):
-                self._credited_at[client] = time.time()
-                changed = True
-        if changed:
-            self._save_credits()
-
-    async def erase_names(self) -> None:
-        """Forget every name credited so far, here and in the backend. Who already wrote
-        is forgotten too, so their open pages, which keep announcing the name, do not
-        bring it back; only new text, on a new connection, is credited again."""
-        self.credits.clear()
-        self.authors.clear()
-        self._save_credits()
-        await self._credits_written()
-
-    def _save_credits(self) -> None:
-        """Store the credits as they are when the write runs: one write task at a time,
-        so writes never land out of order (an erasure is never overtaken by the names)."""
-        self._credits_dirty = True
-        if self._credits_task is None or self._credits_task.done():
-            self._credits_task = asyncio.create_task(self._write_credits())
-            self._credits_task.add_done_callback(log_failure)
-
-    async def _write_credits(self) -> None:
-        while self._credits_dirty:
-            self._credits_dirty = False
-            await self.forget_if_purged()
-            record = self.credits.record()
-            if record is None:
-                await self.backend.delete_record(RAPPORTEURS, self.name)
-            else:
-                await self.backend.put_record(RAPPORTEURS, self.name, record)
-                if await self.forget_if_purged():  # a purge ran meanwhile: write again
-                    self._credits_dirty = True
-
-    async def forget_if_purged(self) -> bool:
-        """A purge of the event's personal data wins over the names this room holds, in
-        every process: `relais purge` (another process) or the retention pass of another
-        server leave a `purged` record, and the names credited here before it are dropped
-        (those given since are kept). Checked before the names are written or read, so
-        no still-loaded room writes purged names back. True if names were dropped."""
-        at = await self._last_purge()
-        if at <= self._purge_seen:
-            return False
-        self._purge_seen = at
-        kept = {c for c, when in self._credited_at.items() if when > at}
-        self._credited_at = {c: self._credited_at[c] for c in kept}
-        self.credits.keep_only(kept)
-        self.authors &= kept
-        return True
-
-    async def _last_purge(self) -> float:
-        record = await self.backend.get_record(PURGED, self.name.split("/", 1)[0])
-        at = record.get("at") if record else None
-        return float(at) if isinstance(at, int | float) else 0.0
-
-    async def _credits_written(self) -> None:
-        if self._credits_task is not None and not self._credits_task.done():
-            await asyncio.wait([self._credits_task])
 
     # -- the write-ahead path (driven by the writer) ----------------------------------------
 
@@ -550,7 +452,7 @@ class Room:
             # older compacted state, whose text was deleted since, for one and keep the
             # whole history.)
             known = self.doc.get_state()
-            waiting = [r for r in rows if _has_items(diff_update(r, known))]
+            waiting = [r for r in rows if ysync.adds_content(diff_update(r, known))]
             merged, count = _merge(self.doc.get_update(), waiting), len(rows)
         else:
             merged, waiting, count = self.doc.get_update(), [], self._stored
@@ -564,16 +466,5 @@ class Room:
         self._measured = (self._size, self._size)
 
 
-def _has_items(update: bytes) -> bool:
-    """Whether a (v1) update holds items, not only deletions: it starts with the number
-    of clients it has items of."""
-    return bool(update) and ysync.Reader(update).uint() > 0
-
-
 def _merge(state: bytes, updates: list[bytes]) -> bytes:
     return merge_updates(state, *updates) if updates else state
-
-
-def log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("notes: a background task failed", exc_info=task.exception())

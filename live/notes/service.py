@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from pycrdt import Doc, Text
 
 from live.backends.base import RESUBSCRIBED, Backend
 from live.model import Event, Workshop
 from live.notes.budget import SendBudget
+from live.notes.credits import RAPPORTEURS, log_failure
 from live.notes.peer import Peer
-from live.notes.room import RAPPORTEURS, TEXT, Room, doc_name, log_failure, template_for
+from live.notes.room import TEXT, Room, doc_name, template_for
 from live.notes.writer import CHANNEL, Writer, parse_announcement
+
+if TYPE_CHECKING:
+    from live.notes.synthesis import Synthesis
 
 log = logging.getLogger("relais.notes")
 
@@ -128,9 +133,16 @@ class NotesService:
         name = doc_name(event_id, workshop_id)
         room = self.rooms.get(name)
         if room is not None:
-            await room.forget_if_purged()  # a purge elsewhere wins over what it holds
-            return list(room.rapporteurs)
+            await room.credits.forget_if_purged()  # a purge elsewhere wins over what it holds
+            return list(room.credits.names())
         return await stored_rapporteurs(self.backend, name)
+
+    async def synthesis(self, event: Event) -> Synthesis:
+        """What the synthesis of `event` says, loaded rooms read with their latest updates
+        written first (what the synthesis page renders: a handler reads no backend)."""
+        from live.notes.synthesis import collect  # it reads the notes through this service
+
+        return await collect(event, self.backend, self)
 
     async def erase_names(self, event_id: str, workshop_id: str | None = None) -> None:
         """Forget the rapporteurs' names credited in an event's notes (one workshop's, or
@@ -147,7 +159,7 @@ class NotesService:
         if busy:  # a room being loaded reads the names, one being closed may write them
             await asyncio.wait(busy)
         for room in [r for n, r in self.rooms.items() if chosen(n)]:
-            await room.erase_names()
+            await room.credits.erase()
         if workshop_id is not None:
             keys = [doc_name(event_id, workshop_id)]
         else:
@@ -155,8 +167,8 @@ class NotesService:
         for key in keys:
             await self.backend.delete_record(RAPPORTEURS, key)
         for room in [r for n, r in self.rooms.items() if chosen(n)]:
-            if room.rapporteurs:  # loaded while the records were being deleted
-                await room.erase_names()
+            if room.credits.names():  # loaded while the records were being deleted
+                await room.credits.erase()
 
     async def drop(self, event_id: str) -> None:
         """Close an event's rooms now (the event is being deleted): every connection is

@@ -213,9 +213,9 @@ def encode_awareness(entries: list[Presence]) -> bytes:
 
 
 def adds_content(update: bytes) -> bool:
-    """Whether a Yjs update (v1) carries any struct, rather than only deletions: it
-    starts with the number of clients whose structs follow."""
-    return Reader(update).uint() > 0
+    """Whether a Yjs update (v1) carries any struct (item), rather than only deletions:
+    it starts with the number of clients whose structs follow."""
+    return bool(update) and Reader(update).uint() > 0
 
 
 def decode_state_vector(state: bytes) -> dict[int, int]:

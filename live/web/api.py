@@ -1,4 +1,5 @@
-"""JSON endpoints: health, and the live state of an event (for scripts and checks)."""
+"""JSON endpoints: health, and the live state of an event (for scripts and checks).
+Refusals are JSON too (`web.common.refused`), in the request's language."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from starlette.routing import Route
 
 from live.agenda.live import now_ms
 from live.agenda.state import schedule, view
-from live.web.common import get_live
+from live.errors import RelaisError
+from live.web.common import get_live, refused
 
 
 async def health(request: Request) -> Response:
@@ -18,7 +20,7 @@ async def health(request: Request) -> Response:
 async def state(request: Request) -> Response:
     live = get_live(request)
     if live is None:
-        return JSONResponse({"error": "unknown_event"}, status_code=404)
+        return refused(request, RelaisError("unknown_event", "no such event"))
     now = now_ms()
     return JSONResponse(
         {
@@ -37,7 +39,7 @@ async def info(request: Request) -> Response:
     live connection says the event changed while it was away."""
     live = get_live(request)
     if live is None:
-        return JSONResponse({"error": "unknown_event"}, status_code=404)
+        return refused(request, RelaisError("unknown_event", "no such event"))
     return JSONResponse({"rev": live.rev, "event": live.info})
 
 

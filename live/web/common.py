@@ -1,11 +1,12 @@
-"""What every handler shares: templates with the page language, links, lookups."""
+"""What every handler shares: templates with the page language, links, lookups, and one
+way to refuse (`refused`): the same refusal reads the same in a page and in JSON."""
 
 from __future__ import annotations
 
 import contextvars
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,9 +19,10 @@ from starlette.templating import Jinja2Templates
 from live.agenda.live import Live
 from live.agenda.protocol import revision
 from live.assets import asset_dir
-from live.errors import http_status
-from live.i18n import LANGS, catalog, plural, script_strings, translator
+from live.errors import RelaisError, http_status
+from live.i18n import LANGS, catalog, plural, refusal, script_strings, translator
 from live.links.signing import Claims, LinkError
+from live.workers import Busy, Failed
 
 _page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
 
@@ -123,38 +125,93 @@ async def claims_for(request: Request, live: Live, roles: set[str]) -> Claims:
     return claims
 
 
-def error_page(request: Request, status: int, code: str) -> Response:
-    """A refusal a person reads: a heading and a sentence in the page's language."""
-    if code.startswith("link"):
-        heading, body = "link.error", code
-    elif code in ("not_found", "error.not_found_page"):
-        heading, body = code, "error.not_found_help"
+# -- refusals: one answer per kind, in the client's language ------------------------------
+
+JSON_ROUTES = ("/api/", "/healthz")  # read by programs: their refusals are JSON
+NOT_FOUND = frozenset({"not_found", "unknown_event", "error.not_found_page"})
+
+
+def wants_json(request: Request) -> bool:
+    """A program's request: the API's routes, or a client that asks for JSON, not a page."""
+    if request.url.path.startswith(JSON_ROUTES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "html" not in accept
+
+
+def refused(
+    request: Request,
+    exc: RelaisError,
+    *,
+    status: int | None = None,
+    sentence: str | None = None,
+    json: bool | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A refusal as its client can read it, in the request's language: for a program
+    (`json`, else `wants_json`), `{"error": code, "message": sentence}` (and the
+    refusal's `params`, when it has some); for a person, the error page. The status is the
+    code's (`errors.http_status`) unless `status` says otherwise; `sentence` is the
+    message key when it is not the code's own (`error.{code}`, or the code)."""
+    lang = lang_of(request)
+    status = status if status is not None else http_status(exc.code)
+    message = refusal(lang, sentence or exc.code, exc.message, exc.params)
+    if json if json is not None else wants_json(request):
+        body: dict[str, Any] = {"error": exc.code.removeprefix("error."), "message": message}
+        if exc.params:
+            body["params"] = {k: _plain(v) for k, v in exc.params.items()}
+        return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+    if exc.code.startswith("link"):
+        heading = "link.error"
+    elif exc.code in NOT_FOUND:  # said as where one is lost, with the way back
+        heading = "not_found" if exc.code != "error.not_found_page" else exc.code
+        message = translator(lang)("error.not_found_help")
     else:
-        heading, body = "error.page", code
-    return render(request, "error.html", status=status, heading=heading, body=body)
+        heading = "error.page"
+    response = render(request, "error.html", status=status, heading=heading, message=message)
+    response.headers.update(headers or {})
+    return response
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def error_page(request: Request, status: int, code: str) -> Response:
+    """A refusal a person reads (a page) with its own status: `refused` for a bare code."""
+    return refused(request, RelaisError(code), status=status, json=False)
 
 
 def link_error(request: Request, exc: LinkError) -> Response:
-    return error_page(request, http_status(exc.code), exc.code)
+    return refused(request, exc)
 
 
 def not_found(request: Request) -> Response:
-    """An unknown event: said in the page's language, with the way back."""
-    return error_page(request, 404, "not_found")
+    """An unknown event (or workshop): said in the page's language, with the way back."""
+    return refused(request, RelaisError("not_found", "no such event"))
+
+
+def worker_refused(request: Request, exc: Busy | Failed) -> Response:
+    """An export the worker processes could not make now (`workers.py`): 503, and when
+    to try again. Busy: every worker taken and the queue full; Failed: its worker died or
+    ran out of time (logged), a new one takes the next."""
+    if isinstance(exc, Busy):
+        code, retry = "error.busy", exc.retry_after
+    else:
+        code, retry = "error.export_failed", 10
+    return refused(request, RelaisError(code), status=503, headers={"Retry-After": str(retry)})
 
 
 def error_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
-    """Pages for what Starlette would answer in bare English: 404, 405, 500."""
+    """Refusals for what Starlette would answer in bare English: 404, 405, 500."""
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         code = {404: "error.not_found_page", 405: "error.method"}.get(status, "error.server")
-        if request.url.path.startswith(("/api/", "/healthz")):
-            return JSONResponse({"error": code.removeprefix("error.")}, status_code=status)
-        return error_page(request, status, code)
+        return refused(request, RelaisError(code), status=status)
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return error_page(request, 500, "error.server")
+        return refused(request, RelaisError("error.server"), status=500)
 
     return {HTTPException: http_error, Exception: server_error}
 

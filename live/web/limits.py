@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from live.errors import RelaisError, http_status
-from live.web.common import error_page
+from live.errors import RelaisError
+from live.web.common import refused
 
 # The message a person reads on the 413 page (both catalogs).
 MESSAGE = "error.body_too_large"
@@ -108,11 +108,4 @@ class BodyLimit:
 def refusal(scope: Scope, exc: TooLarge) -> Response:
     """413 in the request's language (a page; JSON for the API), closing the connection so
     that the rest of the body is not read."""
-    status = http_status(exc.code)
-    headers = {"Connection": "close"}
-    if scope["path"].startswith(("/api/", "/healthz")):
-        body = {"error": exc.code, "limit": exc.limit}
-        return JSONResponse(body, status_code=status, headers=headers)
-    response = error_page(Request(scope), status, MESSAGE)
-    response.headers.update(headers)
-    return response
+    return refused(Request(scope), exc, sentence=MESSAGE, headers={"Connection": "close"})

@@ -25,13 +25,14 @@ from starlette.routing import BaseRoute, Route
 from live.agenda.live import Live
 from live.agenda.queues import step_turns
 from live.agenda.state import workshop_name
+from live.errors import RelaisError
 from live.i18n import script_strings
 from live.links.signing import COMMANDERS, Claims
 from live.model import Event, Workshop
 from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService
-from live.notes.synthesis import FORMATS, Format, collect
-from live.web.common import error_page, lang_of, not_found, path, render, with_link
+from live.notes.synthesis import FORMATS, Format
+from live.web.common import lang_of, not_found, path, refused, render, with_link, worker_refused
 from live.workers import Busy, Failed
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
@@ -172,22 +173,15 @@ async def viewer(request: Request, live: Live, claims: Claims) -> Response:
 async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
     fmt = cast(Format, request.query_params.get("format", "html"))
     if fmt not in FORMATS:
-        return Response(
-            f"format must be one of: {', '.join(FORMATS)}", status_code=400, media_type="text/plain"
-        )
-    app = request.app
-    lang = lang_of(request)
-    gathered = await collect(live.event, app.state.backend, app.state.notes)
+        formats = ", ".join(FORMATS)
+        bad = RelaisError("bad_format", f"format must be one of: {formats}", formats=formats)
+        return refused(request, bad)
+    notes: NotesService = request.app.state.notes
+    gathered = await notes.synthesis(live.event)
     try:  # rendered in a worker process, or kept from an earlier download (notes/exports.py)
-        body = await app.state.exports.synthesis(gathered, fmt, lang)
-    except Busy as exc:
-        busy = error_page(request, 503, "error.busy")
-        busy.headers["Retry-After"] = str(exc.retry_after)
-        return busy
-    except Failed:  # its worker died or ran out of time (logged): a new one takes the next
-        failed = error_page(request, 503, "error.export_failed")
-        failed.headers["Retry-After"] = "10"
-        return failed
+        body = await request.app.state.exports.synthesis(gathered, fmt, lang_of(request))
+    except (Busy, Failed) as exc:
+        return worker_refused(request, exc)
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
         body,

@@ -19,7 +19,7 @@ from live.agenda.live import Live
 from live.agenda.protocol import event_info
 from live.links.signing import Claims, LinkError
 from live.model import Event, Site
-from live.web.common import link_error, render, with_link
+from live.web.common import refused, render, with_link
 
 
 def qr_svg(url: str, scale: int = 6) -> str:
@@ -90,7 +90,7 @@ async def host(request: Request, live: Live, claims: Claims) -> Response:
     event = live.event
     site = event.site(claims.site or "")
     if site is None:
-        return link_error(request, LinkError("link_role", "this host link is for no site"))
+        return refused(request, LinkError("link_role", "this host link is for no site"))
     return render(
         request,
         "host.html",

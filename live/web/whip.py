@@ -28,13 +28,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from live.errors import RelaisError, http_status
-from live.i18n import refusal
 from live.links.signing import Claims, LinkError
 from live.model import Event
 from live.plenary.offer import MAX_OFFER_BYTES
 from live.plenary.relay import PROGRAM, SPEAKER, NoSuchFeed
 from live.plenary.service import Plenary
-from live.web.common import get_live, lang_of
+from live.web.common import get_live, refused
 
 PUBLISHERS = frozenset({"speaker", "host"})
 RECEIVERS = frozenset({"screen", "host", "facilitator", "organizer", "speaker"})
@@ -46,16 +45,13 @@ CORS = {
 PREFLIGHT_HEADERS = "Authorization, Content-Type, If-Match"
 
 
-def refused(request: Request, exc: RelaisError) -> Response:
-    status = http_status(exc.code)
-    body = {
-        "error": exc.code,
-        "message": refusal(lang_of(request), exc.code, exc.message, exc.params),
-    }
+def whip_refused(request: Request, exc: RelaisError) -> Response:
+    """A refusal as JSON (`web.common.refused`), readable from another origin; a missing
+    or bad link says how to authenticate (a bearer token)."""
     headers = dict(CORS)
-    if status == 401:
+    if http_status(exc.code) == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="relais"'
-    return JSONResponse(body, status_code=status, headers=headers)
+    return refused(request, exc, json=True, headers=headers)
 
 
 def token_of(request: Request) -> str | None:
@@ -119,11 +115,11 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         live = get_live(request)
         if live is None:
-            return refused(request, RelaisError("unknown_event", "no such event"))
+            return whip_refused(request, RelaisError("unknown_event", "no such event"))
         try:
             return await handler(request, live.event, request.app.state.plenary)
         except RelaisError as exc:
-            return refused(request, exc)
+            return whip_refused(request, exc)
 
     return run
 

@@ -206,9 +206,9 @@ async def test_a_name_longer_than_80_characters_is_credited_once(
         room.receive(peer, named(ed.doc.client_id, long + "x" * clock, clock))
     await room.flush()
     await asyncio.sleep(0.05)
-    assert room.rapporteurs == [long[:MAX_NAME].rstrip()]
+    assert room.credits.names() == [long[:MAX_NAME].rstrip()]
     service = NotesService(backend)
-    assert await service.rapporteurs(event.id, "w1") == room.rapporteurs
+    assert await service.rapporteurs(event.id, "w1") == room.credits.names()
     await room.close()
 
 
@@ -245,13 +245,13 @@ async def test_erased_names_are_forgotten_and_an_open_editor_does_not_bring_them
     await asyncio.sleep(0.05)
     assert await backend.get_record(RAPPORTEURS, room.name) is not None
     await service.erase_names(event.id, None)
-    assert room.rapporteurs == []
+    assert room.credits.names() == []
     assert await backend.get_record(RAPPORTEURS, room.name) is None
     room.receive(peer, named(ed.doc.client_id, "Aïcha", 2))  # its page announces it again
     typed(room, peer, ed, "- une autre\n")
     await room.flush()
     await asyncio.sleep(0.05)
-    assert room.rapporteurs == []
+    assert room.credits.names() == []
     assert await backend.get_record(RAPPORTEURS, room.name) is None
     await service.close()
     assert await NotesService(backend).rapporteurs(event.id, "w1") == []

@@ -312,7 +312,7 @@ async def test_opening_the_editor_without_writing_is_not_credited(
     room.receive(reader, ysync.sync_step2(room.doc.get_update()))  # sends back what it got
     # Aïcha's page relays Claire's presence, as y-websocket clients do: still not Claire's text.
     room.receive(writer, named(ed.doc.client_id, "Claire", 2))
-    assert room.rapporteurs == ["Aïcha"]
+    assert room.credits.names() == ["Aïcha"]
 
 
 async def test_the_placeholder_name_is_never_credited(backend: Backend, event: Event) -> None:
@@ -322,7 +322,7 @@ async def test_the_placeholder_name_is_never_credited(backend: Backend, event: E
         room.receive(peer, named(ed.doc.client_id, "Rapporteur", **anonymous))
         typed(room, peer, ed, "- une note\n")
         await room.flush()
-    assert room.rapporteurs == []
+    assert room.credits.names() == []
 
 
 async def test_a_name_typed_letter_by_letter_is_credited_once_under_its_last_form(
@@ -333,7 +333,7 @@ async def test_a_name_typed_letter_by_letter_is_credited_once_under_its_last_for
     typed(room, peer, ed, "- avant de se nommer\n")
     for clock, name in enumerate(("J", "Je", "Jea", "Jean"), start=1):
         room.receive(peer, named(ed.doc.client_id, name, clock))
-    assert room.rapporteurs == ["Jean"]
+    assert room.credits.names() == ["Jean"]
 
 
 async def test_text_of_a_workshop_nobody_opened_is_empty(backend: Backend, event: Event) -> None:
