@@ -6,6 +6,7 @@ web/registration.py) parse, authorize, call a `Desk` method and reply; the rules
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from live.errors import RelaisError
 from live.links.signing import LinkBook, LinkError
 from live.model import Event
 from live.people import desk, rounds, tallies
+from live.people.assignment import Summary
 from live.people.desk import Refused
 from live.people.limits import RegistrationLimits
 from live.people.mailer import Mailer
@@ -87,6 +89,21 @@ class Desk:
             len(await people.pending()),
             await people.attendance(),
         )
+
+    async def listing(self, people: People) -> tuple[list[Registration], Run | None]:
+        """The registrations that count and the last run (None before any): the lists."""
+        return await people.all(), await people.result()
+
+    async def report(
+        self, people: People, key: str | None = None
+    ) -> tuple[Summary | None, Run | None]:
+        """The report of the last run (None before any), for the people registered now;
+        with several rounds, round `key`'s (the first's by default)."""
+        regs, run, settings = await people.all(), await people.result(), await people.settings()
+        if run is None:
+            return None, None
+        # Tallies over thousands of people: in a thread, the loop serves meanwhile.
+        return await asyncio.to_thread(run.report, people.event, regs, settings, key), run
 
     async def run(self, people: People, seed: int | None, free: bool) -> tuple[int, int]:
         """Solve again (late mode once people are confirmed: they stay where they are):

@@ -24,7 +24,7 @@ from live.model import Event
 from live.people import rounds
 from live.people.assignment import Summary, Tally
 from live.people.registration import Registration, wish_slots
-from live.people.store import Part, People, Run
+from live.people.store import Part, People
 from live.people.tallies import site_name
 from live.web.common import lang_of, render
 from live.web.organize import (
@@ -102,23 +102,11 @@ def _round_key(request: Request, event: Event) -> str | None:
     return key if key in {r.key for r in rounds.rounds(event)} else None
 
 
-async def _report_of(
-    live: Live, people: People, key: str | None = None
-) -> tuple[Summary | None, Run | None]:
-    """The report of the last run (None before any), for the people registered now; with
-    several rounds, round `key`'s."""
-    regs, run, settings = await people.all(), await people.result(), await people.settings()
-    if run is None:
-        return None, None
-    # Tallies over thousands of people: in a thread, the loop serves meanwhile.
-    return await asyncio.to_thread(run.report, live.event, regs, settings, key), run
-
-
 @organizer
 async def report_page(request: Request, live: Live, people: People) -> Response:
     event = live.event
     key = _round_key(request, event)
-    report, run = await _report_of(live, people, key)
+    report, run = await desk_of(request).report(people, key)
     labels = round_labels(request, event)
     every = rounds.rounds(event)
     listed = rounds.listed(event)
@@ -145,7 +133,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
     event = live.event
     key = _round_key(request, event)
     if not rounds.several(event):
-        report, _ = await _report_of(live, people, key)
+        report, _ = await desk_of(request).report(people, key)
         if report is None:
             raise Refused("org.no_result")
         header, rows = report_rows(event, report)
@@ -155,7 +143,7 @@ async def report_csv(request: Request, live: Live, people: People) -> Response:
     wanted = [r.key for r in rounds.rounds(event) if key is None or r.key == key]
     header, rows = [], []
     for k in wanted:
-        report, _ = await _report_of(live, people, k)
+        report, _ = await desk_of(request).report(people, k)
         if report is None:
             raise Refused("org.no_result")
         head, part = report_rows(event, report)
@@ -197,10 +185,9 @@ def _person_rounds_row(event: Event, r: Registration, parts: dict[str, Part]) ->
 async def registrations_csv(request: Request, live: Live, people: People) -> Response:
     """Every registration with its placement; re-importable (same column names)."""
     event = live.event
-    run = await people.result()
+    regs, run = await desk_of(request).listing(people)
     n = wish_slots(event)
     header = [*PERSON_HEAD, *[f"wish{i}" for i in range(1, n + 1)], *PERSON_TAIL]
-    regs = await people.all()
 
     def listing() -> Response:  # thousands of rows: in a thread, the loop serves meanwhile
         if rounds.several(event):
@@ -223,7 +210,8 @@ async def confirmations_csv(request: Request, live: Live, people: People) -> Res
     header = CONFIRMATION_HEAD
     rows = []
     service = desk_of(request)
-    for reg in await people.all():
+    regs, _ = await service.listing(people)
+    for reg in regs:
         mine = rounds.confirmed_list(event, reg)
         if not mine:
             continue
