@@ -3,7 +3,8 @@ with personal links, CSV import, revoked links, personal data (the report and th
 downloads are in `organize_exports`).
 
 Every route needs an organizer link (`?k=`, on POSTs too: the signed token in the URL is
-what a cross-site form cannot know). Handlers parse, authorize, call `People` and render.
+what a cross-site form cannot know). Handlers parse, authorize, call the people `Desk`
+(its rules in `people.desk` and `people.tallies`) and render.
 Bad input raises `Refused`, shown on the dashboard with a 4xx status; each handler checks
 everything before its single write, so a refused request changes nothing.
 """

@@ -3,18 +3,19 @@ room, visio, QR code, .ics), and the agenda as iCalendar.
 
 The form is public and linked from every screen's QR code, so it assumes abuse:
 
-- **Double opt-in when e-mail is sent.** The answer never shows the personal link: it goes
-  to the address, and the answer is the same neutral page whether the address was new,
-  already registered (its owner gets their link again by mail) or refused by the
-  honeypot. The registration counts once its person opens the link (`People.verify_email`);
-  unconfirmed ones are dropped after `confirm_hours`. Without SMTP (an organizer
-  registering people on site) the link is shown and a known address is said to be known.
-- **Rate limits** (`RegistrationLimits`), answered 429 with `Retry-After`, sized so that a
-  class registering on site from one school address passes and a script does not: posts
-  per client address (a burst, and an hour's worth), valid registrations per e-mail, and an
-  hourly budget per event sized from its capacity, which only valid work spends (a flood
-  of invalid posts cannot close registration for everyone); mails per recipient are
-  capped by the mailer.
+- **Double opt-in when e-mail is sent** (`Desk.register`). The answer never shows the
+  personal link: it goes to the address, and the answer is the same neutral page whether
+  the address was new, already registered (its owner gets their link again by mail) or
+  refused by the honeypot. The registration counts once its person opens the link
+  (`Desk.opened`); unconfirmed ones are dropped after `confirm_hours`. Without SMTP (an
+  organizer registering people on site) the link is shown and a known address is said
+  to be known.
+- **Rate limits** (`people.limits.RegistrationLimits`, kept by the Desk), answered 429
+  with `Retry-After`, sized so that a class registering on site from one school address
+  passes and a script does not: posts per client address (a burst, and an hour's worth),
+  valid registrations per e-mail, and an hourly budget per event sized from its capacity,
+  which only valid work spends (a flood of invalid posts cannot close registration for
+  everyone); mails per recipient are capped by the mailer.
 - **A honeypot field** people never see or reach: a robot that fills it gets the neutral
   page and nothing is stored.
 """
