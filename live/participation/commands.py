@@ -12,8 +12,11 @@ A log entry is `{"seq": int, "t": epoch ms, "name": str, "args": {...}, "actor":
 edge fills it, never the arguments), kept in the entry so that a replay authorizes and
 counts exactly as the first run did.
 
-`apply` changes the state in place, and only once every check has passed: a refused entry
-leaves the state exactly as it was, with no copy of a state that holds an event's supports.
+The reducer is in two phases, with no copy of a state that holds an event's supports:
+`prepare` runs every check of an entry and changes nothing (a refused entry leaves the
+state exactly as it was), and returns the commit that changes it in place. A live event
+prepares a command before appending it to the log and commits once the store took it;
+`apply` is both at once, for a replay.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from live.participation.state import (
     Scope,
     Stance,
 )
+
+Commit = Callable[[], None]  # a prepared entry's change, run once the store took it
 
 # The same codes as the agenda's for the same refusals (live/agenda/protocol.py).
 UNKNOWN_COMMAND = "unknown_command"
@@ -253,15 +258,21 @@ def _open(p: Proposal) -> None:
 
 
 def _new_id(state: Participation, prefix: str) -> str:
+    """Take the next id: only inside a commit, so that a preparation dropped after a
+    refused append leaves the counter as it was."""
     n = state.next_id
     state.next_id += 1
     return f"{prefix}{n}"
 
 
 # -- the reducer's cases ------------------------------------------------------------------
+#
+# Each case runs every check against the current state, changing nothing, then returns
+# `commit`, which changes it. Between the two the state must not change (`prepare`
+# guards that by its seq): what a case found (a proposal, a count) is what it commits on.
 
 
-def _propose(state: Participation, args: Propose, actor: Actor, t: int) -> None:
+def _propose(state: Participation, args: Propose, actor: Actor, t: int) -> Commit:
     workshop = actor.workshop
     if not workshop:
         raise Rejected("part.no_workshop", "this link has no workshop to propose to")
@@ -278,37 +289,49 @@ def _propose(state: Participation, args: Propose, actor: Actor, t: int) -> None:
     if last is not None and t - last < PROPOSE_INTERVAL_MS:
         wait = PROPOSE_INTERVAL_MS - (t - last)
         raise Rejected("part.too_soon", "a new proposal waits a few seconds", wait_ms=wait)
-    pid = _new_id(state, "p")
-    state.proposals[pid] = Proposal(
-        id=pid,
-        workshop=workshop,
-        subject=args.subject,
-        title=args.title,
-        body=args.body,
-        author=actor.person,
-        created=t,
-    )
+
+    def commit() -> None:
+        pid = _new_id(state, "p")
+        state.proposals[pid] = Proposal(
+            id=pid,
+            workshop=workshop,
+            subject=args.subject,
+            title=args.title,
+            body=args.body,
+            author=actor.person,
+            created=t,
+        )
+
+    return commit
 
 
-def _support(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+def _support(state: Participation, args: ProposalRef, actor: Actor, t: int) -> Commit:
     p = _proposal(state, args.proposal)
     _speaks_in(actor, p.workshop)
     _open(p)
     if actor.person in p.supporters:
         raise Rejected("part.already_supported", "one support per person", proposal=p.id)
-    p.supporters.add(actor.person)
+
+    def commit() -> None:
+        p.supporters.add(actor.person)
+
+    return commit
 
 
-def _unsupport(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+def _unsupport(state: Participation, args: ProposalRef, actor: Actor, t: int) -> Commit:
     """Withdraw a support, even from a hidden proposal (the person still owns it)."""
     p = _proposal(state, args.proposal)
     _speaks_in(actor, p.workshop)
     if actor.person not in p.supporters:
         raise Rejected("part.not_supported", "there is no support to withdraw", proposal=p.id)
-    p.supporters.discard(actor.person)
+
+    def commit() -> None:
+        p.supporters.discard(actor.person)
+
+    return commit
 
 
-def _argue(state: Participation, args: Argue, actor: Actor, t: int) -> None:
+def _argue(state: Participation, args: Argue, actor: Actor, t: int) -> Commit:
     p = _proposal(state, args.proposal)
     _speaks_in(actor, p.workshop)
     _open(p)
@@ -319,45 +342,63 @@ def _argue(state: Participation, args: Argue, actor: Actor, t: int) -> None:
         raise Rejected(
             "part.too_many_arguments", "one person's arguments in a workshop are bounded"
         )
-    aid = _new_id(state, "a")
-    p.arguments.append(Argument(aid, actor.person, args.stance, args.text, t))
+
+    def commit() -> None:
+        aid = _new_id(state, "a")
+        p.arguments.append(Argument(aid, actor.person, args.stance, args.text, t))
+
+    return commit
 
 
-def _hide(state: Participation, args: Hide, actor: Actor, t: int) -> None:
+def _hide(state: Participation, args: Hide, actor: Actor, t: int) -> Commit:
     """Hide a proposal or an argument; its author alone still sees it, with the reason."""
     if args.argument is not None:
         p, a = _argument(state, args.argument)
         _moderates(actor, p.workshop)
         if a.hidden:
             raise Rejected("part.already_hidden", "already hidden", argument=a.id)
-        a.hidden, a.hide_reason = True, args.reason
-        return
+
+        def commit_argument() -> None:
+            a.hidden, a.hide_reason = True, args.reason
+
+        return commit_argument
     assert args.proposal is not None  # the model asks for one of the two
     p = _proposal(state, args.proposal)
     _moderates(actor, p.workshop)
     if p.status == "hidden":
         raise Rejected("part.already_hidden", "already hidden", proposal=p.id)
     _open(p)
-    p.status, p.hide_reason = "hidden", args.reason
+
+    def commit() -> None:
+        p.status, p.hide_reason = "hidden", args.reason
+
+    return commit
 
 
-def _unhide(state: Participation, args: Target, actor: Actor, t: int) -> None:
+def _unhide(state: Participation, args: Target, actor: Actor, t: int) -> Commit:
     if args.argument is not None:
         p, a = _argument(state, args.argument)
         _moderates(actor, p.workshop)
         if not a.hidden:
             raise Rejected("part.not_hidden", "not hidden", argument=a.id)
-        a.hidden, a.hide_reason = False, ""
-        return
+
+        def commit_argument() -> None:
+            a.hidden, a.hide_reason = False, ""
+
+        return commit_argument
     assert args.proposal is not None
     p = _proposal(state, args.proposal)
     _moderates(actor, p.workshop)
     if p.status != "hidden":
         raise Rejected("part.not_hidden", "not hidden", proposal=p.id)
-    p.status, p.hide_reason = "open", ""
+
+    def commit() -> None:
+        p.status, p.hide_reason = "open", ""
+
+    return commit
 
 
-def _correct(state: Participation, args: Correct, actor: Actor, t: int) -> None:
+def _correct(state: Participation, args: Correct, actor: Actor, t: int) -> Commit:
     """A moderator fixes a typo; what it replaced is kept, with when."""
     p = _proposal(state, args.proposal)
     _moderates(actor, p.workshop)
@@ -367,11 +408,15 @@ def _correct(state: Participation, args: Correct, actor: Actor, t: int) -> None:
     body = p.body if args.body is None else args.body
     if (title, body) == (p.title, p.body):
         raise Rejected("part.unchanged", "the correction changes nothing", proposal=p.id)
-    p.history.append(Correction(t, p.title, p.body))
-    p.title, p.body = title, body
+
+    def commit() -> None:
+        p.history.append(Correction(t, p.title, p.body))
+        p.title, p.body = title, body
+
+    return commit
 
 
-def _merge(state: Participation, args: Merge, actor: Actor, t: int) -> None:
+def _merge(state: Participation, args: Merge, actor: Actor, t: int) -> Commit:
     """Merge a duplicate into another proposal of the same workshop: its supporters join
     the target's (a person who supported both counts once), its arguments and its
     "retained" mark go with them; the duplicate keeps only its text and `merged_into`."""
@@ -383,45 +428,61 @@ def _merge(state: Participation, args: Merge, actor: Actor, t: int) -> None:
     _moderates(actor, source.workshop)
     _open(source)
     _open(target)
-    target.supporters |= source.supporters
-    source.supporters = set()
-    target.arguments = sorted(
-        [*target.arguments, *source.arguments], key=lambda a: (a.t, int(a.id[1:]))
-    )
-    source.arguments = []
-    target.retained = target.retained or source.retained
-    source.retained = False
-    source.status, source.merged_into = "merged", target.id
+
+    def commit() -> None:
+        target.supporters |= source.supporters
+        source.supporters = set()
+        target.arguments = sorted(
+            [*target.arguments, *source.arguments], key=lambda a: (a.t, int(a.id[1:]))
+        )
+        source.arguments = []
+        target.retained = target.retained or source.retained
+        source.retained = False
+        source.status, source.merged_into = "merged", target.id
+
+    return commit
 
 
-def _retain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+def _retain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> Commit:
     """Mark a proposal "retenue pour la restitution": the screens show it then."""
     p = _proposal(state, args.proposal)
     _moderates(actor, p.workshop)
     _open(p)
     if p.retained:
         raise Rejected("part.already_retained", "already retained", proposal=p.id)
-    p.retained = True
+
+    def commit() -> None:
+        p.retained = True
+
+    return commit
 
 
-def _unretain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> None:
+def _unretain(state: Participation, args: ProposalRef, actor: Actor, t: int) -> Commit:
     p = _proposal(state, args.proposal)
     _moderates(actor, p.workshop)
     if not p.retained:
         raise Rejected("part.not_retained", "not retained", proposal=p.id)
-    p.retained = False
+
+    def commit() -> None:
+        p.retained = False
+
+    return commit
 
 
-def _poll_open(state: Participation, args: PollOpen, actor: Actor, t: int) -> None:
+def _poll_open(state: Participation, args: PollOpen, actor: Actor, t: int) -> Commit:
     if len(state.polls) >= POLLS_PER_EVENT:
         raise Rejected("part.too_many_polls", "the event has all the polls it can take")
-    qid = _new_id(state, "q")
-    state.polls[qid] = Poll(
-        qid, args.scope, args.target, args.kind, args.question, tuple(args.options), t
-    )
+
+    def commit() -> None:
+        qid = _new_id(state, "q")
+        state.polls[qid] = Poll(
+            qid, args.scope, args.target, args.kind, args.question, tuple(args.options), t
+        )
+
+    return commit
 
 
-def _vote(state: Participation, args: Vote, actor: Actor, t: int) -> None:
+def _vote(state: Participation, args: Vote, actor: Actor, t: int) -> Commit:
     """One current vote per person: a new vote replaces hers (in every kind of poll). A
     person may change her mind while the poll is open, as in a room; counting her last
     vote only keeps "one person, one vote" exact, and a replay gives the same."""
@@ -440,14 +501,22 @@ def _vote(state: Participation, args: Vote, actor: Actor, t: int) -> None:
         raise Rejected("part.repeated_option", "an option is chosen twice", poll=poll.id)
     if poll.kind == "ranking" and len(choices) != n:
         raise Rejected("part.not_a_ranking", "a ranking orders every option once", options=n)
-    poll.votes[actor.person] = tuple(choices)
+
+    def commit() -> None:
+        poll.votes[actor.person] = tuple(choices)
+
+    return commit
 
 
-def _poll_close(state: Participation, args: PollRef, actor: Actor, t: int) -> None:
+def _poll_close(state: Participation, args: PollRef, actor: Actor, t: int) -> Commit:
     poll = _poll(state, args.poll)
     if poll.status != "open":
         raise Rejected("part.poll_closed", "the poll is already closed", poll=poll.id)
-    poll.status, poll.closed = "closed", t
+
+    def commit() -> None:
+        poll.status, poll.closed = "closed", t
+
+    return commit
 
 
 # -- the registry --------------------------------------------------------------------------
@@ -458,7 +527,7 @@ class Command:
     """What a command is: its arguments, the roles that may send it, its reducer case."""
 
     args: type[BaseModel]
-    handler: Callable[[Participation, Any, Actor, int], None]
+    handler: Callable[[Participation, Any, Actor, int], Commit]
     roles: frozenset[str]
 
 
@@ -553,9 +622,13 @@ def check(
     return parsed.model_dump(exclude_none=True)
 
 
-def apply(state: Participation, entry: dict[str, Any]) -> Participation:
-    """Apply one log entry to `state` (in place) and return it; raise Rejected, with
-    `state` untouched, if it cannot apply."""
+def prepare(state: Participation, entry: dict[str, Any]) -> Commit:
+    """Check one log entry against `state`, changing nothing, and return what applies
+    it: raise Rejected if it cannot apply. The returned commit, called once and while
+    the state is as it was prepared on, changes it in place and sets its seq; this is
+    how a command is checked before its append to the log and applied only once the
+    store took it (if another process appended first, drop it and prepare again on top
+    of the others' entries). New ids are taken at commit, from the state's counter."""
     seq = int(entry["seq"])
     if seq <= state.seq:
         raise Rejected("part.seq_stale", f"entry {seq} is not after {state.seq}", seq=seq)
@@ -569,8 +642,22 @@ def apply(state: Participation, entry: dict[str, Any]) -> Participation:
         args = _parse(name, command, entry.get("args") or {})
     except CommandError as exc:
         raise Rejected(exc.code, exc.message, **exc.params) from None
-    command.handler(state, args, actor, int(entry["t"]))
-    state.seq = seq
+    change = command.handler(state, args, actor, int(entry["t"]))
+    base = state.seq
+
+    def commit() -> None:
+        if state.seq != base:  # a programming error, never a user's: fail loudly
+            raise RuntimeError(f"entry {seq} was prepared on seq {base}, not {state.seq}")
+        change()
+        state.seq = seq
+
+    return commit
+
+
+def apply(state: Participation, entry: dict[str, Any]) -> Participation:
+    """Apply one log entry to `state` (in place) and return it; raise Rejected, with
+    `state` untouched, if it cannot apply."""
+    prepare(state, entry)()
     return state
 
 

@@ -1,5 +1,6 @@
 """One event's participation as data: proposals with their supporters and arguments, and
-polls with their votes. No I/O; `commands.apply` is the only thing that changes it.
+polls with their votes. No I/O; only a commit of `commands.prepare` (or `commands.apply`,
+both at once) changes it, and sets `seq` to the entry's.
 
 Counts are never stored: a proposal's support count is the size of its set of supporters,
 so it is exact after any replay, merge or withdrawal. A person is an opaque key given by

@@ -33,61 +33,96 @@ def _card(p: Proposal) -> dict[str, Any]:
     }
 
 
-def participant_view(state: Participation, actor: Actor) -> dict[str, Any]:
-    """A participant's view of her workshop: its open proposals with their counts and
-    whether she supports each; her own hidden or merged proposals (with the reason, or
-    where they went); visible arguments, and her own hidden ones with their reason."""
-    me = actor.person
-    proposals = []
-    for p in state.in_workshop(actor.workshop or ""):
-        mine = p.author == me
-        if p.status != "open" and not mine:
-            continue
-        card = {**_card(p), "status": p.status, "mine": mine, "supported": me in p.supporters}
-        if p.status == "hidden":
-            card["hide_reason"] = p.hide_reason
-        if p.status == "merged":
-            card["merged_into"] = p.merged_into
-        card["arguments"] = [
+def proposal_card(p: Proposal, person: str) -> dict[str, Any] | None:
+    """One proposal as a participant (`person`) of its workshop sees it, or None if she
+    may not: an open one with her flags (`mine`, `supported`); her own hidden or merged
+    one with the reason, or where it went; visible arguments, and her own hidden ones
+    with their reason."""
+    mine = p.author == person
+    if p.status != "open" and not mine:
+        return None
+    card = {**_card(p), "status": p.status, "mine": mine, "supported": person in p.supporters}
+    if p.status == "hidden":
+        card["hide_reason"] = p.hide_reason
+    if p.status == "merged":
+        card["merged_into"] = p.merged_into
+    card["arguments"] = [
+        {
+            "id": a.id,
+            "stance": a.stance,
+            "text": a.text,
+            "t": a.t,
+            "mine": a.author == person,
+            **({"hidden": True, "hide_reason": a.hide_reason} if a.hidden else {}),
+        }
+        for a in p.arguments
+        if not a.hidden or a.author == person
+    ]
+    return card
+
+
+def proposal_public(p: Proposal) -> dict[str, Any]:
+    """One proposal as any participant of its workshop may be sent it (a broadcast):
+    no person key and no one's flags, so a client keeps `mine` and `supported` from its
+    own view. A hidden one is only `{id, status: "hidden"}`, a merged one says where it
+    went, so that a client drops it; hidden arguments are left out."""
+    if p.status == "hidden":
+        return {"id": p.id, "status": "hidden"}
+    if p.status == "merged":
+        return {"id": p.id, "status": "merged", "merged_into": p.merged_into}
+    return {
+        **_card(p),
+        "status": p.status,
+        "arguments": [
+            {"id": a.id, "stance": a.stance, "text": a.text, "t": a.t}
+            for a in p.arguments
+            if not a.hidden
+        ],
+    }
+
+
+def proposal_for_author(p: Proposal) -> dict[str, Any]:
+    """One proposal as its author sees it: hers in every status, hidden with the reason."""
+    card = proposal_card(p, p.author)
+    assert card is not None  # an author sees her proposal in every status
+    return card
+
+
+def proposal_for_moderator(p: Proposal) -> dict[str, Any]:
+    """One proposal for its workshop's rapporteur or a facilitator: in every status,
+    hidden with the reason, merged with the target, its corrections, every argument
+    (hidden ones with their reasons), and no person key."""
+    return {
+        **_card(p),
+        "status": p.status,
+        "hide_reason": p.hide_reason,
+        "merged_into": p.merged_into,
+        "history": [{"t": c.t, "title": c.title, "body": c.body} for c in p.history],
+        "arguments": [
             {
                 "id": a.id,
                 "stance": a.stance,
                 "text": a.text,
                 "t": a.t,
-                "mine": a.author == me,
-                **({"hidden": True, "hide_reason": a.hide_reason} if a.hidden else {}),
+                "hidden": a.hidden,
+                "hide_reason": a.hide_reason,
             }
             for a in p.arguments
-            if not a.hidden or a.author == me
-        ]
-        proposals.append(card)
-    return {"workshop": actor.workshop, "proposals": proposals}
+        ],
+    }
+
+
+def participant_view(state: Participation, actor: Actor) -> dict[str, Any]:
+    """A participant's view of her workshop: each proposal as `proposal_card` gives it
+    to her, in the order they were made."""
+    cards = (proposal_card(p, actor.person) for p in state.in_workshop(actor.workshop or ""))
+    return {"workshop": actor.workshop, "proposals": [c for c in cards if c is not None]}
 
 
 def moderator_view(state: Participation, workshop: str) -> dict[str, Any]:
-    """Everything of a workshop for its rapporteur or a facilitator: every proposal,
-    hidden ones with their reasons, merged ones with their target, corrections."""
-    proposals = [
-        {
-            **_card(p),
-            "status": p.status,
-            "hide_reason": p.hide_reason,
-            "merged_into": p.merged_into,
-            "history": [{"t": c.t, "title": c.title, "body": c.body} for c in p.history],
-            "arguments": [
-                {
-                    "id": a.id,
-                    "stance": a.stance,
-                    "text": a.text,
-                    "t": a.t,
-                    "hidden": a.hidden,
-                    "hide_reason": a.hide_reason,
-                }
-                for a in p.arguments
-            ],
-        }
-        for p in state.in_workshop(workshop)
-    ]
+    """Everything of a workshop for its rapporteur or a facilitator (`proposal_for_moderator`
+    of each proposal)."""
+    proposals = [proposal_for_moderator(p) for p in state.in_workshop(workshop)]
     return {"workshop": workshop, "proposals": proposals}
 
 

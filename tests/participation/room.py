@@ -10,7 +10,7 @@ import pytest
 
 from live.errors import RelaisError
 from live.event_file import parse_event
-from live.participation.commands import Actor, apply, check
+from live.participation.commands import Actor, check, prepare
 from live.participation.state import Participation
 
 DEMO = Path(__file__).resolve().parents[2] / "live" / "demo"
@@ -35,19 +35,26 @@ class Room:
         self.log: list[dict[str, Any]] = []
         self.t = T0
 
-    def do(self, actor: Actor, name: str, t: int | None = None, **args: Any) -> Participation:
-        """Send a command as the edge would: checked, then applied and logged."""
-        t = self.t if t is None else t
-        entry = {
+    def entry(self, actor: Actor, name: str, t: int | None = None, **args: Any) -> dict[str, Any]:
+        """The log entry the edge would make of a command: checked, next in the log."""
+        return {
             "seq": self.state.seq + 1,
-            "t": t,
+            "t": self.t if t is None else t,
             "name": name,
             "args": check(name, args, actor, ARIEGE),
             "actor": actor.to_dict(),
         }
-        apply(self.state, entry)
+
+    def do(self, actor: Actor, name: str, t: int | None = None, **args: Any) -> Participation:
+        """Send a command as the edge would: checked, prepared (which changes nothing),
+        committed and logged."""
+        entry = self.entry(actor, name, t, **args)
+        before = self.state.to_dict()
+        commit = prepare(self.state, entry)
+        assert self.state.to_dict() == before
+        commit()
         self.log.append(entry)
-        self.t = t + STEP
+        self.t = entry["t"] + STEP
         return self.state
 
     def refused(

@@ -41,6 +41,8 @@ def busy_room() -> Room:
     room.do(RAPPORTEUR, "hide", argument=argument, reason="Doublon")
     room.do(RAPPORTEUR, "unhide", argument=argument)
     room.do(RAPPORTEUR, "correct", proposal=a, body="Corrigé")
+    room.do(RAPPORTEUR, "retain", proposal=b)
+    room.do(RAPPORTEUR, "unretain", proposal=b)
     room.do(RAPPORTEUR, "retain", proposal=a)
     room.do(RAPPORTEUR, "merge", source=a, target=b)
     room.do(FACILITATOR, "hide", proposal=c, reason="Hors sujet")
