@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from live.agenda.state import EVERYONE
 from live.errors import RelaisError
+from live.eventlog import CONFLICT, OUTCOME_UNKNOWN
 from live.model import Event
 
 # Error codes sent in `error{code}`; the state machine adds its own (see Rejected).
@@ -24,11 +25,10 @@ INVALID = "invalid_message"
 UNKNOWN_COMMAND = "unknown_command"
 INVALID_ARGS = "invalid_args"
 FORBIDDEN = "forbidden"
-CONFLICT = "conflict"
 INTERNAL = "internal"
-# Not a refusal: the store has not confirmed the command yet (`pending`); an `ack` or an
-# `error` follows once it answers.
-OUTCOME_UNKNOWN = "outcome_unknown"
+# CONFLICT (the log stayed busy) and OUTCOME_UNKNOWN (not a refusal: the store has not
+# confirmed the command yet, `pending`; an `ack` or an `error` follows once it answers)
+# are the event log's (live/eventlog.py).
 
 
 class _Msg(BaseModel):
