@@ -1,5 +1,5 @@
-"""The loaded notes rooms of the server, by document name, and what is read of a document
-without loading it (the synthesis, the CLI export).
+"""The loaded notes rooms of the server, by document name (a document not loaded is read
+from the store: notes/stored.py).
 
 Rooms load on their first connection and unload `idle` seconds after their last one
 leaves, written and compacted first; all share one group-commit `Writer`. The names the
@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
-
-from pycrdt import Doc, Text
 
 from live.backends.base import RESUBSCRIBED, Backend
 from live.model import Event, Workshop
 from live.notes.budget import SendBudget
 from live.notes.credits import RAPPORTEURS, log_failure
 from live.notes.peer import Peer
-from live.notes.room import TEXT, Room, doc_name, template_for
+from live.notes.room import Room, doc_name, template_for
+from live.notes.stored import stored_rapporteurs, stored_text
+from live.notes.synthesis import Synthesis, collect
 from live.notes.writer import CHANNEL, Writer, parse_announcement
-
-if TYPE_CHECKING:
-    from live.notes.synthesis import Synthesis
 
 log = logging.getLogger("relais.notes")
 
@@ -140,8 +136,6 @@ class NotesService:
     async def synthesis(self, event: Event) -> Synthesis:
         """What the synthesis of `event` says, loaded rooms read with their latest updates
         written first (what the synthesis page renders: a handler reads no backend)."""
-        from live.notes.synthesis import collect  # it reads the notes through this service
-
         return await collect(event, self.backend, self)
 
     async def erase_names(self, event_id: str, workshop_id: str | None = None) -> None:
@@ -203,20 +197,3 @@ class NotesService:
             except Exception:
                 log.exception("notes %s: cannot close cleanly", room.name)
         await self.writer.close()
-
-
-async def stored_text(backend: Backend, name: str) -> str:
-    """A document's text read straight from the backend (the CLI export uses this)."""
-    doc: Doc[Text] = Doc()
-    text = doc.get(TEXT, type=Text)
-    for row in await backend.notes_load(name):
-        try:
-            doc.apply_update(row)
-        except Exception:
-            log.warning("notes %s: a stored update does not apply; skipped", name)
-    return str(text)
-
-
-async def stored_rapporteurs(backend: Backend, name: str) -> list[str]:
-    record = await backend.get_record(RAPPORTEURS, name)
-    return list(record.get("names", [])) if record else []

@@ -17,7 +17,7 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import nh3
 from babel.dates import format_date
@@ -30,8 +30,11 @@ from live.backends.base import Backend
 from live.i18n import plural, translator
 from live.model import Event, Report, Workshop
 from live.notes.room import doc_name, template_for
-from live.notes.service import NotesService, stored_rapporteurs, stored_text
+from live.notes.stored import stored_rapporteurs, stored_text
 from live.people.store import attendance_of
+
+if TYPE_CHECKING:  # the service gathers through `collect`, which reads through it
+    from live.notes.service import NotesService
 
 Format = Literal["md", "html", "pdf"]
 FORMATS: dict[str, str] = {

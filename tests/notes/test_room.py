@@ -15,7 +15,8 @@ from live.links.signing import Claims
 from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
 from live.notes.room import Peer, Room, doc_name, may_edit, template_for
-from live.notes.service import NotesService, stored_text
+from live.notes.service import NotesService
+from live.notes.stored import stored_text
 from live.notes.writer import Writer
 
 EVENT_YAML = """
