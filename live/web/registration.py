@@ -104,6 +104,7 @@ async def register(request: Request) -> Response:
         "errors": {},
         "form": {"wishes": []},
         "wish_rounds": wish_rounds(live.event, settings, {}),
+        "several_rounds": rounds.several(live.event),
     }
     if request.method == "GET":
         return render(request, "register.html", **context)
@@ -214,6 +215,7 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         # The live card follows whichever of these runs, as the day moves on (agenda.js).
         round_workshops=[w.id for _, w in mine if w is not None],
         wish_rounds=wish_rounds(event, settings, form),
+        several_rounds=rounds.several(event),
         closed_reason=window_error(event, _now(live)),
         purpose=translator(lang_of(request))("reg.purpose"),
         qr=segno.make(link, error="m").svg_inline(scale=4, omitsize=True),
