@@ -197,7 +197,15 @@ class EventLog(Generic[S]):
                     **extra,
                     "cid": key,
                 }
-                commit = self.prepare(self.state, entry)
+                try:
+                    commit = self.prepare(self.state, entry)
+                except RelaisError:
+                    # Refused on this process's state: on a shared store another process
+                    # may have appended what makes it valid (a proposal made a moment ago
+                    # over there). Read the log once before saying no.
+                    if not self.backend.shared or not await self._caught_up(deadline):
+                        raise
+                    continue
                 try:
                     async with asyncio.timeout_at(deadline):
                         await self.backend.append(self.stream, entry)
@@ -225,6 +233,18 @@ class EventLog(Generic[S]):
                 if held:
                     self._lock.release()
         raise RelaisError(CONFLICT, "the log is busy; send the command again")
+
+    async def _caught_up(self, deadline: float) -> bool:
+        """Apply what other processes appended since this state (under the lock): True if
+        anything was, so that a refused command is prepared again on top of it."""
+        before = self.state.seq
+        try:
+            async with asyncio.timeout_at(deadline):
+                entries = await self.backend.read(self.stream, before)
+        except (TimeoutError, BackendUnavailable):
+            return False  # the refusal stands: it was said on what is known here
+        self._absorb(entries)
+        return self.state.seq != before
 
     def _known(self, key: str, name: str, args: dict[str, Any]) -> int | None:
         """The seq of a command already in the log (acknowledged again, never applied

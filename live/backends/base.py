@@ -21,6 +21,11 @@ from live.errors import RelaisError
 RESUBSCRIBED = b""  # from `announcements`: (re)connected, anything before is lost
 
 
+# The logs an event has, each the stream `{kind}:{event id}`: its run-of-show and its
+# participation. Deleting an event deletes each (`drop_event`).
+EVENT_STREAMS = ("agenda", "participation")
+
+
 class SeqConflict(RelaisError):
     """Another writer appended first: the caller's view of the log is stale."""
 
@@ -146,8 +151,8 @@ class Backend(ABC):
     @abstractmethod
     async def drop_event(self, event_id: str) -> None:
         """Remove everything stored for one event, in one go (the administrator deletes
-        it): its definition, its agenda log and snapshot (stream `agenda:{id}`), its notes
-        documents (`{id}/{workshop}`), and every record whose key is the id or starts
+        it): its definition, its logs and snapshots (streams `{kind}:{id}`, EVENT_STREAMS),
+        its notes documents (`{id}/{workshop}`), and every record whose key is the id or starts
         with `{id}:` or `{id}/` (registrations, addresses, links, settings, names...).
         Event ids are slugs, so `{id}:` never starts another event's key."""
 

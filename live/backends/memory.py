@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from live.backends.base import Backend, SeqConflict, already_there
+from live.backends.base import EVENT_STREAMS, Backend, SeqConflict, already_there
 
 
 class MemoryBackend(Backend):
@@ -83,8 +83,9 @@ class MemoryBackend(Backend):
     async def drop_event(self, event_id: str) -> None:
         if self._definitions.pop(event_id, None) is not None:
             self._definitions_version += 1
-        self._logs.pop(f"agenda:{event_id}", None)
-        self._snapshots.pop(f"agenda:{event_id}", None)
+        for kind in EVENT_STREAMS:
+            self._logs.pop(f"{kind}:{event_id}", None)
+            self._snapshots.pop(f"{kind}:{event_id}", None)
         for doc in [d for d in self._notes if d.startswith(f"{event_id}/")]:
             del self._notes[doc]
         for kind, key in list(self._records):

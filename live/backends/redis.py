@@ -44,7 +44,14 @@ from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from live.backends.base import RESUBSCRIBED, Backend, BackendUnavailable, NoAnswer, SeqConflict
+from live.backends.base import (
+    EVENT_STREAMS,
+    RESUBSCRIBED,
+    Backend,
+    BackendUnavailable,
+    NoAnswer,
+    SeqConflict,
+)
 
 log = logging.getLogger("relais.redis")
 
@@ -145,13 +152,16 @@ end
 return out
 """
 
-# ARGV[1] prefix, ARGV[2] event id. Everything of one event, atomically.
+# ARGV[1] prefix, ARGV[2] event id, ARGV[3..] its streams' kinds. Everything of one event,
+# atomically.
 DROP_EVENT = (
     BUMP
     + """
 local p, id = ARGV[1], ARGV[2]
 if redis.call('HDEL', p .. 'definitions', id) == 1 then bump(p .. 'definitions-version') end
-redis.call('DEL', p .. 'log:agenda:' .. id, p .. 'snapshot:agenda:' .. id)
+for i = 3, #ARGV do  -- the event's logs (EVENT_STREAMS)
+  redis.call('DEL', p .. 'log:' .. ARGV[i] .. ':' .. id, p .. 'snapshot:' .. ARGV[i] .. ':' .. id)
+end
 local index = p .. 'notes-index'
 for _, doc in ipairs(redis.call('ZRANGEBYLEX', index, '[' .. id .. '/', '[' .. id .. '/\\255')) do
   redis.call('DEL', p .. 'notes:' .. doc)
@@ -466,7 +476,7 @@ class RedisBackend(Backend):
     async def drop_event(self, event_id: str) -> None:
         """One script: other processes see the event whole or gone, never half."""
         async with self._call():
-            await self._drop_event(keys=[], args=[self.prefix, event_id])
+            await self._drop_event(keys=[], args=[self.prefix, event_id, *EVENT_STREAMS])
         self._erased = True
 
     async def forget(self) -> None:

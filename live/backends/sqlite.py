@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from live.backends.base import Backend, NoAnswer, SeqConflict, already_there
+from live.backends.base import EVENT_STREAMS, Backend, NoAnswer, SeqConflict, already_there
 
 T = TypeVar("T")
 log = logging.getLogger("relais.sqlite")
@@ -272,14 +272,15 @@ class SQLiteBackend(Backend):
 
     async def drop_event(self, event_id: str) -> None:
         """One transaction: a deletion interrupted halfway leaves the event whole."""
-        stream, n = f"agenda:{event_id}", len(event_id) + 1
+        streams, n = [f"{kind}:{event_id}" for kind in EVENT_STREAMS], len(event_id) + 1
 
         def write(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("DELETE FROM definitions WHERE id = ?", (event_id,))
-                db.execute("DELETE FROM log WHERE stream = ?", (stream,))
-                db.execute("DELETE FROM snapshots WHERE stream = ?", (stream,))
+                for stream in streams:
+                    db.execute("DELETE FROM log WHERE stream = ?", (stream,))
+                    db.execute("DELETE FROM snapshots WHERE stream = ?", (stream,))
                 db.execute("DELETE FROM notes WHERE substr(doc, 1, ?) = ?", (n, event_id + "/"))
                 db.execute(
                     "DELETE FROM records WHERE key = ? OR substr(key, 1, ?) IN (?, ?)",

@@ -1,0 +1,189 @@
+"""One event's participation, live: its log (`participation:{event}`), its state, and the
+phones, consoles and screens that follow it.
+
+The log machinery is the agenda's (`live/eventlog.py`): a command is checked at the edge,
+prepared against the state, appended, and only then committed and broadcast; several
+processes on one store append to one log, in one order, and each follows the others.
+
+A change is sent only to those it concerns (`changes.changed`): a proposal to the
+followers of its workshop, a poll to the audience it is asked to. Each follower reads it
+as its view says (`views`): a participant the public card (her own cards, with her flags,
+to her), a moderator everything, a screen the retained proposals. Each frame is built
+once per kind of reader, never once per follower, except for the one or two people the
+change is about (its author, the person who acted).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from live.agenda.outbox import RESYNC, Client
+from live.backends.base import Backend
+from live.eventlog import Commit, EventLog, Unsettled, now_ms
+from live.model import Event
+from live.participation import commands
+from live.participation.changes import changed
+from live.participation.commands import Actor
+from live.participation.state import Participation
+from live.participation.views import (
+    moderator_view,
+    participant_view,
+    poll_result,
+    polls_for,
+    proposal_card,
+    proposal_for_moderator,
+    proposal_public,
+    screen_view,
+)
+
+__all__ = ["Follower", "Room", "Unsettled"]
+
+Mode = Literal["participant", "moderator", "screen"]
+
+
+@dataclass(frozen=True)
+class Follower:
+    """What a socket follows: one workshop, as a participant (`actor.person`), a
+    moderator or a screen. `actor` is who it acts as (its link, its person)."""
+
+    actor: Actor
+    workshop: str
+    mode: Mode
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+class Room(EventLog[Participation]):
+    """The participation of one event in this process."""
+
+    def __init__(self, event: Event, backend: Backend, snapshot_every: int = 200) -> None:
+        self.event = event
+        # socket -> what it follows; by workshop, for the broadcasts
+        self.followers: dict[Client, Follower] = {}
+        self.by_workshop: dict[str, set[Client]] = {}
+        super().__init__(
+            backend, f"participation:{event.id}", f"{event.id}:participation", snapshot_every
+        )
+
+    @property
+    def clients(self) -> set[Client]:
+        return set(self.followers)
+
+    # -- the log's state (see EventLog) ----------------------------------------------------
+
+    def empty(self) -> Participation:
+        return Participation()
+
+    def restore(self, data: dict[str, Any]) -> Participation:
+        return Participation.from_dict(data)
+
+    def dump(self, state: Participation) -> dict[str, Any]:
+        return state.to_dict()
+
+    def prepare(self, state: Participation, entry: dict[str, Any]) -> Commit[Participation]:
+        change = commands.prepare(state, entry)
+
+        def commit() -> Participation:
+            change()
+            return state
+
+        return commit
+
+    def resynced(self) -> None:
+        for client in self.followers:
+            client.push_event(RESYNC)
+
+    async def command(
+        self, name: str, args: dict[str, Any], actor: Actor, link_id: str, cid: str
+    ) -> int:
+        """Check at the edge, then prepare, append, commit, broadcast; return the seq."""
+        clean = commands.check(name, args, actor, self.event)
+        return await self.submit(name, clean, f"{link_id}:{cid}", {"actor": actor.to_dict()})
+
+    # -- followers -------------------------------------------------------------------------
+
+    def join(self, client: Client, follower: Follower) -> None:
+        """Register a socket and queue its picture in one synchronous step: no gap."""
+        self.leave(client)
+        self.followers[client] = follower
+        self.by_workshop.setdefault(follower.workshop, set()).add(client)
+        client.behind = False
+        client.push_reply(self.snapshot(follower))
+
+    def leave(self, client: Client) -> None:
+        follower = self.followers.pop(client, None)
+        if follower is not None:
+            watchers = self.by_workshop.get(follower.workshop)
+            if watchers is not None:
+                watchers.discard(client)
+                if not watchers:
+                    del self.by_workshop[follower.workshop]
+
+    def snapshot(self, follower: Follower) -> str:
+        """A follower's whole picture: its workshop as its mode sees it, and its polls."""
+        state = self.state
+        if follower.mode == "moderator":
+            seen = moderator_view(state, follower.workshop)
+        elif follower.mode == "screen":
+            seen = screen_view(state, follower.workshop)
+        else:
+            seen = participant_view(state, follower.actor)
+        return _dumps(
+            {
+                "type": "view",
+                "seq": state.seq,
+                "epoch": self.epoch,
+                "t": now_ms(),
+                "mode": follower.mode,
+                "view": seen,
+                "polls": polls_for(state, follower.actor),
+            }
+        )
+
+    # -- broadcasts ------------------------------------------------------------------------
+
+    def accepted(self, entry: dict[str, Any], state: Participation) -> None:
+        change = changed(state, entry, self.event)
+        actor = entry.get("actor") or {}
+        acting = actor.get("person") or ""
+        for pid in change.proposals:
+            self._send_proposal(pid, change.workshops[0], int(entry["seq"]), acting)
+        for qid in change.polls:  # to the workshops it is asked to (`changed` names them)
+            poll = poll_result(state.polls[qid])
+            frame = _dumps({"type": "poll", "seq": change.seq, "poll": poll})
+            for workshop in change.workshops:
+                for client in self.by_workshop.get(workshop, ()):
+                    client.push_event(frame)
+
+    def _send_proposal(self, pid: str, workshop: str, seq: int, acting: str) -> None:
+        p = self.state.proposals[pid]
+        frames: dict[str, str] = {}
+        for client in self.by_workshop.get(workshop, ()):
+            follower = self.followers[client]
+            person = follower.actor.person
+            if follower.mode == "moderator":
+                key = "moderator"
+            elif follower.mode == "screen":
+                key = "screen"
+            elif person and person in (p.author, acting):
+                key = f"person:{person}"
+            else:
+                key = "public"
+            frame = frames.get(key)
+            if frame is None:
+                frame = frames[key] = self._proposal_frame(p, key, person, seq)
+            client.push_event(frame)
+
+    def _proposal_frame(self, p: Any, key: str, person: str, seq: int) -> str:
+        if key == "moderator":
+            return _dumps({"type": "proposal", "seq": seq, "proposal": proposal_for_moderator(p)})
+        if key == "screen":
+            return _dumps({"type": "retained", "seq": seq, **screen_view(self.state, p.workshop)})
+        if key.startswith("person:"):
+            card = proposal_card(p, person) or proposal_public(p)
+            return _dumps({"type": "proposal", "seq": seq, "proposal": card})
+        return _dumps({"type": "proposal", "seq": seq, "proposal": proposal_public(p)})
