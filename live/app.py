@@ -24,8 +24,9 @@ from live.notes.exports import Exports
 from live.notes.service import NotesService
 from live.people.mailer import Mailer
 from live.people.retention import keep_purging
+from live.people.service import Desk
 from live.plenary.service import Plenary
-from live.web import common, registration, studio
+from live.web import common, studio
 from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders
 from live.web.limits import BodyLimit
@@ -154,5 +155,5 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         settings.smtp_starttls,
         per_hour=settings.mails_per_hour,
     )
-    app.state.registration_limits = registration.RegistrationLimits(settings)
+    app.state.desk = Desk(backend, app.state.mailer, app.state.links, settings)
     return app

@@ -51,13 +51,9 @@ Handler = Callable[[Request, Live, People], Awaitable[Response]]
 
 
 def desk_of(request: Request) -> Desk:
-    """The app's people desk. Until app.py builds it (`app.state.desk`), it is made here
-    on first use from what app.py does build, and kept on the app."""
-    state = request.app.state
-    built: Desk | None = getattr(state, "desk", None)
-    if built is None:
-        built = state.desk = Desk(state.backend, state.mailer, state.links, state.settings)
-    return built
+    """The app's people desk (`app.state.desk`, built once by the app)."""
+    desk: Desk = request.app.state.desk
+    return desk
 
 
 def _say(request: Request, key: str, params: dict[str, Any]) -> str:

@@ -37,7 +37,6 @@ from live.i18n import translator
 from live.links.signing import Claims, LinkError
 from live.people import rounds
 from live.people.calendar import agenda_ics, personal_ics
-from live.people.limits import RegistrationLimits
 from live.people.registration import (
     Invalid,
     Registration,
@@ -62,7 +61,6 @@ from live.web.organize import desk_of
 
 HONEYPOT = "hp_field"  # the hidden field of templates/register.html; people leave it empty
 MAX_FIELDS = 40  # a registration form has about fifteen; no file is ever expected
-__all__ = ["RegistrationLimits", "routes"]  # RegistrationLimits: app.py builds it, until Desk
 
 
 def client_address(request: Request) -> str:
