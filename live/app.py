@@ -17,6 +17,7 @@ from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
+from live.links.kept import KeptLinks
 from live.links.signing import AdminLinks, LinkBook, Signer
 from live.logs import install as redact_tokens_in_logs
 from live.notes.budget import SendBudget
@@ -31,6 +32,7 @@ from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders
 from live.web.limits import BodyLimit
 from live.web.routes import all_routes
+from live.web.urls import Urls
 from live.workers import Workers
 
 log = logging.getLogger("relais")
@@ -48,8 +50,6 @@ def follow_floor(plenary: Plenary) -> Listener:
     """The relay shows whoever has the floor in the agenda's state: at load (a restart
     keeps it) and after each command."""
     return lambda event, state: plenary.set_program(event.id, state.floor)
-
-
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Starlette:
@@ -155,5 +155,13 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         settings.smtp_starttls,
         per_hour=settings.mails_per_hour,
     )
-    app.state.desk = Desk(backend, app.state.mailer, app.state.links, settings)
+    urls = app.state.urls = Urls(app.router, settings.base_url)  # every address (web/urls.py)
+    app.state.kept_links = KeptLinks(backend, app.state.signer)  # the links sheet's kept links
+    app.state.desk = Desk(
+        backend,
+        app.state.mailer,
+        app.state.links,
+        settings,
+        address=lambda event_id, token: urls.link_url(event_id, "participant", token),
+    )
     return app

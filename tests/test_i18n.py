@@ -54,16 +54,18 @@ def test_every_message_the_code_asks_for_exists() -> None:
 
 
 def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> None:
-    from live.agenda import protocol as protocol
+    from live import eventlog
+    from live.agenda import protocol
     from live.agenda.commands import COMMANDS
 
     source = "".join(p.read_text() for p in (ROOT / "live" / "agenda").glob("*.py"))
     codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
     codes |= {
-        getattr(protocol, name)
-        for name in dir(protocol)
-        if name.isupper() and re.fullmatch(r"[a-z_]+", str(getattr(protocol, name)))
-    }  # its error codes, not what it imports (EVERYONE = "*")
+        getattr(module, name)
+        for module in (protocol, eventlog)
+        for name in dir(module)
+        if name.isupper() and re.fullmatch(r"[a-z_]+", str(getattr(module, name)))
+    }  # their error codes, not what they import (EVERYONE = "*")
     web = "".join(p.read_text() for p in (ROOT / "live" / "web").glob("*.py"))
     codes |= set(re.findall(r"""(?:Relais|Link)Error\(\s*["']([a-z_]+)["']""", web))
     codes.add("unknown_event")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from live.agenda.state import EVERYONE
 from live.errors import RelaisError
-from live.eventlog import CONFLICT, OUTCOME_UNKNOWN
+from live.eventlog import OUTCOME_UNKNOWN
 from live.model import Event
 
 # Error codes sent in `error{code}`; the state machine adds its own (see Rejected).

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from live.errors import RelaisError, http_status
-from live.links.signing import LinkBook, LinkError, url
+from live.links.signing import LinkBook, LinkError
 from live.model import Event, Workshop
 from live.people import rounds
 from live.people.registration import (
@@ -31,6 +31,9 @@ from live.people.store import Duplicate, People
 
 MAX_SEATS = 100_000
 MAX_SEED = 2**63 - 1
+# The address a participant's link opens, from the event id and the link's token: the
+# app's URL builder gives it (the domain builds no address itself).
+Address = Callable[[str, str], str]
 MAX_UPLOAD = 2 * 1024 * 1024  # an imported list's bytes
 
 
@@ -251,7 +254,9 @@ async def import_rows(event: Event, people: People, rows: list[dict[str, Any]]) 
 # -- a person's own link, and their data ----------------------------------------------------
 
 
-async def personal_link(links: LinkBook, base_url: str, people: People, reg: Registration) -> str:
+async def personal_link(
+    links: LinkBook, address: Address, people: People, reg: Registration
+) -> str:
     """A fresh signed link for this person; the previous one is revoked.
 
     The link is kept in `reg.extra["link"]` so that the confirmation e-mail and the
@@ -262,13 +267,13 @@ async def personal_link(links: LinkBook, base_url: str, people: People, reg: Reg
     if reg.link_id:
         await links.revoke(event, reg.link_id)
     reg.link_id = links.signer.verify(token, event).id
-    link = url(base_url, event, "participant", token)
+    link = address(event, token)
     reg.extra["link"] = link
     await people.save(reg)
     return link
 
 
-async def working_link(links: LinkBook, base_url: str, people: People, reg: Registration) -> str:
+async def working_link(links: LinkBook, address: Address, people: People, reg: Registration) -> str:
     """The person's stored link while it still opens their page, else a new one (which
     revokes the old): the CSV, the e-mail and the person all keep the same link."""
     link = reg.extra.get("link")
@@ -279,7 +284,7 @@ async def working_link(links: LinkBook, base_url: str, people: People, reg: Regi
                 return link
         except LinkError:
             pass
-    return await personal_link(links, base_url, people, reg)
+    return await personal_link(links, address, people, reg)
 
 
 def token_of(text: str) -> str:

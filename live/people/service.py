@@ -45,10 +45,19 @@ class Records:
 
 
 class Desk:
-    """Built once per app with the backend, the mailer, the link book and the settings."""
+    """Built once per app with the backend, the mailer, the link book, the settings and
+    the address a participant's link opens (`desk.Address`, from the app's URL builder)."""
 
-    def __init__(self, backend: Backend, mailer: Mailer, links: LinkBook, settings: Settings):
+    def __init__(
+        self,
+        backend: Backend,
+        mailer: Mailer,
+        links: LinkBook,
+        settings: Settings,
+        address: desk.Address,
+    ) -> None:
         self.backend, self.mailer, self.links, self.settings = backend, mailer, links, settings
+        self.address = address
         self.limits = RegistrationLimits(settings)
 
     def people(self, event: Event) -> People:
@@ -64,11 +73,11 @@ class Desk:
 
     async def personal_link(self, people: People, reg: Registration) -> str:
         """A fresh personal link (see desk.personal_link)."""
-        return await desk.personal_link(self.links, self.settings.base_url, people, reg)
+        return await desk.personal_link(self.links, self.address, people, reg)
 
     async def working_link(self, people: People, reg: Registration) -> str:
         """The person's link that still works, or a new one (see desk.working_link)."""
-        return await desk.working_link(self.links, self.settings.base_url, people, reg)
+        return await desk.working_link(self.links, self.address, people, reg)
 
     async def revoke(self, event: Event, raw: str) -> None:
         """Revoke any link of this event, pasted whole or as its token; a forged or foreign

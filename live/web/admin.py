@@ -25,7 +25,6 @@ from starlette.routing import Route
 from live.agenda.catalogue import Catalogue, stage
 from live.i18n import plural, translator
 from live.links.signing import Claims, LinkError
-from live.web import links_sheet
 from live.web.common import lang_of, link_error, not_found, render
 
 ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
@@ -108,8 +107,8 @@ async def renew(request: Request, claims: Claims) -> Response:
     others = form.get("revoke") == "others"
     state = request.app.state
     new = await state.admin_links.renew(revoke_others=others)
-    if others:  # and the organizer links the studio gave admins (links_sheet.ADMIN_SLOT)
-        await links_sheet.revoke_admin_handouts(state.backend, state.signer, state.links.revoke)
+    if others:  # and the organizer links the studio gave admins (kept.ADMIN_SLOT)
+        await state.kept_links.revoke_admin_handouts(state.links.revoke)
     query = urlencode({"k": new, "done": "revoked" if others else "renewed"})
     return RedirectResponse(f"{request.app.url_path_for('admin')}?{query}", status_code=303)
 

@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from live.agenda.live import Live
 from live.agenda.protocol import event_info
-from live.links.signing import COMMANDERS, Claims, url
-from live.web import links_sheet, plenary_pages, registration
+from live.links.kept import participants
+from live.links.signing import COMMANDERS, Claims
+from live.web import plenary_pages, registration
 from live.web.common import get_live, not_found, render, with_link
 from live.web.plenary_pages import plenary_config, qr_svg, visio_rooms
+from live.web.urls import urls_of
 
 
 async def agenda_fragment(request: Request) -> Response:
@@ -68,12 +70,10 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
     """A projector at one site: the site comes from its link."""
     event = live.event
     site = event.site(claims.site or request.query_params.get("site", "")) or event.hub
-    settings = request.app.state.settings
-    participants = links_sheet.LinkSlot(f"participant:{site.id}", "participant", site=site.id)
     state = request.app.state
     revoked = await state.links.revocations.of(event.id)
-    token = await links_sheet.kept_link(state.backend, state.signer, event, participants, revoked)
-    join = url(settings.base_url, event.id, "participant", token)
+    token = await state.kept_links.kept(event, participants(site.id), revoked)
+    join = urls_of(request).link_url(event.id, "participant", token)
     return render(
         request,
         "screen.html",

@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -32,14 +31,15 @@ from live.agenda.live import Live
 from live.event_checks import Problem
 from live.event_file import DefinitionError
 from live.i18n import translator
-from live.links.signing import Claims, LinkError, url
+from live.links.kept import ADMIN_SLOT
+from live.links.signing import Claims, LinkError
 from live.model import Event
 from live.studio import forms, validate
 from live.studio.yaml_io import MODELS, event_data, export, model_data
-from live.web import links_sheet
 from live.web.admin import admin_claims, admin_only, done_message, redirect
 from live.web.admin import token as _token
 from live.web.common import claims_for, lang_of, not_found, render, with_claims
+from live.web.urls import urls_of
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
 MAX_FIELDS = 20_000  # inputs in the studio's form (a seven-site day has about 500)
@@ -115,29 +115,25 @@ def _options(raw: forms.Raw) -> dict[str, list[tuple[str, str]]]:
 async def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, str]]:
     """Where the organizer goes from the studio: the desk, the links sheet (console and
     screen links), the console, the public page. An admin is given the organizer link kept
-    for admins on the links sheet (`links_sheet.ADMIN_SLOT`): listed, revocable, and revoked
+    for admins on the links sheet (`kept.ADMIN_SLOT`): listed, revocable, and revoked
     with the admin links, never a fresh one that nobody could see or revoke."""
     event_id = live.definition.id
     t = translator(lang_of(request))
-    public = (t("studio.nav.public"), f"/e/{event_id}")
+    urls = urls_of(request)
+    public = (t("studio.nav.public"), urls.link(event_id, "public"))
     token = _token(request)
     if claims.role == "admin":
         state = request.app.state
         revoked = await state.links.revocations.of(event_id)
-        event = live.event
-        token = await links_sheet.kept_link(
-            state.backend, state.signer, event, links_sheet.ADMIN_SLOT, revoked
-        )
+        token = await state.kept_links.kept(live.event, ADMIN_SLOT, revoked)
         try:  # checked again after: admin links revoked meanwhile hand out nothing more
             await admin_claims(request)
         except LinkError:
             return [public]
-    where = request.app.url_path_for("links", event_id=event_id)
-    base = f"/e/{event_id}"
     return [
-        (t("studio.nav.links"), f"{where}?{urlencode({'k': token})}"),
-        (t("studio.nav.desk"), url("", event_id, "organizer", token)),
-        (t("console"), f"{base}/console?{urlencode({'k': token})}"),
+        (t("studio.nav.links"), urls.path("links", event_id=event_id, k=token)),
+        (t("studio.nav.desk"), urls.link(event_id, "organizer", token)),
+        (t("console"), urls.link(event_id, "facilitator", token)),
         public,
     ]
 

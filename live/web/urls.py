@@ -76,4 +76,5 @@ class Urls:
 
 def urls_of(request: HTTPConnection) -> Urls:
     """The addresses of the app serving this request, under its public base URL."""
-    return Urls(request.app.router, request.app.state.settings.base_url)
+    urls: Urls = request.app.state.urls
+    return urls

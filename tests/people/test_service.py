@@ -17,6 +17,7 @@ from live.people.desk import Refused
 from live.people.mailer import Mailer
 from live.people.service import Desk, Expired
 from live.people.store import Duplicate
+from live.web.routes import urls
 from tests.people.test_desk_rules import ONE, TWO
 
 
@@ -57,7 +58,13 @@ def make(mail: bool = True) -> tuple[Desk, Outbox]:
     backend = MemoryBackend()
     outbox = Outbox(on=mail)
     settings = Settings(base_url="https://relais.test", confirm_hours=0)
-    return Desk(backend, outbox, LinkBook(Signer("secret"), backend), settings), outbox
+    addresses = urls(settings.base_url)  # as the app's URL builder gives them
+
+    def address(event_id: str, token: str) -> str:
+        return addresses.link_url(event_id, "participant", token)
+
+    links = LinkBook(Signer("secret"), backend)
+    return Desk(backend, outbox, links, settings, address), outbox
 
 
 def fields(name: str, *wishes: str) -> dict[str, Any]:
