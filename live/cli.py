@@ -19,7 +19,7 @@ from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
 from live.event_file import DefinitionError, Found, parse_event, read_event
 from live.i18n import library, plural, translator
-from live.links.kept import LinkSlot, revoke_admin_handouts, slots
+from live.links.kept import KeptLinks, LinkSlot, slots
 from live.links.signing import DAY, AdminLinks, LinkBook, Signer
 from live.model import Event
 from live.people.retention import Purged, purge
@@ -199,7 +199,7 @@ async def _revoke_admin_links_before(settings: Settings, issued: int) -> None:
     try:
         await AdminLinks.revoke_before(backend, issued)
         book = LinkBook(Signer(settings.secret), backend)
-        await revoke_admin_handouts(backend, book.signer, book.revoke)
+        await KeptLinks(backend, book.signer).revoke_admin_handouts(book.revoke)
         await book.settle()
     finally:
         await backend.close()

@@ -262,15 +262,3 @@ class KeptLinks:
 
 
 # The names the screen (web/pages.py) and the studio (web/studio.py) call.
-
-
-async def kept_link(
-    backend: Backend, signer: Signer, event: Event, slot: LinkSlot, revoked: Container[str]
-) -> str:
-    """`KeptLinks.kept`."""
-    return await KeptLinks(backend, signer).kept(event, slot, revoked)
-
-
-async def revoke_admin_handouts(backend: Backend, signer: Signer, revoke: Revoke) -> None:
-    """`KeptLinks.revoke_admin_handouts`."""
-    await KeptLinks(backend, signer).revoke_admin_handouts(revoke)

@@ -20,7 +20,6 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal, Protocol
-from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -53,16 +52,6 @@ ROLES: tuple[Role, ...] = (
     "host",  # a site's host: its room camera, the mosaic, asking for the floor
 )
 COMMANDERS: frozenset[str] = frozenset({"organizer", "facilitator"})
-
-PAGES: dict[str, str] = {
-    "organizer": "organize",
-    "facilitator": "console",
-    "screen": "screen",
-    "rapporteur": "notes",
-    "participant": "me",
-    "speaker": "speak",
-    "host": "host",
-}
 
 
 class LinkError(RelaisError):
@@ -440,8 +429,3 @@ class LinkBook:
     def watched(self) -> int:
         """How many connections are watched (tests check none are left behind)."""
         return sum(len(c) for c in self._watchers.values())
-
-
-def url(base: str, event: str, role: Role, token: str) -> str:
-    page = PAGES.get(role, "")
-    return f"{base}/e/{quote(event)}/{page}?k={token}"

@@ -27,10 +27,7 @@ from starlette.routing import Route
 from live.agenda.live import Live
 from live.errors import http_status
 from live.i18n import translator
-from live.links.kept import ADMIN_SLOT as ADMIN_SLOT  # re-exported: web/studio.py calls
 from live.links.kept import KeptLinks, LinkSlot, NotKept, slot_of
-from live.links.kept import kept_link as kept_link  # re-exported: web/pages.py, web/studio.py
-from live.links.kept import revoke_admin_handouts as revoke_admin_handouts  # web/admin.py
 from live.links.printed import sheet_pdf
 from live.links.signing import Claims
 from live.model import Event, Site

@@ -17,9 +17,7 @@ from live.links.kept import (
     KeptLinks,
     NotKept,
     at_site,
-    kept_link,
     participants,
-    revoke_admin_handouts,
     slot_named,
     slot_of,
     slots,
@@ -113,8 +111,8 @@ async def test_a_new_link_keeps_the_old_one_earlier(backend: Backend) -> None:
 
 async def test_a_revoked_kept_link_is_replaced_where_it_is_shown(backend: Backend) -> None:
     slot = participants("niort")
-    shown = await kept_link(backend, SIGNER, POITIERS, slot, frozenset())
-    again = await kept_link(backend, SIGNER, POITIERS, slot, {link_id(shown)})
+    shown = await KeptLinks(backend, SIGNER).kept(POITIERS, slot, frozenset())
+    again = await KeptLinks(backend, SIGNER).kept(POITIERS, slot, {link_id(shown)})
     assert again != shown
     record = await KeptLinks(backend, SIGNER).record(POITIERS, slot)
     assert record is not None and record["earlier"][0]["token"] == shown
@@ -146,11 +144,11 @@ async def test_only_a_slots_own_links_are_revoked_never_the_one_in_use(backend: 
 
 async def test_revoking_the_admin_links_revokes_their_handouts_only(backend: Backend) -> None:
     book = LinkBook(SIGNER, backend)
-    organizer = await kept_link(backend, SIGNER, ARIEGE, slot_of(ARIEGE, "organizer"), ())
-    given = await kept_link(backend, SIGNER, ARIEGE, ADMIN_SLOT, ())
+    organizer = await KeptLinks(backend, SIGNER).kept(ARIEGE, slot_of(ARIEGE, "organizer"), ())
+    given = await KeptLinks(backend, SIGNER).kept(ARIEGE, ADMIN_SLOT, ())
     await KeptLinks(backend, SIGNER).reissue(ARIEGE, ADMIN_SLOT)
-    newer = await kept_link(backend, SIGNER, ARIEGE, ADMIN_SLOT, ())
-    await revoke_admin_handouts(backend, SIGNER, book.revoke)
+    newer = await KeptLinks(backend, SIGNER).kept(ARIEGE, ADMIN_SLOT, ())
+    await KeptLinks(backend, SIGNER).revoke_admin_handouts(book.revoke)
     revoked = await book.revocations.of(ARIEGE.id)
     assert revoked == {link_id(given, ARIEGE), link_id(newer, ARIEGE)}
     assert link_id(organizer, ARIEGE) not in revoked

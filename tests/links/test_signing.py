@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from live.links.signing import LinkError, Signer, url
+from live.links.signing import LinkError, Signer
 
 S = Signer("secret")
 
@@ -46,10 +46,3 @@ def test_expired_and_revoked_links_are_refused() -> None:
     token = S.sign("ev", "screen", site="a")
     claims = S.verify(token, "ev")
     assert code(lambda: S.verify(token, "ev", revoked=frozenset({claims.id}))) == "link_revoked"
-
-
-def test_urls_point_to_the_page_of_the_role() -> None:
-    assert url("http://x", "ev", "facilitator", "T") == "http://x/e/ev/console?k=T"
-    assert url("http://x", "ev", "screen", "T") == "http://x/e/ev/screen?k=T"
-    assert url("http://x", "ev", "participant", "T") == "http://x/e/ev/me?k=T"
-    assert url("http://x", "ev", "organizer", "T") == "http://x/e/ev/organize?k=T"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from starlette.routing import NoMatchFound
 
-from live.links.signing import ROLES, url
+from live.links.signing import ROLES
 from live.web.routes import all_routes, urls
 from live.web.urls import ROLE_PAGES, Urls
 
@@ -37,11 +37,11 @@ def test_absolute_addresses_are_under_the_base_url() -> None:
     assert urls().link_url("ev", "screen", "T") == "/e/ev/screen?k=T"  # no base: a path
 
 
-def test_they_are_the_links_signing_url_gives() -> None:
-    """`signing.url`, the hand-built form still used by a few callers, agrees."""
-    token = "eyJlIjoiZXYifQ.abc-_"
-    for role in ("facilitator", "organizer", "screen", "participant", "speaker", "host"):
-        assert URLS.link_url("ev", role, token) == url("https://relais.example", "ev", role, token)
+def test_a_links_address_opens_its_roles_page() -> None:
+    assert URLS.link_url("ev", "facilitator", "T") == "https://relais.example/e/ev/console?k=T"
+    assert URLS.link_url("ev", "screen", "T") == "https://relais.example/e/ev/screen?k=T"
+    assert URLS.link_url("ev", "participant", "T") == "https://relais.example/e/ev/me?k=T"
+    assert URLS.link_url("ev", "organizer", "T") == "https://relais.example/e/ev/organize?k=T"
 
 
 def test_link_tokens_and_formats_go_in_the_query_the_rest_in_the_path() -> None:
