@@ -28,7 +28,8 @@ from scipy.sparse.csgraph import maximum_flow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from live.people.assignment import Applicant, Assignment, Seats, assign, assign_rounds
+from live.people.assignment import Applicant, Assignment, Seats, assign
+from live.people.rounds_assignment import assign_rounds
 
 
 def make_instance(

@@ -35,10 +35,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.plenary_peers import Publisher, Viewer, loopback_only  # noqa: E402
-
 from bench.server import free_port, start_server  # noqa: E402
 from live.links.signing import Signer  # noqa: E402
+from tests.support.plenary_peers import Publisher, Viewer, loopback_only  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "poitiers-2020"

@@ -24,9 +24,9 @@ from live.notes.budget import SendBudget
 from live.notes.exports import Exports
 from live.notes.service import NotesService
 from live.people.mailer import Mailer
-from live.people.retention import keep_purging
 from live.people.service import Desk
 from live.plenary.service import Plenary
+from live.retention import keep_purging
 from live.web import common, studio
 from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders

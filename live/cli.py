@@ -22,7 +22,7 @@ from live.i18n import library, plural, translator
 from live.links.kept import KeptLinks, LinkSlot, slots
 from live.links.signing import DAY, AdminLinks, LinkBook, Signer
 from live.model import Event
-from live.people.retention import Purged, purge
+from live.retention import Purged, purge
 from live.studio.validate import file_lines
 from live.web import routes as web_routes
 from live.web import wire
@@ -421,7 +421,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Remove an event's personal data now (see live/people/retention.py for what stays)."""
+    """Remove an event's personal data now (see live/retention.py for what stays)."""
     settings = _server_settings(args, "none", need_database=True)
     if settings is None:
         return 2

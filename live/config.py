@@ -81,7 +81,7 @@ class Settings:
     # 2 MiB file, `MAX_UPLOAD` in live/web/organize.py, plus the multipart envelope).
     max_form_bytes: int = 64 * 1024
     max_import_bytes: int = 2 * 1024 * 1024 + 64 * 1024
-    # Registration abuse and personal data (live/ratelimit.py, live/people/retention.py).
+    # Registration abuse and personal data (live/ratelimit.py, live/retention.py).
     # Per client address: posts at once (a class of 30 behind its school's NAT, typos
     # included; 0: none), then an hour's pace; per e-mail; per event, valid ones only.
     register_per_minute: int = 60

@@ -26,6 +26,7 @@ BASE = {
     "errors",
     "event_checks",
     "event_file",
+    "eventlog",
     "gcpolicy",
     "i18n",
     "logs",

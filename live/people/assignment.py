@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -238,30 +238,6 @@ def assign(
     duplicate wish, wish on another site, pinning over capacity, ...).
     """
     return _assign(list(applicants), list(workshops), seed, allow_free_seats, late)
-
-
-def assign_rounds(
-    applicants_per_round: Sequence[Iterable[Applicant]],
-    workshops_per_round: Sequence[Iterable[Seats]],
-    *,
-    seed: int,
-    allow_free_seats: bool = False,
-    late: bool = False,
-    apart: Mapping[str, str] | None = None,
-) -> list[Assignment]:
-    """Assign several rounds together, as one exact optimisation: nobody is placed twice
-    in the same workshop id, nor twice under the same key of ``apart`` (workshop id ->
-    key, e.g. its theme). See ``rounds_assignment``; round ``i`` keeps seed ``seed + i``."""
-    from live.people.rounds_assignment import assign_rounds as joint
-
-    return joint(
-        applicants_per_round,
-        workshops_per_round,
-        seed=seed,
-        allow_free_seats=allow_free_seats,
-        late=late,
-        apart=apart,
-    )
 
 
 def report(assignment: Assignment) -> Summary:

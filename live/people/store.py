@@ -29,8 +29,9 @@ from live.errors import RelaisError
 from live.links.signing import Revocations
 from live.model import Event
 from live.people import rounds
-from live.people.assignment import Assignment, Seats, Summary, assign, assign_rounds
+from live.people.assignment import Assignment, Seats, Summary, assign
 from live.people.registration import Registration, WorkshopSettings, seats
+from live.people.rounds_assignment import assign_rounds
 
 
 @dataclass
@@ -197,6 +198,10 @@ class People:
     async def all(self) -> list[Registration]:
         """The registrations that count: every one but those whose address is unconfirmed."""
         return [r for r in await self._everyone() if not r.awaiting_email]
+
+    async def count(self) -> int:
+        """Every registration of the event, confirmed or not: what deleting it removes."""
+        return len(await self.backend.list_records("registration", self._p))
 
     async def pending(self) -> list[Registration]:
         """Registrations from the public form whose person has not opened the mailed link."""

@@ -132,15 +132,13 @@ async def delete(request: Request, claims: Claims) -> Response:
     if live is None:
         return not_found(request)
     if request.method == "GET":
-        # A raw read of people/store.py's records, until that store counts an event's
-        # registrations itself.
-        people = await request.app.state.backend.list_records("registration", f"{event_id}:")
+        people = await request.app.state.desk.people(live.definition).count()
         return render(
             request,
             "admin_delete.html",
             token=token(request),
             event=live.definition,
-            people=plural(lang_of(request))("org.n_people", len(people)),
+            people=plural(lang_of(request))("org.n_people", people),
         )
     if not await catalogue.delete(event_id):
         return not_found(request)

@@ -63,8 +63,8 @@ def _context(request: Request, event: Event, claims: Claims, revoked: frozenset[
 
 
 def _links(request: Request) -> KeptLinks:
-    state = request.app.state
-    return KeptLinks(state.backend, state.signer)
+    kept: KeptLinks = request.app.state.kept_links
+    return kept
 
 
 async def _kept(request: Request, live: Live, claims: Claims) -> tuple[Context, dict[str, Any]]:

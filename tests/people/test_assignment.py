@@ -16,7 +16,8 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 import live.people.assignment as assignment_module
-from live.people.assignment import Applicant, Assignment, Seats, assign, assign_rounds
+from live.people.assignment import Applicant, Assignment, Seats, assign
+from live.people.rounds_assignment import assign_rounds
 
 # --------------------------------------------------------------------------- references
 

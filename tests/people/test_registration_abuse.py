@@ -31,9 +31,9 @@ from live.notes.room import RAPPORTEURS
 from live.people import desk as desk_rules
 from live.people.address import BadAddress, email_address
 from live.people.mailer import Mailer
-from live.people.retention import is_past_retention, purge, sweep
 from live.people.store import Duplicate, People
 from live.ratelimit import Limiter
+from live.retention import is_past_retention, purge, sweep
 from tests.model.test_model import DEMO
 from tests.people.test_registration import GOOD as FORM
 from tests.support.servers import LiveServer
@@ -421,7 +421,9 @@ async def fill(data_dir: Path, event: Event) -> None:
         alice = await people.create({"name": "Alice Personnelle", "email": "alice@example.fr",
                                      "category": "parent", "site": "foix",
                                      "wishes": ["atelier-acces"]})  # fmt: skip
-        await desk_rules.personal_link(links, "http://x", people, alice)
+        await desk_rules.personal_link(
+            links, lambda e, t: f"http://x/e/{e}/me?k={t}", people, alice
+        )
         await people.revoke(alice.link_id)  # she asked for it, say
         await people.run(seed=1)
         await people.publish()

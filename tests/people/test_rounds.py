@@ -27,8 +27,9 @@ from live.backends.memory import MemoryBackend
 from live.event_file import DefinitionError, parse_event
 from live.model import Event
 from live.people import rounds
-from live.people.assignment import Applicant, Seats, assign_rounds
+from live.people.assignment import Applicant, Seats
 from live.people.registration import Invalid, check
+from live.people.rounds_assignment import assign_rounds
 from live.people.store import People, Run
 from tests.browser import test_accessibility
 from tests.browser.test_show_day import command

@@ -24,7 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 from live.app import demo_definitions
 from live.backends.redis import RedisBackend
 from live.event_file import parse_event
-from live.people.retention import sweep
+from live.retention import sweep
 from tests.support.servers import LiveServer, RedisServer
 
 pytestmark = pytest.mark.redis
