@@ -85,9 +85,21 @@ class Site(_Strict):
     hub: bool = False
 
 
+class Subject(_Strict):
+    """A subject of a theme ("Égalité d'accès", "Inclusion"...): what proposals are filed
+    under, and what the questionnaire asks people to rank."""
+
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1, max_length=TITLE_LENGTH)
+
+
 class Theme(_Strict):
     id: str = Field(pattern=SLUG)
     title: str = Field(min_length=1, max_length=TITLE_LENGTH)
+    subjects: tuple[Subject, ...] = Field(default=(), max_length=12)
+
+    def subject(self, subject_id: str) -> Subject | None:
+        return next((s for s in self.subjects if s.id == subject_id), None)
 
 
 class Speaker(_Strict):
