@@ -3,7 +3,7 @@ and how a document keeps them (`KeptCredits`: in the backend, a purge winning).
 
 A rapporteur's page announces a name in its awareness state (the "Votre nom" field) and
 its Yjs client id; the room credits that name once the same client id has brought text
-(see `Room._authors`). So a name is credited to a Yjs client, not to a connection, and a
+(see `authors_of`). So a name is credited to a Yjs client, not to a connection, and a
 client that renames itself (J, Je, Jean, typed letter by letter) is credited once, under
 its last name.
 
