@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from live.backends.base import Backend, BackendUnavailable
 from live.links.signing import Revocations
 from live.model import Event
-from live.notes.room import PURGED, RAPPORTEURS
+from live.notes.credits import PURGED, RAPPORTEURS
 from live.people.store import People
 
 log = logging.getLogger("relais.retention")

@@ -69,8 +69,6 @@ from live.links.signing import Claims
 from live.model import Event, Workshop
 from live.notes import ysync
 from live.notes.budget import SendBudget
-from live.notes.credits import PURGED as PURGED  # where retention.py reads it
-from live.notes.credits import RAPPORTEURS as RAPPORTEURS
 from live.notes.credits import KeptCredits
 from live.notes.limits import COMPACT_GROWTH, MAX_AWARENESS, MAX_DOC, MAX_FRAME
 from live.notes.peer import Peer

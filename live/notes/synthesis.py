@@ -26,6 +26,7 @@ from fpdf.fonts import FontFace
 from fpdf.html import DEFAULT_TAG_STYLES
 from markdown_it import MarkdownIt
 
+from live.assets import FONTS
 from live.backends.base import Backend
 from live.i18n import plural, translator
 from live.model import Event, Report, Workshop
@@ -42,7 +43,6 @@ FORMATS: dict[str, str] = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
 }
-FONTS = Path("/usr/share/fonts/truetype/dejavu")
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 

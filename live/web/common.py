@@ -8,7 +8,6 @@ import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -22,6 +21,7 @@ from live.assets import asset_dir
 from live.errors import RelaisError, http_status
 from live.i18n import LANGS, catalog, plural, refusal, script_strings, translator
 from live.links.signing import Claims, LinkError
+from live.web.urls import urls_of
 from live.workers import Busy, Failed
 
 _page_lang: contextvars.ContextVar[str] = contextvars.ContextVar("page_lang", default="fr")
@@ -70,17 +70,10 @@ def room_label(room: str, t: Callable[[str], str]) -> str:
 
 
 # Arguments of `path()` that go in the query string rather than in the path.
-QUERY = frozenset({"k", "format", "lang", "w"})
-
-
 def path(request: Request, name: str, **params: Any) -> str:
-    """The address of a named route (one URL scheme, written in one place: the routes),
-    with the link token and other query arguments: `path(request, "console",
-    event_id=e.id, k=token)`."""
-    query = {k: v for k, v in params.items() if k in QUERY and v not in (None, "")}
-    where = {k: str(v) for k, v in params.items() if k not in QUERY}
-    url = str(request.app.url_path_for(name, **where))
-    return f"{url}?{urlencode(query)}" if query else url
+    """The address of a named route, as the app's URL builder gives it (`web/urls.py`):
+    `path(request, "console", event_id=e.id, k=token)`."""
+    return urls_of(request).path(name, **params)
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:

@@ -25,14 +25,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from live.agenda.live import Live
-from live.errors import http_status
+from live.errors import RelaisError, http_status
 from live.i18n import translator
 from live.links.kept import KeptLinks, LinkSlot, NotKept, slot_of
 from live.links.printed import sheet_pdf
 from live.links.signing import Claims
 from live.model import Event, Site
 from live.people.desk import Refused
-from live.web.common import error_page, lang_of, not_found, render, with_link
+from live.web.common import lang_of, not_found, refused, render, with_link, worker_refused
 from live.web.links_view import (
     Context,
     early_warning,
@@ -121,7 +121,9 @@ async def site_sheet(request: Request, live: Live, claims: Claims) -> Response:
         return not_found(request)
     fmt = request.query_params.get("format", "html")
     if fmt not in ("html", "pdf"):
-        return Response("format must be html or pdf", status_code=400, media_type="text/plain")
+        return refused(
+            request, RelaisError("bad_format", "format must be html or pdf", formats="html, pdf")
+        )
     ctx, kept = await _kept(request, live, claims)
     if fmt == "pdf":
         return await _site_pdf(request, ctx, kept, site)
@@ -143,14 +145,8 @@ async def _site_pdf(request: Request, ctx: Context, kept: dict[str, Any], site: 
     sheet = print_sheet(ctx, kept, site)
     try:  # rendered in a worker process of its own lane, never behind a synthesis
         body = await request.app.state.sheet_workers.run(sheet_pdf, sheet)
-    except Busy as exc:
-        busy = error_page(request, 503, "error.busy")
-        busy.headers["Retry-After"] = str(exc.retry_after)
-        return busy
-    except Failed:  # its worker died or ran out of time (logged): a new one takes the next
-        failed = error_page(request, 503, "error.export_failed")
-        failed.headers["Retry-After"] = "10"
-        return failed
+    except (Busy, Failed) as exc:  # busy, or its worker died or ran out of time (logged)
+        return worker_refused(request, exc)
     name = f"liens-{event.id}-{site.id}.pdf"
     return Response(
         body,

@@ -27,7 +27,7 @@ from live.config import Settings, _secret
 from live.event_file import parse_event
 from live.links.signing import LinkBook, Signer
 from live.model import Event
-from live.notes.room import RAPPORTEURS
+from live.notes.credits import RAPPORTEURS
 from live.people import desk as desk_rules
 from live.people.address import BadAddress, email_address
 from live.people.mailer import Mailer
