@@ -23,6 +23,7 @@ from live.logs import install as redact_tokens_in_logs
 from live.notes.budget import SendBudget
 from live.notes.exports import Exports
 from live.notes.service import NotesService
+from live.participation.service import ParticipationService
 from live.people.mailer import Mailer
 from live.people.service import Desk
 from live.plenary.service import Plenary
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     )
     hub = Catalogue(backend, settings.snapshot_every)
     notes = NotesService(backend, budget=SendBudget(settings.notes_send_bytes))
+    participation = ParticipationService(backend)
     workers = Workers()  # processes for the heavy exports, started at the first one
     # A page or two each (the printable link sheets): a lane of their own, so that they
     # never wait behind a synthesis of megabytes of notes (tens of seconds of fpdf2).
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             sheet_workers.close()
             await app.state.plenary.close()
             await notes.close()
+            await participation.close()
             await backend.close()
 
     routes = all_routes(asset_dir("static"))
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.backend = backend
     app.state.catalogue = hub
     app.state.notes = notes
+    app.state.participation = participation
     app.state.exports = Exports(workers)
     app.state.sheet_workers = sheet_workers
     app.state.signer = Signer(  # an event's links valid through its day (links.Validity)
@@ -140,7 +144,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     hub.listeners.append(follow_floor(app.state.plenary))
     # An event no longer served (deleted here or by another process): its notes rooms close
     # (pending updates written) and its plenary sessions end, before its data goes.
-    hub.on_remove += [notes.drop, app.state.plenary.end_event]
+    hub.on_remove += [notes.drop, participation.drop, app.state.plenary.end_event]
     gate = Gate.for_limits(
         settings.max_connections, settings.max_connections_per_address, raise_descriptor_limit()
     )

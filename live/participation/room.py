@@ -100,9 +100,12 @@ class Room(EventLog[Participation]):
     async def command(
         self, name: str, args: dict[str, Any], actor: Actor, link_id: str, cid: str
     ) -> int:
-        """Check at the edge, then prepare, append, commit, broadcast; return the seq."""
+        """Check at the edge, then prepare, append, commit, broadcast; return the seq. A
+        command id is the sender's: the link's, and on a site's shared link the person's
+        (each phone numbers its own commands)."""
         clean = commands.check(name, args, actor, self.event)
-        return await self.submit(name, clean, f"{link_id}:{cid}", {"actor": actor.to_dict()})
+        sender = f"{link_id}+{actor.person.replace(':', '-')}"
+        return await self.submit(name, clean, f"{sender}:{cid}", {"actor": actor.to_dict()})
 
     # -- followers -------------------------------------------------------------------------
 

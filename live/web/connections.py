@@ -218,15 +218,7 @@ class ConnectionCaps:
             return None
 
     def _device(self, scope: Scope) -> str:
-        """The device id its cookie vouches for ("" without a valid one). The cookie is a
-        link signature for no event (event ""), so it opens no page anywhere."""
-        token = HTTPConnection(scope).cookies.get(DEVICE_COOKIE)
-        if not token:
-            return ""
-        try:
-            return self.signer.verify(token, "").id
-        except LinkError:
-            return ""
+        return device_of(HTTPConnection(scope), self.signer)
 
     async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An HTML answer to a browser without a device id gives it one. The cookie is read
@@ -263,3 +255,15 @@ async def _turn_away(scope: Scope, receive: Receive, send: Send, reason: str) ->
     if scope["path"].startswith("/ws/events/"):
         await send({"type": "websocket.send", "text": frame})
     await send({"type": "websocket.close", "code": close_code(reason), "reason": reason})
+
+
+def device_of(connection: HTTPConnection, signer: Signer) -> str:
+    """The device id its cookie vouches for ("" without a valid one). The cookie is a
+    link signature for no event (event ""), so it opens no page anywhere."""
+    token = connection.cookies.get(DEVICE_COOKIE)
+    if not token:
+        return ""
+    try:
+        return signer.verify(token, "").id
+    except LinkError:
+        return ""

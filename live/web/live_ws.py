@@ -39,33 +39,43 @@ log = logging.getLogger("relais.ws")
 RATE, BURST = 20.0, 60  # frames per second a client may send, and in one burst
 
 
-class LiveSession(Session):
-    """One page following an event's live state, and commanding it if its link may."""
+class LogSession(Session):
+    """A page following an event log (the agenda's, the participation's) and sending it
+    commands if its link may: what both say the same way (rate, parse, hello, ping,
+    command answered ack / error / pending). Subclasses say what is followed."""
 
-    live: Live
     client: Client
 
-    async def on_connect(self, websocket: WebSocket) -> None:
-        app = websocket.app
-        live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
-        if live is None:
-            raise RelaisError("unknown_event", "no such event")
-        token = websocket.query_params.get("k")
-        if token:  # no link: the public's view
-            self.claims = await app.state.links.verify(token, live.event.id)
-        settings = app.state.settings
-        self.live = live
-        self.client = Client(
-            self.claims,
-            settings.send_queue,
-            settings.send_queue_bytes,
-            audience_of(self.claims, live.event),
-        )
+    def setup(self, websocket: WebSocket) -> None:
+        """Once the link is checked and `client` made: the bounds every frame is read in."""
         if self.direct is not None:  # under uvicorn with our protocol: events skip the sender
             self.client.direct = self.direct.write
-        self.max_bytes: int = settings.max_message_bytes
+        self.max_bytes: int = websocket.app.state.settings.max_message_bytes
         self.bucket, self.warned = Bucket.full(RATE, BURST, time.monotonic()), False
         self.later: set[asyncio.Task[None]] = set()  # outcomes still awaited (see `_later`)
+
+    # -- what a subclass says --------------------------------------------------------------
+
+    def subscribe(self, hello: protocol.Hello | None) -> None:
+        """Follow the log from `hello` (what the page has), or from its state as it is."""
+        raise NotImplementedError
+
+    @property
+    def subscribed(self) -> bool:
+        raise NotImplementedError
+
+    def picture(self) -> str:
+        """A fresh picture, for a client that fell behind."""
+        raise NotImplementedError
+
+    def leave(self) -> None:
+        raise NotImplementedError
+
+    async def submit(self, msg: protocol.Command) -> int:
+        """Send a command to the log; its seq, or a refusal raised."""
+        raise NotImplementedError
+
+    # -- the session -----------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:
@@ -83,7 +93,7 @@ class LiveSession(Session):
             while (frame := await client.next_frame()) is not None:
                 if frame == RESYNC:
                     client.behind = False
-                    frame = self.live.snapshot(audience=client.audience)
+                    frame = self.picture()
                 await websocket.send_text(frame)
             reason = client.close_reason or "behind"
             if reason != "behind":  # say why before closing: the page shows it
@@ -95,12 +105,12 @@ class LiveSession(Session):
     async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
         for task in self.later:
             task.cancel()
-        self.live.clients.discard(self.client)
+        self.leave()
 
     async def on_receive(self, websocket: WebSocket, data: Any) -> None:
         """One frame, read at a bounded rate. Every refusal is answered, in the language of
         the page that opened the socket, with a stable code the page can act on."""
-        client, live, lang = self.client, self.live, self.lang
+        client, lang = self.client, self.lang
         if self.bucket.take(time.monotonic()):
             if not self.warned:  # said once per burst: the replies must not flood either
                 text = refusal(lang, "rate_limited", "too many messages; slow down")
@@ -117,21 +127,17 @@ class LiveSession(Session):
         if isinstance(msg, protocol.Ping):
             client.push_reply(protocol.pong(msg.t0, now_ms()))
         elif isinstance(msg, protocol.Hello):
-            # Registering and queueing the catch-up in one synchronous step: no gap.
-            live.clients.add(client)
-            client.behind = False
-            client.push_reply(live.catch_up(msg.since, msg.epoch, client.audience))
+            self.subscribe(msg)
         else:
             await self._command(websocket, msg)
 
     async def _command(self, websocket: WebSocket, msg: protocol.Command) -> None:
-        client, live, lang = self.client, self.live, self.lang
-        if client not in live.clients:  # no hello yet: follow from the state as it is
-            live.clients.add(client)
-            client.push_reply(live.snapshot(audience=client.audience))
+        client, lang = self.client, self.lang
+        if not self.subscribed:  # no hello yet: follow from the state as it is
+            self.subscribe(None)
         try:
             websocket.app.state.links.check(client.claims)  # expired or revoked meanwhile?
-            seq = await live.command(msg.name, msg.args, client.claims, msg.id)
+            seq = await self.submit(msg)
         except Unsettled as unsettled:
             client.push_reply(
                 protocol.pending(msg.id, refusal(lang, unsettled.code, unsettled.message))
@@ -159,6 +165,53 @@ class LiveSession(Session):
             self.client.push_reply(protocol.error(exc.code, text, cid))
         else:
             self.client.push_reply(protocol.ack(cid, seq))
+
+
+class LiveSession(LogSession):
+    """One page following an event's live state, and commanding it if its link may."""
+
+    live: Live
+
+    async def on_connect(self, websocket: WebSocket) -> None:
+        app = websocket.app
+        live: Live | None = app.state.catalogue.get(websocket.path_params["event_id"])
+        if live is None:
+            raise RelaisError("unknown_event", "no such event")
+        token = websocket.query_params.get("k")
+        if token:  # no link: the public's view
+            self.claims = await app.state.links.verify(token, live.event.id)
+        settings = app.state.settings
+        self.live = live
+        self.client = Client(
+            self.claims,
+            settings.send_queue,
+            settings.send_queue_bytes,
+            audience_of(self.claims, live.event),
+        )
+        self.setup(websocket)
+
+    def subscribe(self, hello: protocol.Hello | None) -> None:
+        # Registering and queueing the catch-up in one synchronous step: no gap.
+        client, live = self.client, self.live
+        live.clients.add(client)
+        client.behind = False
+        if hello is None:
+            client.push_reply(live.snapshot(audience=client.audience))
+        else:
+            client.push_reply(live.catch_up(hello.since, hello.epoch, client.audience))
+
+    @property
+    def subscribed(self) -> bool:
+        return self.client in self.live.clients
+
+    def picture(self) -> str:
+        return self.live.snapshot(audience=self.client.audience)
+
+    def leave(self) -> None:
+        self.live.clients.discard(self.client)
+
+    async def submit(self, msg: protocol.Command) -> int:
+        return await self.live.command(msg.name, msg.args, self.client.claims, msg.id)
 
 
 endpoint = LiveSession

@@ -20,6 +20,7 @@ from live.web import (
     organize,
     organize_exports,
     pages,
+    participation_ws,
     registration,
     studio,
     whip,
@@ -43,6 +44,7 @@ def all_routes(static_dir: Path | None = None) -> list[BaseRoute]:
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         WebSocketRoute("/ws/notes/{event_id}/{workshop_id}", notes_ws.endpoint),
+        WebSocketRoute("/ws/participation/{event_id}", participation_ws.endpoint),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
 
