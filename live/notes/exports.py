@@ -20,10 +20,14 @@ from live.workers import Workers
 
 def fingerprint(s: Synthesis, fmt: str, lang: str) -> str:
     """A digest of everything a rendered synthesis depends on. Each text's length goes in
-    before the texts themselves, so that no two different syntheses hash the same input."""
+    before the texts themselves, so that no two different syntheses hash the same input
+    (the proposals go in whole: their repr quotes every text)."""
     h = hashlib.sha256()
     outline = [
-        (theme, [(w.workshop, w.title, w.site, w.rapporteurs, len(w.text)) for w in items])
+        (
+            theme,
+            [(w.workshop, w.title, w.site, w.rapporteurs, len(w.text), w.proposals) for w in items],
+        )
         for theme, items in s.themes
     ]
     h.update(repr((fmt, lang, s.event, sorted(s.attendance.items()), outline)).encode())

@@ -20,6 +20,7 @@ from live.notes.room import Room, doc_name, template_for
 from live.notes.stored import stored_rapporteurs, stored_text
 from live.notes.synthesis import Synthesis, collect
 from live.notes.writer import CHANNEL, Writer, parse_announcement
+from live.participation.state import Participation
 
 log = logging.getLogger("relais.notes")
 
@@ -133,10 +134,13 @@ class NotesService:
             return list(room.credits.names())
         return await stored_rapporteurs(self.backend, name)
 
-    async def synthesis(self, event: Event) -> Synthesis:
+    async def synthesis(
+        self, event: Event, participation: Participation | None = None
+    ) -> Synthesis:
         """What the synthesis of `event` says, loaded rooms read with their latest updates
-        written first (what the synthesis page renders: a handler reads no backend)."""
-        return await collect(event, self.backend, self)
+        written first (what the synthesis page renders: a handler reads no backend), with
+        the proposals of `participation` (the participation room's state) when given."""
+        return await collect(event, self.backend, self, participation)
 
     async def erase_names(self, event_id: str, workshop_id: str | None = None) -> None:
         """Forget the rapporteurs' names credited in an event's notes (one workshop's, or

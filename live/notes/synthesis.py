@@ -2,8 +2,10 @@
 
 One Markdown text is the source; HTML and PDF are rendered from it, so the three say the
 same thing. Order: by theme (as the event lists them), then by workshop id (as the
-restitution runs). Each workshop states its site, room and rapporteurs, and the experience
-reports it heard; the header states the event's title, date, sites and attendance (record
+restitution runs). Each workshop states its site, room and rapporteurs, the experience
+reports it heard, its notes, then its proposals (`proposals_of`: by the theme's subjects,
+retained first then by supports, with their arguments; hidden and merged ones left out,
+and no person in them); the header states the event's title, date, sites and attendance (record
 `attendance/{event id}`, if kept). The steps that heard reports of their own (a round of
 remarkable reports) follow the workshops, under "Retours d'expériences".
 
@@ -32,6 +34,8 @@ from live.i18n import plural, translator
 from live.model import Event, Report, Workshop
 from live.notes.room import doc_name, template_for
 from live.notes.stored import stored_rapporteurs, stored_text
+from live.participation.room import Room as ParticipationRoom
+from live.participation.state import STANCES, Participation, Proposal, Stance
 from live.people.store import attendance_of
 
 if TYPE_CHECKING:  # the service gathers through `collect`, which reads through it
@@ -47,12 +51,32 @@ HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 @dataclass(frozen=True)
+class ProposalNotes:
+    """A proposal as the synthesis reports it: what it says and how it was received, with
+    nobody's name or key (counts, and the texts of the visible arguments)."""
+
+    title: str
+    body: str
+    retained: bool
+    supports: int
+    counts: tuple[int, int, int]  # visible arguments pour, contre, nuance
+    arguments: tuple[tuple[Stance, str], ...]  # the visible ones, as they were given
+
+
+@dataclass(frozen=True)
+class SubjectProposals:
+    subject: str  # the subject's title; "" for the proposals filed under none
+    proposals: tuple[ProposalNotes, ...]
+
+
+@dataclass(frozen=True)
 class WorkshopNotes:
     workshop: Workshop
     title: str  # under its theme's heading: the workshop's own title, or where it met
     site: str
     rapporteurs: tuple[str, ...]
     text: str
+    proposals: tuple[SubjectProposals, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,10 +86,52 @@ class Synthesis:
     themes: tuple[tuple[str, tuple[WorkshopNotes, ...]], ...]
 
 
-async def collect(event: Event, backend: Backend, notes: NotesService | None = None) -> Synthesis:
+def _proposal_notes(p: Proposal) -> ProposalNotes:
+    visible = [a for a in p.arguments if not a.hidden]
+    pour, contre, nuance = (sum(a.stance == s for a in visible) for s in STANCES)
+    arguments = tuple((a.stance, a.text) for a in visible)
+    return ProposalNotes(p.title, p.body, p.retained, p.supports, (pour, contre, nuance), arguments)
+
+
+def proposals_of(
+    event: Event, workshop: Workshop, state: Participation
+) -> tuple[SubjectProposals, ...]:
+    """A workshop's proposals by subject: the theme's subjects in their order, then those
+    filed under none (or under a subject the theme no longer has); in each, the retained
+    ones first, then by supports, then as proposed. Hidden proposals are left out, and so
+    are merged ones: their supports and arguments are already their target's."""
+    theme = event.theme(workshop.theme)
+    subjects = [(s.id, s.title) for s in theme.subjects] if theme else []
+    known = {sid for sid, _ in subjects}
+    shown = [p for p in state.in_workshop(workshop.id) if p.status == "open"]
+    shown.sort(key=lambda p: (not p.retained, -p.supports, int(p.id[1:])))
+    groups = []
+    for sid, title in [*subjects, ("", "")]:
+        if sid:
+            chosen = [p for p in shown if p.subject == sid]
+        else:
+            chosen = [p for p in shown if p.subject not in known]
+        if chosen:
+            groups.append(SubjectProposals(title, tuple(_proposal_notes(p) for p in chosen)))
+    return tuple(groups)
+
+
+async def collect(
+    event: Event,
+    backend: Backend,
+    notes: NotesService | None = None,
+    participation: Participation | None = None,
+) -> Synthesis:
     """Gather what the synthesis says; live rooms (via `notes`) are read with their latest
-    updates written first, otherwise the stored history is read."""
+    updates written first, otherwise the stored history is read. `participation` is the
+    event's participation state as its room holds it (`room.state`); without it, the
+    synthesis says nothing of proposals."""
     order = {t.id: i for i, t in enumerate(event.themes)}
+    # Read at once, before any wait: one consistent moment of the participation.
+    proposals = {
+        w.id: proposals_of(event, w, participation) if participation is not None else ()
+        for w in event.workshops
+    }
     attendance = await attendance_of(backend, event.id)
     themes = []
     for theme_id in sorted({w.theme for w in event.workshops}, key=lambda t: order.get(t, 999)):
@@ -82,7 +148,7 @@ async def collect(event: Event, backend: Backend, notes: NotesService | None = N
             site = event.site(w.site)
             site_name = site.name if site else w.site
             title = w.title or " — ".join(p for p in (site_name, w.room) if p)
-            items.append(WorkshopNotes(w, title, site_name, tuple(names), text))
+            items.append(WorkshopNotes(w, title, site_name, tuple(names), text, proposals[w.id]))
         theme = event.theme(theme_id)
         themes.append((theme.title if theme else theme_id, tuple(items)))
     return Synthesis(event, attendance, tuple(themes))
@@ -158,6 +224,8 @@ def to_markdown(s: Synthesis, lang: str = "fr") -> str:
                 out += [f"**{t('syn.reports_heard')}**", ""]
                 out += [report_line(e, r, w.workshop.site) for r in w.workshop.reports] + [""]
             out.append(shift_headings(w.text) if w.text.strip() else f"*{t('syn.no_notes')}*")
+            if w.proposals:
+                out += proposals_markdown(w.proposals, lang)
     steps = [step for step in e.agenda if step.reports]
     if steps:
         out += ["", f"## {t('syn.reports')}"]
@@ -165,6 +233,29 @@ def to_markdown(s: Synthesis, lang: str = "fr") -> str:
             out += ["", f"### {escape(step.title)}", ""]
             out += [report_line(e, r) for r in step.reports]
     return "\n".join(out).strip() + "\n"
+
+
+def proposals_markdown(groups: tuple[SubjectProposals, ...], lang: str) -> list[str]:
+    """A workshop's proposals under its notes: a heading per subject, then each proposal,
+    how it was received, its text and its arguments. Everything in them is plain text
+    people typed: escaped, so nothing in it is read as Markdown."""
+    t, ngettext = translator(lang), plural(lang)
+    out = ["", f"#### {t('syn.proposals')}"]
+    for group in groups:
+        out += ["", f"##### {escape(group.subject or t('syn.no_subject'))}"]
+        for p in group.proposals:
+            received = [ngettext("syn.n_supports", p.supports)]
+            received += [ngettext(f"syn.n_{s}", n) for s, n in zip(STANCES, p.counts, strict=True)]
+            line = f"**{escape(p.title)}**"
+            if p.retained:
+                line += f" — *{t('syn.retained')}*"
+            out += ["", f"{line} · {' · '.join(received)}"]
+            if p.body.strip():
+                out += ["", escape(p.body)]
+            if p.arguments:
+                out.append("")
+                out += [f"- *{t(f'syn.stance.{s}')}* — {escape(text)}" for s, text in p.arguments]
+    return out
 
 
 def report_line(event: Event, report: Report, here: str | None = None) -> str:
@@ -276,17 +367,28 @@ def render(s: Synthesis, fmt: Format, lang: str = "fr") -> bytes:
     return to_pdf(s, markdown)
 
 
+async def stored_participation(event: Event, backend: Backend) -> Participation:
+    """The event's participation as its log stands in the store (no server: the CLI)."""
+    room = ParticipationRoom(event, backend)
+    await room.load()
+    return room.state
+
+
 async def export_synthesis(
     event: Event,
     backend: Backend,
     fmt: Format = "md",
     notes: NotesService | None = None,
     lang: str = "fr",
+    participation: Participation | None = None,
 ) -> bytes:
     """The synthesis of `event` as bytes in `fmt` ("md", "html" or "pdf").
 
     For the CLI (`relais export EVENT`), pass the opened backend and no `notes`: the stored
-    history is read. The web route passes the running NotesService so that live rooms
-    contribute their latest updates.
+    history is read, and the participation log too unless `participation` is given. The
+    web route passes the running NotesService (live rooms contribute their latest
+    updates) and the participation room's state.
     """
-    return render(await collect(event, backend, notes), fmt, lang)
+    if participation is None and notes is None:
+        participation = await stored_participation(event, backend)
+    return render(await collect(event, backend, notes, participation), fmt, lang)

@@ -19,15 +19,20 @@ from live.backends.sqlite import SQLiteBackend
 from live.event_file import parse_event
 from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
+from live.notes.exports import fingerprint
 from live.notes.service import NotesService
 from live.notes.synthesis import (
     FONTS,
     collect,
     export_synthesis,
     shift_headings,
+    to_html,
     to_markdown,
     to_pdf,
 )
+from live.participation.room import Room as ParticipationRoom
+from tests.participation.room import ALICE, ARIEGE, BOB, CLARA, ENSEIGNER, RAPPORTEUR
+from tests.participation.room import Room as ParticipationLog
 from tests.support.servers import LiveServer, unavailable
 from tests.support.yclient import YClient
 
@@ -283,3 +288,114 @@ async def test_reports_are_headed_in_the_exports_language(notes: NotesService) -
             ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
         ).stdout.decode()
         assert "Des tablettes au CDI — Équipe du collège (Niort)" in text
+
+
+# -- the workshops' proposals --------------------------------------------------------------------
+
+
+def participated() -> ParticipationLog:
+    """Atelier-acces: proposals on two of its theme's subjects and on none, one retained,
+    one merged into another, one hidden, arguments of each stance (one hidden)."""
+    room = ParticipationLog()
+    wifi = room.propose(ALICE, "Du wifi", subject="inclusion")
+    tablets = room.propose(BOB, "Des tablettes", body="Une par élève", subject="egalite")
+    everywhere = room.propose(BOB, "Le wifi partout", subject="inclusion")
+    room.propose(ALICE, "Un guichet *unique*", subject="")
+    hidden = room.propose(BOB, "Hors sujet", body="Mon voisin, M. Untel…", subject="egalite")
+    room.propose(ALICE, "Des bornes", subject="egalite")
+    room.do(BOB, "support", proposal=wifi)
+    room.do(ALICE, "support", proposal=everywhere)
+    room.do(BOB, "support", proposal=everywhere)
+    room.do(ALICE, "argue", proposal=wifi, stance="pour", text="Oui, et vite")
+    room.do(BOB, "argue", proposal=everywhere, stance="contre", text="Trop cher")
+    room.do(ALICE, "argue", proposal=everywhere, stance="nuance", text="Pas partout")
+    room.do(BOB, "argue", proposal=everywhere, stance="pour", text="Caché, lui")
+    argument = room.state.proposals[everywhere].arguments[-1].id
+    room.do(RAPPORTEUR, "hide", argument=argument, reason="doublon")
+    room.do(RAPPORTEUR, "merge", source=wifi, target=everywhere)
+    room.do(RAPPORTEUR, "retain", proposal=tablets)
+    room.do(RAPPORTEUR, "hide", proposal=hidden, reason="Nomme quelqu'un")
+    room.propose(CLARA, "Former les enseignants", subject="formation")
+    return room
+
+
+async def test_proposals_come_by_subject_retained_first_then_by_supports() -> None:
+    s = await collect(ARIEGE, MemoryBackend(), participation=participated().state)
+    acces = next(w for _, items in s.themes for w in items if w.workshop.id == "atelier-acces")
+    assert [(g.subject, [p.title for p in g.proposals]) for g in acces.proposals] == [
+        ("Égalité d’accès", ["Des tablettes", "Des bornes"]),  # retained first, then supports
+        ("Inclusion", ["Le wifi partout"]),  # the merged one is counted in it
+        ("", ["Un guichet *unique*"]),  # "Sans sujet", last
+    ]
+    everywhere = acces.proposals[1].proposals[0]
+    assert everywhere.supports == 2  # Bob supported both: once
+    assert everywhere.counts == (1, 1, 1)  # the merged one's argument for; the hidden one not
+    assert sorted(everywhere.arguments) == [
+        ("contre", "Trop cher"),
+        ("nuance", "Pas partout"),
+        ("pour", "Oui, et vite"),
+    ]
+    enseigner = next(w for _, items in s.themes for w in items if w.workshop.id == ENSEIGNER)
+    assert [g.subject for g in enseigner.proposals] == ["La formation des enseignants"]
+
+
+async def test_the_synthesis_says_each_proposal_its_supports_and_arguments() -> None:
+    s = await collect(ARIEGE, MemoryBackend(), participation=participated().state)
+    md = to_markdown(s)
+    section = md.split("#### Propositions")[1].split("\n## ")[0]
+    assert section.index("##### Égalité d’accès") < section.index("##### Inclusion")
+    assert section.index("##### Inclusion") < section.index("##### Sans sujet")
+    assert (
+        "**Des tablettes** — *retenue* · 0 soutien · 0 argument pour · 0 argument contre"
+        " · 0 argument nuancé\n\nUne par élève"
+    ) in section
+    assert (
+        "**Le wifi partout** · 2 soutiens · 1 argument pour · 1 argument contre"
+        " · 1 argument nuancé\n\n"
+    ) in section
+    assert "- *Contre* — Trop cher" in section and "- *Nuancé* — Pas partout" in section
+    assert "- *Pour* — Oui, et vite" in section
+    assert "**Un guichet \\*unique\\***" in section  # what people typed is not Markdown
+    assert "Hors sujet" not in md and "Untel" not in md and "Caché" not in md
+    assert "**Du wifi**" not in md  # merged: counted in its target
+    assert "person:" not in md and "device:" not in md and "rapporteur:" not in md
+    en = to_markdown(s, "en")
+    assert "#### Proposals" in en and "##### No subject" in en and "2 supporters" in en
+    assert "<h4>Propositions</h4>" in to_html(s)
+
+
+async def test_a_workshop_without_proposals_says_nothing_of_them(notes: NotesService) -> None:
+    md = to_markdown(await collect(ARIEGE, notes.backend, notes, ParticipationLog().state))
+    assert "Propositions" not in md
+    assert "Propositions" not in to_markdown(await notes.synthesis(ARIEGE))
+
+
+async def test_the_service_and_the_export_pass_the_participation_on(notes: NotesService) -> None:
+    state = participated().state
+    s = await notes.synthesis(ARIEGE, state)
+    assert "**Le wifi partout**" in to_markdown(s)
+    pdf = await export_synthesis(ARIEGE, notes.backend, "pdf", notes, participation=state)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
+        assert "Le wifi partout" in text and "Trop cher" in text
+
+
+async def test_the_export_without_a_server_reads_the_stored_participation() -> None:
+    """`relais export EVENT`: the participation log is read from the store."""
+    backend = MemoryBackend()
+    room = ParticipationRoom(ARIEGE, backend)
+    await room.load()
+    await room.command("propose", {"title": "Des tablettes", "subject": "egalite"}, ALICE, "l", "1")
+    md = (await export_synthesis(ARIEGE, backend, "md")).decode()
+    assert "##### Égalité d’accès\n\n**Des tablettes** · 0 soutien" in md
+
+
+async def test_a_rendered_synthesis_is_not_reused_once_the_proposals_change() -> None:
+    """notes/exports.py keeps a rendered synthesis under its fingerprint."""
+    room, backend = participated(), MemoryBackend()
+    before = fingerprint(await collect(ARIEGE, backend, None, room.state), "md", "fr")
+    room.do(BOB, "support", proposal="p6")
+    after = fingerprint(await collect(ARIEGE, backend, None, room.state), "md", "fr")
+    assert before != after
