@@ -1,6 +1,12 @@
 """An event's proposals as open data: one row per proposal, as CSV or JSON objects, with
-the JSON Schema that documents them (`SCHEMA`, also published as
-docs/participation-schema.json).
+the JSON Schema that documents them (`SCHEMA`, the rows; `DOCUMENT_SCHEMA`, the JSON
+export as a whole, `document`: the schema's address, the licence, the event, the rows;
+published as docs/participation-schema.json). Licence Ouverte 2.0 (`LICENCE`).
+
+The CSV is comma-separated UTF-8 without a byte order mark (RFC 4180): the open-data
+form that csv readers, data.gouv.fr's tools and spreadsheets' CSV import read as is (a
+BOM would become part of the first column's name for most of them). The organizer's own
+spreadsheets (web/organize_exports.py) are the `;`-separated, BOM-marked kind.
 
 Nothing personal goes out: no person key, no name, no count of who wrote what. Counts
 are the visible ones (hidden arguments are not counted), a merged proposal hands its
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +48,6 @@ _COUNT = {"type": "integer", "minimum": 0}
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://relais.example/schemas/participation.json",
     "title": "Relais — les propositions d'un événement",
     "description": (
         "One object per proposal made in a workshop of the event. No personal data: "
@@ -79,6 +85,126 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+LICENCE: dict[str, str] = {
+    "name": "Licence Ouverte / Open Licence version 2.0",
+    "id": "etalab-2.0",  # its SPDX identifier
+    "url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+}
+
+
+def _object(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """An object with exactly these properties, all required."""
+    out = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+    return {**out, "description": description} if description else out
+
+
+_NAMED = _object({"id": _TEXT, "title": _TEXT})
+
+DOCUMENT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Relais — les propositions d'un événement, en données ouvertes",
+    "description": (
+        "What GET /e/{event}/participation.json gives: the event (its themes with their "
+        "subjects, its sites, its workshops) and one object per proposal (see proposals). "
+        "No personal data. Licence Ouverte / Open Licence 2.0 (Etalab)."
+    ),
+    **_object(
+        {
+            "schema": {"type": "string", "format": "uri", "description": "this schema"},
+            "licence": _object(
+                {
+                    "name": {"const": LICENCE["name"]},
+                    "id": {"const": LICENCE["id"], "description": "SPDX identifier"},
+                    "url": {"const": LICENCE["url"]},
+                }
+            ),
+            "generated": {
+                "type": "string",
+                "format": "date-time",
+                "description": "when the export was made (UTC): the proposals as they stood",
+            },
+            "event": _object(
+                {
+                    "id": _TEXT,
+                    "title": _TEXT,
+                    "date": {"type": "string", "format": "date"},
+                    "timezone": {**_TEXT, "description": "IANA time zone of its times"},
+                    "themes": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "id": _TEXT,
+                                "title": _TEXT,
+                                "subjects": {"type": "array", "items": _NAMED},
+                            }
+                        ),
+                    },
+                    "sites": {"type": "array", "items": _object({"id": _TEXT, "name": _TEXT})},
+                    "workshops": {
+                        "type": "array",
+                        "items": _object(
+                            {"id": _TEXT, "title": _TEXT, "theme": _TEXT, "site": _TEXT}
+                        ),
+                    },
+                }
+            ),
+            "proposals": {
+                "type": "array",
+                "description": SCHEMA["description"],
+                "items": SCHEMA["items"],
+            },
+        }
+    ),
+}
+
+
+def event_info(event: Event) -> dict[str, Any]:
+    """What the open data says of the event: what the proposals refer to, nobody in it
+    (no rapporteur, speaker or presenter)."""
+    return {
+        "id": event.id,
+        "title": event.title,
+        "date": event.date.isoformat(),
+        "timezone": event.timezone,
+        "themes": [
+            {
+                "id": t.id,
+                "title": t.title,
+                "subjects": [{"id": s.id, "title": s.title} for s in t.subjects],
+            }
+            for t in event.themes
+        ],
+        "sites": [{"id": s.id, "name": s.name} for s in event.sites],
+        "workshops": [
+            {"id": w.id, "title": event.workshop_title(w), "theme": w.theme, "site": w.site}
+            for w in event.workshops
+        ],
+    }
+
+
+def document(
+    state: Participation, event: Event, schema_url: str, generated: datetime
+) -> dict[str, Any]:
+    """The JSON export: valid against `DOCUMENT_SCHEMA`, which `schema_url` serves."""
+    return {
+        "schema": schema_url,
+        "licence": dict(LICENCE),
+        "generated": generated.isoformat(timespec="seconds"),
+        "event": event_info(event),
+        "proposals": rows(state, event),
+    }
+
+
+def to_json(state: Participation, event: Event, schema_url: str, generated: datetime) -> str:
+    """`document` as UTF-8 JSON text, accents as they are."""
+    return json.dumps(document(state, event, schema_url, generated), ensure_ascii=False, indent=1)
 
 
 def _row(event: Event, p: Proposal) -> dict[str, Any]:
