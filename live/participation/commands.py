@@ -17,43 +17,47 @@ The reducer is in two phases, with no copy of a state that holds an event's supp
 state exactly as it was), and returns the commit that changes it in place. A live event
 prepares a command before appending it to the log and commits once the store took it;
 `apply` is both at once, for a replay.
+
+One piece on purpose, as the agenda's: the registry at the bottom is the one place that
+says what a command is (its arguments, in `args.py`; its roles; its case), and its cases
+are the reducer's; cutting the cases off the registry would declare each command twice.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
 from live.errors import RelaisError
-from live.model import SLUG, Event
+from live.model import Event
+from live.participation.args import (
+    Argue,
+    Correct,
+    Hide,
+    Merge,
+    PollOpen,
+    PollRef,
+    ProposalRef,
+    Propose,
+    Target,
+    Vote,
+)
 from live.participation.state import (
-    ARGUMENT_MAX,
     ARGUMENTS_PER_PERSON,
     ARGUMENTS_PER_PROPOSAL,
-    BODY_MAX,
-    OPTION_MAX,
-    OPTIONS_MAX,
-    OPTIONS_MIN,
     POLLS_PER_EVENT,
     PROPOSALS_PER_PERSON,
     PROPOSALS_PER_WORKSHOP,
     PROPOSE_INTERVAL_MS,
-    QUESTION_MAX,
-    REASON_MAX,
-    TITLE_MAX,
     Argument,
     Correction,
-    Kind,
     Participation,
     Poll,
     Proposal,
     Rejected,
-    Scope,
-    Stance,
 )
 
 Commit = Callable[[], None]  # a prepared entry's change, run once the store took it
@@ -68,9 +72,6 @@ FORBIDDEN = "forbidden"
 VOICES = frozenset({"participant", "rapporteur"})  # propose, support, argue, vote
 MODERATORS = frozenset({"rapporteur", "facilitator", "organizer"})  # a rapporteur: hers only
 COMMANDERS = frozenset({"facilitator", "organizer"})  # polls; moderate every workshop
-
-ID_MAX = 32  # ids of proposals, arguments and polls ("p12", "a13", "q14")
-PLACE_MAX = 64  # ids of workshops and sites, as the event file's slugs
 
 
 class CommandError(RelaisError):
@@ -98,113 +99,6 @@ class Actor:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Actor:
         return cls(d["person"], d["role"], d.get("workshop"), d.get("site"))
-
-
-# -- arguments ---------------------------------------------------------------------------
-
-
-class Args(BaseModel):
-    """Strict: no extra key, no coercion; strings trimmed, then bounded."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
-    ONE_OF: ClassVar[tuple[str, ...]] = ()
-
-
-Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
-
-
-class Propose(Args):
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
-    body: str = Field(default="", max_length=BODY_MAX)
-    subject: str = Field(default="", max_length=PLACE_MAX)
-
-    @field_validator("subject")
-    @classmethod
-    def _slug(cls, subject: str) -> str:
-        if subject and not re.match(SLUG, subject):
-            raise ValueError("a subject is a slug (a-z, 0-9, - and _)")
-        return subject
-
-
-class ProposalRef(Args):
-    proposal: Id
-
-
-class Argue(Args):
-    proposal: Id
-    stance: Stance
-    text: str = Field(min_length=1, max_length=ARGUMENT_MAX)
-
-
-class Target(Args):
-    """A proposal or one of its arguments: exactly one."""
-
-    ONE_OF = ("proposal", "argument")
-    proposal: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
-    argument: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
-
-    @model_validator(mode="after")
-    def _one(self) -> Target:
-        if (self.proposal is None) == (self.argument is None):
-            raise ValueError("give either proposal or argument")
-        return self
-
-
-class Hide(Target):
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
-
-
-class Correct(Args):
-    ONE_OF = ("title", "body")
-    proposal: Id
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
-    body: str | None = Field(default=None, max_length=BODY_MAX)
-
-    @model_validator(mode="after")
-    def _some(self) -> Correct:
-        if self.title is None and self.body is None:
-            raise ValueError("give a title, a body or both")
-        return self
-
-
-class Merge(Args):
-    source: Id
-    target: Id
-
-
-class PollOpen(Args):
-    scope: Scope
-    target: str = Field(default="", max_length=PLACE_MAX)  # "" for everyone
-    kind: Kind
-    question: str = Field(min_length=1, max_length=QUESTION_MAX)
-    options: list[str] = Field(min_length=OPTIONS_MIN, max_length=OPTIONS_MAX)
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, options: list[str]) -> list[str]:
-        options = [o.strip() for o in options]
-        if any(not o or len(o) > OPTION_MAX for o in options):
-            raise ValueError(f"each option has 1 to {OPTION_MAX} characters")
-        if len(set(options)) != len(options):
-            raise ValueError("two options are the same")
-        return options
-
-    @model_validator(mode="after")
-    def _target(self) -> PollOpen:
-        if (self.scope == "everyone") != (self.target == ""):
-            raise ValueError("a poll to everyone has no target; to a workshop or site, one")
-        return self
-
-
-class PollRef(Args):
-    poll: Id
-
-
-class Vote(PollRef):
-    """Option indexes: one for "one", distinct ones for "several", every index once in
-    order of preference for "ranking"."""
-
-    choices: list[int] = Field(min_length=1, max_length=OPTIONS_MAX)
 
 
 # -- who may act where ----------------------------------------------------------------
