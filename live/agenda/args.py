@@ -3,9 +3,12 @@ the argument shapes several groups of commands use."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from live.agenda.protocol import INVALID_ARGS
+from live.errors import RelaisError
 
 
 class Args(BaseModel):
@@ -31,3 +34,19 @@ class Adjust(Args):
 
 class WorkshopRef(Args):
     workshop: str = Field(min_length=1, max_length=64)
+
+
+def parse(
+    name: str, model: type[BaseModel], args: dict[str, Any], error: type[RelaisError]
+) -> BaseModel:
+    """A command's arguments as its model reads them, or `error("invalid_args")` naming
+    the first field at fault (or the fields of which one must be given: "index/step"),
+    so that a page can say what to fix. Shared by every command registry (the agenda's,
+    the participation's)."""
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        one_of = "/".join(getattr(model, "ONE_OF", ()))
+        where = ".".join(str(p) for p in first["loc"]) or one_of or "args"
+        raise error(INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where) from None

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from live.agenda import floor, protocol, queues, rundown
-from live.agenda.args import Adjust, Args, WorkshopRef
+from live.agenda.args import Adjust, Args, WorkshopRef, parse
 from live.agenda.state import (
     MINUTE,
     Lane,
@@ -370,15 +370,7 @@ COMMANDS: dict[str, Command] = {
 
 
 def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
-    try:
-        return command.args.model_validate(args)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        one_of = "/".join(getattr(command.args, "ONE_OF", ()))
-        where = ".".join(str(p) for p in first["loc"]) or one_of or "args"
-        raise CommandError(
-            protocol.INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where
-        ) from None
+    return parse(name, command.args, args, CommandError)
 
 
 def check(

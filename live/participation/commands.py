@@ -29,8 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from live.agenda.args import parse
+
+# The same codes as the agenda's for the same refusals.
+from live.agenda.protocol import FORBIDDEN, INVALID_ARGS, UNKNOWN_COMMAND
 from live.errors import RelaisError
 from live.model import Event
 from live.participation.args import (
@@ -62,10 +66,6 @@ from live.participation.state import (
 
 Commit = Callable[[], None]  # a prepared entry's change, run once the store took it
 
-# The same codes as the agenda's for the same refusals (live/agenda/protocol.py).
-UNKNOWN_COMMAND = "unknown_command"
-INVALID_ARGS = "invalid_args"
-FORBIDDEN = "forbidden"
 
 # Roles, as the links name them (live/links/signing.py). Screens, hosts, speakers and the
 # public send nothing here.
@@ -482,13 +482,7 @@ CODES = (
 
 
 def _parse(name: str, command: Command, args: dict[str, Any]) -> BaseModel:
-    try:
-        return command.args.model_validate(args)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        one_of = "/".join(getattr(command.args, "ONE_OF", ()))
-        where = ".".join(str(p) for p in first["loc"]) or one_of or "args"
-        raise CommandError(INVALID_ARGS, f"{name}: {where}: {first['msg']}", field=where) from None
+    return parse(name, command.args, args, CommandError)
 
 
 def _allowed(name: str, command: Command, actor: Actor) -> None:
