@@ -12,9 +12,9 @@ from live.backends.base import Backend
 from live.event_file import parse_event
 from live.model import DEFAULT_NOTES_TEMPLATE, Event
 from live.notes import ysync
-from live.notes.credits import MAX_CLIENTS, MAX_NAME, MAX_NAMES, Credits, clean_name
+from live.notes.credits import MAX_CLIENTS, MAX_NAME, MAX_NAMES, RAPPORTEURS, Credits, clean_name
 from live.notes.peer import SYNC_BURST, Peer
-from live.notes.room import RAPPORTEURS, Room, doc_name
+from live.notes.room import Room, doc_name
 from live.notes.service import NotesService
 from tests.notes.test_room import EVENT_YAML, drain, editor_of, named, open_room, typed
 

@@ -131,3 +131,15 @@ async def test_links_that_may_not_follow_are_refused_with_their_reason(
     forged = f"{live_server.ws_url}/ws/participation/{EVENT}?k=forged&w={ACCES}"
     async with connect(forged) as ws:
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["code"] == "link_invalid"
+
+
+async def test_the_synthesis_lists_a_workshops_proposals(live_server: LiveServer) -> None:
+    site = live_server.link(EVENT, "participant", site="foix")
+    alice = await phone(live_server, site, ACCES, device(live_server, site))
+    await send(alice, "c1", "propose", title="Un ordinateur par famille", subject="egalite")
+    await alice.close()
+    organizer = live_server.link(EVENT, "organizer")
+    response = httpx.get(f"{live_server.url}/e/{EVENT}/synthesis?format=md&k={organizer}")
+    assert response.status_code == 200
+    assert "Un ordinateur par famille" in response.text
+    assert "Égalité d’accès" in response.text  # filed under its subject
