@@ -3,6 +3,11 @@
 The form, the CSV import and the personal update page all go through `check`, so the
 same rules (known site, ranked wishes among that site's open workshops, no workshop
 twice, consent, the registration window) hold whatever the door.
+
+The seeds' questionnaire ("identifier les sujets que vous souhaitez voir aborder
+prioritairement") is part of the registration: for a theme, the subjects a person wants
+discussed first, ranked, at most `SUBJECT_CHOICES` (`Registration.subjects`); the desk
+adds them up per workshop (`tallies.subject_rankings`).
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from live.errors import RelaisError
-from live.model import Event, Workshop
+from live.model import Event, Theme, Workshop
 from live.people import rounds
 from live.people.address import BadAddress, email_address
 from live.people.assignment import Applicant, Seats
+
+# Subjects a person ranks per theme at most ("1er choix, 2e choix, 3e choix").
+SUBJECT_CHOICES = 3
 
 # Where `read_csv` puts the cells of a row beyond the header's columns (DictReader's restkey).
 EXTRA_CELLS = "extra_cells"
@@ -52,12 +60,15 @@ class Registration:
     # people.rounds: a record without these reads as the round of the workshop it names).
     pins: dict[str, str] = field(default_factory=dict)
     confirmations: dict[str, str] = field(default_factory=dict)
+    # The questionnaire: theme id -> the subject ids this person wants discussed first,
+    # best first (at most SUBJECT_CHOICES; themes left unanswered are absent).
+    subjects: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
-        for by_round in ("pins", "confirmations"):
-            if not record[by_round]:
-                del record[by_round]  # one round: the record as it always was
+        for optional in ("pins", "confirmations", "subjects"):
+            if not record[optional]:
+                del record[optional]  # none: the record as it always was
         return record
 
     @classmethod
@@ -153,6 +164,43 @@ def wish_rounds(
     return out
 
 
+def questionnaire(event: Event) -> list[tuple[Theme, int]]:
+    """The themes the questionnaire asks about (those with subjects and workshops), each
+    with how many ranked choices it offers (`SUBJECT_CHOICES`, fewer with fewer subjects)."""
+    held = {w.theme for w in event.workshops}
+    return [
+        (t, min(SUBJECT_CHOICES, len(t.subjects)))
+        for t in event.themes
+        if t.subjects and t.id in held
+    ]
+
+
+def ranked_subjects(event: Event, raw: Any) -> tuple[dict[str, list[str]], str | None]:
+    """The questionnaire's answers, clean (theme -> subject ids, blanks closed up, themes
+    unanswered left out), or the message key of what is wrong: a theme or subject the
+    event does not ask about, more than `SUBJECT_CHOICES` for a theme, a subject twice."""
+    if raw is None:
+        return {}, None
+    if not isinstance(raw, dict):
+        return {}, "reg.subjects_unknown"
+    asked = {t.id: t for t, _ in questionnaire(event)}
+    out: dict[str, list[str]] = {}
+    for theme_id, chosen in raw.items():
+        picked = [str(s).strip() for s in (chosen if isinstance(chosen, list) else [chosen])]
+        picked = [s for s in picked if s]
+        if not picked:
+            continue
+        theme = asked.get(str(theme_id))
+        if theme is None or any(theme.subject(s) is None for s in picked):
+            return {}, "reg.subjects_unknown"
+        if len(picked) > SUBJECT_CHOICES:
+            return {}, "reg.subjects_too_many"
+        if len(set(picked)) != len(picked):
+            return {}, "reg.subjects_twice"
+        out[theme.id] = picked
+    return out, None
+
+
 def keep_site(reg: Registration, fields: dict[str, Any]) -> None:
     """A person confirmed in some round keeps their site (their own page's update)."""
     if rounds.confirmed_any(reg) and fields["site"] != reg.site:
@@ -209,6 +257,9 @@ def check(
         errors["wishes"] = "reg.unknown_workshop"
     elif "site" not in errors and any(w not in allowed for w in wishes):
         errors["wishes"] = "reg.other_site"
+    subjects, wrong = ranked_subjects(event, form.get("subjects"))
+    if wrong:
+        errors["subjects"] = wrong
     if errors:
         raise Invalid(errors)
     return {
@@ -219,6 +270,7 @@ def check(
         "wishes": wishes,
         "accessibility": accessibility,
         "group": group,
+        "subjects": subjects,
     }
 
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from live.model import Event
+from live.model import Event, Subject, Workshop
 from live.people import desk, rounds
-from live.people.registration import Registration, WorkshopSettings, seats
+from live.people.registration import SUBJECT_CHOICES, Registration, WorkshopSettings, seats
 from live.people.store import Part, Run
 
 
@@ -23,6 +23,63 @@ def site_name(event: Event, site_id: str) -> str:
     """A site's name (its id when the event no longer has it)."""
     site = event.site(site_id)
     return site.name if site else site_id
+
+
+@dataclass(frozen=True)
+class SubjectScore:
+    """A subject as the people of a workshop ranked it: Borda points (a first choice is
+    worth `SUBJECT_CHOICES` points, the next one less...) and how many put it first."""
+
+    subject: Subject
+    points: int
+    firsts: int
+
+
+@dataclass(frozen=True)
+class SubjectRanking:
+    """One workshop's questionnaire: its people placed by the run, how many of them
+    answered for its theme, and its theme's subjects, most wanted first."""
+
+    workshop: Workshop
+    placed: int
+    answered: int
+    scores: tuple[SubjectScore, ...]
+
+
+def subject_rankings(
+    event: Event, regs: list[Registration], run: Run | None
+) -> list[SubjectRanking]:
+    """Each workshop whose theme has subjects: the subjects its people (placed there by
+    the last run, in any round) want discussed first, by Borda points, then by first
+    choices, then in the theme's order. None before a run: nobody is in a workshop yet."""
+    if run is None:
+        return []
+    by_id = {r.id: r for r in regs}
+    people: dict[str, list[Registration]] = {}
+    for pid, wid in run.placed(event):
+        if wid and pid in by_id:
+            people.setdefault(wid, []).append(by_id[pid])
+    out = []
+    for w in event.workshops:
+        theme = event.theme(w.theme)
+        if theme is None or not theme.subjects:
+            continue
+        points: Counter[str] = Counter()
+        firsts: Counter[str] = Counter()
+        answers = [r.subjects.get(theme.id, []) for r in people.get(w.id, [])]
+        for ranked in answers:
+            for i, sid in enumerate(ranked[:SUBJECT_CHOICES]):
+                points[sid] += SUBJECT_CHOICES - i
+            if ranked:
+                firsts[ranked[0]] += 1
+        order = {s.id: i for i, s in enumerate(theme.subjects)}
+        scores = sorted(
+            (SubjectScore(s, points[s.id], firsts[s.id]) for s in theme.subjects),
+            key=lambda x: (-x.points, -x.firsts, order[x.subject.id]),
+        )
+        answered = sum(1 for a in answers if a)
+        out.append(SubjectRanking(w, len(people.get(w.id, [])), answered, tuple(scores)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,7 @@ async def _dashboard(
             person_link=person_link,
             attendance=records.attendance,
             people_rounds=tallies.people_rounds(event, regs, run, labels),
+            subject_rankings=tallies.subject_rankings(event, regs, run),
         )
 
     return await asyncio.to_thread(page)

@@ -35,6 +35,7 @@ from live.agenda.live import Live
 from live.agenda.protocol import event_info
 from live.i18n import translator
 from live.links.signing import Claims, LinkError
+from live.model import Event
 from live.people import rounds
 from live.people.calendar import agenda_ics, personal_ics
 from live.people.registration import (
@@ -42,6 +43,7 @@ from live.people.registration import (
     Registration,
     check,
     keep_site,
+    questionnaire,
     window_error,
     wish_rounds,
     wish_slots,
@@ -63,6 +65,11 @@ HONEYPOT = "hp_field"  # the hidden field of templates/register.html; people lea
 MAX_FIELDS = 40  # a registration form has about fifteen; no file is ever expected
 
 
+def max_fields(event: Event) -> int:
+    """The fields a form may post: the usual ones and the questionnaire's selects."""
+    return MAX_FIELDS + sum(n for _, n in questionnaire(event))
+
+
 def client_address(request: Request) -> str:
     """The address the connection comes from. Behind a reverse proxy, `relais serve`
     takes it from X-Forwarded-For only when RELAIS_TRUSTED_PROXIES names that proxy."""
@@ -75,11 +82,18 @@ def too_many(request: Request, wait: float) -> Response:
     return response
 
 
-def _form(request_form: Any, wishes: int) -> dict[str, Any]:
+def _form(request_form: Any, event: Event) -> dict[str, Any]:
+    """The posted fields as `registration.check` reads them: wishes and each theme's
+    ranked subjects (`subject-{theme}-{n}`) as lists, blanks kept in place."""
     form = {k: request_form.get(k, "") for k in (
         "name", "email", "category", "site", "accessibility", "group", "consent"
     )}  # fmt: skip
+    wishes = wish_slots(event)
     form["wishes"] = [request_form.get(f"wish{i}", "") for i in range(1, wishes + 1)]
+    form["subjects"] = {
+        t.id: [request_form.get(f"subject-{t.id}-{i}", "") for i in range(1, n + 1)]
+        for t, n in questionnaire(event)
+    }
     return form
 
 
@@ -103,14 +117,15 @@ async def register(request: Request) -> Response:
         "form": {"wishes": []},
         "wish_rounds": wish_rounds(live.event, settings, {}),
         "several_rounds": rounds.several(live.event),
+        "questionnaire": questionnaire(live.event),
     }
     if request.method == "GET":
         return render(request, "register.html", **context)
     limits = service.limits
     if wait := limits.client(client_address(request)):
         return too_many(request, wait)
-    raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    form = _form(raw, wish_slots(live.event))
+    raw = await request.form(max_files=0, max_fields=max_fields(live.event))
+    form = _form(raw, live.event)
     context["form"] = form
     context["wish_rounds"] = wish_rounds(live.event, settings, form)
     if raw.get(HONEYPOT):
@@ -173,8 +188,8 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         limits = service.limits
         if wait := limits.client(client_address(request)):
             return too_many(request, wait)
-        raw = await request.form(max_files=0, max_fields=MAX_FIELDS)
-        form = _form(raw, wish_slots(event))
+        raw = await request.form(max_files=0, max_fields=max_fields(event))
+        form = _form(raw, event)
         try:
             fields = check(event, form, _now(live), settings)
             keep_site(reg, fields)
@@ -214,6 +229,7 @@ async def personal_page(request: Request, live: Live, claims: Claims) -> Respons
         round_workshops=[w.id for _, w in mine if w is not None],
         wish_rounds=wish_rounds(event, settings, form),
         several_rounds=rounds.several(event),
+        questionnaire=questionnaire(event),
         closed_reason=window_error(event, _now(live)),
         purpose=translator(lang_of(request))("reg.purpose"),
         qr=segno.make(link, error="m").svg_inline(scale=4, omitsize=True),
