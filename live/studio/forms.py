@@ -6,6 +6,12 @@ problem the model reports at ("agenda", 2, "start") belongs to the input `agenda
 one at a place with no input (a step's rooms, which the form does not show) goes to the
 nearest enclosing place that is shown: its row, else the top of its section.
 
+A theme's subjects are a text area, one title per line (`themes.0.subjects`); their ids
+are made from the titles as other ids are, and kept through a save: the ids the form was
+shown with travel in the hidden `themes.0.subject_ids` (JSON of [id, title] pairs), and a
+line keeps the id of the subject of the same title, or of the one it replaced in place
+(a title corrected keeps its id, so proposals and answers filed under it stay there).
+
 What the form does not show (a step's `rooms` and experience `reports`, a workshop's
 notes template, the event's `timers`...) travels with its row in a hidden `_extra` field
 (JSON), so that a step moved, or an event saved from the studio, loses none of it.
@@ -39,7 +45,7 @@ REGISTRATION_KEYS = (
 )
 ROWS: dict[str, tuple[str, ...]] = {
     "sites": ("id", "name", "address", "capacity", "hub"),
-    "themes": ("id", "title"),
+    "themes": ("id", "title", "subjects", "subject_ids"),
     "agenda": (
         "id",
         "kind",
@@ -238,7 +244,13 @@ def _row_data(section: str, row: Raw) -> dict[str, Any]:
     out = {k: v for k, v in _extras(row.get(EXTRA, "")).items() if k not in owned}
     for key in ROWS[section]:
         value = row.get(key, "")
-        if section == "agenda" and key == "sites":
+        if section == "themes" and key == "subject_ids":
+            continue  # read with `subjects`
+        if section == "themes" and key == "subjects":
+            subjects = subjects_data(value, row.get("subject_ids", ""))
+            if subjects:
+                out[key] = subjects
+        elif section == "agenda" and key == "sites":
             listed = [s.strip() for s in value.split(",") if s.strip()]
             if listed:
                 out[key] = listed
@@ -248,6 +260,56 @@ def _row_data(section: str, row: Raw) -> dict[str, Any]:
     if sub and row.get(sub):
         out[sub] = [_row_data(sub, r) for r in row[sub]]
     return out
+
+
+def subjects_data(text: str, shown: str) -> list[dict[str, str]]:
+    """A theme's subjects from its text area (one title per line, blank lines skipped).
+    Each line keeps an id it was shown with (`shown`: JSON [id, title] pairs): first the
+    id of a subject of the same title, else that of the subject it replaced at its place
+    (its title corrected); other lines get an id made from their title, unique in the
+    theme."""
+    titles = [line.strip() for line in text.splitlines() if line.strip()]
+    before = _pairs(shown)
+    by_title: dict[str, list[str]] = {}
+    for ident, title in before:
+        by_title.setdefault(title, []).append(ident)
+    ids: list[str | None] = [None] * len(titles)
+    taken: set[str] = set()
+    for i, title in enumerate(titles):  # the same title: the same id
+        free = [x for x in by_title.get(title, []) if x not in taken]
+        if free:
+            ids[i] = free[0]
+            taken.add(free[0])
+    kept = set(titles)
+    for i in range(len(titles)):  # a title corrected in place keeps its id
+        if ids[i] is None and i < len(before):
+            ident, old = before[i]
+            if ident not in taken and old not in kept:
+                ids[i] = ident
+                taken.add(ident)
+    out = []
+    for given, title in zip(ids, titles, strict=True):
+        if given is None:
+            words = _words(title) or ["sujet"]
+            given = unique_id(functools.partial(_cut, words), taken)
+            taken.add(given)
+        out.append({"id": given, "title": title})
+    return out
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    """The [id, title] pairs a theme's subjects were shown with; anything else: none."""
+    try:
+        value = json.loads(text) if text else []
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(value, list):
+        return []
+    return [
+        (p[0], p[1])
+        for p in value
+        if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+    ]
 
 
 def _put(out: dict[str, Any], key: str, value: str) -> None:
@@ -378,7 +440,15 @@ def _row_raw(section: str, row: dict[str, Any]) -> Raw:
     out = blank_row(section)
     for key in ROWS[section]:
         value = row.get(key, "")
-        out[key] = ", ".join(value) if isinstance(value, list) else _text(value)
+        if section == "themes" and key == "subjects":
+            subjects = [s for s in value or [] if isinstance(s, dict)]
+            out[key] = "\n".join(_text(s.get("title", "")) for s in subjects)
+            pairs = [[_text(s.get("id", "")), _text(s.get("title", ""))] for s in subjects]
+            out["subject_ids"] = json.dumps(pairs, ensure_ascii=False) if pairs else ""
+        elif section == "themes" and key == "subject_ids":
+            continue  # made with `subjects`
+        else:
+            out[key] = ", ".join(value) if isinstance(value, list) else _text(value)
     sub = NESTED.get(section)
     if sub:
         out[sub] = [_row_raw(sub, r) for r in row.get(sub, [])]

@@ -55,7 +55,11 @@ def rich_events(draw: st.DrawFn, text: st.SearchStrategy[str] = TEXT) -> dict[st
     if len(sites) > 1 or draw(st.booleans()):
         sites[draw(st.integers(0, len(sites) - 1))]["hub"] = True
     theme_ids = draw(st.lists(IDS, max_size=3, unique=True))
-    themes = [{"id": t, "title": draw(text)} for t in theme_ids]
+    themes: list[dict[str, Any]] = [{"id": t, "title": draw(text)} for t in theme_ids]
+    for theme in themes:  # a theme's subjects: what proposals and the questionnaire name
+        subject_ids = draw(st.lists(IDS, max_size=4, unique=True))
+        if subject_ids:
+            theme["subjects"] = [{"id": i, "title": draw(text)} for i in subject_ids]
     report_ids: set[str] = set()
 
     def reports() -> list[dict[str, Any]]:
