@@ -1,5 +1,5 @@
 """One log of an event's commands and the state it reduces to, in one process: the
-machinery the agenda (`agenda/live.py`) and the participation (`participation/room.py`)
+machinery the agenda (`agenda/live.py`) and the participation (`participation/live.py`)
 share, so that both keep the same promises.
 
 A command is checked and prepared against the state in memory, appended to the backend,

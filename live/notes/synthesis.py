@@ -34,7 +34,7 @@ from live.i18n import plural, translator
 from live.model import Event, Report, Workshop
 from live.notes.room import doc_name, template_for
 from live.notes.stored import stored_rapporteurs, stored_text
-from live.participation.room import Room as ParticipationRoom
+from live.participation.live import LiveParticipation
 from live.participation.state import STANCES, Participation, Proposal, Stance
 from live.people.store import attendance_of
 
@@ -369,7 +369,7 @@ def render(s: Synthesis, fmt: Format, lang: str = "fr") -> bytes:
 
 async def stored_participation(event: Event, backend: Backend) -> Participation:
     """The event's participation as its log stands in the store (no server: the CLI)."""
-    room = ParticipationRoom(event, backend)
+    room = LiveParticipation(event, backend)
     await room.load()
     return room.state
 

@@ -177,7 +177,7 @@ async def synthesis(request: Request, live: Live, claims: Claims) -> Response:
         bad = RelaisError("bad_format", f"format must be one of: {formats}", formats=formats)
         return refused(request, bad)
     notes: NotesService = request.app.state.notes
-    room = await request.app.state.participation.room(live.event)
+    room = await request.app.state.participation.of(live.event)
     gathered = await notes.synthesis(live.event, room.state)
     try:  # rendered in a worker process, or kept from an earlier download (notes/exports.py)
         body = await request.app.state.exports.synthesis(gathered, fmt, lang_of(request))

@@ -90,17 +90,20 @@ async def screen(request: Request, live: Live, claims: Claims) -> Response:
 
 @with_link("participant", "screen", "rapporteur", *COMMANDERS)
 async def participant(request: Request, live: Live, claims: Claims) -> Response:
-    """A phone: the agenda live; with a personal link, the person's own page."""
+    """A phone: the agenda live and, on a site's shared link, the participation in the
+    site's workshops (me.html as the event's page); with a personal link, the person's
+    own page."""
     if claims.person:
         return await registration.personal_page(request, live, claims)
     event = live.event
     return render(
         request,
-        "event.html",
+        "me.html",
         event=event,
         info=event_info(event),
         token=request.query_params["k"],
         site=event.site(claims.site or ""),
+        participate=claims.role == "participant",
     )
 
 

@@ -34,7 +34,7 @@ def _attachment(name: str) -> dict[str, str]:
 @with_link("organizer")
 async def participation_csv(request: Request, live: Live, claims: Claims) -> Response:
     service: ParticipationService = request.app.state.participation
-    room = await service.room(live.event)
+    room = await service.of(live.event)
     body = exports.to_csv(room.state, live.event)
     return Response(
         body.encode("utf-8"),
@@ -46,7 +46,7 @@ async def participation_csv(request: Request, live: Live, claims: Claims) -> Res
 @with_link("organizer")
 async def participation_json(request: Request, live: Live, claims: Claims) -> Response:
     service: ParticipationService = request.app.state.participation
-    room = await service.room(live.event)
+    room = await service.of(live.event)
     schema = urls_of(request).url("participation_schema")
     body = exports.to_json(room.state, live.event, schema, datetime.now(UTC))
     return Response(

@@ -4,7 +4,7 @@ and polls, and a person proposing, supporting, arguing and voting.
 
 The same session as the agenda's (`live_ws.LogSession`: rate, parse, `hello`, `ping`,
 `command` answered `ack` / `error` / `pending`), on the event's participation log
-(`participation/room.py`). What this module says is who the socket acts as:
+(`participation/live.py`). What this module says is who the socket acts as:
 
 - a registered person's own link (`participant` with a person): that person, in a
   workshop of her site;
@@ -29,7 +29,7 @@ from live.errors import RelaisError
 from live.links.signing import COMMANDERS, Claims
 from live.model import Event, Workshop
 from live.participation.commands import Actor
-from live.participation.room import Follower, Mode, Room
+from live.participation.live import Follower, LiveParticipation, Mode
 from live.web.connections import device_of
 from live.web.live_ws import LogSession
 
@@ -62,7 +62,7 @@ def follower_of(claims: Claims, event: Event, workshop: Workshop, device: str) -
 class ParticipationSession(LogSession):
     """One page following a workshop's participation."""
 
-    room: Room
+    room: LiveParticipation
     follower: Follower
 
     async def on_connect(self, websocket: WebSocket) -> None:
@@ -78,7 +78,7 @@ class ParticipationSession(LogSession):
             raise RelaisError("part.no_such_workshop", "no such workshop", workshop=chosen[:64])
         device = device_of(websocket, app.state.signer)
         self.follower = follower_of(self.claims, event, workshop, device)
-        self.room = await app.state.participation.room(event)
+        self.room = await app.state.participation.of(event)
         settings = app.state.settings
         self.client = Client(self.claims, settings.send_queue, settings.send_queue_bytes)
         self.setup(websocket)

@@ -30,7 +30,7 @@ from live.notes.synthesis import (
     to_markdown,
     to_pdf,
 )
-from live.participation.room import Room as ParticipationRoom
+from live.participation.live import LiveParticipation
 from tests.participation.room import ALICE, ARIEGE, BOB, CLARA, ENSEIGNER, RAPPORTEUR
 from tests.participation.room import Room as ParticipationLog
 from tests.support.servers import LiveServer, unavailable
@@ -385,7 +385,7 @@ async def test_the_service_and_the_export_pass_the_participation_on(notes: Notes
 async def test_the_export_without_a_server_reads_the_stored_participation() -> None:
     """`relais export EVENT`: the participation log is read from the store."""
     backend = MemoryBackend()
-    room = ParticipationRoom(ARIEGE, backend)
+    room = LiveParticipation(ARIEGE, backend)
     await room.load()
     await room.command("propose", {"title": "Des tablettes", "subject": "egalite"}, ALICE, "l", "1")
     md = (await export_synthesis(ARIEGE, backend, "md")).decode()

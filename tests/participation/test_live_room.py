@@ -14,7 +14,7 @@ from live.backends.base import Backend
 from live.errors import RelaisError
 from live.links.signing import Claims
 from live.participation.commands import Actor
-from live.participation.room import Follower, Room
+from live.participation.live import Follower, LiveParticipation
 from live.participation.service import ParticipationService
 from tests.participation.room import (
     ACCES,
@@ -39,8 +39,8 @@ def frames(c: Client) -> list[dict[str, Any]]:
     return out
 
 
-async def room_on(backend: Backend) -> Room:
-    room = Room(ARIEGE, backend)
+async def room_on(backend: Backend) -> LiveParticipation:
+    room = LiveParticipation(ARIEGE, backend)
     await room.load()
     return room
 
@@ -94,7 +94,7 @@ async def test_a_retried_command_is_acknowledged_not_counted_twice(backend: Back
 
 
 async def test_a_restart_rebuilds_the_same_counts_from_snapshot_and_log(backend: Backend) -> None:
-    room = Room(ARIEGE, backend, snapshot_every=3)
+    room = LiveParticipation(ARIEGE, backend, snapshot_every=3)
     await room.load()
     await room.command("propose", {"title": "Un titre"}, ALICE, "l1", "c1")
     for who, link in ((BOB, "b"), (RAPPORTEUR, "r")):
@@ -136,7 +136,7 @@ async def test_a_poll_reaches_the_workshops_it_is_asked_to(backend: Backend) -> 
 
 async def test_deleting_the_event_deletes_its_participation(backend: Backend) -> None:
     service = ParticipationService(backend)
-    room = await service.room(ARIEGE)
+    room = await service.of(ARIEGE)
     follower = client()
     room.join(follower, Follower(ALICE, ACCES, "participant"))
     await room.command("propose", {"title": "Un titre"}, ALICE, "l1", "c1")

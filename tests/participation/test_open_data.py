@@ -53,7 +53,7 @@ async def app(tmp_path: Path) -> AsyncIterator[Starlette]:
 async def participate(app: Starlette) -> None:
     """Proposals in atelier-acces: one merged into another, one hidden, one retained."""
     service: ParticipationService = app.state.participation
-    room = await service.room(app.state.catalogue.get(EVENT).event)
+    room = await service.of(app.state.catalogue.get(EVENT).event)
     n = iter(range(1000))
 
     async def do(actor: Actor, name: str, **args: Any) -> None:

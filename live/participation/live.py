@@ -38,7 +38,7 @@ from live.participation.views import (
     screen_view,
 )
 
-__all__ = ["Follower", "Room", "Unsettled"]
+__all__ = ["Follower", "LiveParticipation", "Unsettled"]
 
 Mode = Literal["participant", "moderator", "screen"]
 
@@ -57,7 +57,7 @@ def _dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-class Room(EventLog[Participation]):
+class LiveParticipation(EventLog[Participation]):
     """The participation of one event in this process."""
 
     def __init__(self, event: Event, backend: Backend, snapshot_every: int = 200) -> None:
