@@ -211,13 +211,13 @@ if (root) {
 
   function results(poll) {
     const values = poll.kind === "ranking" ? poll.points : poll.counts;
-    const unit = poll.kind === "ranking" ? S["phone.points"] : S["phone.votes"];
+    const units = poll.kind === "ranking" ? [S["phone.points_one"], S["phone.points"]] : [S["phone.votes_one"], S["phone.votes"]];
     const order = poll.options.map((_, i) => i);
     if (poll.kind === "ranking") order.sort((a, b) => values[b] - values[a]);
     return el("ol", { class: "part-results" },
       ...order.map((i) => el("li", {},
         el("span", { text: poll.options[i] }),
-        el("span", { class: "part-result", text: ` ${fmt(unit, { n: values[i] })}` }))));
+        el("span", { class: "part-result", text: ` ${fmt(units[values[i] === 1 ? 0 : 1], { n: values[i] })}` }))));
   }
 
   function ballot(poll) {

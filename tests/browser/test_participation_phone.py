@@ -2,7 +2,8 @@
 chooses the workshop (remembered on the device), one proposes, the other sees it at once
 and supports it, and both read one support; a refusal shows next to the form; a ranking
 poll is answered with the keyboard and its results follow; the page passes axe-core's
-WCAG 2 A/AA rules with its cards drawn."""
+WCAG 2 A/AA rules with its cards drawn; a proposal hidden by the moderators reads its
+reason on its author's phone and is gone from the others'."""
 
 from __future__ import annotations
 
@@ -110,6 +111,16 @@ def test_two_phones_propose_support_and_read_one_support(
     second.reload()
     expect(second.locator("#part-workshop")).to_have_value(WORKSHOP)
     expect(second.locator(".part-card .part-supports")).to_have_text("1 soutien")
+    expect(second.locator(".part-card .part-support")).to_have_attribute("aria-pressed", "true")
+
+    # Hidden by the moderators: its author reads why, the other phone no longer sees it.
+    pid = mine.get_attribute("data-id")
+    facilitator(live_server, "hide", proposal=pid, reason="Hors sujet pour cet atelier")
+    expect(mine.locator(".part-note")).to_have_text(
+        "Masquée par la modération : Hors sujet pour cet atelier"
+    )
+    expect(second.locator(f'.part-card[data-id="{pid}"]')).to_have_count(0)
+    expect(second.locator("#part-empty")).to_be_visible()
 
     first.add_script_tag(path=str(AXE))
     result = first.evaluate(
@@ -133,4 +144,19 @@ def test_the_page_reads_in_english(live_server: LiveServer, browser: Any) -> Non
     card = page.locator(".part-card", has_text="One digital referent per school")
     expect(card.get_by_role("button", name="I support this")).to_be_visible()
     expect(card.locator(".part-supports")).to_have_text("0 supports")
+    # A one-choice question to the whole site: radios, then the results.
+    facilitator(
+        live_server,
+        "poll_open",
+        scope="site",
+        target="foix",
+        kind="one",
+        question="Which subject first?",
+        options=["Equipment", "Training"],
+    )
+    poll = page.locator(".part-poll", has_text="Which subject first?")
+    poll.get_by_label("Training").check()
+    poll.get_by_role("button", name="Vote").click()
+    expect(poll).to_contain_text("Thank you, your vote is counted.")
+    expect(poll.locator(".part-results li").nth(1)).to_have_text("Training 1 vote")
     page.close()
