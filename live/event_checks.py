@@ -78,19 +78,24 @@ def problems(event: Event) -> list[Problem]:
     """Everything that makes an event unusable, each at its own line: duplicate ids at the
     duplicate (naming the first), unknown references, the hub, the agenda's order."""
     found: list[Problem] = []
-    for what, ids in (
-        ("sites", [s.id for s in event.sites]),
-        ("themes", [t.id for t in event.themes]),
-        ("agenda", [s.id for s in event.agenda]),
-        ("workshops", [w.id for w in event.workshops]),
-    ):
+    lists: list[tuple[Loc, list[str]]] = [
+        (("sites",), [s.id for s in event.sites]),
+        (("themes",), [t.id for t in event.themes]),
+        (("agenda",), [s.id for s in event.agenda]),
+        (("workshops",), [w.id for w in event.workshops]),
+    ]
+    lists += [  # a theme's subjects: what proposals and answers are filed under
+        (("themes", i, "subjects"), [s.id for s in theme.subjects])
+        for i, theme in enumerate(event.themes)
+    ]
+    for what, ids in lists:
         first: dict[str, int] = {}
         for i, ident in enumerate(ids):
             if ident in first:
                 text = f"duplicate id {ident!r}, already used at line {{}}"
-                ref = (what, first[ident], "id")
+                ref = (*what, first[ident], "id")
                 params = {"id": ident}
-                found.append(Problem((what, i, "id"), text, (ref,), "duplicate_id", params))
+                found.append(Problem((*what, i, "id"), text, (ref,), "duplicate_id", params))
             else:
                 first[ident] = i
     site_ids = {s.id for s in event.sites}

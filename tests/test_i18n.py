@@ -58,8 +58,9 @@ def test_every_refusal_a_person_can_get_has_a_sentence_in_both_languages() -> No
     from live.agenda import protocol
     from live.agenda.commands import COMMANDS
 
-    source = "".join(p.read_text() for p in (ROOT / "live" / "agenda").glob("*.py"))
-    codes = set(re.findall(r"""Rejected\(\s*["']([a-z_]+)["']""", source))
+    logs = ("agenda", "participation")  # the refusals of both event logs
+    source = "".join(p.read_text() for d in logs for p in (ROOT / "live" / d).glob("*.py"))
+    codes = set(re.findall(r"""Rejected\(\s*["']([a-z_.]+)["']""", source))
     codes |= {
         getattr(module, name)
         for module in (protocol, eventlog)

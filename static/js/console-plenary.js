@@ -112,7 +112,7 @@ export function plenaryPanel({ cfg, ev, S, $ }) {
           S[`plenary.state_${r.state}`] || r.state,
           String(Math.round(r.fps)),
           lost ? S["plenary.lost_picture"] : r.picture ? S["plenary.picture_ok"] : "—",
-          r.sound === "muted" ? S["plenary.sound_muted"] : r.sound === "on" ? S["plenary.sound_on"] : r.sound === "echo" ? S["plenary.sound_echo"] : "—",
+          r.sound === "muted" ? S["plenary.sound_muted"] : r.sound === "on" ? S["plenary.sound_state_on"] : r.sound === "echo" ? S["plenary.sound_echo"] : "—",
           r.rtt_ms === null ? "—" : `${Math.round(r.rtt_ms)} ms`,
           `${Math.round(r.fraction_lost * 1000) / 10} %`,
         ];

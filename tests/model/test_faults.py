@@ -9,6 +9,7 @@ places such as a duplicate, an overlap or a second hub, name the other place's l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -387,3 +388,16 @@ def test_a_negative_duration_is_reported_at_its_duration(
     spec.agenda[i].duration = pick(data, -DAY, -1)
     fault = Fault(("agenda", i, "duration"), contains="greater than or equal to 1")
     assert_reports_exactly(spec, fault)
+
+
+
+def test_a_subject_id_used_twice_in_a_theme_is_refused_at_the_duplicate() -> None:
+    demo = Path(__file__).resolve().parents[2] / "live" / "demo" / "ariege-2020.yaml"
+    text = demo.read_text(encoding="utf-8")
+    assert parse_event(text).themes[0].subjects  # the demo's themes carry subjects
+    twice = text.replace("{id: parentalite,", "{id: egalite,", 1)
+    with pytest.raises(DefinitionError) as exc:
+        parse_event(twice)
+    (found,) = exc.value.found
+    assert found.problem.code == "duplicate_id"
+    assert found.problem.loc[:3] == ("themes", 0, "subjects")
