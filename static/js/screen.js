@@ -1,6 +1,7 @@
 // The site screen: huge countdown coloured by phase, current and next step, banner,
 // clock, QR code; who speaks and who is next during a restitution, with the notes of
-// the workshop speaking; this site's workshop timers during workshops; pause and end. The
+// the workshop speaking and its retained proposals; the open polls asked to this site or
+// everyone (screen-proposals.js); this site's workshop timers during workshops; pause and end. The
 // plenary's picture and sound while the step has the video on (screen-plenary.js).
 import { page, start } from "./live.js";
 import { format, phase, remaining, setText, timeOfDay } from "./clock.js";
@@ -25,9 +26,11 @@ import {
 } from "./show.js";
 import { plenaryScreen } from "./screen-plenary.js";
 import { onReconnect } from "./plenary.js";
+import { screenProposals } from "./screen-proposals.js";
 
 const { cfg, ev, S, $ } = page();
 const plenary = plenaryScreen({ cfg, ev, S, $ });
+const proposals = screenProposals({ cfg, ev, S, $ });
 const body = document.body;
 let notesView = null;
 let notesFor = null;
@@ -59,6 +62,9 @@ function render(state) {
   $("speaking").hidden = !notes;
   if (notes) setText($("speaking-title"), slotName(ev, speaking));
   followNotes(notes ? speaking.workshop : null);
+  // Its retained proposals while a workshop reports in a restitution.
+  const reporting = notes && step && step.kind === "restitution";
+  proposals.follow(reporting ? speaking.workshop : null);
   const mine = ended ? [] : siteWorkshops(state, ev, cfg.site);
   // During workshops, where to go: the site's workshops with their rooms (even just one).
   const list = mine.length > 0 && !notes;
