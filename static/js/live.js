@@ -2,6 +2,7 @@
 // reconnect with backoff and jitter, NTP-style offset to the server clock, commands
 // that are acknowledged (and resent with the same id after a reconnect, never redone).
 
+import { Channel } from "./channel.js";
 import { everyFrame, setText } from "./clock.js";
 
 export function config() {
@@ -71,26 +72,20 @@ export function start({ cfg, onState, onStatus, onError, onPending, tick }) {
   return conn;
 }
 
-export class LiveConnection {
+export class LiveConnection extends Channel {
   constructor({ eventId, token, lang, rev, onEvent, onState, onStatus, onError, onPending }) {
+    super({ onStatus, onError, onPending });
     this.eventId = eventId;
     this.rev = rev || ""; // the fingerprint of the event the page shows
     this.onEvent = onEvent || null; // pages that show the event follow its changes
     this.token = token || "";
     this.lang = lang || "fr"; // refusals come back in the page's language
     this.onState = onState || (() => {});
-    this.onStatus = onStatus || (() => {});
-    this.onError = onError || (() => {});
-    // A command the store has not confirmed yet: its ack or error follows (`pending`).
-    this.onPending = onPending || (() => {});
     this.seq = null;
     this.epoch = null;
     this.state = null;
     this.offset = 0; // server clock minus local clock, ms
     this.samples = [];
-    this.pending = new Map(); // command id -> {frame, resolve, reject}
-    this.delay = 500;
-    this.ws = null;
     this.pingTimer = null;
   }
 
@@ -102,31 +97,21 @@ export class LiveConnection {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const params = new URLSearchParams({ lang: this.lang });
     if (this.token) params.set("k", this.token);
-    const query = `?${params}`;
-    const ws = new WebSocket(`${proto}://${location.host}/ws/events/${this.eventId}${query}`);
-    this.ws = ws;
-    ws.onopen = () => {
-      this.delay = 500;
-      this.onStatus(true);
-      ws.send(JSON.stringify({ type: "hello", since: this.seq, epoch: this.epoch }));
-      for (const p of this.pending.values()) ws.send(p.frame);
-      this.ping(5);
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.ping(1), 15000);
-    };
-    ws.onmessage = (e) => this.receive(JSON.parse(e.data));
-    ws.onclose = (e) => {
-      clearInterval(this.pingTimer);
-      this.onStatus(false);
-      // A refused link (4401 forged or missing, 4403 expired, revoked or not allowed) or an
-      // unknown event (4404): reconnecting would be refused again (live/errors.py).
-      if (e.code === 4401 || e.code === 4403 || e.code === 4404) return;
-      // Too many connections (4429): try again, but not at once.
-      if (e.code === 4429) this.delay = Math.max(this.delay, 5000);
-      const wait = this.delay * (0.5 + Math.random());
-      this.delay = Math.min(this.delay * 2, 30000);
-      setTimeout(() => this.connect(), wait);
-    };
+    this.open(
+      `${proto}://${location.host}/ws/events/${this.eventId}?${params}`,
+      () => ({ type: "hello", since: this.seq, epoch: this.epoch }),
+      (msg) => this.receive(msg),
+    );
+  }
+
+  opened() {
+    this.ping(5);
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.ping(1), 15000);
+  }
+
+  closing() {
+    clearInterval(this.pingTimer);
   }
 
   ping(count) {
@@ -140,6 +125,7 @@ export class LiveConnection {
   }
 
   receive(msg) {
+    if (this.reply(msg)) return; // acks, pendings, errors (channel.js)
     switch (msg.type) {
       case "snapshot":
       case "events":
@@ -169,26 +155,6 @@ export class LiveConnection {
         this.offset = best.offset;
         break;
       }
-      case "ack": {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        if (p) p.resolve(msg.seq);
-        break;
-      }
-      case "pending":
-        // Not a refusal: it may still apply. Its promise settles on the ack or error
-        // that follows once the store answers; meanwhile the page says it is waiting.
-        if (this.pending.has(msg.id)) this.onPending(msg);
-        break;
-      case "error": {
-        const p = msg.id && this.pending.get(msg.id);
-        if (p) {
-          this.pending.delete(msg.id);
-          p.reject(msg);
-        }
-        this.onError(msg);
-        break;
-      }
     }
   }
 
@@ -214,14 +180,5 @@ export class LiveConnection {
     this.state = state;
     this.onState(state);
     document.body.dataset.seq = String(seq); // the page shows the state of this seq
-  }
-
-  command(name, args = {}) {
-    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    const frame = JSON.stringify({ type: "command", id, name, args });
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { frame, resolve, reject });
-      if (this.ws && this.ws.readyState === 1) this.ws.send(frame);
-    });
   }
 }
