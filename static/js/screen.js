@@ -1,8 +1,9 @@
 // The site screen: huge countdown coloured by phase, current and next step, banner,
 // clock, QR code; who speaks and who is next during a restitution, with the notes of
-// the workshop speaking and its retained proposals; the open polls asked to this site or
-// everyone (screen-proposals.js); this site's workshop timers during workshops; pause and end. The
-// plenary's picture and sound while the step has the video on (screen-plenary.js).
+// the workshop speaking and its retained proposals, and the open polls asked to this site
+// or everyone (screen-proposals.js); this site's workshop timers during workshops; pause
+// and end. The plenary's picture and sound while the step has the video on
+// (screen-plenary.js).
 import { page, start } from "./live.js";
 import { format, phase, remaining, setText, timeOfDay } from "./clock.js";
 import {
