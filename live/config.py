@@ -105,6 +105,21 @@ class Settings:
     plenary_max_receivers: int = 64  # WHEP sessions per event
     plenary_max_sessions: int = 256  # WHIP and WHEP sessions of the process, offers included
     plenary_connect_timeout: float = 6.0  # s for a session's peer to connect, else it ends
+    # The pages a French public service carries (live/web/public_service.py): who publishes
+    # the service and controls its data, who hosts it, whom to write to. Unknown until the
+    # operator says: the defaults say so ("à renseigner") rather than invent anyone.
+    publisher_name: str = "Éditeur à renseigner (RELAIS_PUBLISHER_NAME)"
+    publisher_address: str = "Adresse à renseigner (RELAIS_PUBLISHER_ADDRESS)"
+    # The contact for accessibility, legal and data questions (an e-mail address).
+    publisher_email: str = "Adresse électronique à renseigner (RELAIS_PUBLISHER_EMAIL)"
+    publication_director: str = "À renseigner (RELAIS_PUBLICATION_DIRECTOR)"
+    hosting_provider: str = "Hébergeur à renseigner (RELAIS_HOSTING_PROVIDER)"
+    hosting_address: str = "Adresse à renseigner (RELAIS_HOSTING_ADDRESS)"
+    # The data protection officer (DPO): an e-mail or postal address.
+    dpo_contact: str = "Délégué à la protection des données à renseigner (RELAIS_DPO_CONTACT)"
+    # The RGAA status is an audit's result: "non" (conforme) until one is made and said.
+    accessibility_status: str = "non"  # non, partiel or total (RGAA)
+    accessibility_audit: str = ""  # who audited, when, the rate of criteria met
 
     @classmethod
     def from_env(cls, signing: Signing = "create", **overrides: object) -> Settings:
@@ -176,6 +191,17 @@ class Settings:
             plenary_connect_timeout=float(
                 os.environ.get("RELAIS_PLENARY_CONNECT_TIMEOUT", str(cls.plenary_connect_timeout))
             ),
+            publisher_name=os.environ.get("RELAIS_PUBLISHER_NAME") or cls.publisher_name,
+            publisher_address=os.environ.get("RELAIS_PUBLISHER_ADDRESS") or cls.publisher_address,
+            publisher_email=os.environ.get("RELAIS_PUBLISHER_EMAIL") or cls.publisher_email,
+            publication_director=(
+                os.environ.get("RELAIS_PUBLICATION_DIRECTOR") or cls.publication_director
+            ),
+            hosting_provider=os.environ.get("RELAIS_HOSTING_PROVIDER") or cls.hosting_provider,
+            hosting_address=os.environ.get("RELAIS_HOSTING_ADDRESS") or cls.hosting_address,
+            dpo_contact=os.environ.get("RELAIS_DPO_CONTACT") or cls.dpo_contact,
+            accessibility_status=os.environ.get("RELAIS_ACCESSIBILITY_STATUS", "non").lower(),
+            accessibility_audit=os.environ.get("RELAIS_ACCESSIBILITY_AUDIT", ""),
         )
         for key, value in overrides.items():
             setattr(s, key, value)
@@ -185,6 +211,12 @@ class Settings:
             )
         if s.ice_transport_policy not in ("all", "relay"):
             raise ValueError("RELAIS_ICE_TRANSPORT_POLICY must be all or relay")
+        if s.accessibility_status not in ("non", "partiel", "total"):
+            raise ValueError("RELAIS_ACCESSIBILITY_STATUS must be non, partiel or total")
+        if s.accessibility_status != "non" and not s.accessibility_audit:
+            raise ValueError(  # RGAA: without an audit in force, a service is "non conforme"
+                "RELAIS_ACCESSIBILITY_STATUS needs RELAIS_ACCESSIBILITY_AUDIT (who, when, rate)"
+            )
         if not s.secret and signing != "none":
             s.secret = _secret(s.data_dir, create=signing == "create")
         return s
