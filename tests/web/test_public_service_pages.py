@@ -179,63 +179,60 @@ def test_the_settings_come_from_the_environment_and_say_what_is_missing(
 # -- the statement says what the tests measure, no more ----------------------------------
 
 BROWSER = ROOT / "tests" / "browser"
-# Pages axe-core checks beyond test_accessibility.py's list: where each is checked.
+# Where the statement's words rest on a browser test other than test_accessibility.py.
 AXE_ELSEWHERE = {
     "phone_participation": "test_participation_phone.py",
     "moderation": "test_participation_moderation.py",
+    "console": "test_console_surface.py",  # at 1920 × 1080, workshops and restitution
+    "notes_editor": "test_rapporteur_on_screen.py",  # its « À l'écran » line
+    "links_sheet": "test_link_validity_sheet.py",  # with its validity controls
     "accessibility": "test_public_service.py",
     "legal": "test_public_service.py",
     "privacy": "test_public_service.py",
 }
-# Each keyboard path the statement lists, and the browser test that walks it.
+# Each keyboard path the statement lists, and the browser tests that walk it.
 KEYBOARD_TESTS = {
     "console": (
-        "test_console_surface.py",
-        "test_the_keyboard_drives_the_regional_days_console",
+        ("test_console_surface.py", "test_the_keyboard_drives_the_regional_days_console"),
+        ("test_show_day.py", "test_r_and_the_arrows_on_a_running_step_ask_first"),  # R, Escape
     ),
     "console_panel": (
-        "test_console_surface.py",
-        "test_the_plenary_panel_opens_on_a_plenary_and_folds_by_hand_until_the_step_changes",
+        (
+            "test_console_surface.py",
+            "test_the_plenary_panel_opens_on_a_plenary_and_folds_by_hand_until_the_step_changes",
+        ),
     ),
-    "desk": ("test_registration.py", "test_the_organizer_page_is_usable_from_the_keyboard"),
-    "studio": ("test_studio.py", "test_an_event_is_built_in_the_studio_and_run_from_its_links"),
+    "desk": (("test_registration.py", "test_the_organizer_page_is_usable_from_the_keyboard"),),
+    "studio": (("test_studio.py", "test_an_event_is_built_in_the_studio_and_run_from_its_links"),),
     "ranking": (
-        "test_participation_phone.py",
-        "test_two_phones_propose_support_and_read_one_support",
+        ("test_participation_phone.py", "test_two_phones_propose_support_and_read_one_support"),
     ),
     "public_pages": (
-        "test_public_service.py",
-        "test_the_keyboard_reaches_the_footer_after_the_skip_link",
+        ("test_public_service.py", "test_the_keyboard_reaches_the_footer_after_the_skip_link"),
     ),
 }
 
 
-def test_the_pages_said_checked_by_axe_are_those_the_browser_tests_check() -> None:
+def test_every_page_said_checked_by_axe_is_checked_by_a_browser_test() -> None:
+    """The statement claims no page the tests do not check (a page a new test checks is
+    added to `public_service.AXE_PAGES` and its name to the catalogs)."""
     fake = SimpleNamespace(link=lambda *a, **k: "K", signer=SimpleNamespace(sign_admin=lambda: "A"))
     listed = {name.replace(" ", "_") for name in test_accessibility.pages(fake)}  # type: ignore[arg-type]
-    assert set(public_service.AXE_PAGES) == listed | set(AXE_ELSEWHERE)
     assert len(public_service.AXE_PAGES) == len(set(public_service.AXE_PAGES))
+    for page in public_service.AXE_PAGES:
+        assert page in listed or page in AXE_ELSEWHERE, page
     for page, test_file in AXE_ELSEWHERE.items():
         assert "axe.run(" in (BROWSER / test_file).read_text(), page
-    runs_axe = {p.name for p in BROWSER.glob("test_*.py") if "axe.run(" in p.read_text()}
-    # Every browser test running axe is accounted for (the others check pages listed above).
-    accounted = {
-        "test_accessibility.py",
-        "test_link_validity_sheet.py",  # the links sheet
-        "test_rapporteur_on_screen.py",  # the notes editor's "on screen" line
-        "test_console_surface.py",  # the console at 1920 × 1080
-        *AXE_ELSEWHERE.values(),
-    }
-    assert runs_axe == accounted
 
 
 def test_the_keyboard_paths_said_are_walked_by_the_browser_tests() -> None:
     assert set(public_service.KEYBOARD_PATHS) == set(KEYBOARD_TESTS)
-    for path, (test_file, test_name) in KEYBOARD_TESTS.items():
-        source = (BROWSER / test_file).read_text()
-        assert f"def {test_name}(" in source, path
-        body = source[source.index(f"def {test_name}(") :]
-        assert re.search(r"\.press\(|keyboard\.press", body), path
+    for path, tests in KEYBOARD_TESTS.items():
+        for test_file, test_name in tests:
+            source = (BROWSER / test_file).read_text()
+            assert f"def {test_name}(" in source, path
+            body = source[source.index(f"def {test_name}(") :].split("\ndef ")[0]
+            assert re.search(r"\.press\(", body), path
 
 
 def test_the_axe_core_said_is_the_one_the_tests_run() -> None:
