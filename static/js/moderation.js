@@ -121,7 +121,8 @@ class Moderation {
     const unhide = el("button", { type: "button", class: "small mod-unhide", text: S["mod.unhide"] });
     unhide.addEventListener("click", () => this.act(pid, "unhide", { proposal: pid }));
 
-    // Correct the title or the text: the form opens with the current wording.
+    // Correct the title or the text: the form opens with the current wording (filled
+    // while it is closed, so that nothing overwrites what is being typed).
     const newTitle = el("input", { id: id("new-title"), maxLength: 200, required: true });
     const newBody = el("textarea", { id: id("new-body"), rows: 3, maxLength: 2000 });
     const correctForm = el(
@@ -134,19 +135,17 @@ class Moderation {
       el("p", { class: "buttons" }, el("button", { type: "submit", class: "small", text: S["mod.correct_save"] })),
     );
     const correct = el("details", { class: "mod-correct" }, el("summary", { text: S["mod.correct"] }), correctForm);
-    correct.addEventListener("toggle", () => {
-      if (!correct.open) return;
-      const card = this.part.proposals.get(pid);
-      newTitle.value = card ? card.title : "";
-      newBody.value = card ? card.body : "";
-    });
     correctForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       const card = this.part.proposals.get(pid);
       const args = { proposal: pid };
       if (!card || newTitle.value.trim() !== card.title) args.title = newTitle.value;
       if (!card || newBody.value.trim() !== card.body) args.body = newBody.value;
-      if (await this.act(pid, "correct", args)) correct.open = false;
+      if (!(await this.act(pid, "correct", args))) return;
+      correct.open = false;
+      const now = this.part.proposals.get(pid);
+      newTitle.value = now ? now.title : newTitle.value;
+      newBody.value = now ? now.body || "" : newBody.value;
     });
     const history = el("details", { class: "mod-history", hidden: true }, el("summary"), el("ol"));
 
@@ -167,7 +166,7 @@ class Moderation {
     const actions = el("div", { class: "mod-actions" }, retain, hideForm, unhide, correct, mergeForm);
     const li = el("li", { class: "mod-proposal", "data-proposal": pid, "aria-labelledby": id("title") });
     li.append(title, status, body, counts, actions, error, history, args);
-    return { li, title, body, status, counts, retain, hideForm, unhide, correct, history, mergeForm, into, args, error };
+    return { li, title, body, status, counts, retain, hideForm, unhide, correct, newTitle, newBody, history, mergeForm, into, args, error };
   }
 
   update(row, card, cards) {
@@ -198,6 +197,10 @@ class Moderation {
     row.hideForm.hidden = !open;
     row.unhide.hidden = card.status !== "hidden";
     row.correct.hidden = card.status === "merged";
+    if (!row.correct.open) {
+      row.newTitle.value = card.title;
+      row.newBody.value = card.body || "";
+    }
     row.mergeForm.hidden = !open;
     if (open) this.fillTargets(row.into, card.id, cards);
     this.fillHistory(row.history, card.history || []);
