@@ -244,12 +244,20 @@ class Moderation {
           b.addEventListener("click", () => this.act(card.id, "unhide", { argument: a.id }));
           li.append(" ", b);
         } else {
-          const b = el("button", { type: "button", class: "small", text: S["mod.hide"] });
-          b.addEventListener("click", () => {
-            const reason = window.prompt(S["mod.hide_reason"]);
-            if (reason && reason.trim()) this.act(card.id, "hide", { argument: a.id, reason });
+          // Hide it with a reason, as a proposal: a small form that unfolds.
+          const rid = `mod-${a.id}-reason`;
+          const reason = el("input", { id: rid, maxLength: 200, required: true });
+          const form = el(
+            "form",
+            { class: "mod-hide" },
+            el("label", { for: rid, text: S["mod.hide_reason"] }),
+            el("span", { class: "mod-inline" }, reason, el("button", { type: "submit", class: "small", text: S["mod.hide"] })),
+          );
+          form.addEventListener("submit", (e) => {
+            e.preventDefault();
+            this.act(card.id, "hide", { argument: a.id, reason: reason.value });
           });
-          li.append(" ", b);
+          li.append(" ", el("details", { class: "mod-hide-argument" }, el("summary", { text: S["mod.hide"] }), form));
         }
         return li;
       }),

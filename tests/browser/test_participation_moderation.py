@@ -147,8 +147,9 @@ def test_the_rapporteur_hides_corrects_and_merges_and_sees_refusals(
 
         # Hide with a reason: its author is told it (her own card); then unhide.
         first = row(page, "p1")
-        first.get_by_label("Raison du masquage (l'auteur la voit)").fill("Hors sujet")
-        first.get_by_role("button", name="Masquer").click()
+        actions = first.locator(".mod-actions")
+        actions.get_by_label("Raison du masquage (l'auteur la voit)").fill("Hors sujet")
+        actions.get_by_role("button", name="Masquer").click()
         expect(first.locator(".mod-state")).to_have_text("Masquée : Hors sujet")
         mine = recv(alice, "proposal")["proposal"]
         while mine["id"] != "p1" or mine["status"] != "hidden":  # Bob's changes came first
@@ -179,7 +180,14 @@ def test_the_rapporteur_hides_corrects_and_merges_and_sees_refusals(
         )
         expect(second.locator(".mod-merge")).to_be_hidden()
         first.locator("summary", has_text="Arguments : 1").click()
-        expect(first.locator(".mod-arguments li")).to_have_text("Contre : Trop cher Masquer")
+        argument = first.locator(".mod-arguments li")
+        expect(argument).to_contain_text("Contre : Trop cher")
+        argument.locator("summary", has_text="Masquer").click()
+        argument.get_by_label("Raison du masquage (l'auteur la voit)").fill("Hors sujet")
+        argument.get_by_role("button", name="Masquer").click()
+        expect(argument).to_contain_text("(Masquée : Hors sujet)")
+        argument.get_by_role("button", name="Rétablir").click()
+        expect(argument.locator("summary", has_text="Masquer")).to_be_visible()
         assert axe(page) == []
     page.close()
 
