@@ -390,7 +390,6 @@ def test_a_negative_duration_is_reported_at_its_duration(
     assert_reports_exactly(spec, fault)
 
 
-
 def test_a_subject_id_used_twice_in_a_theme_is_refused_at_the_duplicate() -> None:
     demo = Path(__file__).resolve().parents[2] / "live" / "demo" / "ariege-2020.yaml"
     text = demo.read_text(encoding="utf-8")
