@@ -34,7 +34,7 @@ from live.i18n import translator
 from live.links.kept import ADMIN_SLOT
 from live.links.signing import Claims, LinkError
 from live.model import Event
-from live.studio import forms, validate
+from live.studio import forms, ids, validate
 from live.studio.yaml_io import MODELS, event_data, export, model_data
 from live.web.admin import admin_claims, admin_only, done_message, redirect
 from live.web.admin import token as _token
@@ -358,7 +358,7 @@ async def new_event(request: Request, claims: Claims) -> Response:
         data.pop("date", None)
     catalogue = _catalogue(request)
     taken = await catalogue.taken_ids()
-    data["id"] = values["id"] or forms.event_id(values["title"], values["date"], model, taken)
+    data["id"] = values["id"] or ids.event_id(values["title"], values["date"], model, taken)
     values["id"] = data["id"]
     errors: dict[str, list[str]] = {}  # place -> sentences, in the page's language
     if data["id"] in taken:
