@@ -16,17 +16,18 @@ change is about (its author, the person who acted).
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from live.agenda.outbox import RESYNC, Client
 from live.backends.base import Backend
-from live.eventlog import Commit, EventLog, Unsettled, now_ms
+from live.eventlog import RECENT, Commit, EventLog, Unsettled, now_ms
 from live.model import Event
 from live.participation import commands
-from live.participation.changes import changed
+from live.participation.changes import Changed, changed
 from live.participation.commands import Actor
-from live.participation.state import Participation
+from live.participation.state import Participation, Proposal
 from live.participation.views import (
     moderator_view,
     participant_view,
@@ -65,6 +66,7 @@ class LiveParticipation(EventLog[Participation]):
         # socket -> what it follows; by workshop, for the broadcasts
         self.followers: dict[Client, Follower] = {}
         self.by_workshop: dict[str, set[Client]] = {}
+        self.touched: deque[Changed] = deque(maxlen=RECENT)  # what each recent entry changed
         super().__init__(
             backend, f"participation:{event.id}", f"{event.id}:participation", snapshot_every
         )
@@ -109,13 +111,52 @@ class LiveParticipation(EventLog[Participation]):
 
     # -- followers -------------------------------------------------------------------------
 
-    def join(self, client: Client, follower: Follower) -> None:
-        """Register a socket and queue its picture in one synchronous step: no gap."""
+    def join(
+        self,
+        client: Client,
+        follower: Follower,
+        since: int | None = None,
+        epoch: str | None = None,
+    ) -> None:
+        """Register a socket and queue what it lacks in one synchronous step, no gap: a
+        page that says what it has (`since`, `epoch`) gets the cards and polls changed
+        since, when they are still known here; any other its whole picture."""
         self.leave(client)
         self.followers[client] = follower
         self.by_workshop.setdefault(follower.workshop, set()).add(client)
         client.behind = False
-        client.push_reply(self.snapshot(follower))
+        frames = self._since(follower, since) if epoch == self.epoch else None
+        for frame in frames if frames is not None else [self.snapshot(follower)]:
+            client.push_reply(frame)
+
+    def _since(self, follower: Follower, since: int | None) -> list[str] | None:
+        """The frames that bring a follower from `since` to now: each proposal of its
+        workshop and each poll asked to it that changed since, as its view reads them,
+        then `caught_up`; None if what changed since is no longer all known here."""
+        seq = self.state.seq
+        if since is None or since > seq:
+            return None
+        changes = [c for c in self.touched if c.seq > since]
+        if len(changes) != seq - since:
+            return None
+        proposals: dict[str, None] = {}  # in the order they changed, once each
+        polls: dict[str, None] = {}
+        for change in changes:
+            if follower.workshop in change.workshops:
+                proposals.update(dict.fromkeys(change.proposals))
+                polls.update(dict.fromkeys(change.polls))
+        person = follower.actor.person
+        frames = []
+        for pid in proposals:
+            p = self.state.proposals[pid]
+            key = self._key(follower, p, "")
+            frames.append(self._proposal_frame(p, key, person, seq))
+            if key == "screen":
+                break  # one picture of the retained proposals says it all
+        for qid in polls:
+            poll = poll_result(self.state.polls[qid])
+            frames.append(_dumps({"type": "poll", "seq": seq, "poll": poll}))
+        return [*frames, _dumps({"type": "caught_up", "seq": seq, "epoch": self.epoch})]
 
     def leave(self, client: Client) -> None:
         follower = self.followers.pop(client, None)
@@ -151,6 +192,7 @@ class LiveParticipation(EventLog[Participation]):
 
     def accepted(self, entry: dict[str, Any], state: Participation) -> None:
         change = changed(state, entry, self.event)
+        self.touched.append(change)
         actor = entry.get("actor") or {}
         acting = actor.get("person") or ""
         for pid in change.proposals:
@@ -167,21 +209,26 @@ class LiveParticipation(EventLog[Participation]):
         frames: dict[str, str] = {}
         for client in self.by_workshop.get(workshop, ()):
             follower = self.followers[client]
-            person = follower.actor.person
-            if follower.mode == "moderator":
-                key = "moderator"
-            elif follower.mode == "screen":
-                key = "screen"
-            elif person and person in (p.author, acting):
-                key = f"person:{person}"
-            else:
-                key = "public"
+            key = self._key(follower, p, acting)
             frame = frames.get(key)
             if frame is None:
-                frame = frames[key] = self._proposal_frame(p, key, person, seq)
+                frame = frames[key] = self._proposal_frame(p, key, follower.actor.person, seq)
             client.push_event(frame)
 
-    def _proposal_frame(self, p: Any, key: str, person: str, seq: int) -> str:
+    @staticmethod
+    def _key(follower: Follower, p: Proposal, acting: str) -> str:
+        """Which reading of a proposal a follower gets: the moderators', the screens', a
+        person's own (its author, or who just acted on it), or the public card."""
+        person = follower.actor.person
+        if follower.mode == "moderator":
+            return "moderator"
+        if follower.mode == "screen":
+            return "screen"
+        if person and person in (p.author, acting):
+            return f"person:{person}"
+        return "public"
+
+    def _proposal_frame(self, p: Proposal, key: str, person: str, seq: int) -> str:
         if key == "moderator":
             return _dumps({"type": "proposal", "seq": seq, "proposal": proposal_for_moderator(p)})
         if key == "screen":

@@ -62,7 +62,7 @@ def follower_of(claims: Claims, event: Event, workshop: Workshop, device: str) -
 class ParticipationSession(LogSession):
     """One page following a workshop's participation."""
 
-    room: LiveParticipation
+    participation: LiveParticipation
     follower: Follower
 
     async def on_connect(self, websocket: WebSocket) -> None:
@@ -78,27 +78,29 @@ class ParticipationSession(LogSession):
             raise RelaisError("part.no_such_workshop", "no such workshop", workshop=chosen[:64])
         device = device_of(websocket, app.state.signer)
         self.follower = follower_of(self.claims, event, workshop, device)
-        self.room = await app.state.participation.of(event)
+        self.participation = await app.state.participation.of(event)
         settings = app.state.settings
         self.client = Client(self.claims, settings.send_queue, settings.send_queue_bytes)
         self.setup(websocket)
 
     def subscribe(self, hello: protocol.Hello | None) -> None:
-        self.room.join(self.client, self.follower)  # its whole picture first, then changes
+        # What it lacks (or its whole picture) first, then the changes as they come.
+        since, epoch = (hello.since, hello.epoch) if hello is not None else (None, None)
+        self.participation.join(self.client, self.follower, since, epoch)
 
     @property
     def subscribed(self) -> bool:
-        return self.client in self.room.followers
+        return self.client in self.participation.followers
 
     def picture(self) -> str:
-        return self.room.snapshot(self.follower)
+        return self.participation.snapshot(self.follower)
 
     def leave(self) -> None:
-        self.room.leave(self.client)
+        self.participation.leave(self.client)
 
     async def submit(self, msg: protocol.Command) -> int:
         actor, claims = self.follower.actor, self.client.claims
-        return await self.room.command(msg.name, msg.args, actor, claims.id, msg.id)
+        return await self.participation.command(msg.name, msg.args, actor, claims.id, msg.id)
 
 
 endpoint = ParticipationSession

@@ -23,6 +23,7 @@ export class Participation extends Channel {
     this.onChange = onChange || (() => {});
     this.mode = null; // "participant", "moderator" or "screen", as the server says
     this.seq = null;
+    this.epoch = null;
     this.proposals = new Map();
     this.retained = [];
     this.polls = new Map();
@@ -34,7 +35,8 @@ export class Participation extends Channel {
     if (this.token) params.set("k", this.token);
     this.open(
       `${proto}://${location.host}/ws/participation/${encodeURIComponent(this.eventId)}?${params}`,
-      () => ({ type: "hello", since: this.seq, epoch: null }),
+      // What this page has: the server sends only what changed since, if it still can.
+      () => ({ type: "hello", since: this.seq, epoch: this.epoch }),
       (msg) => this.receive(msg),
     );
   }
@@ -51,6 +53,7 @@ export class Participation extends Channel {
     switch (msg.type) {
       case "view":
         this.seq = msg.seq;
+        this.epoch = msg.epoch;
         this.mode = msg.mode;
         this.proposals = new Map((msg.view.proposals || []).map((p) => [p.id, p]));
         this.retained = msg.view.retained || [];
@@ -64,6 +67,10 @@ export class Participation extends Channel {
         this.proposals.set(msg.proposal.id, { ...mine, ...msg.proposal });
         break;
       }
+      case "caught_up": // the changes since the page's seq were the frames before this one
+        this.seq = msg.seq;
+        this.epoch = msg.epoch;
+        break;
       case "retained":
         this.seq = msg.seq;
         this.retained = msg.retained;

@@ -175,3 +175,27 @@ async def test_two_processes_on_one_store_count_every_support_once(redis_server:
         redis_server.clear(prefix)
         await one.close()
         await two.close()
+
+
+async def test_a_page_that_says_what_it_has_gets_only_what_changed_since(
+    backend: Backend,
+) -> None:
+    room = await room_on(backend)
+    bob = client()
+    room.join(bob, Follower(BOB, ACCES, "participant"))
+    (view,) = frames(bob)
+    await room.command("propose", {"title": "Un titre"}, ALICE, "l1", "c1")
+    await room.command("propose", {"title": "Ailleurs"}, CLARA, "l3", "c1")  # not his workshop
+    await room.command("support", {"proposal": "p1"}, RAPPORTEUR, "r", "c1")
+    back = client()  # Bob's page, reconnected: it had the view of seq 0
+    room.join(back, Follower(BOB, ACCES, "participant"), view["seq"], view["epoch"])
+    got = frames(back)
+    assert [f["type"] for f in got] == ["proposal", "caught_up"]
+    assert got[0]["proposal"]["supports"] == 1 and got[1]["seq"] == room.state.seq
+    stale = client()  # another log's epoch (a flushed store): the whole picture again
+    room.join(stale, Follower(BOB, ACCES, "participant"), view["seq"], "another")
+    assert [f["type"] for f in frames(stale)] == ["view"]
+    restarted = await room_on(backend)  # what changed is no longer known: the whole picture
+    again = client()
+    restarted.join(again, Follower(BOB, ACCES, "participant"), view["seq"], view["epoch"])
+    assert [f["type"] for f in frames(again)] == ["view"]
