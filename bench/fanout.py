@@ -26,7 +26,6 @@ import asyncio
 import gc
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.server import free_port, start_redis, start_server, stop  # noqa: E402
 from live.links.signing import Signer  # noqa: E402
+from live.web.connections import raise_descriptor_limit  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "ariege-2020"
@@ -370,8 +370,7 @@ def main() -> None:
             f"--processes {args.processes} needs --backend redis: only Redis is shared by"
             f" several server processes (--backend {args.backend} is one process's own)"
         )
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_descriptor_limit()  # thousands of client sockets in this process
     print(json.dumps(asyncio.run(run(args))))
 
 

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.fanout import BenchClient, now_ms, pct  # noqa: E402
 from bench.server import free_port, start_redis, start_server, stop  # noqa: E402
 from live.links.signing import Signer  # noqa: E402
-from live.web.connections import DEVICE_COOKIE  # noqa: E402
+from live.web.connections import DEVICE_COOKIE, raise_descriptor_limit  # noqa: E402
 
 SECRET = "bench-secret"
 EVENT = "bench-participation"
@@ -117,19 +116,18 @@ async def command(phone: Phone, cid: str, name: str, **args: Any) -> dict[str, A
     return result
 
 
-def start(port: int, data: str, backend: str, redis_url: str) -> subprocess.Popen[bytes]:
+def settings(data: str, backend: str, redis_url: str) -> dict[str, str]:
+    """The environment every process of the run shares: the server's and `relais import`'s."""
     env = {"RELAIS_DATA": data, "RELAIS_SECRET": SECRET, "LIVE_BACKEND": backend}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    return start_server(port, env)
+    return env
 
 
-def import_event(data: str, backend: str, redis_url: str, text: str, tmp: Path) -> None:
+def import_event(env: dict[str, str], text: str, tmp: Path) -> None:
     path = tmp / f"{EVENT}.yaml"
     path.write_text(text, encoding="utf-8")
-    env = {"RELAIS_DATA": data, "RELAIS_SECRET": SECRET, "LIVE_BACKEND": backend}
-    if redis_url:
-        env["REDIS_URL"] = redis_url
+    data = env["RELAIS_DATA"]
     subprocess.run(
         [sys.executable, "-m", "live.cli", "--data", data, "import", str(path)],
         cwd=ROOT,
@@ -147,12 +145,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         redis_url = ""
         if args.backend == "redis":
             redis, redis_url = start_redis(tmp / "redis")
-        data = str(tmp / "data")
-        import_event(data, args.backend, redis_url, event_file(args.workshops), tmp)
+        env = settings(str(tmp / "data"), args.backend, redis_url)
+        import_event(env, event_file(args.workshops), tmp)
         ports = []
         for _ in range(args.processes):
             ports.append(free_port())
-            servers.append(start(ports[-1], data, args.backend, redis_url))
+            servers.append(start_server(ports[-1], env))
         return await measure(args, ports)
     finally:
         for server in servers:
@@ -206,7 +204,8 @@ async def measure(args: argparse.Namespace, ports: list[int]) -> dict[str, Any]:
     # Ids are the state's: read them back from each workshop's view.
     for j, (_, w) in enumerate(phones):
         by_workshop[w].append(j)
-    ids = await proposal_ids(phones, workshops, uri, site, signer)
+    facilitator = signer.sign(EVENT, "facilitator")
+    ids = {p["title"]: p["id"] for w in workshops for p in await moderated(uri(0, facilitator, w))}
     for j in range(len(phones)):
         proposal_of[j] = ids[f"Proposition {j}"]
 
@@ -266,13 +265,9 @@ async def measure(args: argparse.Namespace, ports: list[int]) -> dict[str, Any]:
 
     # Final counts, from a fresh moderator view of every workshop on every process.
     exact = True
-    facilitator = signer.sign(EVENT, "facilitator")
     for k in range(len(ports)):
         for w in workshops:
-            check = await open_phone(uri(k, facilitator, w), None)
-            view = check.last_view
-            check.transport.close()  # type: ignore[union-attr]
-            counts = {p["id"]: p["supports"] for p in view["view"]["proposals"]}
+            counts = {p["id"]: p["supports"] for p in await moderated(uri(k, facilitator, w))}
             for j in by_workshop[w]:
                 pid = proposal_of[j]
                 if counts.get(pid) != acked[pid]:
@@ -301,18 +296,13 @@ async def measure(args: argparse.Namespace, ports: list[int]) -> dict[str, Any]:
     }
 
 
-async def proposal_ids(
-    phones: Any, workshops: list[str], uri: Any, site: str, signer: Signer
-) -> dict[str, str]:
-    """Title -> proposal id, from a moderator's view of each workshop."""
-    facilitator = signer.sign(EVENT, "facilitator")
-    ids: dict[str, str] = {}
-    for w in workshops:
-        check = await open_phone(uri(0, facilitator, w), None)
-        for p in check.last_view["view"]["proposals"]:
-            ids[p["title"]] = p["id"]
-        check.transport.close()  # type: ignore[union-attr]
-    return ids
+async def moderated(uri: str) -> list[dict[str, Any]]:
+    """A workshop's proposals as a fresh moderator's view gives them (a facilitator's
+    link, `uri`): what the server holds, read after the run."""
+    check = await open_phone(uri, None)
+    check.transport.close()  # type: ignore[union-attr]
+    proposals: list[dict[str, Any]] = check.last_view["view"]["proposals"]
+    return proposals
 
 
 def main() -> None:
@@ -327,8 +317,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.processes > 1 and args.backend != "redis":
         parser.error("--processes above 1 needs --backend redis (the shared store)")
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_descriptor_limit()  # thousands of client sockets in this process
     print(json.dumps(asyncio.run(run(args))))
 
 
