@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from live.web.connections import DEVICE_COOKIE
-from tests.support.servers import LiveServer, RedisServer
+from tests.support.servers import LiveServer, RedisServer, on_one_redis
 
 pytestmark = pytest.mark.redis
 EVENT, ACCES = "ariege-2020", "atelier-acces"
@@ -24,17 +24,8 @@ EVENT, ACCES = "ariege-2020", "atelier-acces"
 
 @pytest.fixture
 def processes(tmp_path: Path, own_redis: RedisServer) -> Iterator[list[LiveServer]]:
-    servers = [
-        LiveServer(tmp_path / f"data{i}", backend="redis", env={"REDIS_URL": own_redis.url})
-        for i in range(2)
-    ]
-    for server in servers:
-        server.start()
-    try:
+    with on_one_redis(tmp_path, own_redis, 2) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 async def phone(server: LiveServer, token: str, cookie: str | None = None) -> ClientConnection:

@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from live.links.signing import Signer
 from tests.links.test_sheet import Sheet
-from tests.support.servers import SECRET, LiveServer, RedisServer
+from tests.support.servers import SECRET, LiveServer, RedisServer, on_one_redis
 from tests.support.yclient import YClient
 
 pytestmark = pytest.mark.redis
@@ -32,17 +32,8 @@ WORKSHOP = "atelier-acces"
 
 @pytest.fixture
 def processes(tmp_path: Path, own_redis: RedisServer) -> Iterator[list[LiveServer]]:
-    servers = [
-        LiveServer(tmp_path / f"data{i}", backend="redis", env={"REDIS_URL": own_redis.url})
-        for i in range(3)
-    ]
-    for server in servers:
-        server.start()
-    try:
+    with on_one_redis(tmp_path, own_redis, 3) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def socket(server: LiveServer, role: str | None = "facilitator") -> ClientConnection:

@@ -3,6 +3,7 @@ redis-server of their own, free ports, and how a test that cannot run says so.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +239,20 @@ class RedisServer:
             keys = list(r.scan_iter(match=f"{prefix}*", count=1000))
             if keys:
                 r.delete(*keys)
+
+
+@contextlib.contextmanager
+def on_one_redis(directory: Path, redis: RedisServer, count: int) -> Iterator[list[LiveServer]]:
+    """`count` server processes (uvicorn, `LIVE_BACKEND=redis`) on different ports sharing
+    one redis-server, as a day served by several processes or machines; stopped after."""
+    servers = [
+        LiveServer(directory / f"data{i}", backend="redis", env={"REDIS_URL": redis.url})
+        for i in range(count)
+    ]
+    for server in servers:
+        server.start()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
