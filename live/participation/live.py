@@ -71,10 +71,6 @@ class LiveParticipation(EventLog[Participation]):
             backend, f"participation:{event.id}", f"{event.id}:participation", snapshot_every
         )
 
-    @property
-    def clients(self) -> set[Client]:
-        return set(self.followers)
-
     # -- the log's state (see EventLog) ----------------------------------------------------
 
     def empty(self) -> Participation:
@@ -96,6 +92,7 @@ class LiveParticipation(EventLog[Participation]):
         return commit
 
     def resynced(self) -> None:
+        self.touched.clear()  # what changed in the lost log says nothing of the new one
         for client in self.followers:
             client.push_event(RESYNC)
 
