@@ -160,7 +160,7 @@ class State:
     ended: int | None = None
     # The run-of-show as edited live (steps as JSON, see rundown.py); None: as the event
     # file says. Kept in snapshots, not sent with each event: pages get the event as they
-    # see it in a `definition` frame when it changes (see hub.Live).
+    # see it in a `definition` frame when it changes (see agenda.live.Live).
     agenda: list[dict[str, Any]] | None = None
     floor: str = "speaker"  # the plenary feed on every screen: `speaker` or `site:<id>`
     requests: list[str] = field(default_factory=list)  # sites asking for the floor, in order

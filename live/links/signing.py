@@ -82,7 +82,7 @@ MAX_DAYS = 366  # the longest validity an organizer may choose for a link
 
 class Dated(Protocol):
     """What the validity of an event's links depends on: its day, in its timezone (an
-    `Event` is one; links.py needs nothing else of it)."""
+    `Event` is one; signing.py needs nothing else of it)."""
 
     @property
     def date(self) -> date: ...

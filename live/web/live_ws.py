@@ -1,8 +1,10 @@
-"""The live websocket (`/ws/events/{event_id}`): thin transport around `hub.Live`.
+"""The live websocket (`/ws/events/{event_id}`): thin transport around `agenda.live.Live`.
 
 A `Session` (web/session.py: admission, the link watched and its expiry, a sender task
-and a receive loop, cleanup) that says what is the agenda's: a receive loop parses and
-dispatches; the send task drains the client's bounded outbox (`agenda/outbox.py`).
+and a receive loop, cleanup). `LogSession` is what every socket on an event log says the
+same way (this one and the participation's, `participation_ws.py`): a receive loop parses
+and dispatches; the send task drains the client's bounded outbox (`agenda/outbox.py`).
+`LiveSession` says what is the agenda's.
 
 The link is checked on every use, not once per connection: each command re-checks its
 expiry and revocations (`LinkBook.check`); revoking the link closes the socket at once
@@ -11,7 +13,7 @@ saying why, then the close code (4403) that stops it from reconnecting with that
 Frames are read at a bounded rate: past it, they are dropped, and the client told once
 (`rate_limited`) per burst.
 
-Every command is answered within a second (`hub.ANSWER_WITHIN`): an `ack`, an `error`
+Every command is answered within a second (`eventlog.ANSWER_WITHIN`): an `ack`, an `error`
 (nothing was changed), or, when the store has not answered yet, `pending` followed by its
 `ack` or `error` once it does. A command sent before `hello` subscribes the socket first
 (a snapshot, then the command's event): every socket that commands sees what it did.
