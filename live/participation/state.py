@@ -10,7 +10,7 @@ the state to enforce "once per person", and never reaches a view or an export.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from live.errors import RelaisError
@@ -100,9 +100,9 @@ class Proposal:
             "hide_reason": self.hide_reason,
             "merged_into": self.merged_into,
             "retained": self.retained,
-            "history": [{"t": c.t, "title": c.title, "body": c.body} for c in self.history],
+            "history": [asdict(c) for c in self.history],
             "supporters": sorted(self.supporters),
-            "arguments": [_argument_dict(a) for a in self.arguments],
+            "arguments": [asdict(a) for a in self.arguments],
         }
 
     @classmethod
@@ -123,18 +123,6 @@ class Proposal:
             supporters=set(d["supporters"]),
             arguments=[Argument(**a) for a in d["arguments"]],
         )
-
-
-def _argument_dict(a: Argument) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "author": a.author,
-        "stance": a.stance,
-        "text": a.text,
-        "t": a.t,
-        "hidden": a.hidden,
-        "hide_reason": a.hide_reason,
-    }
 
 
 @dataclass
