@@ -34,9 +34,8 @@ export class Channel {
     ws.onclose = (e) => {
       this.closing();
       this.onStatus(false);
-      // A refusal that reconnecting would meet again (4401 forged or missing link, 4403
-      // expired, revoked or not allowed, 4404 unknown event...: live/errors.py) is final.
-      if (e.code >= 4400 && e.code < 4500 && e.code !== 4429) {
+      // A refusal that reconnecting would meet again is final (live/errors.py).
+      if (this.final(e.code)) {
         this.closed = true;
         return;
       }
@@ -46,6 +45,12 @@ export class Channel {
       this.delay = Math.min(this.delay * 2, 30000);
       setTimeout(() => this.connect(), wait);
     };
+  }
+
+  // A close code that says reconnecting would be refused again. The agenda's socket: a
+  // refused link or an unknown event (4401, 4403, 4404); the participation's says more.
+  final(code) {
+    return code === 4401 || code === 4403 || code === 4404;
   }
 
   opened(ws) {} // a subclass's own work once connected (pings)

@@ -41,6 +41,12 @@ export class Participation extends Channel {
     );
   }
 
+  // Every refusal of this socket is final (another workshop, no such workshop...), but
+  // too many connections (4429), which passes.
+  final(code) {
+    return code >= 4400 && code < 4500 && code !== 4429;
+  }
+
   close() {
     this.closed = true;
     if (this.ws) {
