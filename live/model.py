@@ -289,6 +289,9 @@ class Event(_Strict):
     title: str = Field(min_length=1, max_length=TITLE_LENGTH)
     date: date
     timezone: str = Field(default="Europe/Paris", max_length=ID_LENGTH)
+    # Where the event belongs (live/territories.py: `fr`, `ac-poitiers`, `dep-09`...): who
+    # may run it (an organizer of this territory or one above) and where its contribution goes.
+    territory: str | None = Field(default=None, pattern=SLUG)
     sites: tuple[Site, ...] = Field(min_length=1, max_length=MAX_SITES)
     themes: tuple[Theme, ...] = Field(default=(), max_length=MAX_THEMES)
     agenda: tuple[Step, ...] = Field(min_length=1, max_length=MAX_STEPS)
