@@ -32,6 +32,7 @@ BASE = {
     "logs",
     "model",
     "ratelimit",
+    "territories",
     "workers",
 }
 # Capabilities may use those listed before them, never those after.
