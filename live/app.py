@@ -11,13 +11,17 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from live.accounts.audit import AuditLog
+from live.accounts.grants import Access
+from live.accounts.sessions import Sessions
+from live.accounts.store import Accounts
 from live.agenda.catalogue import Catalogue
 from live.agenda.live import Listener
 from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
 from live.gcpolicy import keep_collections_short
-from live.links.kept import KeptLinks
+from live.links.kept import KeptLinks, account_slot
 from live.links.signing import AdminLinks, LinkBook, Signer
 from live.logs import install as redact_tokens_in_logs
 from live.notes.budget import SendBudget
@@ -28,7 +32,8 @@ from live.people.mailer import Mailer
 from live.people.service import Desk
 from live.plenary.service import Plenary
 from live.retention import keep_purging
-from live.web import common, studio
+from live.territories import Territories
+from live.web import common, signin, studio
 from live.web.connections import ConnectionCaps, Gate, raise_descriptor_limit
 from live.web.headers import SecurityHeaders
 from live.web.limits import BodyLimit
@@ -161,6 +166,26 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     )
     urls = app.state.urls = Urls(app.router, settings.base_url)  # every address (web/urls.py)
     app.state.kept_links = KeptLinks(backend, app.state.signer)  # the links sheet's kept links
+    # Organizers' accounts (live/accounts) and their sign-in (web/signin.py): without a
+    # provider configured, the grants still work for the admin link's holders' records.
+    app.state.territories = Territories.reference()
+    app.state.within = app.state.territories.within
+    app.state.sessions = Sessions(backend, settings.session_hours)
+    app.state.accounts = Accounts(backend, app.state.sessions, AuditLog(backend))
+    app.state.oidc = signin.provider(settings)
+
+    async def revoke_handouts(email: str, access: Access) -> None:
+        """An account withdrawn (or a role taken back): the organizer links it was handed
+        for events it no longer runs are revoked, their open pages closed everywhere."""
+        runs = {
+            e.id
+            for e in access.events((v.definition for v in hub.events.values()), app.state.within)
+        }
+        await app.state.kept_links.revoke_handouts(
+            account_slot(email).key, app.state.links.revoke, keep=runs.__contains__
+        )
+
+    app.state.accounts.on_withdrawn.append(revoke_handouts)
     app.state.desk = Desk(
         backend,
         app.state.mailer,

@@ -120,6 +120,15 @@ class Settings:
     # The RGAA status is an audit's result: "non" (conforme) until one is made and said.
     accessibility_status: str = "non"  # non, partiel or total (RGAA)
     accessibility_audit: str = ""  # who audited, when, the rate of criteria met
+    # Organizers' sign-in (OpenID Connect: live/web/signin.py). No issuer: no sign-in,
+    # Relais works with links alone, as before. ProConnect's issuer, for example:
+    # https://auth.agentconnect.gouv.fr/api/v2 (scopes "openid email given_name usual_name").
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "ProConnect"  # the provider as the sign-in button names it
+    oidc_scopes: str = "openid email profile"
+    session_hours: float = 10.0  # a signed-in session's lifetime (and its cookie's)
 
     @classmethod
     def from_env(cls, signing: Signing = "create", **overrides: object) -> Settings:
@@ -202,6 +211,12 @@ class Settings:
             dpo_contact=os.environ.get("RELAIS_DPO_CONTACT") or cls.dpo_contact,
             accessibility_status=os.environ.get("RELAIS_ACCESSIBILITY_STATUS", "non").lower(),
             accessibility_audit=os.environ.get("RELAIS_ACCESSIBILITY_AUDIT", ""),
+            oidc_issuer=os.environ.get("RELAIS_OIDC_ISSUER", "").rstrip("/"),
+            oidc_client_id=os.environ.get("RELAIS_OIDC_CLIENT_ID", ""),
+            oidc_client_secret=os.environ.get("RELAIS_OIDC_CLIENT_SECRET", ""),
+            oidc_name=os.environ.get("RELAIS_OIDC_NAME") or cls.oidc_name,
+            oidc_scopes=os.environ.get("RELAIS_OIDC_SCOPES") or cls.oidc_scopes,
+            session_hours=float(os.environ.get("RELAIS_SESSION_HOURS", str(cls.session_hours))),
         )
         for key, value in overrides.items():
             setattr(s, key, value)
@@ -217,6 +232,10 @@ class Settings:
             raise ValueError(  # RGAA: without an audit in force, a service is "non conforme"
                 "RELAIS_ACCESSIBILITY_STATUS needs RELAIS_ACCESSIBILITY_AUDIT (who, when, rate)"
             )
+        if s.oidc_issuer and not (s.oidc_client_id and s.oidc_client_secret):
+            raise ValueError("RELAIS_OIDC_ISSUER needs RELAIS_OIDC_CLIENT_ID and _SECRET")
+        if not 0 < s.session_hours <= 24 * 7:
+            raise ValueError("RELAIS_SESSION_HOURS must be more than 0 and at most 168")
         if not s.secret and signing != "none":
             s.secret = _secret(s.data_dir, create=signing == "create")
         return s

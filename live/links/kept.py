@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +95,27 @@ def slots(event: Event) -> list[LinkSlot]:
 # The organizer link the studio gives whoever opens it with an admin link. Not in `slots`:
 # the sheet shows it once an admin was given it, not before.
 ADMIN_SLOT = LinkSlot("organizer:admin", "organizer")
+ACCOUNT_PREFIX = "organizer:account-"
+
+
+def account_slot(email: str) -> LinkSlot:
+    """The organizer link handed to a signed-in account (its address's hash in the key:
+    the sheet lists it, revocable, and withdrawing the account revokes it everywhere)."""
+    return LinkSlot(ACCOUNT_PREFIX + hashlib.sha256(email.encode()).hexdigest()[:12], "organizer")
+
+
+def handout_slots(kept: Iterable[str]) -> list[LinkSlot]:
+    """The handed-out organizer slots among an event's kept records: the admins' and the
+    signed-in accounts'."""
+    keys = [k for k in kept if k == ADMIN_SLOT.key or k.startswith(ACCOUNT_PREFIX)]
+    return [LinkSlot(k, "organizer") for k in sorted(keys)]
 
 
 def slot_named(event: Event, key: str) -> LinkSlot | None:
-    """The slot with this key, the admins' one included."""
-    return next((s for s in [*slots(event), ADMIN_SLOT] if s.key == key), None)
+    """The slot with this key, the handed-out ones included."""
+    if key == ADMIN_SLOT.key or key.startswith(ACCOUNT_PREFIX):
+        return LinkSlot(key, "organizer")
+    return next((s for s in slots(event) if s.key == key), None)
 
 
 def speaker_site(event: Event, name: str) -> str | None:
@@ -250,9 +266,17 @@ class KeptLinks:
         """Revoke, in every event, the organizer links the studio gave administrators (the
         `ADMIN_SLOT` records): admin links were revoked, what they handed out goes with
         them. `revoke(event, link id)` records one (`LinkBook.revoke`)."""
+        await self.revoke_handouts(ADMIN_SLOT.key, revoke)
+
+    async def revoke_handouts(
+        self, slot_key: str, revoke: Revoke, keep: Callable[[str], bool] = lambda e: False
+    ) -> None:
+        """Revoke every link, current and earlier, kept in this slot, in every event but
+        those `keep(event id)` spares: an account withdrawn loses its links everywhere, an
+        account that lost one territory loses those of its events."""
         for key, record in (await self.backend.list_records(KIND, "")).items():
-            event_id, _, slot_key = key.partition(":")
-            if slot_key != ADMIN_SLOT.key:
+            event_id, _, slot = key.partition(":")
+            if slot != slot_key or keep(event_id):
                 continue
             revoked = await Revocations(self.backend).of(event_id)
             for token in tokens_of(record):

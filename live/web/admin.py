@@ -25,7 +25,8 @@ from starlette.routing import Route
 from live.agenda.catalogue import Catalogue, stage
 from live.i18n import plural, translator
 from live.links.signing import Claims, LinkError
-from live.web.common import lang_of, link_error, not_found, render
+from live.web.common import lang_of, link_error, not_found, refused, render
+from live.web.signed import CrossSite, signed_in
 
 ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
 
@@ -34,9 +35,22 @@ ADMIN_DONE = ("archived", "unarchived", "deleted", "renewed", "revoked")
 
 
 async def admin_claims(request: Request) -> Claims:
-    """The instance's admin link: signed, unexpired, issued after the last revocation."""
+    """The instance's admin link (signed, unexpired, issued after the last revocation),
+    or, without a link in the address, the session of an address granted administrator
+    (`person` is that address). LinkError otherwise; CrossSite for another site's POST."""
+    if "k" not in request.query_params:
+        who = await signed_in(request)
+        if who is not None and who.access.is_admin:
+            return Claims(
+                event="", role="admin", person=who.email, expires=int(who.session.expires)
+            )
     claims: Claims = await request.app.state.admin_links.verify(request.query_params.get("k"))
     return claims
+
+
+def actor(claims: Claims) -> str:
+    """Who acted, as the audit log names them: an address, or the admin link."""
+    return claims.person or "link"
 
 
 AdminHandler = Callable[[Request, Claims], Awaitable[Response]]
@@ -49,6 +63,8 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
             claims = await admin_claims(request)
         except LinkError as exc:
             return link_error(request, exc)
+        except CrossSite as exc:
+            return refused(request, exc, status=403)
         return await handler(request, claims)
 
     return endpoint
@@ -62,7 +78,7 @@ def token(request: Request) -> str:
 def redirect(request: Request, name: str, done: str, **params: str) -> Response:
     """After a POST: the page `name`, with the same link, saying what was `done`."""
     where = request.app.url_path_for(name, **params)
-    query = urlencode({"k": token(request), "done": done})
+    query = urlencode({"k": token(request), "done": done} if token(request) else {"done": done})
     return RedirectResponse(f"{where}?{query}", status_code=303)
 
 
@@ -96,6 +112,7 @@ async def admin(request: Request, claims: Claims) -> Response:
         rows=rows,
         done=done_message(request, ADMIN_DONE, "admin.done"),
         expires=datetime.fromtimestamp(claims.expires).strftime("%d/%m/%Y"),
+        signed_in_as=claims.person,
     )
 
 
@@ -148,7 +165,7 @@ async def delete(request: Request, claims: Claims) -> Response:
 async def admin_entry(request: Request) -> Response:
     """`/admin` without its link asks for it (the home page leads here): a pasted link, or
     only its key, goes on to `/admin?k=…`, where it is checked as any admin link is."""
-    if "k" in request.query_params:
+    if "k" in request.query_params or await _signed_in_admin(request):
         return await admin(request)
     pasted = request.query_params.get("link", "").strip()
     key = _admin_token(pasted)
@@ -156,6 +173,11 @@ async def admin_entry(request: Request) -> Response:
         return RedirectResponse(f"{request.url.path}?{urlencode({'k': key})}", status_code=303)
     wrong = bool(pasted)  # 401 as any page without its link, but one that asks for it
     return render(request, "studio_admin_ask.html", 422 if wrong else 401, wrong=wrong)
+
+
+async def _signed_in_admin(request: Request) -> bool:
+    who = await signed_in(request)  # a GET: no cross-site question
+    return who is not None and who.access.is_admin
 
 
 def _admin_token(pasted: str) -> str:

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from live.links.kept import ADMIN_SLOT, LinkSlot, at_site, claims_of, slots
+from live.links.kept import (
+    ACCOUNT_PREFIX,
+    ADMIN_SLOT,
+    LinkSlot,
+    at_site,
+    claims_of,
+    handout_slots,
+    slots,
+)
 from live.links.printed import PrintEntry, PrintSheet
 from live.links.signing import (
     MAX_DAYS,
@@ -128,6 +136,8 @@ def describe(ctx: Context, slot: LinkSlot) -> tuple[str, str]:
         return title, " — ".join(where)
     if slot == ADMIN_SLOT:
         return title, t("links.admin_handout")
+    if slot.key.startswith(ACCOUNT_PREFIX):
+        return title, t("links.account_handout")
     if slot.role == "speaker":
         if slot.speaker is None:
             return title, t("links.speaker_any")
@@ -182,8 +192,8 @@ def groups(ctx: Context, kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]
     for slot in slots(event):
         by_role.setdefault(slot.role, []).append(entry(ctx, slot, kept[slot.key]))
     crew = [public_entry(ctx), *by_role["facilitator"], *by_role["organizer"]]
-    if ADMIN_SLOT.key in kept:  # an administrator opened the studio: the link it was given
-        crew.append(entry(ctx, ADMIN_SLOT, kept[ADMIN_SLOT.key]))
+    # An administrator's link or a signed-in account opened the studio: the links given.
+    crew += [entry(ctx, slot, kept[slot.key]) for slot in handout_slots(kept)]
     out: list[dict[str, Any]] = [{"id": "crew", "title": t("links.group.crew"), "entries": crew}]
     here = by_role["screen"] + by_role["host"] + by_role["participant"]
     for site in event.sites:

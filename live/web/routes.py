@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from live.assets import asset_dir
 from live.web import (
+    accounts,
     admin,
     api,
     links_sheet,
@@ -24,6 +25,7 @@ from live.web import (
     participation_ws,
     public_service,
     registration,
+    signin,
     studio,
     whip,
 )
@@ -43,6 +45,8 @@ def all_routes(static_dir: Path | None = None) -> list[BaseRoute]:
         *links_sheet.routes,
         *studio.routes,
         *admin.routes,
+        *accounts.routes,
+        *signin.routes,
         *public_service.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,

@@ -31,7 +31,7 @@ from live.agenda.live import Live
 from live.event_checks import Problem
 from live.event_file import DefinitionError
 from live.i18n import translator
-from live.links.kept import ADMIN_SLOT
+from live.links.kept import ADMIN_SLOT, account_slot
 from live.links.signing import Claims, LinkError
 from live.model import Event
 from live.studio import forms, ids, validate
@@ -39,6 +39,7 @@ from live.studio.yaml_io import MODELS, event_data, export, model_data
 from live.web.admin import admin_claims, admin_only, done_message, redirect
 from live.web.admin import token as _token
 from live.web.common import claims_for, lang_of, not_found, render, with_claims
+from live.web.signed import signed_in
 from live.web.urls import urls_of
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an event file; the route's body limit is RELAIS_MAX_IMPORT_BYTES
@@ -50,8 +51,19 @@ STUDIO_DONE = ("saved", "created", "imported")
 
 
 async def editor_claims(request: Request, live: Live) -> Claims:
-    """The event's organizer link, or the instance's admin link; LinkError otherwise (the
-    event link's reason, unless the token is an admin link that failed for its own)."""
+    """The event's organizer link, or the instance's admin link, or (no link in the
+    address) the session of an account that runs this event (`person` is its address);
+    LinkError otherwise (the event link's reason, unless the token is an admin link that
+    failed for its own); CrossSite for another site's POST with the session cookie."""
+    if "k" not in request.query_params:
+        who = await signed_in(request)
+        if who is not None and who.access.may_run(live.definition, request.app.state.within):
+            return Claims(
+                event=live.definition.id,
+                role="organizer",
+                person=who.email,
+                expires=int(who.session.expires),
+            )
     try:
         return await claims_for(request, live, {"organizer"})
     except LinkError as exc:
@@ -122,7 +134,11 @@ async def _nav(request: Request, live: Live, claims: Claims) -> list[tuple[str, 
     urls = urls_of(request)
     public = (t("studio.nav.public"), urls.link(event_id, "public"))
     token = _token(request)
-    if claims.role == "admin":
+    if claims.person and not token:  # a signed-in account: the link kept for it
+        state = request.app.state
+        revoked = await state.links.revocations.of(event_id)
+        token = await state.kept_links.kept(live.event, account_slot(claims.person), revoked)
+    elif claims.role == "admin":
         state = request.app.state
         revoked = await state.links.revocations.of(event_id)
         token = await state.kept_links.kept(live.event, ADMIN_SLOT, revoked)
