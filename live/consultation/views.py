@@ -322,7 +322,8 @@ def trace(pub: Published, proposal_id: str) -> dict[str, Any]:
     """A proposal and, recursively, the proposals it carries forward, down to those that
     carry none (a département's, a local network's); `departements`: the départements they
     came from (a local network's counts as its département's); `sources`: every territory
-    a leaf came from. An origin no longer published shows as `{"id", "published": False}`."""
+    a leaf came from; both by code. An origin no longer published shows as
+    `{"id", "published": False}`."""
     e = pub.entries.get(proposal_id)
     if e is None:
         raise RelaisError("not_found", f"no published proposal {proposal_id}", id=proposal_id)
@@ -350,14 +351,11 @@ def trace(pub: Published, proposal_id: str) -> dict[str, Any]:
         dep = next((a for a in chain if pub.tree.level_of(a) == "departement"), None)
         if dep is not None:
             departements.add(dep)
-    by_path = sorted(
-        leaves | departements, key=lambda c: [p["short"] for p in pub.territory(c)["path"]]
-    )
     return {
         "version": pub.version,
         "proposal": root,
-        "departements": [pub.territory(d) for d in by_path if d in departements],
-        "sources": [pub.territory(s) for s in by_path if s in leaves],
+        "departements": [pub.territory(d) for d in sorted(departements)],
+        "sources": [pub.territory(s) for s in sorted(leaves)],
     }
 
 
