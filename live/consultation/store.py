@@ -90,7 +90,9 @@ class Contributions:
                 f"no consultation {contribution.consultation}",
                 consultation=contribution.consultation,
             )
-        others = await self.list(consultation.id) if _carries(contribution) else []
+        # What `check` needs of the others: the contributions its origins come from.
+        events = sorted({o.partition("/")[0] for p in contribution.proposals for o in p.origins})
+        others = [c for e in events if (c := await self.get(consultation.id, e)) is not None]
         check(consultation, contribution, others)
         key = _key(contribution.consultation, contribution.event)
         await self.backend.put_record(CONTRIBUTIONS, key, contribution.model_dump(mode="json"))
@@ -124,10 +126,6 @@ class Contributions:
             consultation, _, event = message.decode(errors="replace").partition("/")
             if consultation and event:
                 yield ContributionChanged(consultation, event)
-
-
-def _carries(contribution: Contribution) -> bool:
-    return any(p.origins for p in contribution.proposals)
 
 
 def _read(value: dict[str, Any] | None) -> Contribution | None:
