@@ -36,6 +36,7 @@ import itertools
 import json
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import start_redis, stop  # noqa: E402
 from live.backends.base import Backend, create_backend  # noqa: E402
 from live.consultation import views  # noqa: E402
 from live.consultation.model import (  # noqa: E402
@@ -401,7 +403,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     world = build(args)
     generated_s = time.perf_counter() - t
     data = Path(tempfile.mkdtemp(prefix="relais-bench-consultation-"))
-    backend: Backend = create_backend(args.backend, str(data), args.redis_url)
+    redis, redis_url = None, args.redis_url
+    if args.backend == "redis" and not redis_url:
+        redis, redis_url = start_redis(data / "redis")  # the run's own
+    backend: Backend = create_backend(args.backend, str(data), redis_url)
     await backend.open()
     try:
         store = Contributions(backend)
@@ -443,6 +448,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return out
     finally:
         await backend.close()
+        stop(redis)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:
@@ -451,7 +458,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2_000)
     parser.add_argument("--views", type=int, default=1_000, help="of each page kind")
     parser.add_argument("--backend", default="sqlite", choices=["memory", "sqlite", "redis"])
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-url", default="", help="default: a redis-server of the run's own")
     parser.add_argument("--seeds", nargs="*", default=[], help="more French text files")
     parser.add_argument("--seed", type=int, default=2020)
     args = parser.parse_args()

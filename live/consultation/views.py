@@ -211,8 +211,9 @@ def _per_child(pub: Published, scope: str, entries: Iterable[Listed]) -> list[di
     for e in entries:
         n[below.get(e.contribution.territory, scope)] += 1
     rows = [{"code": t.code, "short": t.short, "proposals": n[t.code]} for t in children]
-    if n[scope]:
-        rows.insert(0, {"code": scope, "short": pub.tree.get(scope).short, "proposals": n[scope]})  # type: ignore[union-attr]
+    own = pub.tree.get(scope)
+    if n[scope] and own is not None:
+        rows.insert(0, {"code": scope, "short": own.short, "proposals": n[scope]})
     return rows
 
 
