@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from live.accounts.audit import AuditLog
+from live.accounts.grants import GrantError, make_grant
+from live.accounts.sessions import Sessions
+from live.accounts.store import Accounts
 from live.app import demo_definitions
 from live.backends.base import Backend, create_backend
 from live.config import DATABASE_FILE, WS_MAX_SIZE, NoDataDirectory, Settings, Signing
@@ -203,6 +207,39 @@ async def _revoke_admin_links_before(settings: Settings, issued: int) -> None:
         await book.settle()
     finally:
         await backend.close()
+
+
+def cmd_grant_admin(args: argparse.Namespace) -> int:
+    """Make a professional address an administrator (the first one, typically): it then
+    signs in with the configured provider. Written to the audit log as the command's."""
+    settings = _server_settings(args, "none", need_database=False)
+    if settings is None:
+        return 2
+    try:
+        grant = make_grant(
+            args.email,
+            "admin",
+            known_territory=lambda code: False,
+            known_event=lambda event: False,
+            by="cli",
+            at=int(time.time()),
+        )
+    except GrantError as exc:
+        print(say(f"error.{exc.code}"), file=sys.stderr)
+        return 2
+
+    async def give() -> bool:
+        backend = create_backend(settings.backend, str(settings.data_dir), settings.redis_url)
+        await backend.open()
+        try:
+            audit = AuditLog(backend)
+            return await Accounts(backend, Sessions(backend), audit).grant(grant, "cli")
+        finally:
+            await backend.close()
+
+    given = asyncio.run(give())
+    print(say("cli.admin_granted" if given else "cli.admin_already", email=grant.email))
+    return 0
 
 
 def links_base(args: argparse.Namespace, settings: Settings) -> str:
@@ -503,6 +540,10 @@ def parser() -> argparse.ArgumentParser:
     admin.add_argument("--revoke-others", action="store_true", help=say("cli.help.revoke_others"))
     admin.add_argument("--base-url", default=argparse.SUPPRESS, help=say("cli.help.admin_base_url"))
     admin.set_defaults(fn=cmd_admin_link)
+
+    grant = sub.add_parser("grant-admin", help=say("cli.help.grant_admin"))
+    grant.add_argument("email", metavar=say("cli.meta.email"), help=say("cli.help.email"))
+    grant.set_defaults(fn=cmd_grant_admin)
     return p
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from live.backends.base import Backend
 
-KIND = "audit"  # records `audit/{ms, 13 digits}:{random}`: ordered by time, never colliding
+KIND = "audit"  # records `audit/{ns, 19 digits}:{random}`: ordered by time, never colliding
 KEEP_DAYS = 400  # a year of events and their follow-up, then forgotten
 MAX_DETAIL = 200
 PAGE = 200  # entries an administrator reads at once
@@ -30,8 +30,7 @@ class AuditLog:
         self.backend = backend
 
     async def record(self, actor: str, action: str, subject: str = "", detail: str = "") -> None:
-        now = int(time.time() * 1000)
-        key = f"{now:013d}:{secrets.token_hex(4)}"
+        key = f"{time.time_ns():019d}:{secrets.token_hex(4)}"
         value = {
             "actor": actor,
             "action": action,
@@ -43,10 +42,10 @@ class AuditLog:
     async def latest(self, limit: int = PAGE) -> list[Entry]:
         """The newest entries first; older than `KEEP_DAYS` are deleted on the way."""
         records = await self.backend.list_records(KIND)
-        horizon = int((time.time() - KEEP_DAYS * 86400) * 1000)
+        horizon = int((time.time() - KEEP_DAYS * 86400) * 1000)  # ms
         entries: list[Entry] = []
         for key in sorted(records, reverse=True):
-            at = int(key.partition(":")[0] or 0)
+            at = int(key.partition(":")[0] or 0) // 1_000_000  # ms
             if at < horizon:
                 await self.backend.delete_record(KIND, key)
                 continue
