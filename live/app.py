@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.sessions = Sessions(backend, settings.session_hours)
     app.state.accounts = Accounts(backend, app.state.sessions, AuditLog(backend))
     app.state.oidc = signin.provider(settings)
+    app.state.signin_limits = signin.Limits()
 
     async def revoke_handouts(email: str, access: Access) -> None:
         """An account withdrawn (or a role taken back): the organizer links it was handed

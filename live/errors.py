@@ -40,6 +40,7 @@ HTTP_STATUS = {
     "signin.no_role": 403,
     "signin.provider_down": 503,
     "signin.not_configured": 404,
+    "signin.too_many": 429,
     "account.email": 422,
     "account.role": 422,
     "account.scope": 422,

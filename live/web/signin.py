@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from live.accounts.grants import GrantError, normalize_email
 from live.config import Settings
 from live.errors import RelaisError
+from live.ratelimit import Limiter
 from live.web.common import refused, render
 from live.web.signed import (
     CrossSite,
@@ -44,6 +46,25 @@ STATE_COOKIE = "relais_oidc"  # Authlib's state, nonce and PKCE verifier, ten mi
 STATE_SECONDS = 600
 PROVIDER_TIMEOUT = 10.0  # s for each call to the provider (discovery, token, keys)
 NAME = "provider"
+
+
+class Limits:
+    """Sign-in is open to anyone: bounded per address and per process, and the refusals
+    the audit log records are bounded too (beyond, they are only counted in the log)."""
+
+    def __init__(self) -> None:
+        self.address = Limiter(30, 600)  # a person retrying, not a script
+        self.process = Limiter(600, 60)
+        self.audited = Limiter(60, 60)  # refused sign-ins written to the audit log
+
+    def hit(self, request: Request) -> float:
+        where = request.client.host if request.client else ""
+        return self.address.hit(where) or self.process.hit("")
+
+
+def _too_many(request: Request, wait: float) -> Response:
+    retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+    return refused(request, RelaisError("signin.too_many"), status=429, headers=retry)
 
 
 def provider(settings: Settings) -> OAuth | None:
@@ -120,6 +141,8 @@ async def start(request: Request) -> Response:
     client = _client(request)
     if client is None:
         return refused(request, RelaisError("signin.not_configured"), status=404)
+    if wait := request.app.state.signin_limits.hit(request):
+        return _too_many(request, wait)
     try:
         response: Response = await client.authorize_redirect(request, _back(request, "signin_back"))
     except (httpx2.HTTPError, OAuthError, ValueError, RuntimeError) as exc:
@@ -135,6 +158,9 @@ async def back(request: Request) -> Response:
     client = _client(request)
     if client is None:
         return refused(request, RelaisError("signin.not_configured"), status=404)
+    limits: Limits = request.app.state.signin_limits
+    if wait := limits.hit(request):
+        return _too_many(request, wait)
     audit = request.app.state.accounts.audit
     try:
         token = await client.authorize_access_token(request)
@@ -143,7 +169,8 @@ async def back(request: Request) -> Response:
     except (OAuthError, JoseError, GrantError, ValueError, KeyError) as exc:
         reason = type(exc).__name__
         log.info("sign-in refused: %s", reason)
-        await audit.record("provider", "sign_in_refused", "", reason)
+        if not limits.audited.hit(""):
+            await audit.record("provider", "sign_in_refused", "", reason)
         return refused(request, RelaisError("signin.refused"), status=401)
     except httpx2.HTTPError as exc:
         log.warning("the identity provider cannot be reached (%s)", type(exc).__name__)

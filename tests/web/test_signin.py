@@ -337,3 +337,14 @@ async def test_without_a_provider_relais_works_with_links_as_before(tmp_path):
             assert (await c.get("/connexion/aller")).status_code == 404
             k = app.state.signer.sign_admin()
             assert (await c.get("/admin", params={"k": k})).status_code == 200
+
+
+async def test_sign_in_attempts_are_bounded_per_address(relais):
+    """A script hammering the sign-in gets 429 with a Retry-After; the audit log does not
+    grow with its refusals beyond its own bound."""
+    answers = [await relais.get("/connexion/retour?code=x&state=y") for _ in range(35)]
+    statuses = [a.status_code for a in answers]
+    assert set(statuses[:30]) == {401} and statuses[30:] == [429] * 5
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    refusals = [a for a, _ in await audit_actions(relais) if a == "sign_in_refused"]
+    assert len(refusals) == 30  # under the audit's bound (60 a minute)
