@@ -20,6 +20,10 @@ from live.agenda.live import Listener
 from live.assets import asset_dir
 from live.backends.base import Backend, create_backend
 from live.config import Settings
+from live.consultation.model import Consultation, EventPlace
+from live.consultation.space import Spaces
+from live.consultation.store import Contributions
+from live.event_file import parse_event
 from live.gcpolicy import keep_collections_short
 from live.links.kept import KeptLinks, account_slot
 from live.links.signing import AdminLinks, LinkBook, Signer
@@ -52,6 +56,31 @@ def demo_definitions() -> dict[str, str]:
     }
 
 
+DEMO_CONSULTATION = "egn-2020"
+
+
+async def put_demo_consultation(store: Contributions) -> None:
+    """The demo days as one consultation (the États généraux du numérique of 2020): their
+    themes, and each day in its territory. Written only when absent: an organizer's edits
+    of it survive a restart."""
+    if await store.consultation(DEMO_CONSULTATION) is not None:
+        return
+    days = {name: parse_event(text, name) for name, text in demo_definitions().items()}
+    first = days["ariege-2020.yaml"]
+    consultation = Consultation(
+        id=DEMO_CONSULTATION,
+        title="États généraux du numérique pour l'éducation (2020)",
+        territory="fr",
+        themes=first.themes,
+        events=tuple(
+            EventPlace(event=e.id, territory=e.territory)
+            for e in sorted(days.values(), key=lambda e: e.id)
+            if e.territory
+        ),
+    )
+    await store.put_consultation(consultation)
+
+
 def follow_floor(plenary: Plenary) -> Listener:
     """The relay shows whoever has the floor in the agenda's state: at load (a restart
     keeps it) and after each command."""
@@ -66,6 +95,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     hub = Catalogue(backend, settings.snapshot_every)
     notes = NotesService(backend, budget=SendBudget(settings.notes_send_bytes))
     participation = ParticipationService(backend)
+    spaces = Spaces(Contributions(backend))  # the consultations' published contributions
     workers = Workers()  # processes for the heavy exports, started at the first one
     # A page or two each (the printable link sheets): a lane of their own, so that they
     # never wait behind a synthesis of megabytes of notes (tens of seconds of fpdf2).
@@ -75,6 +105,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await backend.open()
         await hub.load_all()
+        if settings.demo:
+            await put_demo_consultation(spaces.store)
+        await spaces.load()
         demo: set[str] = set()  # dated 2020: past any retention, yet meant to be tried
         if settings.demo:
             for name, text in sorted(demo_definitions().items()):
@@ -88,6 +121,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             others = [
                 asyncio.create_task(notes.follow_others()),
                 asyncio.create_task(app.state.links.follow_others()),
+                asyncio.create_task(spaces.follow()),
             ]
         collector = asyncio.create_task(keep_collections_short())
         retention = asyncio.create_task(
@@ -113,6 +147,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             await app.state.plenary.close()
             await notes.close()
             await participation.close()
+            for space in spaces.spaces.values():
+                space.close()
             await backend.close()
 
     routes = all_routes(asset_dir("static"))
@@ -135,6 +171,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.catalogue = hub
     app.state.notes = notes
     app.state.participation = participation
+    app.state.spaces = spaces
     app.state.exports = Exports(workers)
     app.state.sheet_workers = sheet_workers
     app.state.signer = Signer(  # an event's links valid through its day (links.Validity)

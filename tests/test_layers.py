@@ -36,7 +36,18 @@ BASE = {
     "workers",
 }
 # Capabilities may use those listed before them, never those after.
-ORDER = ["links", "accounts", "agenda", "participation", "people", "notes", "plenary", "studio", "retention"]
+ORDER = [
+    "links",
+    "accounts",
+    "agenda",
+    "participation",
+    "consultation",
+    "people",
+    "notes",
+    "plenary",
+    "studio",
+    "retention",
+]
 
 
 def test_only_the_web_layer_and_the_app_speak_http() -> None:
