@@ -18,15 +18,16 @@ from starlette.responses import Response
 
 from live.accounts.grants import Access
 from live.accounts.sessions import Session
-from live.errors import RelaisError
+from live.links.signing import LinkError
 
 COOKIE = "relais_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class CrossSite(RelaisError):
+class CrossSite(LinkError):
     """A state-changing request, authorized by the session cookie only, that does not
-    come from Relais's own pages: refused, nothing changed."""
+    come from Relais's own pages: refused, nothing changed. A LinkError, so that every
+    page that refuses a bad link refuses it the same way (403, its sentence)."""
 
     code = "cross_site"
 

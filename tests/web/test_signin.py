@@ -348,3 +348,13 @@ async def test_sign_in_attempts_are_bounded_per_address(relais):
     assert int(answers[-1].headers["retry-after"]) >= 1
     refusals = [a for a, _ in await audit_actions(relais) if a == "sign_in_refused"]
     assert len(refusals) == 30  # under the audit's bound (60 a minute)
+
+
+async def test_a_cross_site_save_in_the_studio_is_refused(relais):
+    await sign_in(relais, CAMILLE)
+    form = {"rev": "x", "title": "Détournée"}
+    refused = await relais.post("/e/poitiers-2020/studio", data=form, headers=THEIRS)
+    assert refused.status_code == 403
+    assert "ne vient pas d'une page de Relais" in html.unescape(refused.text)
+    live = relais.app.state.catalogue.get("poitiers-2020")  # type: ignore[attr-defined]
+    assert live.definition.title != "Détournée"
