@@ -27,6 +27,7 @@ from live.web import (
     registration,
     signin,
     studio,
+    territorial,
     whip,
 )
 from live.web.urls import Urls
@@ -48,6 +49,7 @@ def all_routes(static_dir: Path | None = None) -> list[BaseRoute]:
         *accounts.routes,
         *signin.routes,
         *public_service.routes,
+        *territorial.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         *participation_pages.routes,
