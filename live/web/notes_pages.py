@@ -33,6 +33,7 @@ from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService
 from live.notes.synthesis import FORMATS, Format
 from live.web.common import lang_of, not_found, path, refused, render, with_link, worker_refused
+from live.web.publication import rollup_panel
 from live.workers import Busy, Failed
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
@@ -144,6 +145,7 @@ async def editor(request: Request, live: Live, claims: Claims) -> Response:
         reports=reports,
         on_screen=bool(screen["steps"]),
         config=config,
+        rollup=rollup_panel(request, event, workshop, token),  # folded: territories' proposals
     )
 
 
