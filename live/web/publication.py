@@ -61,7 +61,8 @@ from live.notes.service import NotesService
 from live.participation.service import ParticipationService
 from live.participation.state import Participation
 from live.web.common import claims_for, lang_of, not_found, refused, render, with_claims
-from live.web.studio import editor, editor_claims
+from live.web.signed import signed_in
+from live.web.studio import editor_claims
 
 MAX_FIELDS = 20_000  # a large day: ~1,000 proposals, their arguments, 200 reports
 BLANK_REPORTS = 2  # empty rows offered to add experience reports
@@ -414,7 +415,18 @@ def _no_consultation(request: Request) -> Response:
     )
 
 
-@editor
+async def organizer_claims(request: Request, live: Live) -> Claims:
+    """`studio.editor_claims`; a signed-in account that does not run this event is told so
+    (403), not asked for a link."""
+    try:
+        return await editor_claims(request, live)
+    except LinkError as exc:
+        if exc.code == "link_missing" and await signed_in(request) is not None:
+            raise LinkError("link_role", "this account does not run this event") from None
+        raise
+
+
+@with_claims(organizer_claims)
 async def publication(request: Request, live: Live, claims: Claims) -> Response:
     """GET: the review, from the default selection. POST `action`: `preview` (the form
     again, with its preview), `publish`, `unpublish`."""
@@ -465,7 +477,7 @@ async def reprise_claims(request: Request, live: Live) -> Claims:
             if claims.workshop != request.path_params["workshop_id"]:
                 raise LinkError("link_role", "another workshop's rapporteur link")
             return claims
-    return await editor_claims(request, live)
+    return await organizer_claims(request, live)
 
 
 def _cards(pub: views.Published, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -508,6 +520,7 @@ def _rollup_page(
         subjects=theme.subjects if theme else (),
         subject=subject or "",
         reprises=reprises,
+        consultation=space.consultation.id,
         below=has_below(space, live.event.id),
         problem=problem,
         values=values or {},
