@@ -21,9 +21,19 @@ Measured on the domain, as a page handler calls it (no HTTP yet):
 - trace_*: `views.trace` of a national reprise back to its départements;
 - apply_ms: one département publishing again, as its process applies it (index and pages).
 
-Each measure is a list of `Probe`s (a kind and its parameters) run by `domain_call`; the
-web pages of the next round are the same probes as URLs (`http_path`, with a server
-started by bench.server), which gives `subject_page_p99_ms` and `rollup_page_p99_ms`.
+Each measure is a list of `Probe`s (a kind and its parameters) run by `domain_call`.
+
+Then over HTTP (with `--backend sqlite` or `redis`; `--no-http` leaves it out): a real
+server process (uvicorn, `bench.server.start_server`) on the same store loads the
+consultation at start, and the same probes are asked as the pages' URLs (`http_path`),
+one after the other on a kept-alive connection, each a full page (no `If-None-Match`):
+- search_page_*: the territorial space's search page (`/territoires/{c}/recherche`);
+- subject_page_*: a subject's page (`/territoires/{c}/sujets/{theme}/{subject}`);
+- proposal_page_*: a national reprise's page with its trace (`/territoires/{c}/p/...`);
+- rollup_page_*: the roll-up an upper event's organizer reviews (`ROLLUP_PAGE`, the
+  publication pages' address; left out while it is empty);
+- revalidate_*: a subject page asked again with its ETag (a cache in front revalidating:
+  304, no body).
 
 The last line printed is one JSON object.
 """
@@ -47,11 +57,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import start_redis, stop  # noqa: E402
+import httpx  # noqa: E402
+
+from bench.server import free_port, start_redis, start_server, stop  # noqa: E402
 from live.backends.base import Backend, create_backend  # noqa: E402
 from live.consultation import views  # noqa: E402
 from live.consultation.model import (  # noqa: E402
@@ -66,9 +79,11 @@ from live.consultation.publish import reprise  # noqa: E402
 from live.consultation.space import Space, Spaces  # noqa: E402
 from live.consultation.store import Contributions  # noqa: E402
 from live.event_file import parse_event  # noqa: E402
+from live.links.signing import Signer  # noqa: E402
 from live.territories import Territories  # noqa: E402
 
 CONSULTATION = "bench-egn"
+SECRET = "bench-consultation-secret"
 WHEN = datetime(2020, 10, 20, 12, 0, tzinfo=UTC)
 
 # The consultation's own words: sentences of the seeds (the Ariège invitation, the
@@ -365,9 +380,32 @@ def domain_call(space: Space, probe: Probe) -> Callable[[], object]:
     raise ValueError(probe.kind)
 
 
-def http_path(probe: Probe) -> str:
-    """The page that shows `probe` (next round: the territorial space's routes)."""
-    raise NotImplementedError("the territorial space's pages come in the next round")
+SPACE = f"/territoires/{CONSULTATION}"
+# The roll-up page an upper event's organizer reviews (helper F's publication pages): a
+# format string of {event}, {theme} and {page} (and {k}, an organizer link of the event,
+# if the page wants one). Empty: rollup_page_* is not measured.
+ROLLUP_PAGE = ""
+
+
+def http_path(probe: Probe) -> str | None:
+    """The page that shows `probe`, as a path with its query (None: no such page yet)."""
+    p = probe.params
+    if probe.kind == "search":
+        query = {"q": p["q"], "theme": p.get("theme"), "territoire": p.get("territory")}
+        return f"{SPACE}/recherche?{urlencode({k: v for k, v in query.items() if v})}"
+    if probe.kind == "subject":
+        query = {"territoire": p.get("territory"), "page": p["page"]}
+        tail = urlencode({k: v for k, v in query.items() if v})
+        return f"{SPACE}/sujets/{p['theme']}/{p['subject']}?{tail}"
+    if probe.kind == "trace":
+        event, _, proposal = p["id"].partition("/")
+        return f"{SPACE}/p/{event}/{proposal}"
+    if probe.kind == "rollup":
+        if not ROLLUP_PAGE:
+            return None
+        k = Signer(SECRET).sign(p["event"], "organizer") if "{k}" in ROLLUP_PAGE else ""
+        return ROLLUP_PAGE.format(event=p["event"], theme=p["theme"], page=p["page"], k=k)
+    raise ValueError(probe.kind)
 
 
 # -- measures -----------------------------------------------------------------------------
@@ -396,6 +434,45 @@ def figures(name: str, ms: list[float]) -> dict[str, float]:
         f"{name}_p99_ms": round(pct(ms, 99), 2),
         f"{name}_max_ms": round(max(ms), 2),
     }
+
+
+def over_http(env: dict[str, str], asked: dict[str, list[Probe]]) -> dict[str, Any]:
+    """The pages over HTTP, from a server process started on the run's store."""
+    port = free_port()
+    t = time.perf_counter()
+    server = start_server(port, env)
+    out: dict[str, Any] = {"server_start_s": round(time.perf_counter() - t, 1)}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+
+            def page(path: str, headers: dict[str, str] | None = None) -> Callable[[], object]:
+                def get() -> object:
+                    answer = client.get(path, headers=headers)
+                    if answer.status_code not in (200, 304):
+                        raise RuntimeError(f"{path}: {answer.status_code}")
+                    return answer
+
+                return get
+
+            for kind, name in (
+                ("search", "search_page"),
+                ("subject", "subject_page"),
+                ("trace", "proposal_page"),
+                ("rollup", "rollup_page"),
+            ):
+                paths = [q for p in asked[kind] if (q := http_path(p)) is not None]
+                if paths:
+                    out.update(figures(name, timed([page(q) for q in paths])))
+            subject = http_path(asked["subject"][0]) or ""
+            tag = client.get(subject).headers.get("etag", "")
+            again = [page(subject, {"If-None-Match": tag})] * 200
+            out.update(figures("revalidate", timed(again)))
+            out["revalidate_status"] = client.get(
+                subject, headers={"If-None-Match": tag}
+            ).status_code
+    finally:
+        stop(server)
+    return out
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -445,6 +522,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out.update(figures("tree", timed([lambda: views.territory_tree(space.published)] * 50)))
         again = world.departmental[0]
         out.update(figures("apply", timed([lambda: space.apply(again)] * 10, warmup=1)))
+        if args.http and args.backend != "memory":
+            env = {"RELAIS_DATA": str(data), "RELAIS_SECRET": SECRET, "LIVE_BACKEND": args.backend}
+            if redis_url:
+                env["REDIS_URL"] = redis_url
+            out.update(await asyncio.to_thread(over_http, env, asked))
         return out
     finally:
         await backend.close()
@@ -461,6 +543,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="", help="default: a redis-server of the run's own")
     parser.add_argument("--seeds", nargs="*", default=[], help="more French text files")
     parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument(
+        "--no-http", dest="http", action="store_false", help="the domain only, no server"
+    )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 
