@@ -556,7 +556,7 @@ async def reprise(request: Request, live: Live, claims: Claims) -> Response:
     t = translator(lang_of(request))
     event = live.event
     spaces: Spaces = request.app.state.spaces
-    values = {
+    values: dict[str, Any] = {
         "origins": [str(o) for o in form.getlist("origin")],
         "kind": str(form.get("kind") or ""),
         "title": str(form.get("title") or "").strip(),
@@ -578,7 +578,8 @@ async def reprise(request: Request, live: Live, claims: Claims) -> Response:
             rest = [p.model_dump() for p in current.proposals if p.id != pid]
             await spaces.publish(_revalidated(current, proposals=rest, published=datetime.now(UTC)))
         return _redirect(request, "reprise", "removed", event_id=event.id, workshop_id=workshop.id)
-    origins, kind = values["origins"], values["kind"]
+    origins: list[str] = values["origins"]
+    kind: str = values["kind"]
     if kind not in ("reworded", "merged"):
         return again(t("pub.error.kind"))
     if not origins:
@@ -606,7 +607,7 @@ async def reprise(request: Request, live: Live, claims: Claims) -> Response:
                 base,
                 space.contributions.values(),
                 origins,
-                kind,  # type: ignore[arg-type]  # checked just above
+                "merged" if kind == "merged" else "reworded",
                 values["title"],
                 values["body"],
             )
