@@ -16,7 +16,6 @@ from playwright.sync_api import Page, expect
 from live.backends.sqlite import SQLiteBackend
 from live.consultation.store import Contributions
 from tests.browser.test_accessibility import AXE
-from tests.browser.test_public_service import violations
 from tests.consultation.world import EGN
 from tests.support.servers import LiveServer, unavailable
 from tests.web.test_territorial import world
@@ -51,6 +50,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
+
+
+def violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2 A/AA violations on the page (as test_accessibility runs it)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+    )
+    assert result["passes"], "axe checked nothing"
+    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in result["violations"]]
 
 
 def no_sideways_scroll(page: Page) -> bool:

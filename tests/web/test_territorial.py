@@ -396,7 +396,7 @@ async def test_the_etag_changes_with_a_publication_the_language_and_the_query(
 async def test_the_page_language_is_the_address_and_never_a_cookie(
     http: httpx.AsyncClient,
 ) -> None:
-    page = await http.get(SPACE, cookies={"lang": "en"})
+    page = await http.get(SPACE, headers={"Cookie": "lang=en"})
     assert '<html lang="fr">' in page.text  # a shared cache keys on the URL alone
 
 
