@@ -231,7 +231,10 @@ class ConnectionCaps:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = MutableHeaders(scope=message)
                 html = headers.get("content-type", "").startswith("text/html")
-                if html and not self._device(scope):
+                # A page a shared cache may keep (`public`: the territorial space) sets no
+                # cookie: the cache would hand the same device id to everyone.
+                public = headers.get("cache-control", "").startswith("public")
+                if html and not public and not self._device(scope):
                     headers.append("Set-Cookie", self._cookie(scope))
             await send(message)
 

@@ -68,7 +68,8 @@ def carries_token(scope: Scope) -> bool:
 class SecurityHeaders:
     """Adds the headers to every HTTP response (a header a handler set itself is kept).
 
-    `Cache-Control: no-store` goes on everything but the static files: pages with a link
+    `Cache-Control: no-store` goes on everything but the static files and the pages that
+    declare themselves `public` (the territorial space, with no link): pages with a link
     in their address, the page that shows a new registration its link, downloads
     (CSV, JSON, .ics, PDF, synthesis) and live state alike. The pages of `inline_styles`
     (route paths, "/e/{event_id}/notes") get the policy that lets the editor style."""
@@ -99,7 +100,10 @@ class SecurityHeaders:
                 headers.setdefault("Content-Security-Policy", policy)
                 for name, value in self.fixed.items():
                     headers.setdefault(name, value)
-                if private:
+                # A public page that says how long it may be kept (the territorial space:
+                # `public, max-age=60` with an ETag) keeps it, unless its address holds a link.
+                public = headers.get("cache-control", "").startswith("public")
+                if private and (carries_token(scope) or not public):
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
