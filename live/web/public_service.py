@@ -18,7 +18,7 @@ AXE_CORE = "4.14.1"
 
 # The pages the browser tests check with axe-core's WCAG 2 A and AA rules, by the key of
 # their name (`a11y.page.<key>`): every page of test_accessibility.py, the participation's
-# panels and these three pages.
+# panels, these three pages and the organizers' sign-in, account and accounts' pages.
 AXE_PAGES = (
     "home",
     "public",
@@ -44,6 +44,10 @@ AXE_PAGES = (
     "accessibility",
     "legal",
     "privacy",
+    "signin",
+    "account",
+    "accounts",
+    "audit",
 )
 
 # The paths the browser tests walk with the keyboard alone (`a11y.kbd.<key>`).
@@ -54,6 +58,7 @@ KEYBOARD_PATHS = (
     "studio",
     "ranking",
     "public_pages",
+    "signin",
 )
 
 

@@ -189,6 +189,10 @@ AXE_ELSEWHERE = {
     "accessibility": "test_public_service.py",
     "legal": "test_public_service.py",
     "privacy": "test_public_service.py",
+    "signin": "test_signin.py",  # with a real OpenID Connect provider
+    "account": "test_signin.py",
+    "accounts": "test_signin.py",
+    "audit": "test_signin.py",
 }
 # Each keyboard path the statement lists, and the browser tests that walk it.
 KEYBOARD_TESTS = {
@@ -210,6 +214,7 @@ KEYBOARD_TESTS = {
     "public_pages": (
         ("test_public_service.py", "test_the_keyboard_reaches_the_footer_after_the_skip_link"),
     ),
+    "signin": (("test_signin.py", "test_the_keyboard_signs_in_from_the_sign_in_page"),),
 }
 
 
