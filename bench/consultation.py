@@ -384,7 +384,7 @@ SPACE = f"/territoires/{CONSULTATION}"
 # The roll-up page an upper event's organizer reviews (helper F's publication pages): a
 # format string of {event}, {theme} and {page} (and {k}, an organizer link of the event,
 # if the page wants one). Empty: rollup_page_* is not measured.
-ROLLUP_PAGE = ""
+ROLLUP_PAGE = "/e/{event}/reprise/atelier-{theme}?k={k}&page={page}"
 
 
 def http_path(probe: Probe) -> str | None:
@@ -475,6 +475,17 @@ def over_http(env: dict[str, str], asked: dict[str, list[Probe]]) -> dict[str, A
     return out
 
 
+async def serve_upper_events(backend: Backend, world: World) -> None:
+    """The académies' days and the national day as served events (the roll-up page is an
+    event's): the Ariège day's programme, one workshop per theme (`atelier-{theme}`), in
+    each one's territory."""
+    text = THEMES_FROM.read_text("utf-8")
+    for c in [*world.academies, *([world.national] if world.national else [])]:
+        day = re.sub(r"(?m)^id: .*$", f"id: {c.event}", text, count=1)
+        day = re.sub(r"(?m)^territory: .*$", f"territory: {c.territory}", day, count=1)
+        await backend.put_definition(c.event, day)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     world = build(args)
@@ -523,6 +534,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         again = world.departmental[0]
         out.update(figures("apply", timed([lambda: space.apply(again)] * 10, warmup=1)))
         if args.http and args.backend != "memory":
+            await serve_upper_events(backend, world)
             env = {"RELAIS_DATA": str(data), "RELAIS_SECRET": SECRET, "LIVE_BACKEND": args.backend}
             if redis_url:
                 env["REDIS_URL"] = redis_url

@@ -157,7 +157,12 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     bounds += [(route, settings.max_import_bytes) for route in studio.LARGE_BODIES]
     editor = ["/e/{event_id}/notes"]  # CodeMirror's styles (see headers.py)
     middleware = [  # the headers outside the limit: its 413s get them too
-        Middleware(SecurityHeaders, base_url=settings.base_url, inline_styles=editor),
+        Middleware(
+            SecurityHeaders,
+            base_url=settings.base_url,
+            inline_styles=editor,
+            form_targets=signin.form_targets(settings),
+        ),
         Middleware(BodyLimit, default=settings.max_form_bytes, routes=bounds),
     ]
     app = Starlette(

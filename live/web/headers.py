@@ -34,14 +34,19 @@ def websocket_origin(base_url: str) -> str:
     return f"{scheme}://{url.netloc}" if url.netloc else ""
 
 
-def content_security_policy(base_url: str = "", inline_styles: bool = False) -> str:
+def content_security_policy(
+    base_url: str = "", inline_styles: bool = False, form_targets: Sequence[str] = ()
+) -> str:
     """Only this origin's scripts, styles, images and connections; no inline script
     (pages pass data in `<script type="application/json">` blocks, which never run);
     the inline `<style>` of the HTML synthesis by its hash; no framing, no plugins.
 
     `inline_styles` is for the notes editor: CodeMirror writes its theme into a `<style>`
     element and y-codemirror colours each writer's cursor with a `style` attribute. A style
-    runs no script, and with every fetch at 'self' an injected one could send nothing out."""
+    runs no script, and with every fetch at 'self' an injected one could send nothing out.
+
+    `form_targets`: other origins a form's answer may redirect to — the identity
+    provider's, which sign-out continues to (its own logout), and nothing else."""
     connect = " ".join(filter(None, ("'self'", websocket_origin(base_url))))
     styles = "'unsafe-inline'" if inline_styles else style_hash(SYNTHESIS_CSS)
     return "; ".join(
@@ -53,7 +58,7 @@ def content_security_policy(base_url: str = "", inline_styles: bool = False) -> 
             f"connect-src {connect}",
             "object-src 'none'",
             "base-uri 'none'",
-            "form-action 'self'",
+            " ".join(("form-action 'self'", *form_targets)),
             "frame-ancestors 'none'",
         )
     )
@@ -74,15 +79,23 @@ class SecurityHeaders:
     (CSV, JSON, .ics, PDF, synthesis) and live state alike. The pages of `inline_styles`
     (route paths, "/e/{event_id}/notes") get the policy that lets the editor style."""
 
-    def __init__(self, app: ASGIApp, base_url: str = "", inline_styles: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "",
+        inline_styles: Sequence[str] = (),
+        form_targets: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.fixed = {
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
         }
-        self.policy = content_security_policy(base_url)
-        self.editor_policy = content_security_policy(base_url, inline_styles=True)
+        self.policy = content_security_policy(base_url, form_targets=form_targets)
+        self.editor_policy = content_security_policy(
+            base_url, inline_styles=True, form_targets=form_targets
+        )
         self.editors = [compile_path(path)[0] for path in inline_styles]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

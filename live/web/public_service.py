@@ -48,6 +48,12 @@ AXE_PAGES = (
     "account",
     "accounts",
     "audit",
+    "space_home",
+    "space_search",
+    "space_subject",
+    "space_proposal",
+    "space_territory",
+    "space_event",
 )
 
 # The paths the browser tests walk with the keyboard alone (`a11y.kbd.<key>`).
@@ -59,6 +65,7 @@ KEYBOARD_PATHS = (
     "ranking",
     "public_pages",
     "signin",
+    "account",
 )
 
 

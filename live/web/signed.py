@@ -4,7 +4,7 @@ comes with a cookie.
 A link in the address authorizes by itself (a cross-site form cannot know it). A cookie
 is sent by the browser whatever page made the request, so once a cookie can authorize,
 every state-changing request must prove it comes from Relais's own pages: its `Origin`
-(or, from a browser that sends none, `Sec-Fetch-Site`) must be this site. A request with
+(or, from a browser that sends none or `null`, `Sec-Fetch-Site`) must be this site. A request with
 neither is refused too: every browser that honours cookies sends one of them on a POST.
 """
 
@@ -51,7 +51,10 @@ def same_origin(conn: HTTPConnection) -> bool:
     """Does this request come from a page of this site (or from no page at all: an
     address typed, a bookmark)?"""
     origin = conn.headers.get("origin")
-    if origin is not None:
+    # `Origin: null` is what Chromium sends on a same-site form under our
+    # `Referrer-Policy: no-referrer`: no answer, so `Sec-Fetch-Site` decides (a sandboxed
+    # page of another site posting here says `cross-site` there).
+    if origin is not None and origin != "null":
         ours = {_origin(conn.app.state.settings.base_url), _origin(str(conn.base_url))}
         return origin.lower() in ours
     return conn.headers.get("sec-fetch-site") in ("same-origin", "none")

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import math
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx2
 from authlib.integrations.starlette_client import OAuth, OAuthError
@@ -65,6 +65,15 @@ class Limits:
 def _too_many(request: Request, wait: float) -> Response:
     retry = {"Retry-After": str(max(1, math.ceil(wait)))}
     return refused(request, RelaisError("signin.too_many"), status=429, headers=retry)
+
+
+def form_targets(settings: Settings) -> list[str]:
+    """The provider's origin, where the sign-out form's answer continues (the pages'
+    `form-action`): browsers refuse a form's redirect to any origin not listed."""
+    if not settings.oidc_issuer:
+        return []
+    parts = urlsplit(settings.oidc_issuer)
+    return [f"{parts.scheme}://{parts.netloc}"]
 
 
 def provider(settings: Settings) -> OAuth | None:

@@ -115,15 +115,6 @@ def sign_out(page: Page, relais: LiveServer) -> None:
 
 # Two faults of the product keep a browser from finishing what the account page starts
 # (each test below fails for them, and passes once they are fixed: strict):
-ORIGIN_NULL = (
-    "Relais sends `Referrer-Policy: no-referrer`, so Chromium's POSTs from its own pages carry"
-    " `Origin: null`; signed.same_origin takes it for another site's and refuses the session's"
-    " POST (403 cross_site) instead of reading Sec-Fetch-Site"
-)
-LOGOUT_CSP = (
-    "the CSP's `form-action 'self'` blocks the sign-out POST's redirect to the provider's"
-    " end_session endpoint (another origin): the browser stays on the account page"
-)
 
 
 def test_an_organizer_signs_in_and_sees_their_name_roles_and_territorys_events(
@@ -142,7 +133,6 @@ def test_an_organizer_signs_in_and_sees_their_name_roles_and_territorys_events(
     expect(events.get_by_role("cell", name="Académie de Poitiers", exact=True)).to_be_visible()
 
 
-@pytest.mark.xfail(reason=ORIGIN_NULL, strict=True)
 def test_an_organizer_opens_their_events_console_from_the_account_page(
     relais: LiveServer, page: Page
 ) -> None:
@@ -157,7 +147,6 @@ def test_an_organizer_opens_their_events_console_from_the_account_page(
     expect(page.locator("#conn")).to_have_text("Connecté")
 
 
-@pytest.mark.xfail(reason=f"{ORIGIN_NULL}; {LOGOUT_CSP}", strict=True)
 def test_signing_out_ends_the_session_here_and_at_the_provider(
     relais: LiveServer, page: Page
 ) -> None:
@@ -213,7 +202,6 @@ def test_the_keyboard_signs_in_from_the_sign_in_page(relais: LiveServer, page: P
     expect(page.get_by_role("heading", level=2, name="Karim Benali")).to_be_visible()
 
 
-@pytest.mark.xfail(reason=f"{ORIGIN_NULL}; {LOGOUT_CSP}", strict=True)
 def test_the_keyboard_opens_a_console_and_signs_out_from_the_account_page(
     relais: LiveServer, page: Page
 ) -> None:

@@ -193,6 +193,11 @@ AXE_ELSEWHERE = {
     "account": "test_signin.py",
     "accounts": "test_signin.py",
     "audit": "test_signin.py",
+    **dict.fromkeys(
+        ("space_home", "space_search", "space_subject", "space_proposal", "space_territory"),
+        "test_territorial_space.py",  # on a phone and a desktop, in French and English
+    ),
+    "space_event": "test_territorial_space.py",
 }
 # Each keyboard path the statement lists, and the browser tests that walk it.
 KEYBOARD_TESTS = {
@@ -215,6 +220,12 @@ KEYBOARD_TESTS = {
         ("test_public_service.py", "test_the_keyboard_reaches_the_footer_after_the_skip_link"),
     ),
     "signin": (("test_signin.py", "test_the_keyboard_signs_in_from_the_sign_in_page"),),
+    "account": (
+        (
+            "test_signin.py",
+            "test_the_keyboard_opens_a_console_and_signs_out_from_the_account_page",
+        ),
+    ),
 }
 
 

@@ -358,3 +358,25 @@ async def test_a_cross_site_save_in_the_studio_is_refused(relais):
     assert "ne vient pas d'une page de Relais" in html.unescape(refused.text)
     live = relais.app.state.catalogue.get("poitiers-2020")  # type: ignore[attr-defined]
     assert live.definition.title != "Détournée"
+
+
+async def test_a_form_of_our_own_that_says_origin_null_is_judged_by_sec_fetch_site(relais):
+    """Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` from our own
+    forms; its `Sec-Fetch-Site` tells ours (same-origin) from another site's (cross-site)."""
+    await sign_in(relais, CAMILLE)
+    theirs = {"origin": "null", "sec-fetch-site": "cross-site"}
+    refused = await relais.post(
+        "/compte/e/poitiers-2020/ouvrir", data={"to": "console"}, headers=theirs
+    )
+    assert refused.status_code == 403
+    ours = {"origin": "null", "sec-fetch-site": "same-origin"}
+    opened = await relais.post(
+        "/compte/e/poitiers-2020/ouvrir", data={"to": "console"}, headers=ours
+    )
+    assert opened.status_code == 303
+
+
+async def test_the_pages_let_the_sign_out_form_continue_to_the_provider_only(relais, provider):
+    policy = (await relais.get("/connexion")).headers["content-security-policy"]
+    action = next(p for p in policy.split("; ") if p.startswith("form-action"))
+    assert action == f"form-action 'self' {provider.issuer}"
