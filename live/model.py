@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from live.event_checks import Invalid, Located, problems
+from live.territories import Territories
 
 StepKind = Literal[
     "welcome",
@@ -299,6 +300,14 @@ class Event(_Strict):
     timers: Timers = Timers()
     registration: RegistrationRules = RegistrationRules()
     notes_template: str = Field(default=DEFAULT_NOTES_TEMPLATE, max_length=TEMPLATE_LENGTH)
+
+    @field_validator("territory")
+    @classmethod
+    def _territory(cls, v: str | None) -> str | None:
+        # The reference's, or a local network a consultation adds (`loc-...`).
+        if v is not None and not v.startswith("loc-") and v not in Territories.reference():
+            raise Invalid("unknown_territory", f"unknown territory {v!r}", territory=v)
+        return v
 
     @field_validator("timezone")
     @classmethod

@@ -33,7 +33,7 @@ from live.studio.ids import joined, unique_id, words_of
 
 Raw = dict[str, Any]
 
-EVENT_KEYS = ("id", "title", "date", "timezone")
+EVENT_KEYS = ("id", "title", "date", "timezone", "territory")
 REGISTRATION_KEYS = (
     "wishes",
     "opens",

@@ -210,7 +210,13 @@ def _render_studio(
         rev=rev or _rev(live.definition),
         nav=nav,
         admin=claims.role == "admin",
+        territory_options=_territory_options(request),
     )
+
+
+def _territory_options(request: Request) -> list[tuple[str, str]]:
+    """The codes the territory field suggests, with their names (a datalist)."""
+    return [(t.code, t.name) for t in request.app.state.territories.all()]
 
 
 KINDS = (
