@@ -33,7 +33,7 @@ from live.notes.limits import MAX_DOC, MAX_FRAME
 from live.notes.service import NotesService
 from live.notes.synthesis import FORMATS, Format
 from live.web.common import lang_of, not_found, path, refused, render, with_link, worker_refused
-from live.web.publication import rollup_panel
+from live.web.rollup import rollup_panel
 from live.workers import Busy, Failed
 
 READERS = {"organizer", "facilitator", "screen", "rapporteur", "participant"}
