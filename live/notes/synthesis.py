@@ -326,8 +326,14 @@ _LATIN1 = str.maketrans(
 
 def to_pdf(s: Synthesis, markdown: str | None = None, fonts: Path = FONTS) -> bytes:
     body = body_html(markdown if markdown is not None else to_markdown(s))
+    return html_pdf(body, f"Synthèse — {s.event.title}", fonts)
+
+
+def html_pdf(body: str, title: str, fonts: Path = FONTS) -> bytes:
+    """Sanitized HTML as an A4 PDF, in DejaVu when installed (every French character):
+    a workshop's synthesis, or a territory's (web/territorial_synthesis.py)."""
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Synthèse — {s.event.title}")
+    pdf.set_title(title)
     pdf.set_creator("Relais")
     pdf.set_auto_page_break(True, margin=15)
     family, mono = "helvetica", "courier"

@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import html
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal
 
 from babel.dates import format_date
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-from fpdf.html import DEFAULT_TAG_STYLES
 
-from live.assets import FONTS
 from live.consultation.views import Published
 from live.i18n import plural, translator
-from live.notes.synthesis import CSS, HEADINGS, body_html, escape, shift_headings
+from live.notes.synthesis import CSS, body_html, escape, html_pdf, shift_headings
 
 Format = Literal["html", "pdf"]
 MEDIA: dict[str, str] = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
@@ -188,38 +183,7 @@ def render(data: dict[str, Any], fmt: Format, lang: str = "fr") -> bytes:
     if fmt == "html":
         return to_html(data, markdown, lang).encode()
     title = translator(lang)("terr.syn.title").format(territory=data["territory"])
-    return to_pdf(body_html(markdown), title)
+    return html_pdf(body_html(markdown), title)
 
 
 # Characters the PDF core font (latin-1) lacks, when DejaVu is not installed.
-_LATIN1 = str.maketrans({"—": "-", "–": "-", "’": "'", "…": "...", "œ": "oe", "Œ": "OE"})
-
-
-def to_pdf(body: str, title: str, fonts: Path = FONTS) -> bytes:
-    """Sanitized HTML as an A4 PDF, in DejaVu when installed (every French character)."""
-    pdf = FPDF(format="A4")
-    pdf.set_title(title)
-    pdf.set_creator("Relais")
-    pdf.set_auto_page_break(True, margin=15)
-    family, mono = "helvetica", "courier"
-    if (fonts / "DejaVuSans.ttf").exists():
-        family, mono = "DejaVu", "DejaVuMono"
-        for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
-            pdf.add_font(family, style, str(fonts / f"DejaVuSans{suffix}.ttf"))
-        pdf.add_font(mono, "", str(fonts / "DejaVuSansMono.ttf"))
-    else:
-        body = body.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
-    pdf.add_page()
-    pdf.set_font(family, size=11)
-    pdf.write_html(
-        body,
-        font_family=family,
-        ul_bullet_char="•" if family == "DejaVu" else "-",
-        tag_styles={
-            "code": FontFace(family=mono),
-            "pre": DEFAULT_TAG_STYLES["pre"].replace(font_family=mono),
-            **{h: DEFAULT_TAG_STYLES[h].replace(color="#00468c") for h in HEADINGS},
-        },
-        warn_on_tags_not_matching=False,
-    )
-    return bytes(pdf.output())
