@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from live.consultation.model import Contribution
-from live.consultation.publish import reprise
 from live.consultation.views import (
     Published,
     browse,
@@ -19,31 +18,11 @@ from live.consultation.views import (
     trace,
 )
 from live.errors import RelaisError
-from tests.consultation.world import EGN, contribution, departements, proposal
+from tests.consultation.world import EGN, carried_up, contribution, departements, proposal
 
 
 def chain() -> list[Contribution]:
-    """The départements; Toulouse's day merging two of them and rewording Pamiers'; the
-    national day merging Toulouse's merge with the Vienne's proposal."""
-    deps = departements()
-    toulouse = reprise(
-        EGN,
-        contribution("toulouse-2020", title="Journée académique de Toulouse"),
-        deps,
-        ["ariege-2020/p1", "haute-garonne-2020/p3"],
-        "merged",
-        "Un ordinateur pour chaque élève",
-    )
-    toulouse = reprise(EGN, toulouse, deps, ["pamiers-2020/p1"], "reworded", "Relier les familles")
-    national = reprise(
-        EGN,
-        contribution("national-2020", title="États généraux nationaux — Poitiers"),
-        [*deps, toulouse],
-        ["toulouse-2020/r1", "vienne-2020/p1"],
-        "merged",
-        "Équiper chaque élève et chaque école",
-    )
-    return [*deps, toulouse, national]
+    return carried_up(departements())
 
 
 def test_a_subject_page_shows_its_proposals_across_territories_most_supported_first() -> None:

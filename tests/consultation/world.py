@@ -16,6 +16,7 @@ from live.consultation.model import (
     PublishedArgument,
     PublishedProposal,
 )
+from live.consultation.publish import reprise
 from live.event_file import parse_event
 
 DEMO = Path(__file__).resolve().parents[2] / "live" / "demo"
@@ -139,3 +140,26 @@ def departements() -> list[Contribution]:
             ),
         ),
     ]
+
+
+def carried_up(deps: list[Contribution]) -> list[Contribution]:
+    """The départements' contributions, Toulouse's day merging two of them and rewording
+    Pamiers', and the national day merging Toulouse's merge with the Vienne's proposal."""
+    toulouse = reprise(
+        EGN,
+        contribution("toulouse-2020", title="Journée académique de Toulouse"),
+        deps,
+        ["ariege-2020/p1", "haute-garonne-2020/p3"],
+        "merged",
+        "Un ordinateur pour chaque élève",
+    )
+    toulouse = reprise(EGN, toulouse, deps, ["pamiers-2020/p1"], "reworded", "Relier les familles")
+    national = reprise(
+        EGN,
+        contribution("national-2020", title="États généraux nationaux — Poitiers"),
+        [*deps, toulouse],
+        ["toulouse-2020/r1", "vienne-2020/p1"],
+        "merged",
+        "Équiper chaque élève et chaque école",
+    )
+    return [*deps, toulouse, national]

@@ -25,9 +25,8 @@ from live.consultation.model import (
     ExperienceReport,
     WorkshopSynthesis,
 )
-from live.consultation.publish import reprise
 from live.participation.exports import LICENCE
-from tests.consultation.world import EGN, contribution, departements, proposal
+from tests.consultation.world import EGN, carried_up, contribution, departements, proposal
 from tests.participation.test_open_data import problems
 
 SECRET = "test-secret-territorial"
@@ -75,24 +74,7 @@ def world() -> list[Contribution]:
     ]
     vienne = with_extras(deps[3], proposals=(*deps[3].proposals, *extra))
     deps = [ariege, deps[1], deps[2], vienne]
-    toulouse = reprise(
-        EGN,
-        contribution("toulouse-2020", title="Journée académique de Toulouse"),
-        deps,
-        ["ariege-2020/p1", "haute-garonne-2020/p3"],
-        "merged",
-        "Un ordinateur pour chaque élève",
-    )
-    toulouse = reprise(EGN, toulouse, deps, ["pamiers-2020/p1"], "reworded", "Relier les familles")
-    national = reprise(
-        EGN,
-        contribution("national-2020", title="États généraux nationaux — Poitiers"),
-        [*deps, toulouse],
-        ["toulouse-2020/r1", "vienne-2020/p1"],
-        "merged",
-        "Équiper chaque élève et chaque école",
-    )
-    return [*deps, toulouse, national]
+    return carried_up(deps)
 
 
 def grand_est(title: str) -> Contribution:
