@@ -11,7 +11,9 @@ nothing is announced and nothing needs to be.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from live.consultation.model import Consultation, Contribution
 from live.consultation.search import SearchIndex
@@ -84,6 +86,15 @@ class Spaces:
             await self.reload(contribution.consultation)
         else:
             space.apply(contribution)
+
+    @contextlib.asynccontextmanager
+    async def writing(self, consultation_id: str, event: str) -> AsyncIterator[Space | None]:
+        """One writer of this event's contribution across processes (`Contributions.writing`),
+        with this process's copy of it reread from the store first: what the writer reads
+        is what the last writer, in any process, left."""
+        async with self.store.writing(consultation_id, event):
+            await self.refresh(consultation_id, event)
+            yield self.spaces.get(consultation_id)
 
     async def unpublish(self, consultation_id: str, event: str) -> bool:
         removed = await self.store.unpublish(consultation_id, event)

@@ -6,6 +6,11 @@ contribution, one document: publishing again replaces it whole, in one `put_reco
 reader sees the old contribution or the new one, never half of each). Every call goes
 through the backend, whose calls have deadlines (`NoAnswer` rather than a hang).
 
+A publication and a reprise read an event's contribution, change it and write it whole:
+`writing` makes them one at a time across every process sharing the store (a lease
+record, created atomically, broken when its holder died), so that neither overwrites the
+other's acknowledged change.
+
 After a publication or an unpublication the store announces `{consultation}/{event}` on
 `CHANNEL`: every process sharing the store (Redis) rereads that one record and updates its
 own search index (`search.py`); after a reconnection (`RESUBSCRIBED`) it rereads them all.
@@ -13,7 +18,10 @@ own search index (`search.py`); after a reconnection (`RESUBSCRIBED`) it rereads
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +36,9 @@ log = logging.getLogger(__name__)
 CONSULTATIONS = "consultations"
 CONTRIBUTIONS = "contributions"
 CHANNEL = "consultation"
+LEASES = "contribution-leases"  # `contribution-leases/{consultation}/{event}`: one writer
+LEASE_SECONDS = 15.0  # longer than any publication takes; a dead holder's lease then breaks
+WAIT_SECONDS = 5.0  # a writer waits this long for another's, then is refused (busy)
 
 
 def _key(consultation: str, event: str) -> str:
@@ -97,6 +108,30 @@ class Contributions:
         key = _key(contribution.consultation, contribution.event)
         await self.backend.put_record(CONTRIBUTIONS, key, contribution.model_dump(mode="json"))
         await self._announce(key)
+
+    @contextlib.asynccontextmanager
+    async def writing(self, consultation_id: str, event_id: str) -> AsyncIterator[None]:
+        """Hold the lease on one event's contribution while it is read, changed and
+        written again. ConsultationRefused `consultation.busy` if another writer keeps it
+        more than `WAIT_SECONDS` (nothing is changed then)."""
+        key = _key(consultation_id, event_id)
+        give_up = time.monotonic() + WAIT_SECONDS
+        while not await self.backend.create_record(
+            LEASES, key, {"until": time.time() + LEASE_SECONDS}
+        ):
+            held = await self.backend.get_record(LEASES, key)
+            if held is not None and float(held.get("until", 0)) < time.time():
+                await self.backend.delete_record(LEASES, key)  # its holder is gone
+                continue
+            if time.monotonic() > give_up:
+                raise ConsultationRefused(
+                    "consultation.busy", "the contribution is being written", event=event_id
+                )
+            await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            await self.backend.delete_record(LEASES, key)
 
     async def unpublish(self, consultation_id: str, event_id: str) -> bool:
         """Take an event's contribution out of the territorial space. Reprises elsewhere

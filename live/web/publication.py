@@ -18,7 +18,8 @@ a process), the refusal's sentence."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -83,9 +84,18 @@ def has_below(space: Space, event_id: str) -> bool:
     )
 
 
-def contribution_lock(request: Request, event_id: str) -> asyncio.Lock:
-    """One writer at a time of an event's contribution in this process (a publication
-    and a reprise read it, change it, write it whole)."""
+@contextlib.asynccontextmanager
+async def writing(request: Request, space: Space, event_id: str) -> AsyncIterator[None]:
+    """One writer at a time of an event's contribution (a publication and a reprise read
+    it, change it, write it whole): in this process, then across processes (the store's
+    lease), with this process's copy reread from the store first."""
+    spaces: Spaces = request.app.state.spaces
+    lease = spaces.writing(space.consultation.id, event_id)
+    async with _process_lock(request, event_id), lease:
+        yield
+
+
+def _process_lock(request: Request, event_id: str) -> asyncio.Lock:
     state = request.app.state
     locks: dict[str, asyncio.Lock] | None = getattr(state, "publication_locks", None)
     if locks is None:
@@ -425,8 +435,11 @@ async def publication(request: Request, live: Live, claims: Claims) -> Response:
     spaces: Spaces = request.app.state.spaces
     event = live.event
     if action == "unpublish":
-        async with contribution_lock(request, event.id):
-            await spaces.unpublish(space.consultation.id, event.id)
+        try:
+            async with writing(request, space, event.id):
+                await spaces.unpublish(space.consultation.id, event.id)
+        except ConsultationRefused as exc:
+            return await _review(request, live, space, None, say(request, exc), 409)
         return redirect_done(request, "publication", "unpublished", event_id=event.id)
     syntheses = await _syntheses(request, event)
     values = _posted_form(form, syntheses)
@@ -438,7 +451,7 @@ async def publication(request: Request, live: Live, claims: Claims) -> Response:
     if row_problems:
         return await _review(request, live, space, values, status=422)
     try:
-        async with contribution_lock(request, event.id):
+        async with writing(request, space, event.id):
             made = _build(space, event, state, syntheses, values, reports)
             await spaces.publish(made)
     except ConsultationRefused as exc:

@@ -42,7 +42,6 @@ from live.model import Event, Workshop
 from live.web.common import claims_for, lang_of, not_found, refused, render, with_claims
 from live.web.publication import (
     PANEL_ROWS,
-    contribution_lock,
     done_message,
     has_below,
     link_token,
@@ -53,6 +52,7 @@ from live.web.publication import (
     revalidated,
     say,
     space_of,
+    writing,
 )
 
 
@@ -160,15 +160,19 @@ async def reprise(request: Request, live: Live, claims: Claims) -> Response:
 
     if str(form.get("action") or "reprise") == "remove":
         pid = str(form.get("proposal") or "")
-        async with contribution_lock(request, event.id):
-            current = space.contributions.get(event.id)
-            target = current.proposal(pid) if current else None
-            if current is None or target is None or not target.origins:
-                return again(t("pub.error.no_such_reprise"), 404)
-            if target.theme != workshop.theme:
-                return again(t("pub.error.other_theme"), 403)
-            rest = [p.model_dump() for p in current.proposals if p.id != pid]
-            await spaces.publish(revalidated(current, proposals=rest, published=datetime.now(UTC)))
+        try:
+            async with writing(request, space, event.id):
+                current = space.contributions.get(event.id)
+                target = current.proposal(pid) if current else None
+                if current is None or target is None or not target.origins:
+                    return again(t("pub.error.no_such_reprise"), 404)
+                if target.theme != workshop.theme:
+                    return again(t("pub.error.other_theme"), 403)
+                rest = [p.model_dump() for p in current.proposals if p.id != pid]
+                now = datetime.now(UTC)
+                await spaces.publish(revalidated(current, proposals=rest, published=now))
+        except ConsultationRefused as exc:
+            return again(say(request, exc), 409)
         return redirect_done(
             request, "reprise", "removed", event_id=event.id, workshop_id=workshop.id
         )
@@ -188,7 +192,7 @@ async def reprise(request: Request, live: Live, claims: Claims) -> Response:
     if any(e.proposal.theme != workshop.theme for e in entries):
         return again(t("pub.error.other_theme"), 403)
     try:
-        async with contribution_lock(request, event.id):
+        async with writing(request, space, event.id):
             base = space.contributions.get(event.id)
             if base is None:  # nothing published yet: the reprise is its first proposal
                 state = await participation_state(request, event)
