@@ -35,8 +35,8 @@ HTTP_STATUS = {
     "link_wrong_event": 403,
     "link_role": 403,
     "forbidden": 403,
-    "cross_site": 403,
-    "consultation.busy": 409,  # another writer holds the contribution (consultation/store.py)  # a session's POST from another site's page (web/signed.py)
+    "cross_site": 403,  # a session's POST from another site's page (web/signed.py)
+    "consultation.busy": 409,  # another writer holds the contribution (consultation/store.py)
     "signin.refused": 401,
     "signin.no_role": 403,
     "signin.provider_down": 503,

@@ -31,6 +31,7 @@ from live.web import (
     signin,
     studio,
     territorial,
+    territorial_downloads,
     whip,
 )
 from live.web.urls import Urls
@@ -54,6 +55,7 @@ def all_routes(static_dir: Path | None = None) -> list[BaseRoute]:
         *signin.routes,
         *public_service.routes,
         *territorial.routes,
+        *territorial_downloads.routes,
         WebSocketRoute("/ws/events/{event_id}", live_ws.endpoint),
         *notes_pages.routes,
         *participation_pages.routes,

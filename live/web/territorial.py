@@ -28,20 +28,17 @@ request that names it in `If-None-Match` gets 304 with no body.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from live.consultation import exports, views
+from live.consultation import views
 from live.consultation.search import LIMIT_MAX, QUERY_MAX
 from live.consultation.space import Space
 from live.errors import RelaisError
@@ -144,7 +141,7 @@ def _page(request: Request, last: int = PAGES_MAX) -> int:
     return int(raw)
 
 
-def _territory(request: Request, space: Space) -> str | None:
+def territory_filter(request: Request, space: Space) -> str | None:
     code = request.query_params.get("territoire") or None
     if code is not None and code not in space.published.tree:
         raise BadInput("space.bad_territory", f"unknown territory {code[:64]}")
@@ -244,7 +241,7 @@ async def home(request: Request, space: Space) -> Response:
 async def search(request: Request, space: Space) -> Response:
     q = _query(request)
     theme, subject = _theme_subject(request, space)
-    territory = _territory(request, space)
+    territory = territory_filter(request, space)
     page = _page(request, SEARCH_PAGES)
     results = space.search.search(
         q,
@@ -296,7 +293,7 @@ def _filter_territories(space: Space) -> list[dict[str, str]]:
 
 @public
 async def subject(request: Request, space: Space) -> Response:
-    territory = _territory(request, space)
+    territory = territory_filter(request, space)
     page = _page(request)
     view = views.subject_view(
         space.published,
@@ -380,142 +377,11 @@ def _became(space: Space, pid: str) -> list[dict[str, Any]]:
     return up(pid, frozenset({pid}), 0)
 
 
-# -- exports --------------------------------------------------------------------------------
-
-
-def _export_name(space: Space, territory: str | None, ext: str) -> str:
-    tail = f"-{territory}" if territory else ""
-    return f"consultation-{space.consultation.id}{tail}.{ext}"
-
-
-def _open_data_headers(name: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Link": f'<{LICENCE["url"]}>; rel="license"',  # Licence Ouverte 2.0
-    }
-
-
-def _generated(space: Space) -> datetime:
-    """When the data last changed (its latest publication): the same export for the same
-    ETag. None published yet: the epoch."""
-    stamps = [c.published for c in space.published.contributions.values()]
-    return max(stamps, default=datetime(1970, 1, 1, tzinfo=UTC))
-
-
-@public
-async def data_csv(request: Request, space: Space) -> Response:
-    territory = _territory(request, space)
-    body = await asyncio.to_thread(exports.to_csv, space.published, territory)
-    return Response(
-        body.encode("utf-8"),
-        media_type="text/csv; charset=utf-8; header=present",
-        headers=_open_data_headers(_export_name(space, territory, "csv")),
-    )
-
-
-@public
-async def data_json(request: Request, space: Space) -> Response:
-    territory = _territory(request, space)
-    schema = urls_of(request).url("consultation_schema")
-    body = await asyncio.to_thread(
-        exports.to_json, space.published, schema, _generated(space), territory
-    )
-    return Response(
-        body.encode("utf-8"),
-        media_type="application/json",
-        headers=_open_data_headers(_export_name(space, territory, "json")),
-    )
-
-
-async def schema(request: Request) -> Response:
-    response = JSONResponse(exports.DOCUMENT_SCHEMA, media_type="application/schema+json")
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
-
-
-# -- the compiled synthesis of a territory --------------------------------------------------
-
-
-class _Kept:
-    """Compiled syntheses rendered, by (version, territory, format, language): the same
-    publication state gives the same file, so a second reader costs a lookup."""
-
-    def __init__(self, size: int = KEPT_SYNTHESES) -> None:
-        self.size = size
-        self.files: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
-
-    def get(self, key: tuple[str, ...]) -> bytes | None:
-        found = self.files.get(key)
-        if found is not None:
-            self.files.move_to_end(key)
-        return found
-
-    def put(self, key: tuple[str, ...], body: bytes) -> None:
-        self.files[key] = body
-        while len(self.files) > self.size:
-            self.files.popitem(last=False)
-
-
-def _kept(request: Request) -> _Kept:
-    state = request.app.state
-    kept: _Kept | None = getattr(state, "territorial_syntheses", None)
-    if kept is None:
-        kept = state.territorial_syntheses = _Kept()
-    return kept
-
-
-async def _synthesis(request: Request, space: Space, fmt: territorial_synthesis.Format) -> Response:
-    pub = space.published
-    code = request.path_params["code"]
-    if code not in pub.tree:
-        raise RelaisError("not_found", f"unknown territory {code[:64]}")
-    n = territorial_synthesis.size(pub, code)
-    bound = (
-        territorial_synthesis.MAX_PDF_PROPOSALS
-        if fmt == "pdf"
-        else territorial_synthesis.MAX_PROPOSALS
-    )
-    if n > bound:
-        raise RelaisError(
-            "space.synthesis_too_large", f"{n} proposals, over {bound}", n=n, max=bound
-        )
-    lang = lang_of(request)
-    key = (pub.version, code, fmt, lang)
-    body = _kept(request).get(key)
-    if body is None:
-        data = territorial_synthesis.gather(pub, code)
-        workers = request.app.state.exports.workers  # the synthesis exports' processes
-        body = await workers.run(territorial_synthesis.render, data, fmt, lang)
-        _kept(request).put(key, body)
-    disposition = "inline" if fmt == "html" else "attachment"
-    name = f"synthese-{space.consultation.id}-{code}.{fmt}"
-    return Response(
-        body,
-        media_type=territorial_synthesis.MEDIA[fmt],
-        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
-    )
-
-
-@public
-async def synthesis_html(request: Request, space: Space) -> Response:
-    return await _synthesis(request, space, "html")
-
-
-@public
-async def synthesis_pdf(request: Request, space: Space) -> Response:
-    return await _synthesis(request, space, "pdf")
-
-
 routes: list[BaseRoute] = [
     Route(BASE, home, name="territorial"),
     Route(BASE + "/recherche", search, name="territorial_search"),
     Route(BASE + "/sujets/{theme}/{subject}", subject, name="territorial_subject"),
     Route(BASE + "/t/{code}", territory, name="territorial_territory"),
-    Route(BASE + "/t/{code}/synthese.html", synthesis_html, name="territorial_synthesis_html"),
-    Route(BASE + "/t/{code}/synthese.pdf", synthesis_pdf, name="territorial_synthesis_pdf"),
     Route(BASE + "/e/{event}", event, name="territorial_event"),
     Route(BASE + "/p/{event}/{proposal}", proposal, name="territorial_proposal"),
-    Route(BASE + "/donnees.csv", data_csv, name="territorial_csv"),
-    Route(BASE + "/donnees.json", data_json, name="territorial_json"),
-    Route("/schemas/consultation.json", schema, name="consultation_schema"),
 ]
