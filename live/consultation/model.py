@@ -19,6 +19,7 @@ and come from within the event's territory) is `publish.check`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -234,3 +235,16 @@ class Contribution(_Strict):
 
     def proposal(self, proposal_id: str) -> PublishedProposal | None:
         return next((p for p in self.proposals if p.id == proposal_id), None)
+
+
+def listed_elsewhere(consultation: Consultation, others: Iterable[Consultation]) -> dict[str, str]:
+    """The events of `consultation` another consultation lists already (event -> that
+    consultation's id): an event feeds one consultation, its contribution has one place."""
+    mine = {e.event for e in consultation.events}
+    return {
+        e.event: other.id
+        for other in others
+        if other.id != consultation.id
+        for e in other.events
+        if e.event in mine
+    }

@@ -28,7 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from live.agenda.catalogue import Catalogue
-from live.consultation.model import Consultation
+from live.consultation.model import Consultation, listed_elsewhere
 from live.consultation.space import Spaces
 from live.errors import RelaisError
 from live.i18n import translator
@@ -364,6 +364,10 @@ async def edit(request: Request) -> Response:
         _validation(exc, problems)
     except RelaisError as exc:  # TerritoryError: a local territory's parent, a cycle
         problems.add("locals", "consult.error.local_tree", detail=exc.message)
+    if consultation is not None:
+        others = await _spaces(request).store.consultations()
+        for event_id, other in listed_elsewhere(consultation, others).items():
+            problems.add("events", "consult.error.elsewhere", event=event_id, other=other)
     if problems or consultation is None:
         return _page(request, who, existing, values, problems.by_field, status=422)
     spaces = _spaces(request)

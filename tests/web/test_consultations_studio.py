@@ -4,6 +4,7 @@ field and nothing is stored."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,10 +36,21 @@ THEMES = """\
 """
 
 
+POITIERS_DAYS = ["vienne-2020", "deux-sevres-2020", "poitiers-2020"]
+NATIONAL_EVENTS = [e for e in ALL_EVENTS if e not in POITIERS_DAYS]
+
+
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async for built in build(tmp_path):
-        yield built
+    """The national consultation without the académie de Poitiers' days: an event feeds
+    one consultation, and these tests give them one of the académie's own."""
+    async for app, client in build(tmp_path):
+        store = app.state.spaces.store
+        national = await store.consultation(CONSULTATION)
+        kept = tuple(e for e in national.events if e.event not in POITIERS_DAYS)
+        await store.put_consultation(national.model_copy(update={"events": kept}))
+        await app.state.spaces.reload(CONSULTATION)
+        yield app, client
 
 
 def admin(app: Starlette) -> dict[str, str]:
@@ -50,7 +62,7 @@ async def stored(app: Starlette, consultation_id: str):
 
 
 def poitiers_form(**more) -> dict:
-    form = consultation_form(["vienne-2020", "deux-sevres-2020", "poitiers-2020"])
+    form = consultation_form(POITIERS_DAYS)
     return form | {"id": "egn-poitiers", "title": "Consultation de l'académie", "territory":
                    "ac-poitiers"} | more  # fmt: skip
 
@@ -62,7 +74,7 @@ async def test_the_list_shows_the_consultations_and_their_events(world):
     assert f'data-consultation="{CONSULTATION}"' in page.text
     form = await client.get(f"/admin/consultations/{CONSULTATION}", params=admin(app))
     assert form.status_code == 200
-    for event in ALL_EVENTS:
+    for event in NATIONAL_EVENTS:
         assert f'name="events" value="{event}" checked' in form.text
     assert '<option value="ac-poitiers"' in form.text  # the reference tree to choose from
     assert "subjects:" in form.text  # its themes, as YAML
@@ -136,7 +148,7 @@ async def test_problems_are_shown_on_the_form_and_nothing_is_stored(world, chang
         assert f'<div class="notes" id="n-{field}"><p class="field-error">' in answer.text
     assert await stored(app, "egn-poitiers") is None
     if change.get("id") == CONSULTATION:
-        assert len((await stored(app, CONSULTATION)).events) == len(ALL_EVENTS)
+        assert len((await stored(app, CONSULTATION)).events) == len(NATIONAL_EVENTS)
 
 
 async def test_an_event_without_a_territory_cannot_be_added(world):
@@ -170,7 +182,7 @@ async def test_an_organizer_edits_the_consultations_of_her_territory_only(world)
         headers=OURS,
     )
     assert national.status_code == 403
-    assert len((await stored(app, CONSULTATION)).events) == len(ALL_EVENTS)
+    assert len((await stored(app, CONSULTATION)).events) == len(NATIONAL_EVENTS)
     wider = await client.post(
         "/admin/consultations/egn-poitiers", data=poitiers_form(territory="fr"), headers=OURS
     )
@@ -193,4 +205,13 @@ async def test_without_a_link_or_a_role_the_pages_are_refused(world):
     assert answer.status_code == 401
     forged = await client.get("/admin/consultations", params={"k": "forged"})
     assert forged.status_code == 401
+    assert await stored(app, "egn-poitiers") is None
+
+
+async def test_an_event_another_consultation_lists_is_refused(world):
+    app, client = world
+    form = poitiers_form(events=[*POITIERS_DAYS, "ariege-2020"], territory="fr")
+    answer = await client.post("/admin/consultations/new", params=admin(app), data=form)
+    assert answer.status_code == 422
+    assert "ariege-2020 appartient déjà à la consultation" in html.unescape(answer.text)
     assert await stored(app, "egn-poitiers") is None
