@@ -233,6 +233,8 @@ def test_r_and_the_arrows_on_a_running_step_ask_first(
 ) -> None:
     command(live_server, ARIEGE, "step.goto", step="restitution")  # the first speaks at once
     console = open_console(live_server, browser, ARIEGE)
+    # The step runs on the console (its timer started: only then do these keys ask first).
+    expect(console.locator("#btn-pause")).to_be_visible()
     before = state(live_server, ARIEGE)
     dialog = console.locator("dialog#confirm")
     for key in ("r", "ArrowLeft", "ArrowRight"):
