@@ -83,6 +83,8 @@ def test_an_event_is_built_in_the_studio_and_run_from_its_links(
     console: Page = browser.new_page()
     console.goto(console_link)
     expect(console.locator("#conn")).to_have_text("Connecté")
+    # The console acts once it shows the live state (a click before it means nothing).
+    expect(console.locator("body[data-seq]")).to_have_count(1)
     console.get_by_role("button", name="Démarrer").click()
     expect(screen.locator("#step-title")).to_have_text("Ouverture par le maire de Pamiers")
     for p in (page, screen, console):
